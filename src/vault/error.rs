@@ -1,0 +1,128 @@
+//! Every way a vault operation can fail, worded for the person at the keyboard.
+//!
+//! Messages name the thing (key, environment, file) so a user can act on them. The
+//! product page's verbatim messages live here too, so the CLI and the TUI cannot drift.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = VaultError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error("Secret key is required")]
+    KeyRequired,
+    #[error("Secret value is required")]
+    ValueRequired,
+    #[error("No changes to save")]
+    NoChanges,
+    #[error("invalid secret key `{key}`: {reason}")]
+    InvalidKey { key: String, reason: String },
+    #[error("secret key is too long ({len} bytes, at most {max})")]
+    KeyTooLong { len: usize, max: usize },
+    #[error("description is too long ({len} characters, at most {max})")]
+    DescriptionTooLong { len: usize, max: usize },
+    #[error("secret value is too large ({len} bytes, at most 1 MiB)")]
+    ValueTooLarge { len: usize },
+    #[error("invalid {what} name `{name}`: {reason}")]
+    InvalidName {
+        what: &'static str,
+        name: String,
+        reason: String,
+    },
+    #[error("secret `{key}` already exists in {project}/{env}")]
+    Duplicate {
+        key: String,
+        project: String,
+        env: String,
+    },
+    #[error("no secret `{key}` in {project}/{env}")]
+    NotFound {
+        key: String,
+        project: String,
+        env: String,
+    },
+    #[error("no environment `{env}` in project `{project}` (see `tresor env list`)")]
+    EnvNotFound { project: String, env: String },
+    #[error("environment `{env}` already exists in project `{project}`")]
+    EnvExists { project: String, env: String },
+    #[error("environment `{project}/{env}` holds {count} secrets: pass --yes to delete it with them")]
+    EnvNotEmpty {
+        project: String,
+        env: String,
+        count: usize,
+    },
+    #[error("cannot remove `{env}`: it is the last environment of project `{project}`")]
+    LastEnv { project: String, env: String },
+    #[error("no vault at {0}: run `tresor init` to create one")]
+    NoVault(PathBuf),
+    #[error("a vault already exists at {0}")]
+    VaultExists(PathBuf),
+    #[error(
+        "{path} can be read by other users (mode {mode:04o}); run `chmod 600 {path}` (and 700 on its folder)",
+        path = .path.display()
+    )]
+    Permissions { path: PathBuf, mode: u32 },
+    #[error("wrong passphrase or keyfile: no key slot of this vault accepted it")]
+    WrongCredential,
+    #[error(
+        "the vault is locked and there is no way to ask for a passphrase: pass --keyfile PATH (or set TRESOR_KEYFILE), set TRESOR_PASSPHRASE, or run in a terminal to be prompted"
+    )]
+    NoCredential,
+    #[error("passphrase is empty")]
+    EmptyPassphrase,
+    #[error("passphrases do not match")]
+    PassphraseMismatch,
+    #[error("keyfile {path}: {reason}", path = .path.display())]
+    BadKeyfile { path: PathBuf, reason: String },
+    #[error("vault is busy: another tresor process is writing to it (waited 2 s); try again")]
+    Busy,
+    #[error("{0} is not a tresor vault")]
+    NotAVault(PathBuf),
+    #[error("this vault was written by a newer tresor (format {found}, this build reads {supported})")]
+    NewerFormat { found: u16, supported: u16 },
+    #[error("vault file is damaged: {0}")]
+    Corrupt(String),
+    #[error(
+        "secret record in {project}/{env} failed authentication: it was tampered with or damaged ({detail})"
+    )]
+    TamperedRecord {
+        project: String,
+        env: String,
+        detail: String,
+    },
+    #[error(
+        "the records of {project}/{env} do not match their digest: a secret was deleted, added or rolled back outside tresor"
+    )]
+    DigestMismatch { project: String, env: String },
+    #[error(
+        "the list of environments does not match its digest: an environment was deleted or rolled back outside tresor"
+    )]
+    CatalogMismatch,
+    #[error("key slot parameters are out of range ({0}); the vault header may have been tampered with")]
+    BadKdfParams(String),
+    #[error("{path}: {source}", path = .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("vault storage error: {0}")]
+    Storage(String),
+    #[error("cryptographic operation failed")]
+    Crypto,
+}
+
+impl VaultError {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        VaultError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+impl From<orion::errors::UnknownCryptoError> for VaultError {
+    fn from(_: orion::errors::UnknownCryptoError) -> Self {
+        VaultError::Crypto
+    }
+}

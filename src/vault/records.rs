@@ -1,0 +1,123 @@
+//! What is stored in the vault file, byte for byte.
+//!
+//! Every stored value is a postcard-encoded enum with a version variant: postcard is not
+//! self-describing, so a new field means a new variant (`V2`), never an appended struct
+//! field. Decoding requires the whole input to be consumed.
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use super::crypto::{KdfParams, NONCE_LEN};
+use super::error::{Result, VaultError};
+use super::model::SecretType;
+
+/// The format this build writes, and the oldest reader that may open it.
+pub const FORMAT: u16 = 1;
+pub const MAGIC: [u8; 8] = *b"TRESOR\0\x01";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Header {
+    V1 {
+        magic: [u8; 8],
+        format: u16,
+        min_reader: u16,
+        vault_id: [u8; 16],
+        dek_check: [u8; 32],
+        created: i64,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub enum SlotKind {
+    Passphrase { salt: [u8; 16], kdf: KdfParams },
+    Keyfile { salt: [u8; 16] },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Slot {
+    V1 {
+        kind: SlotKind,
+        nonce: [u8; NONCE_LEN],
+        wrapped_dek: Vec<u8>,
+    },
+}
+
+/// One secret: metadata and value sealed separately, so listing never decrypts a value.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub enum SecretRecord {
+    V1 {
+        meta_nonce: [u8; NONCE_LEN],
+        meta: Vec<u8>,
+        value_nonce: [u8; NONCE_LEN],
+        value: Vec<u8>,
+    },
+}
+
+/// The plaintext inside `SecretRecord::V1::meta`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub enum SecretMeta {
+    V1 {
+        key: String,
+        description: String,
+        kind: SecretType,
+        created: i64,
+        updated: i64,
+        value_changed: i64,
+        value_len: u32,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub enum EnvRecord {
+    V1 {
+        nonce: [u8; NONCE_LEN],
+        sealed: Vec<u8>,
+    },
+}
+
+/// The plaintext inside `EnvRecord::V1::sealed`: names are sealed like secret keys.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub enum EnvMeta {
+    V1 {
+        project: String,
+        name: String,
+        created: i64,
+    },
+}
+
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    postcard::to_stdvec(value).map_err(|e| VaultError::Storage(format!("encoding failed: {e}")))
+}
+
+/// `take_from_bytes` plus an empty-remainder check: `from_bytes` ignores trailing bytes.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
+    match postcard::take_from_bytes::<T>(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok(_) => Err(VaultError::Corrupt(format!("{what} has trailing bytes"))),
+        Err(e) => Err(VaultError::Corrupt(format!("{what} cannot be decoded ({e})"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_bytes_are_refused() {
+        let env = EnvMeta::V1 {
+            project: "p".into(),
+            name: "e".into(),
+            created: 1,
+        };
+        let mut bytes = encode(&env).unwrap();
+        assert_eq!(decode::<EnvMeta>(&bytes, "env").unwrap(), env);
+        bytes.push(0);
+        assert!(decode::<EnvMeta>(&bytes, "env").is_err());
+        assert!(decode::<EnvMeta>(&bytes[..2], "env").is_err());
+    }
+
+    #[test]
+    fn an_unknown_variant_fails_cleanly() {
+        // A future V2 is variant index 1: an old reader must refuse it, not misread it.
+        assert!(decode::<EnvMeta>(&[1, 1, b'p', 1, b'e', 2], "env").is_err());
+    }
+}

@@ -1,0 +1,254 @@
+//! The redb file: where it lives, how it is created and opened, and its tables.
+//!
+//! Nothing keeps the file open longer than one operation: redb takes an exclusive lock
+//! while a read-write `Database` is open, so the TUI and `tresor run` in another terminal
+//! can only coexist if every handle is short-lived. A busy vault is retried for about
+//! 2 s. A plain redb open trusts the file and can panic on a damaged one, so writes open
+//! with the integrity check and every call into redb is fenced with `catch_unwind`.
+
+use std::cell::Cell;
+use std::fs::{self, File, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use redb::backends::FileBackend;
+use redb::{Builder, Database, DatabaseError, ReadOnlyDatabase, ReadableDatabase, TableDefinition};
+
+use super::error::{Result, VaultError};
+
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta_v1");
+pub const KEYSLOTS: TableDefinition<u32, &[u8]> = TableDefinition::new("keyslots_v1");
+/// Key: blind id of (project, environment).
+pub const ENVIRONMENTS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("environments_v1");
+/// Key: environment id (16) ‖ blind index of the key (32), so an environment is a range.
+pub const SECRETS: TableDefinition<[u8; 48], &[u8]> = TableDefinition::new("secrets_v1");
+/// Keyed digest over each environment's records.
+pub const DIGESTS: TableDefinition<[u8; 16], [u8; 32]> = TableDefinition::new("digests_v1");
+
+pub const HEADER_KEY: &str = "header";
+pub const CATALOG_DIGEST_KEY: &str = "catalog_digest";
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+const CACHE_BYTES: usize = 16 << 20;
+
+thread_local! {
+    /// Set while redb runs, so the process panic hook can stay quiet about panics that
+    /// this module turns into a "vault file is damaged" error.
+    static IN_STORAGE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// True while a fenced storage call runs on this thread (see [`fenced`]).
+pub fn in_storage() -> bool {
+    IN_STORAGE.with(Cell::get)
+}
+
+/// Runs a redb call; a panic inside becomes `Corrupt` instead of killing the process.
+pub fn fenced<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let was = IN_STORAGE.with(|c| c.replace(true));
+    let outcome = catch_unwind(AssertUnwindSafe(f));
+    IN_STORAGE.with(|c| c.set(was));
+    match outcome {
+        Ok(result) => result,
+        Err(payload) => {
+            let why = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "internal panic".into());
+            Err(VaultError::Corrupt(format!("redb could not read it ({why})")))
+        }
+    }
+}
+
+/// The default vault location: the platform data directory.
+pub fn default_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "tresor").map(|d| d.data_dir().join("vault.tresor"))
+}
+
+/// Creates the vault file 0600 in a 0700 directory (redb alone would make it 0644).
+pub fn create(path: &Path) -> Result<Database> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| VaultError::io(dir, e))?;
+        }
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => VaultError::VaultExists(path.to_path_buf()),
+            _ => VaultError::io(path, e),
+        })?;
+    let backend = FileBackend::new(file).map_err(map_db_error)?;
+    fenced(|| {
+        Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create_with_backend(backend)
+            .map_err(map_db_error)
+    })
+}
+
+/// Refuses a file that is missing, empty, or that other users can read.
+pub fn check_file(path: &Path) -> Result<()> {
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(VaultError::NoVault(path.to_path_buf()));
+        }
+        Err(e) => return Err(VaultError::io(path, e)),
+    };
+    if !meta.is_file() {
+        return Err(VaultError::NotAVault(path.to_path_buf()));
+    }
+    // An empty file would be initialised as a fresh database by redb: never do that to
+    // something the user pointed at as their vault.
+    if meta.len() == 0 {
+        return Err(VaultError::NotAVault(path.to_path_buf()));
+    }
+    check_private(path, &meta)
+}
+
+/// Group or others having any access to a secret-bearing file is refused.
+pub fn check_private(path: &Path, meta: &fs::Metadata) -> Result<()> {
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(VaultError::Permissions {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    let uid = unsafe { libc::geteuid() };
+    if meta.uid() != uid && uid != 0 {
+        return Err(VaultError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other("the file belongs to another user"),
+        });
+    }
+    Ok(())
+}
+
+/// Opens for reading, shared with other readers. Retries while a writer holds the lock.
+pub fn open_read(path: &Path) -> Result<ReadOnlyDatabase> {
+    check_file(path)?;
+    let mut repaired = false;
+    retry_busy(|| {
+        match fenced(|| {
+            Builder::new()
+                .set_cache_size(CACHE_BYTES)
+                .open_read_only(path)
+                .map_err(map_db_error)
+        }) {
+            // A crash left the file needing repair, which needs a read-write open once.
+            Err(VaultError::Storage(msg)) if msg == REPAIR_NEEDED && !repaired => {
+                repaired = true;
+                drop(open_write(path)?);
+                Err(VaultError::Busy)
+            }
+            other => other,
+        }
+    })
+}
+
+/// Opens for writing with redb's integrity check: a file altered since redb last wrote
+/// it fails here instead of being trusted.
+pub fn open_write(path: &Path) -> Result<Database> {
+    check_file(path)?;
+    retry_busy(|| {
+        fenced(|| {
+            Builder::new()
+                .set_cache_size(CACHE_BYTES)
+                .set_check_integrity_on_open(true)
+                .open(path)
+                .map_err(map_db_error)
+        })
+    })
+}
+
+fn retry_busy<T>(mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match attempt() {
+            Err(VaultError::Busy) if start.elapsed() < BUSY_TIMEOUT => {
+                // Jitter so two waiting writers do not wake in lockstep.
+                let jitter = u64::from(super::crypto::random_bytes::<1>().map(|b| b[0]).unwrap_or(0) % 10);
+                std::thread::sleep(pause + Duration::from_millis(jitter));
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+const REPAIR_NEEDED: &str = "repair needed";
+
+pub fn map_db_error(e: DatabaseError) -> VaultError {
+    match e {
+        DatabaseError::DatabaseAlreadyOpen => VaultError::Busy,
+        DatabaseError::RepairAborted => VaultError::Storage(REPAIR_NEEDED.into()),
+        DatabaseError::UpgradeRequired(v) => {
+            VaultError::Corrupt(format!("redb file format {v} needs an upgrade"))
+        }
+        DatabaseError::Storage(s) => map_storage(s),
+        other => VaultError::Storage(other.to_string()),
+    }
+}
+
+pub fn map_storage(e: redb::StorageError) -> VaultError {
+    match e {
+        redb::StorageError::Corrupted(msg) => VaultError::Corrupt(msg),
+        redb::StorageError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            VaultError::Corrupt(io.to_string())
+        }
+        other => VaultError::Storage(other.to_string()),
+    }
+}
+
+macro_rules! redb_errors {
+    ($($t:ty),*) => {$(
+        impl From<$t> for VaultError {
+            fn from(e: $t) -> Self {
+                match redb::Error::from(e) {
+                    redb::Error::Corrupted(msg) => VaultError::Corrupt(msg),
+                    redb::Error::DatabaseAlreadyOpen => VaultError::Busy,
+                    redb::Error::TableTypeMismatch { .. } | redb::Error::TableIsMultimap(_) => {
+                        VaultError::Corrupt("a table has an unexpected type".into())
+                    }
+                    other => VaultError::Storage(other.to_string()),
+                }
+            }
+        }
+    )*};
+}
+redb_errors!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::CompactionError
+);
+
+/// Reads one table value from a read transaction, treating a missing table as empty.
+pub fn read_txn(db: &ReadOnlyDatabase) -> Result<redb::ReadTransaction> {
+    fenced(|| Ok(db.begin_read()?))
+}
+
+/// Opens a file for secret-bearing output (keyfiles, audit log): 0600, never truncating
+/// something that exists unless asked.
+pub fn create_private_file(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| VaultError::io(path, e))
+}

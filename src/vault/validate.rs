@@ -1,0 +1,175 @@
+//! The product page's input rules, enforced in one place for the CLI, the TUI and import.
+
+use super::error::{Result, VaultError};
+
+pub const MAX_KEY_BYTES: usize = 256;
+pub const MAX_DESCRIPTION_CHARS: usize = 4096;
+pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
+pub const MAX_NAME_BYTES: usize = 64;
+
+/// Checks a secret key against `^[A-Za-z_][A-Za-z0-9_]*$`. Keys become environment
+/// variable names, so anything else would break `tresor run`.
+pub fn secret_key(key: &str) -> Result<()> {
+    if key.is_empty() {
+        return Err(VaultError::KeyRequired);
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return Err(VaultError::KeyTooLong {
+            len: key.len(),
+            max: MAX_KEY_BYTES,
+        });
+    }
+    let invalid = |reason: String| VaultError::InvalidKey {
+        key: printable(key),
+        reason,
+    };
+    for (i, c) in key.chars().enumerate() {
+        if i == 0 && c.is_ascii_digit() {
+            return Err(invalid(format!(
+                "it starts with the digit `{c}`; keys start with a letter or `_`"
+            )));
+        }
+        if !(c.is_ascii_alphanumeric() || c == '_') {
+            return Err(invalid(format!(
+                "character {} is not allowed; use letters, digits and `_` (e.g. {})",
+                describe_char(c),
+                suggestion(key)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A lowercase key is legal but unusual for environment variables: the page asks for
+/// UPPERCASE, so callers show this as a warning, never silently rewrite the key.
+pub fn lowercase_warning(key: &str) -> Option<String> {
+    key.chars().any(|c| c.is_ascii_lowercase()).then(|| {
+        format!(
+            "key `{key}` has lowercase letters; environment variables are usually UPPERCASE (`{}`)",
+            key.to_ascii_uppercase()
+        )
+    })
+}
+
+pub fn description(text: &str) -> Result<()> {
+    let len = text.chars().count();
+    if len > MAX_DESCRIPTION_CHARS {
+        return Err(VaultError::DescriptionTooLong {
+            len,
+            max: MAX_DESCRIPTION_CHARS,
+        });
+    }
+    Ok(())
+}
+
+pub fn value(value: &[u8]) -> Result<()> {
+    if value.is_empty() {
+        return Err(VaultError::ValueRequired);
+    }
+    if value.len() > MAX_VALUE_BYTES {
+        return Err(VaultError::ValueTooLarge { len: value.len() });
+    }
+    Ok(())
+}
+
+/// Project and environment names: short, no surprises in a tab bar or a path.
+pub fn name(what: &'static str, name: &str) -> Result<()> {
+    let invalid = |reason: &str| VaultError::InvalidName {
+        what,
+        name: printable(name),
+        reason: reason.to_string(),
+    };
+    if name.is_empty() {
+        return Err(invalid("it is empty"));
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(invalid("it is longer than 64 bytes"));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(invalid("it must start with a letter or digit"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    {
+        return Err(invalid(&format!(
+            "character {} is not allowed (use letters, digits, `-`, `_`, `.`)",
+            describe_char(c)
+        )));
+    }
+    Ok(())
+}
+
+fn describe_char(c: char) -> String {
+    if c.is_control() || c.is_whitespace() {
+        format!("U+{:04X}", c as u32)
+    } else {
+        format!("`{c}`")
+    }
+}
+
+/// Keys end up in error messages; control characters must not reach the terminal raw.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
+}
+
+fn suggestion(key: &str) -> String {
+    let mut s: String = key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        s.insert(0, '_');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_environment_variable_names() {
+        for key in ["A", "_", "STRIPE_API_KEY_FOR_PRODUCTION", "db_url", "_X9"] {
+            assert!(secret_key(key).is_ok(), "{key}");
+        }
+    }
+
+    #[test]
+    fn names_the_bad_character() {
+        let err = secret_key("API-KEY").unwrap_err().to_string();
+        assert!(err.contains("`-`") && err.contains("API_KEY"), "{err}");
+        let err = secret_key("9LIVES").unwrap_err().to_string();
+        assert!(err.contains("digit `9`"), "{err}");
+        let err = secret_key("A B").unwrap_err().to_string();
+        assert!(err.contains("U+0020"), "{err}");
+        let err = secret_key("CLÉ").unwrap_err().to_string();
+        assert!(err.contains("`É`"), "{err}");
+        assert_eq!(secret_key("").unwrap_err().to_string(), "Secret key is required");
+    }
+
+    #[test]
+    fn limits() {
+        assert!(secret_key(&"K".repeat(256)).is_ok());
+        assert!(matches!(secret_key(&"K".repeat(257)), Err(VaultError::KeyTooLong { .. })));
+        assert!(description(&"é".repeat(4096)).is_ok());
+        assert!(description(&"é".repeat(4097)).is_err());
+        assert!(value(&vec![b'x'; MAX_VALUE_BYTES]).is_ok());
+        assert!(value(&vec![b'x'; MAX_VALUE_BYTES + 1]).is_err());
+        assert_eq!(value(b"").unwrap_err().to_string(), "Secret value is required");
+    }
+
+    #[test]
+    fn lowercase_gets_a_warning_with_the_uppercase_form() {
+        assert!(lowercase_warning("API_KEY").is_none());
+        assert!(lowercase_warning("api_key").unwrap().contains("`API_KEY`"));
+    }
+}
