@@ -1,1 +1,78 @@
-fn main() {}
+//! `tresor`: with a subcommand, the headless CLI; without one, the Secrets screen.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use tresor::cli::{self, Cli, unlock};
+use tresor::tui::{self, TuiOptions};
+use tresor::vault;
+
+fn main() -> ExitCode {
+    harden_process();
+    quiet_storage_panics();
+    let cli = Cli::parse();
+    let status = match cli.command {
+        Some(command) => cli::run(cli.global, command),
+        None => run_tui(cli.global),
+    };
+    ExitCode::from(u8::try_from(status).unwrap_or(1))
+}
+
+fn run_tui(global: cli::Global) -> i32 {
+    let vault_path = match vault::resolve_path(global.vault.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    let auto_lock = std::env::var("TRESOR_AUTO_LOCK")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map_or(Duration::from_secs(300), Duration::from_secs);
+    let options = TuiOptions {
+        vault_path,
+        project: global.project.clone(),
+        env: global.env.clone(),
+        credential: unlock::preset_credential(&global),
+        auto_lock,
+    };
+    if let Err(e) = color_eyre::install() {
+        eprintln!("error: {e}");
+        return 1;
+    }
+    match tui::run(options) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+/// No core dumps (they would hold decrypted values), and no ptrace by the same user.
+/// Never `mlockall`: the 64 MiB Argon2 allocation would then abort.
+fn harden_process() {
+    // SAFETY: plain syscalls with constant, valid arguments.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        let none = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        libc::setrlimit(libc::RLIMIT_CORE, &none);
+    }
+}
+
+/// A panic inside redb on a damaged file is caught and reported as "vault file is
+/// damaged"; the default hook would still print a scary backtrace notice first.
+fn quiet_storage_panics() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !vault::store::in_storage() {
+            previous(info);
+        }
+    }));
+}

@@ -171,6 +171,7 @@ pub fn who() -> (String, String) {
     let user = std::env::var("USER")
         .ok()
         .filter(|u| !u.is_empty())
+        .or_else(passwd_name)
         .unwrap_or_else(|| format!("uid {}", unsafe { libc::geteuid() }));
     let mut buf = [0u8; 256];
     let host = if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0 {
@@ -180,4 +181,21 @@ pub fn who() -> (String, String) {
         "unknown".into()
     };
     (user, host)
+}
+
+/// The login name of the effective user, from the password database.
+fn passwd_name() -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: getpwuid_r writes into the buffers we own and sets `result` to `&pwd` or null.
+    let rc = unsafe {
+        libc::getpwuid_r(libc::geteuid(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result)
+    };
+    if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: pw_name points into `buf`, NUL-terminated by getpwuid_r.
+    let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+    Some(name.to_string_lossy().into_owned())
 }

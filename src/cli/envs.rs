@@ -1,0 +1,82 @@
+//! `tresor env list|add|rm`: the environments of a project.
+
+use clap::Subcommand;
+
+use super::{CliError, CliResult, Global, confirm, note, unlock};
+use crate::vault::VaultError;
+
+#[derive(Debug, Subcommand)]
+pub enum EnvCommand {
+    /// List the project's environments with their number of secrets
+    #[command(after_help = "Example:\n  tresor -p billing env list")]
+    List,
+    /// Add an environment to the project (a new project is created by its first environment)
+    #[command(after_help = "Examples:\n  tresor env add preview\n  tresor -p billing env add production")]
+    Add { name: String },
+    /// Remove an environment; one that holds secrets asks first, or needs --yes
+    #[command(after_help = "Example:\n  tresor env rm preview --yes")]
+    Rm {
+        name: String,
+        #[arg(short, long)]
+        yes: bool,
+    },
+}
+
+pub fn run(global: &Global, command: EnvCommand) -> CliResult {
+    let vault = unlock::open(global)?;
+    match command {
+        EnvCommand::List => {
+            let envs: Vec<_> = vault
+                .environments()?
+                .into_iter()
+                .filter(|e| e.project == global.project)
+                .collect();
+            if envs.is_empty() {
+                return Err(CliError::msg(format!(
+                    "no project `{}` in this vault (create it with `tresor -p {} env add development`)",
+                    global.project, global.project
+                )));
+            }
+            for env in envs {
+                println!("{}\t{} secrets", env.name, env.secrets);
+            }
+            Ok(())
+        }
+        EnvCommand::Add { name } => {
+            vault.add_env(&global.project, &name)?;
+            note(&format!("added environment {}/{name}", global.project));
+            Ok(())
+        }
+        EnvCommand::Rm { name, yes } => {
+            let removed = match vault.remove_env(&global.project, &name, yes) {
+                Err(VaultError::EnvNotEmpty { count, .. }) if !yes => {
+                    let question = format!(
+                        "Environment {}/{name} holds {count} secrets. Delete it with all of them?",
+                        global.project
+                    );
+                    match confirm(&question) {
+                        Some(true) => vault.remove_env(&global.project, &name, true)?,
+                        Some(false) => {
+                            note("nothing deleted");
+                            return Err(CliError::Exit(1));
+                        }
+                        None => {
+                            return Err(VaultError::EnvNotEmpty {
+                                project: global.project.clone(),
+                                env: name,
+                                count,
+                            }
+                            .into());
+                        }
+                    }
+                }
+                other => other?,
+            };
+            note(&format!(
+                "removed environment {}/{name} and its {removed} secrets",
+                global.project
+            ));
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! add, edit, get, list, rm and run: one secret or one environment at a time.
+
+use std::io::{IsTerminal, Read, Write};
+
+use clap::Args;
+use zeroize::Zeroizing;
+
+use super::{CliError, CliResult, Global, confirm, note, unlock, warn};
+use crate::vault::{NewSecret, SecretEdit, SecretType, SecretValue, validate};
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The secret's key, e.g. STRIPE_API_KEY (letters, digits and _)
+    pub key: String,
+    /// A note for the team, e.g. how to obtain the value
+    #[arg(short, long, default_value = "")]
+    pub description: String,
+    /// api-key, token, password, connection-string, certificate, credential, other [default: detected]
+    #[arg(long = "type", value_parser = parse_type)]
+    pub kind: Option<SecretType>,
+    /// Store a strong random value of LEN characters instead of reading one
+    #[arg(long, value_name = "LEN", num_args = 0..=1, default_missing_value = "32",
+          value_parser = clap::value_parser!(u16).range(8..=4096))]
+    pub generate: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    pub key: String,
+    /// New description
+    #[arg(short, long)]
+    pub description: Option<String>,
+    /// New type
+    #[arg(long = "type", value_parser = parse_type)]
+    pub kind: Option<SecretType>,
+    /// Read a new value from stdin (one trailing newline stripped; empty keeps the current one)
+    #[arg(long, conflicts_with = "generate")]
+    pub value_stdin: bool,
+    /// Replace the value with a strong random one of LEN characters
+    #[arg(long, value_name = "LEN", num_args = 0..=1, default_missing_value = "32",
+          value_parser = clap::value_parser!(u16).range(8..=4096))]
+    pub generate: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    pub key: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// One JSON array of {key, description, type, created, updated, value_changed}
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    pub key: String,
+    /// Delete without asking (needed when not on a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Only these keys (comma-separated)
+    #[arg(long, value_delimiter = ',', value_name = "KEY,…")]
+    pub only: Vec<String>,
+    /// The command and its arguments
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+fn parse_type(text: &str) -> Result<SecretType, String> {
+    SecretType::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = SecretType::ALL.iter().map(|t| t.slug()).collect();
+        format!("unknown type `{text}`; use one of {}", names.join(", "))
+    })
+}
+
+/// Reads a value from stdin, sized for the 1 MiB limit plus one byte to detect overflow.
+fn read_stdin_value() -> Result<SecretValue, CliError> {
+    let limit = validate::MAX_VALUE_BYTES + 2;
+    let mut buf = Zeroizing::new(Vec::with_capacity(64 * 1024));
+    std::io::stdin()
+        .take(limit as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| CliError::msg(format!("cannot read the value from stdin: {e}")))?;
+    Ok(strip_one_newline(buf))
+}
+
+/// Pipes and heredocs end with a newline the user did not mean as part of the value.
+fn strip_one_newline(mut value: SecretValue) -> SecretValue {
+    let cut = if value.ends_with(b"\r\n") {
+        2
+    } else {
+        usize::from(value.ends_with(b"\n"))
+    };
+    let keep = value.len() - cut;
+    value.truncate(keep);
+    value
+}
+
+/// A strong random value: letters and digits, uniformly chosen (rejection sampling).
+pub fn generate_value(len: usize) -> Result<SecretValue, CliError> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut out = Zeroizing::new(Vec::with_capacity(len));
+    let mut pool = Zeroizing::new([0u8; 64]);
+    while out.len() < len {
+        orion::util::secure_rand_bytes(&mut pool[..]).map_err(|_| CliError::msg("the system random generator failed"))?;
+        for &b in pool.iter() {
+            // 62 * 4 = 248: bytes above that would bias the first letters.
+            if (b as usize) < ALPHABET.len() * 4 && out.len() < len {
+                out.push(ALPHABET[b as usize % ALPHABET.len()]);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn add(global: &Global, args: AddArgs) -> CliResult {
+    // Check the key before asking for anything: a typo should not cost a passphrase.
+    validate::secret_key(&args.key)?;
+    validate::description(&args.description)?;
+    if let Some(w) = validate::lowercase_warning(&args.key) {
+        warn(&w);
+    }
+    let stdin_is_terminal = std::io::stdin().is_terminal();
+    let vault = unlock::open(global)?;
+    let value = match args.generate {
+        Some(len) => generate_value(len as usize)?,
+        None if !stdin_is_terminal => read_stdin_value()?,
+        None => {
+            let typed = unlock::prompt(&format!("Value for {}: ", args.key))?;
+            Zeroizing::new(secrecy::ExposeSecret::expose_secret(&typed).as_bytes().to_vec())
+        }
+    };
+    let info = vault.add(
+        &global.project,
+        &global.env,
+        NewSecret {
+            key: args.key,
+            value,
+            description: args.description,
+            kind: args.kind,
+        },
+    )?;
+    let generated = match args.generate {
+        Some(n) => format!(", generated {n} characters"),
+        None => String::new(),
+    };
+    note(&format!(
+        "added {} to {}/{} ({}{generated})",
+        info.key, global.project, global.env, info.kind
+    ));
+    Ok(())
+}
+
+pub fn edit(global: &Global, args: EditArgs) -> CliResult {
+    if let Some(d) = &args.description {
+        validate::description(d)?;
+    }
+    let vault = unlock::open(global)?;
+    let value = match (args.generate, args.value_stdin) {
+        (Some(len), _) => Some(generate_value(len as usize)?),
+        (None, true) => Some(read_stdin_value()?).filter(|v| !v.is_empty()),
+        (None, false) => None,
+    };
+    let changed_value = value.is_some();
+    let info = vault.edit(
+        &global.project,
+        &global.env,
+        &args.key,
+        SecretEdit {
+            value,
+            description: args.description,
+            kind: args.kind,
+        },
+    )?;
+    let what = if changed_value { "value" } else { "details" };
+    note(&format!("updated {} {what} in {}/{}", info.key, global.project, global.env));
+    Ok(())
+}
+
+pub fn get(global: &Global, args: GetArgs) -> CliResult {
+    let vault = unlock::open(global)?;
+    let value = vault.get(&global.project, &global.env, &args.key)?;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(&value).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        // `tresor get X | head -c 10` is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::msg(format!("cannot write to stdout: {e}"))),
+    }
+}
+
+pub fn list(global: &Global, args: ListArgs) -> CliResult {
+    let vault = unlock::open(global)?;
+    let secrets = vault.list(&global.project, &global.env)?;
+    let mut out = String::new();
+    if args.json {
+        let items: Vec<serde_json::Value> = secrets
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "key": s.key,
+                    "description": s.description,
+                    "type": s.kind.slug(),
+                    "created": rfc3339(s.created),
+                    "updated": rfc3339(s.updated),
+                    "value_changed": rfc3339(s.value_changed),
+                })
+            })
+            .collect();
+        out = serde_json::to_string_pretty(&items).map_err(|e| CliError::msg(e.to_string()))?;
+        out.push('\n');
+    } else if secrets.is_empty() {
+        note(&format!(
+            "no secrets in {}/{} (add one with `tresor add KEY`)",
+            global.project, global.env
+        ));
+    } else {
+        let rows: Vec<[String; 5]> = secrets
+            .iter()
+            .map(|s| {
+                [
+                    s.key.clone(),
+                    one_line(&s.description),
+                    s.kind.label().to_string(),
+                    date(s.created),
+                    date(s.updated),
+                ]
+            })
+            .collect();
+        out = table(["KEY", "DESCRIPTION", "TYPE", "CREATED", "UPDATED"], &rows);
+    }
+    print_data(&out)
+}
+
+pub fn rm(global: &Global, args: RmArgs) -> CliResult {
+    let vault = unlock::open(global)?;
+    if !args.yes {
+        let question = format!(
+            "Delete secret {} from {}/{}? This cannot be undone.",
+            validate::printable(&args.key),
+            global.project,
+            global.env
+        );
+        match confirm(&question) {
+            Some(true) => {}
+            Some(false) => {
+                note("nothing deleted");
+                return Err(CliError::Exit(1));
+            }
+            None => {
+                return Err(CliError::msg(format!(
+                    "refusing to delete {} without confirmation: pass --yes",
+                    validate::printable(&args.key)
+                )));
+            }
+        }
+    }
+    vault.remove(&global.project, &global.env, &args.key)?;
+    note(&format!("deleted {} from {}/{}", args.key, global.project, global.env));
+    Ok(())
+}
+
+pub fn run(global: &Global, args: RunArgs) -> CliResult {
+    use std::os::unix::ffi::OsStringExt;
+    use std::os::unix::process::CommandExt;
+
+    let vault = unlock::open(global)?;
+    let mut secrets = vault.reveal_all(&global.project, &global.env, "run")?;
+    if !args.only.is_empty() {
+        for key in &args.only {
+            if !secrets.iter().any(|(info, _)| &info.key == key) {
+                return Err(CliError::msg(format!(
+                    "--only names `{}`, which is not in {}/{}",
+                    validate::printable(key),
+                    global.project,
+                    global.env
+                )));
+            }
+        }
+        secrets.retain(|(info, _)| args.only.contains(&info.key));
+    }
+    let (program, rest) = args
+        .command
+        .split_first()
+        .ok_or_else(|| CliError::msg("no command given after --"))?;
+    let mut command = std::process::Command::new(program);
+    command.args(rest);
+    // The child must not inherit the means to unlock the vault.
+    for name in [unlock::PASSPHRASE_ENV, unlock::KEYFILE_ENV, unlock::NEW_PASSPHRASE_ENV] {
+        command.env_remove(name);
+    }
+    for (info, value) in &secrets {
+        if value.contains(&0) {
+            return Err(CliError::msg(format!(
+                "secret {} contains a NUL byte, which an environment variable cannot hold",
+                info.key
+            )));
+        }
+        command.env(&info.key, std::ffi::OsString::from_vec(value.to_vec()));
+    }
+    drop(secrets);
+    drop(vault);
+    // exec replaces this process, so signals go straight to the child and its exit
+    // status is ours. It only returns on failure.
+    let err = command.exec();
+    Err(CliError::msg(format!(
+        "cannot run {}: {err}",
+        program.to_string_lossy()
+    )))
+}
+
+fn print_data(text: &str) -> CliResult {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(CliError::msg(format!("cannot write to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+pub fn rfc3339(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+pub fn date(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0)
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+/// Descriptions can hold newlines and control characters; a table row cannot.
+fn one_line(text: &str) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if flat.chars().count() > 50 {
+        let cut: String = flat.chars().take(49).collect();
+        format!("{cut}…")
+    } else {
+        flat
+    }
+}
+
+/// Plain aligned columns (width by characters; good enough for a terminal listing).
+pub fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let mut l = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == N {
+                l.push_str(cell);
+            } else {
+                l.push_str(cell);
+                l.push_str(&" ".repeat(w - cell.chars().count() + 2));
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}

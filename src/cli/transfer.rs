@@ -1,0 +1,166 @@
+//! import and export: .env files in npm dotenv's dialect, JSON and shell.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use zeroize::Zeroizing;
+
+use super::{CliError, CliResult, Global, note, unlock, warn};
+use crate::vault::{SecretValue, dotenv, validate};
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The .env file, or - for stdin
+    pub file: PathBuf,
+    /// Replace the values of keys that already exist
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long, value_enum, default_value = "dotenv")]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// KEY=value lines that `tresor import` (and npm dotenv) read back exactly
+    Dotenv,
+    /// One object {"KEY": "value"}
+    Json,
+    /// export KEY='…' lines, safe for eval
+    Shell,
+}
+
+/// The largest .env file read: 10,000 secrets of 1 MiB would be far beyond this anyway.
+const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+pub fn import(global: &Global, args: ImportArgs) -> CliResult {
+    let name = args.file.display().to_string();
+    let mut raw = Zeroizing::new(Vec::new());
+    let read = if name == "-" {
+        std::io::stdin().take(MAX_FILE_BYTES).read_to_end(&mut raw)
+    } else {
+        std::fs::File::open(&args.file).and_then(|f| f.take(MAX_FILE_BYTES).read_to_end(&mut raw))
+    };
+    read.map_err(|e| CliError::msg(format!("{name}: {e}")))?;
+    let text = std::str::from_utf8(&raw)
+        .map_err(|e| CliError::msg(format!("{name}: not a text file (invalid UTF-8 at byte {})", e.valid_up_to())))?;
+    let entries = dotenv::parse(text).map_err(|e| CliError::msg(format!("{name}: {e}")))?;
+    // Every line is checked before anything is written: one bad line imports nothing.
+    for entry in &entries {
+        let at = |e: crate::vault::VaultError| CliError::msg(format!("{name}:{}: {e}", entry.line));
+        validate::secret_key(&entry.key).map_err(at)?;
+        if !entry.value.is_empty() {
+            validate::value(entry.value.as_bytes()).map_err(at)?;
+        }
+    }
+    let entries: Vec<(String, SecretValue)> = dotenv::dedup_last_wins(entries)
+        .into_iter()
+        .map(|e| (e.key, Zeroizing::new(e.value.into_bytes())))
+        .collect();
+    let vault = unlock::open(global)?;
+    let report = vault.import(&global.project, &global.env, entries, args.overwrite)?;
+    let place = format!("{}/{}", global.project, global.env);
+    note(&format!(
+        "imported {} new and {} updated secrets into {place}",
+        report.added.len(),
+        report.updated.len()
+    ));
+    if !report.skipped_existing.is_empty() {
+        warn(&format!(
+            "skipped {} existing keys (use --overwrite to replace them): {}",
+            report.skipped_existing.len(),
+            report.skipped_existing.join(", ")
+        ));
+    }
+    if !report.skipped_empty.is_empty() {
+        warn(&format!(
+            "skipped {} keys with empty values (a value is required): {}",
+            report.skipped_empty.len(),
+            report.skipped_empty.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+pub fn export(global: &Global, args: ExportArgs) -> CliResult {
+    let vault = unlock::open(global)?;
+    let secrets = vault.reveal_all(&global.project, &global.env, "export")?;
+    let mut out = Zeroizing::new(String::new());
+    let utf8 = |key: &str, value: &[u8]| -> Result<String, CliError> {
+        String::from_utf8(value.to_vec()).map_err(|_| {
+            CliError::msg(format!(
+                "secret {key} is binary (not UTF-8) and cannot be exported as text; read it with `tresor get {key}`"
+            ))
+        })
+    };
+    match args.format {
+        Format::Dotenv => {
+            for (info, value) in &secrets {
+                let value = Zeroizing::new(utf8(&info.key, value)?);
+                // Descriptions travel as comments, which import ignores.
+                for line in info.description.lines() {
+                    out.push_str("# ");
+                    out.push_str(&validate::printable(line));
+                    out.push('\n');
+                }
+                let line = Zeroizing::new(dotenv::encode_line(&info.key, &value).map_err(|e| CliError::msg(e.to_string()))?);
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+        Format::Json => {
+            let mut map = serde_json::Map::new();
+            for (info, value) in &secrets {
+                map.insert(info.key.clone(), serde_json::Value::String(utf8(&info.key, value)?));
+            }
+            let text = Zeroizing::new(
+                serde_json::to_string_pretty(&serde_json::Value::Object(map))
+                    .map_err(|e| CliError::msg(e.to_string()))?,
+            );
+            out.push_str(&text);
+            out.push('\n');
+        }
+        Format::Shell => {
+            for (info, value) in &secrets {
+                if value.contains(&0) {
+                    return Err(CliError::msg(format!(
+                        "secret {} contains a NUL byte, which a shell variable cannot hold",
+                        info.key
+                    )));
+                }
+                let value = Zeroizing::new(utf8(&info.key, value)?);
+                out.push_str("export ");
+                out.push_str(&info.key);
+                out.push('=');
+                out.push_str(&shell_quote(&value));
+                out.push('\n');
+            }
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(CliError::msg(format!("cannot write to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Single quotes keep everything literal in POSIX shells; a quote becomes '\''.
+fn shell_quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        if c == '\'' {
+            out.push_str("'\\''");
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}

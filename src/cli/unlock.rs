@@ -1,0 +1,58 @@
+//! Where the credential comes from, in the brief's order: `--keyfile`/`TRESOR_KEYFILE`,
+//! then `TRESOR_PASSPHRASE`, then a prompt on the terminal; otherwise fail at once
+//! (never hang waiting for input that cannot come).
+
+use std::io::IsTerminal;
+
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
+use super::{CliError, Global, vault_path};
+use crate::vault::{Credential, Vault, VaultError};
+
+pub const PASSPHRASE_ENV: &str = "TRESOR_PASSPHRASE";
+pub const NEW_PASSPHRASE_ENV: &str = "TRESOR_NEW_PASSPHRASE";
+pub const KEYFILE_ENV: &str = "TRESOR_KEYFILE";
+
+/// A credential that needs no prompt, if the flags or environment give one.
+pub fn preset_credential(global: &Global) -> Option<Credential> {
+    if let Some(path) = &global.keyfile {
+        return Some(Credential::Keyfile(path.clone()));
+    }
+    env_secret(PASSPHRASE_ENV).map(Credential::Passphrase)
+}
+
+/// A secret from an environment variable, wrapped at once (no reallocation).
+pub fn env_secret(name: &str) -> Option<SecretString> {
+    let value = Zeroizing::new(std::env::var(name).ok()?);
+    (!value.is_empty()).then(|| SecretString::from(value.as_str()))
+}
+
+/// Whether a passphrase can be asked for: there must be a terminal to ask on, and the
+/// user must be looking at it (stdin or stderr is that terminal). A script with both
+/// redirected gets the "no credential" error at once instead of a hang.
+pub fn can_prompt() -> bool {
+    (std::io::stdin().is_terminal() || std::io::stderr().is_terminal())
+        && std::fs::File::open("/dev/tty").is_ok()
+}
+
+pub fn prompt(question: &str) -> Result<SecretString, CliError> {
+    let answer = Zeroizing::new(
+        rpassword::prompt_password(question)
+            .map_err(|e| CliError::msg(format!("cannot read from the terminal: {e}")))?,
+    );
+    Ok(SecretString::from(answer.as_str()))
+}
+
+/// Opens the vault with whatever credential is available.
+pub fn open(global: &Global) -> Result<Vault, CliError> {
+    let path = vault_path(global)?;
+    // Say "no vault" before asking for a passphrase that could not help.
+    crate::vault::store::check_file(&path)?;
+    let credential = match preset_credential(global) {
+        Some(c) => c,
+        None if can_prompt() => Credential::Passphrase(prompt("Passphrase: ")?),
+        None => return Err(VaultError::NoCredential.into()),
+    };
+    Ok(Vault::unlock(&path, &credential)?)
+}
