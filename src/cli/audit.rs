@@ -34,7 +34,7 @@ pub fn show(global: &Global, args: AuditArgs) -> CliResult {
                     e.via.label(),
                     e.action,
                     place,
-                    e.key
+                    summarize_keys(&e.key)
                 );
             }
             AuditLine::Broken { line } => {
@@ -49,4 +49,14 @@ pub fn show(global: &Global, args: AuditArgs) -> CliResult {
         )));
     }
     Ok(())
+}
+
+/// `run`, `export` and `import` record every key they touched; a line shows a few.
+fn summarize_keys(keys: &str) -> String {
+    const SHOWN: usize = 5;
+    let all: Vec<&str> = keys.split(',').collect();
+    if all.len() <= SHOWN {
+        return keys.to_string();
+    }
+    format!("{},… ({} keys)", all[..SHOWN].join(","), all.len())
 }

@@ -5,6 +5,7 @@
 mod audit;
 mod envs;
 mod keys;
+mod maintenance;
 mod secrets;
 mod transfer;
 pub mod unlock;
@@ -93,6 +94,12 @@ pub enum Command {
     /// Show the audit log: who read or changed what, when; never values
     #[command(after_help = "Examples:\n  tresor audit\n  tresor audit --last 20")]
     Audit(audit::AuditArgs),
+    /// Check the vault file: storage checksums, digests, every record, permissions, KDF settings
+    #[command(after_help = "Example:\n  tresor doctor\n\nExits 1 when it finds a problem.")]
+    Doctor(maintenance::DoctorArgs),
+    /// Shrink the vault file after many edits or deletes
+    #[command(after_help = "Example:\n  tresor compact")]
+    Compact,
     /// Print shell completions
     #[command(after_help = "Examples:\n  tresor completions bash > ~/.local/share/bash-completion/completions/tresor\n  tresor completions zsh > \"${fpath[1]}/_tresor\"\n  tresor completions fish > ~/.config/fish/completions/tresor.fish")]
     Completions {
@@ -147,6 +154,8 @@ pub fn run(global: Global, command: Command) -> i32 {
         Command::Keyfile(cmd) => keys::keyfile(&global, cmd),
         Command::Passwd(args) => keys::passwd(&global, args),
         Command::Audit(args) => audit::show(&global, args),
+        Command::Doctor(args) => maintenance::doctor(&global, args),
+        Command::Compact => maintenance::compact(&global),
         Command::Completions { shell } => {
             completions(shell);
             Ok(())

@@ -87,21 +87,34 @@ pub fn append(vault: &Path, keys: &Keys, event: AuditEvent) -> Result<()> {
         .map_err(|e| VaultError::io(&path, e))
 }
 
-/// The last complete line, read from the tail only: entries are small.
+/// The last complete line, read backwards from the end in chunks: entries are usually
+/// small, but an import can list thousands of keys in one.
 fn last_line(file: &mut File) -> std::io::Result<Option<Vec<u8>>> {
+    const CHUNK: u64 = 16 * 1024;
     let len = file.metadata()?.len();
     if len == 0 {
         return Ok(None);
     }
-    let start = len.saturating_sub(16 * 1024);
-    file.seek(SeekFrom::Start(start))?;
-    let mut tail = Vec::with_capacity((len - start) as usize);
-    file.read_to_end(&mut tail)?;
-    let body = tail.strip_suffix(b"\n").unwrap_or(&tail);
-    Ok(Some(match body.iter().rposition(|&b| b == b'\n') {
-        Some(i) => body[i + 1..].to_vec(),
-        None => body.to_vec(),
-    }))
+    // Every line ends with '\n'; skip the final one.
+    let end = len - 1;
+    let mut start = end;
+    let mut tail: Vec<u8> = Vec::new();
+    loop {
+        let from = start.saturating_sub(CHUNK);
+        let mut chunk = vec![0u8; (start - from) as usize];
+        file.seek(SeekFrom::Start(from))?;
+        file.read_exact(&mut chunk)?;
+        chunk.extend_from_slice(&tail);
+        tail = chunk;
+        start = from;
+        let body = &tail[..(end - start) as usize];
+        if let Some(i) = body.iter().rposition(|&b| b == b'\n') {
+            return Ok(Some(body[i + 1..].to_vec()));
+        }
+        if start == 0 {
+            return Ok(Some(body.to_vec()));
+        }
+    }
 }
 
 pub fn read(vault: &Path, keys: &Keys) -> Result<Vec<AuditLine>> {

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod dotenv;
 pub mod error;
 pub mod keyfile;
+pub mod maintenance;
 pub mod model;
 pub mod records;
 pub mod store;

@@ -1,0 +1,51 @@
+//! `tresor doctor` and `tresor compact`.
+
+use clap::Args;
+
+use super::{CliError, CliResult, Global, note, unlock, vault_path};
+use crate::vault::maintenance::{self, Finding};
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {}
+
+pub fn doctor(global: &Global, _args: DoctorArgs) -> CliResult {
+    let path = vault_path(global)?;
+    let mut findings = maintenance::check_file(&path);
+    // Deep checks need the key; a damaged file stops at the storage findings.
+    if !findings.iter().any(Finding::is_problem) {
+        match unlock::open(global) {
+            Ok(vault) => match vault.doctor() {
+                Ok(more) => findings.extend(more),
+                Err(e) => findings.push(Finding::Problem(e.to_string())),
+            },
+            Err(e) => findings.push(Finding::Problem(format!("cannot unlock for the deep checks: {e}"))),
+        }
+    }
+    let mut problems = 0;
+    for f in &findings {
+        match f {
+            Finding::Ok(t) => println!("ok       {t}"),
+            Finding::Warning(t) => println!("warning  {t}"),
+            Finding::Problem(t) => {
+                problems += 1;
+                println!("PROBLEM  {t}");
+            }
+        }
+    }
+    if problems > 0 {
+        return Err(CliError::msg(format!("doctor found {problems} problems")));
+    }
+    Ok(())
+}
+
+pub fn compact(global: &Global) -> CliResult {
+    let vault = unlock::open(global)?;
+    let (before, after) = vault.compact()?;
+    note(&format!(
+        "compacted {}: {} KiB → {} KiB",
+        vault.path().display(),
+        before / 1024,
+        after / 1024
+    ));
+    Ok(())
+}

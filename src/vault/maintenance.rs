@@ -1,0 +1,182 @@
+//! `doctor` and `compact`: checking a vault file end to end, and giving back the space
+//! copy-on-write leaves behind.
+
+use std::path::Path;
+
+use redb::ReadableTable;
+
+use super::crypto::KdfParams;
+use super::error::{Result, VaultError};
+use super::records::{SecretRecord, Slot, SlotKind, decode};
+use super::store::{self, CATALOG_DIGEST_KEY, DIGESTS, ENVIRONMENTS, KEYSLOTS, META, SECRETS};
+use super::{Vault, audit, env_range};
+
+/// One line of a doctor report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    Ok(String),
+    Warning(String),
+    Problem(String),
+}
+
+impl Finding {
+    pub fn is_problem(&self) -> bool {
+        matches!(self, Finding::Problem(_))
+    }
+}
+
+/// Checks that need no credential: permissions and redb's own integrity check.
+pub fn check_file(path: &Path) -> Vec<Finding> {
+    let mut out = Vec::new();
+    match store::check_file(path) {
+        Ok(()) => out.push(Finding::Ok(format!("{} is private to you (0600)", path.display()))),
+        Err(e) => {
+            out.push(Finding::Problem(e.to_string()));
+            if !matches!(e, VaultError::Permissions { .. }) {
+                return out;
+            }
+        }
+    }
+    if let Some(dir) = path.parent() {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(dir) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                out.push(Finding::Warning(format!(
+                    "folder {} is open to other users (mode {mode:04o}); `chmod 700` it",
+                    dir.display()
+                )));
+            }
+        }
+    }
+    // The read-write open runs redb's full checksum walk.
+    match store::open_write(path).and_then(|mut db| {
+        store::fenced(|| {
+            db.check_integrity()
+                .map_err(store::map_db_error)
+                .map(|clean| clean)
+        })
+    }) {
+        Ok(true) => out.push(Finding::Ok("storage checksums verify (redb integrity check)".into())),
+        Ok(false) => out.push(Finding::Warning(
+            "redb repaired its allocator state; the data itself verified".into(),
+        )),
+        Err(VaultError::Busy) => out.push(Finding::Warning(
+            "another tresor is writing; the storage check was skipped (run doctor again)".into(),
+        )),
+        Err(e) => out.push(Finding::Problem(format!(
+            "{e}; restore the vault from a backup"
+        ))),
+    }
+    out
+}
+
+impl Vault {
+    /// Deep checks with the data key: key slots, digests, every record decrypts, the audit chain.
+    pub fn doctor(&self) -> Result<Vec<Finding>> {
+        let mut out = Vec::new();
+        let (slots, catalog_ok, envs) = self.read(|txn| {
+            let mut slots = Vec::new();
+            for entry in txn.open_table(KEYSLOTS)?.iter()? {
+                let (_, v) = entry?;
+                let Slot::V1 { kind, .. } = decode(v.value(), "key slot")?;
+                slots.push(kind);
+            }
+            let meta = txn.open_table(META)?;
+            let digest = meta.get(CATALOG_DIGEST_KEY)?;
+            let catalog = self.catalog(&txn.open_table(ENVIRONMENTS)?, digest.as_ref().map(|d| d.value()));
+            let secrets = txn.open_table(SECRETS)?;
+            let digests = txn.open_table(DIGESTS)?;
+            let mut envs = Vec::new();
+            let catalog_ok = catalog.is_ok();
+            for (id, project, env, _) in catalog.unwrap_or_default() {
+                let digest = self.verify_env(&secrets, &digests, &id, &project, &env);
+                let mut count = 0;
+                let mut broken = Vec::new();
+                for entry in secrets.range(env_range(&id))? {
+                    let (k, v) = entry?;
+                    count += 1;
+                    let opened = decode::<SecretRecord>(v.value(), "secret record").and_then(|r| {
+                        let meta = self.open_meta(&k.value(), &r, (&project, &env))?;
+                        let super::records::SecretMeta::V1 { key, .. } = &meta;
+                        self.open_value(&k.value(), &r, (&project, &env), key).map(|_| ())
+                    });
+                    if let Err(e) = opened {
+                        broken.push(e.to_string());
+                    }
+                }
+                envs.push((project, env, count, digest.err(), broken));
+            }
+            Ok((slots, catalog_ok, envs))
+        })?;
+
+        let passphrases = slots.iter().filter(|k| matches!(k, SlotKind::Passphrase { .. })).count();
+        let keyfiles = slots.len() - passphrases;
+        out.push(Finding::Ok(format!(
+            "{} key slots: {passphrases} passphrase, {keyfiles} keyfile",
+            slots.len()
+        )));
+        for kind in &slots {
+            if let SlotKind::Passphrase { kdf, .. } = kind {
+                if kdf.passes < KdfParams::DEFAULT.passes || kdf.memory_kib < KdfParams::DEFAULT.memory_kib {
+                    out.push(Finding::Warning(format!(
+                        "the passphrase uses a cheap Argon2id setting ({} passes, {} MiB); `tresor passwd` with the defaults (3 passes, 64 MiB) makes guessing it harder",
+                        kdf.passes,
+                        kdf.memory_kib / 1024
+                    )));
+                }
+            }
+        }
+        if catalog_ok {
+            out.push(Finding::Ok(format!("{} environments match the catalog digest", envs.len())));
+        } else {
+            out.push(Finding::Problem(VaultError::CatalogMismatch.to_string()));
+        }
+        for (project, env, count, digest_error, broken) in envs {
+            match (digest_error, broken.is_empty()) {
+                (None, true) => out.push(Finding::Ok(format!(
+                    "{project}/{env}: {count} secrets decrypt and match their digest"
+                ))),
+                (digest_error, _) => {
+                    if let Some(e) = digest_error {
+                        out.push(Finding::Problem(e.to_string()));
+                    }
+                    for b in broken {
+                        out.push(Finding::Problem(b));
+                    }
+                }
+            }
+        }
+        let lines = audit::read(&self.path, &self.keys)?;
+        let bad: Vec<usize> = lines
+            .iter()
+            .filter_map(|l| match l {
+                audit::AuditLine::Broken { line } => Some(*line),
+                audit::AuditLine::Ok(_) => None,
+            })
+            .collect();
+        if bad.is_empty() {
+            out.push(Finding::Ok(format!("audit log: {} entries, chain intact", lines.len())));
+        } else {
+            out.push(Finding::Problem(format!(
+                "audit log: entries on lines {bad:?} fail verification (edited, reordered or damaged)"
+            )));
+        }
+        Ok(out)
+    }
+
+    /// Rewrites the file without the pages that old versions of records left behind.
+    /// Returns the file size before and after.
+    pub fn compact(&self) -> Result<(u64, u64)> {
+        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).map_err(|e| VaultError::io(p, e));
+        let before = size(&self.path)?;
+        let mut db = store::open_write(&self.path)?;
+        store::fenced(|| {
+            while db.compact()? {}
+            Ok(())
+        })?;
+        drop(db);
+        self.audit("compact", "", "", "")?;
+        Ok((before, size(&self.path)?))
+    }
+}
