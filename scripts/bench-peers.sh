@@ -53,7 +53,7 @@ export GNUPGHOME="$WORK/gnupg" PASSWORD_STORE_DIR="$WORK/pass"
 mkdir -m 700 "$GNUPGHOME"
 gpg --batch --quiet --passphrase '' --quick-gen-key 'Bench <bench@bench.invalid>' future-default default never 2>/dev/null
 FPR=$(gpg --list-keys --with-colons | awk -F: '/^fpr/ {print $10; exit}')
-pass init "$FPR" >/dev/null
+pass init "$FPR" >/dev/null 2>&1
 while IFS=$'\t' read -r name value; do printf '%s\n' "$value" | pass insert -m -f "bench/$name" >/dev/null; done < secrets.tsv
 [ "$(pass show bench/secret-0500)" = "$WANT" ]
 
