@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Regenerates screenshots/*.png from the real app in a real terminal emulator:
+# tresor runs in a tmux session that this script drives with send-keys, and an xterm
+# (JetBrains Mono) under Xvfb shows that session; ImageMagick's `import` takes the picture.
+# The vault is a throwaway demo vault with made-up values.
+# Needs: xvfb xterm x11-utils xdotool imagemagick fonts-jetbrains-mono tmux (installed if missing).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT="$ROOT/screenshots"
+COLS=${COLS:-110}
+ROWS=${ROWS:-30}
+WORK=$(mktemp -d)
+SOCK="tresor-shots-$$"
+T="tmux -L $SOCK -f /dev/null"
+DISPLAY_NUM=":$((90 + $$ % 9))"
+
+cleanup() {
+    $T kill-server 2>/dev/null || true
+    [ -n "${XTERM_PID:-}" ] && kill "$XTERM_PID" 2>/dev/null || true
+    [ -n "${XVFB_PID:-}" ] && kill "$XVFB_PID" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+missing=()
+for tool in Xvfb xterm xdpyinfo xdotool import tmux; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+fc-list | grep -qi "JetBrains Mono" || missing+=(font)
+if [ ${#missing[@]} -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends xvfb xterm x11-utils xdotool imagemagick \
+        fonts-jetbrains-mono tmux >/dev/null
+fi
+
+(cd "$ROOT" && cargo build --release --locked -q)
+BIN="$ROOT/target/release/tresor"
+mkdir -p "$OUT"
+
+# A demo vault with made-up values.
+export TRESOR_VAULT="$WORK/demo/vault.tresor" TRESOR_KEYFILE="$WORK/demo.key"
+"$BIN" init >/dev/null 2>&1
+add() { printf %s "$2" | "$BIN" add "$1" -d "$3" >/dev/null 2>&1; }
+add STRIPE_API_KEY_FOR_PRODUCTION "sk_live_51DEMOxDEMOxDEMO" "Stripe dashboard → Developers → API keys"
+add DATABASE_URL "postgres://app:demo-password@db.internal:5432/app" "Primary Postgres; ask #infra for access"
+add GITHUB_TOKEN "ghp_DEMOdemoDEMOdemoDEMOdemo" "Fine-grained token for the release bot"
+add SMTP_PASSWORD "demo-smtp-password" "Mailgun SMTP credentials"
+add JWT_SIGNING_KEY "$(printf -- '-----BEGIN PRIVATE KEY-----\nMIIEdemo\n-----END PRIVATE KEY-----')" "Signs session tokens; rotate every 90 days"
+add SENTRY_DSN "https://demo@o0.ingest.sentry.io/0" "Error reporting"
+add REDIS_URL "redis://cache.internal:6379/0" ""
+"$BIN" -e production import /dev/stdin >/dev/null 2>&1 <<'ENV'
+DATABASE_URL=postgres://app:prod-demo@db.prod:5432/app
+STRIPE_API_KEY_FOR_PRODUCTION=sk_live_prod_DEMO
+ENV
+
+Xvfb "$DISPLAY_NUM" -screen 0 1920x1200x24 -nolisten tcp >/dev/null 2>&1 &
+XVFB_PID=$!
+for _ in $(seq 50); do xdpyinfo -display "$DISPLAY_NUM" >/dev/null 2>&1 && break; sleep 0.1; done
+
+$T new-session -d -s s -x "$COLS" -y "$ROWS" -e TERM=xterm-256color \
+    -e TRESOR_VAULT="$TRESOR_VAULT" -e TRESOR_KEYFILE="$TRESOR_KEYFILE" "$BIN"
+$T set -g status off
+$T set -g window-size manual
+$T set -as terminal-features 'xterm*:RGB'
+
+DISPLAY="$DISPLAY_NUM" xterm -geometry "${COLS}x${ROWS}+0+0" -fa 'JetBrains Mono' -fs 12 \
+    -bg '#1e1e1e' -fg '#d4d4d4' +sb -b 6 -bw 0 -tn xterm-256color \
+    -xrm 'XTerm*cursorBlink: false' -title tresorshot -e $T attach -t s &
+XTERM_PID=$!
+WID=""
+for _ in $(seq 50); do
+    WID=$(DISPLAY="$DISPLAY_NUM" xdotool search --name tresorshot 2>/dev/null | head -1 || true)
+    [ -n "$WID" ] && break
+    sleep 0.1
+done
+[ -n "$WID" ] || { echo "xterm window did not appear" >&2; exit 1; }
+
+wait_for() {
+    for _ in $(seq 100); do
+        $T capture-pane -p -t s | grep -qF -- "$1" && return 0
+        sleep 0.05
+    done
+    echo "timed out waiting for: $1" >&2
+    $T capture-pane -p -t s >&2
+    exit 1
+}
+keys() { $T send-keys -t s "$@"; sleep 0.15; }
+text() { $T send-keys -t s -l "$1"; sleep 0.15; }
+shot() { sleep 0.4; DISPLAY="$DISPLAY_NUM" import -window "$WID" "$OUT/$1.png"; echo "screenshots/$1.png"; }
+
+wait_for "STRIPE_API_KEY_FOR_PRODUCTION"
+shot table
+
+keys a; wait_for "Create Secret"
+text "OPENAI_API_KEY"; keys Tab; text "sk-demo-not-a-real-key"; keys Tab
+text "Team key; billing owner is @ana"
+shot add
+keys Escape; sleep 0.3
+
+keys Down Down; keys e; wait_for "Update Secret"
+shot edit
+keys Escape; sleep 0.3
+
+keys d; wait_for "Cancel"
+shot delete
+keys Escape; sleep 0.3
+
+keys a; wait_for "Create Secret"; keys Enter; wait_for "Secret key is required"
+shot error
+keys Escape; sleep 0.3
+
+keys '?'; sleep 0.3
+shot help
+keys Escape; sleep 0.3
+
+keys q
