@@ -83,10 +83,10 @@ pub enum Command {
     #[command(after_help = "Examples:\n  tresor export > .env\n  tresor export --format json\n  eval \"$(tresor export --format shell)\"")]
     Export(transfer::ExportArgs),
     /// Environments of a project
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Examples:\n  tresor env list\n  tresor env add preview\n  tresor env rm preview --yes")]
     Env(envs::EnvCommand),
     /// Keyfiles: unlock on servers and in CI without a passphrase
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Example:\n  tresor keyfile add /etc/tresor/app.key")]
     Keyfile(keys::KeyfileCommand),
     /// Change the passphrase (only the data key is rewrapped)
     #[command(after_help = "Examples:\n  tresor passwd\n  TRESOR_PASSPHRASE=old TRESOR_NEW_PASSPHRASE=new tresor passwd")]
