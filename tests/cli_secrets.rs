@@ -10,7 +10,10 @@ const PEM: &[u8] = b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAA
 #[test]
 fn add_then_get_prints_the_value_and_nothing_else() {
     let v = Vault::new();
-    let out = v.ok(&["add", "DATABASE_URL", "-d", "primary database"], Some(b"postgres://app:pw@db/app\n"));
+    let out = v.ok(
+        &["add", "DATABASE_URL", "-d", "primary database"],
+        Some(b"postgres://app:pw@db/app\n"),
+    );
     assert!(out.stdout.is_empty(), "add writes nothing to stdout");
     assert_eq!(
         out.stderr,
@@ -24,16 +27,25 @@ fn add_then_get_prints_the_value_and_nothing_else() {
 #[test]
 fn empty_key_is_refused_verbatim() {
     let v = Vault::new();
-    assert_eq!(v.err(&["add", ""], Some(b"value")), "Secret key is required");
+    assert_eq!(
+        v.err(&["add", ""], Some(b"value")),
+        "Secret key is required"
+    );
     assert!(v.list("development").is_empty());
 }
 
 #[test]
 fn empty_value_is_refused_verbatim() {
     let v = Vault::new();
-    assert_eq!(v.err(&["add", "API_KEY"], Some(b"")), "Secret value is required");
+    assert_eq!(
+        v.err(&["add", "API_KEY"], Some(b"")),
+        "Secret value is required"
+    );
     // A lone newline is stripped, leaving nothing.
-    assert_eq!(v.err(&["add", "API_KEY"], Some(b"\n")), "Secret value is required");
+    assert_eq!(
+        v.err(&["add", "API_KEY"], Some(b"\n")),
+        "Secret value is required"
+    );
     assert_eq!(v.err(&["add", "API_KEY"], None), "Secret value is required");
     assert!(v.list("development").is_empty());
 }
@@ -74,7 +86,10 @@ fn lowercase_key_warns_but_is_stored_as_typed() {
     assert_eq!(v.keys("development"), ["db_password"]);
     assert_eq!(v.get("db_password"), b"hunter22");
     // Keys are case-sensitive: the uppercase form is a different secret.
-    assert_eq!(v.err(&["get", "DB_PASSWORD"], None), "no secret `DB_PASSWORD` in default/development");
+    assert_eq!(
+        v.err(&["get", "DB_PASSWORD"], None),
+        "no secret `DB_PASSWORD` in default/development"
+    );
 }
 
 #[test]
@@ -106,7 +121,13 @@ fn size_limits() {
 
     let desc4096 = "é".repeat(4096);
     v.ok(&["add", "DESC_OK", "-d", &desc4096], Some(b"x"));
-    assert_eq!(v.list("development").iter().find(|s| s["key"] == "DESC_OK").unwrap()["description"], desc4096.as_str());
+    assert_eq!(
+        v.list("development")
+            .iter()
+            .find(|s| s["key"] == "DESC_OK")
+            .unwrap()["description"],
+        desc4096.as_str()
+    );
     let desc4097 = "é".repeat(4097);
     assert_eq!(
         v.err(&["add", "DESC_LONG", "-d", &desc4097], Some(b"x")),
@@ -177,11 +198,18 @@ fn values_are_kept_byte_for_byte() {
     let cases: Vec<(&str, Vec<u8>)> = vec![
         // A trailing newline must be doubled to survive the one-newline strip.
         ("TLS_KEY", PEM.to_vec()),
-        ("GCP_JSON", br#"{"type":"service_account","private_key":"-----BEGIN\nX\n-----END\n","n":[1,2]}"#.to_vec()),
+        (
+            "GCP_JSON",
+            br#"{"type":"service_account","private_key":"-----BEGIN\nX\n-----END\n","n":[1,2]}"#
+                .to_vec(),
+        ),
         ("TRAILING_SPACES", b"  padded value   ".to_vec()),
         ("UNICODE", "pässwörd ✓ 😀 日本".as_bytes().to_vec()),
         ("BINARY", binary),
-        ("QUOTES", br#"it's "quoted" `cmd` $HOME \n \\ # not a comment"#.to_vec()),
+        (
+            "QUOTES",
+            br#"it's "quoted" `cmd` $HOME \n \\ # not a comment"#.to_vec(),
+        ),
         ("ONLY_SPACE", b" ".to_vec()),
         ("TABS_CR", b"\ta\rb\t".to_vec()),
     ];
@@ -205,12 +233,20 @@ fn type_is_detected_and_can_be_overridden() {
     v.add("TLS", PEM);
     v.add("AWS_SECRET_ACCESS_KEY", b"abc");
     v.add("PORT", b"8080");
-    v.ok(&["add", "CUSTOM", "--type", "password"], Some(b"postgres://looks/like/a/url"));
+    v.ok(
+        &["add", "CUSTOM", "--type", "password"],
+        Some(b"postgres://looks/like/a/url"),
+    );
     v.ok(&["add", "SYNONYM", "--type", "URL"], Some(b"x"));
     let types: Vec<(String, String)> = v
         .list("development")
         .iter()
-        .map(|s| (s["key"].as_str().unwrap().into(), s["type"].as_str().unwrap().into()))
+        .map(|s| {
+            (
+                s["key"].as_str().unwrap().into(),
+                s["type"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     let want = [
         ("AWS_SECRET_ACCESS_KEY", "credential"),
@@ -223,21 +259,39 @@ fn type_is_detected_and_can_be_overridden() {
         ("SYNONYM", "connection-string"),
         ("TLS", "certificate"),
     ];
-    let want: Vec<(String, String)> = want.iter().map(|(k, t)| (k.to_string(), t.to_string())).collect();
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(k, t)| (k.to_string(), t.to_string()))
+        .collect();
     assert_eq!(types, want);
 
     v.ok(&["edit", "PORT", "--type", "credential"], None);
-    assert_eq!(v.list("development").iter().find(|s| s["key"] == "PORT").unwrap()["type"], "credential");
+    assert_eq!(
+        v.list("development")
+            .iter()
+            .find(|s| s["key"] == "PORT")
+            .unwrap()["type"],
+        "credential"
+    );
 
-    let out = v.run(&["add", "BAD_TYPE", "--type", "nonsense"], Some(b"x")).usage_error();
-    assert!(out.stderr.contains("unknown type `nonsense`"), "{}", out.stderr);
+    let out = v
+        .run(&["add", "BAD_TYPE", "--type", "nonsense"], Some(b"x"))
+        .usage_error();
+    assert!(
+        out.stderr.contains("unknown type `nonsense`"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn generate_stores_a_random_value_of_the_asked_length() {
     let v = Vault::new();
     let out = v.ok(&["add", "SESSION_SECRET", "--generate"], None);
-    assert_eq!(out.stderr, "added SESSION_SECRET to default/development (Credential, generated 32 characters)\n");
+    assert_eq!(
+        out.stderr,
+        "added SESSION_SECRET to default/development (Credential, generated 32 characters)\n"
+    );
     v.ok(&["add", "LONG_SECRET", "--generate=48"], None);
     v.ok(&["add", "OTHER_SECRET", "--generate"], None);
     let a = v.get("SESSION_SECRET");
@@ -255,8 +309,13 @@ fn generate_stores_a_random_value_of_the_asked_length() {
     assert_eq!(rotated.len(), 64);
     assert_ne!(rotated[..32], a[..]);
     v.run(&["add", "TINY", "--generate=4"], None).usage_error();
-    v.run(&["add", "HUGE", "--generate=5000"], None).usage_error();
-    assert!(!v.keys("development").iter().any(|k| k == "TINY" || k == "HUGE"));
+    v.run(&["add", "HUGE", "--generate=5000"], None)
+        .usage_error();
+    assert!(
+        !v.keys("development")
+            .iter()
+            .any(|k| k == "TINY" || k == "HUGE")
+    );
 }
 
 #[test]
@@ -264,13 +323,31 @@ fn edit_rules_no_changes_to_save() {
     let v = Vault::new();
     v.ok(&["add", "API_KEY", "-d", "how to get it"], Some(b"v1"));
     assert_eq!(v.err(&["edit", "API_KEY"], None), "No changes to save");
-    assert_eq!(v.err(&["edit", "API_KEY", "-d", "how to get it"], None), "No changes to save");
-    assert_eq!(v.err(&["edit", "API_KEY", "--value-stdin"], Some(b"")), "No changes to save");
-    assert_eq!(v.err(&["edit", "API_KEY", "--value-stdin"], None), "No changes to save");
-    assert_eq!(v.err(&["edit", "API_KEY", "--type", "api-key"], None), "No changes to save");
+    assert_eq!(
+        v.err(&["edit", "API_KEY", "-d", "how to get it"], None),
+        "No changes to save"
+    );
+    assert_eq!(
+        v.err(&["edit", "API_KEY", "--value-stdin"], Some(b"")),
+        "No changes to save"
+    );
+    assert_eq!(
+        v.err(&["edit", "API_KEY", "--value-stdin"], None),
+        "No changes to save"
+    );
+    assert_eq!(
+        v.err(&["edit", "API_KEY", "--type", "api-key"], None),
+        "No changes to save"
+    );
     // An empty new value keeps the current one even when the description changes.
-    let out = v.ok(&["edit", "API_KEY", "--value-stdin", "-d", "new note"], Some(b"\n"));
-    assert_eq!(out.stderr, "updated API_KEY details in default/development\n");
+    let out = v.ok(
+        &["edit", "API_KEY", "--value-stdin", "-d", "new note"],
+        Some(b"\n"),
+    );
+    assert_eq!(
+        out.stderr,
+        "updated API_KEY details in default/development\n"
+    );
     assert_eq!(v.get("API_KEY"), b"v1");
     assert_eq!(v.list("development")[0]["description"], "new note");
     let out = v.ok(&["edit", "API_KEY", "--value-stdin"], Some(b"v2\n"));
@@ -292,8 +369,10 @@ fn the_key_cannot_be_changed() {
     v.add("OLD_NAME", b"value");
     // There is no rename: a second positional argument or a --key flag is a usage error.
     v.run(&["edit", "OLD_NAME", "NEW_NAME"], None).usage_error();
-    v.run(&["edit", "OLD_NAME", "--key", "NEW_NAME"], None).usage_error();
-    v.run(&["rename", "OLD_NAME", "NEW_NAME"], None).usage_error();
+    v.run(&["edit", "OLD_NAME", "--key", "NEW_NAME"], None)
+        .usage_error();
+    v.run(&["rename", "OLD_NAME", "NEW_NAME"], None)
+        .usage_error();
     v.ok(&["edit", "OLD_NAME", "-d", "changed"], None);
     assert_eq!(v.keys("development"), ["OLD_NAME"]);
     let help = v.ok(&["edit", "--help"], None).text();
@@ -315,19 +394,32 @@ fn edit_times_and_value_changed() {
     v.ok(&["edit", "TOKEN", "-d", "note"], None);
     let after = v.list("development")[0].clone();
     assert_eq!(after["created"], before["created"]);
-    assert_eq!(after["value_changed"], before["value_changed"], "a description edit is not a rotation");
+    assert_eq!(
+        after["value_changed"], before["value_changed"],
+        "a description edit is not a rotation"
+    );
     assert!(after["updated"].as_str() > before["updated"].as_str());
 }
 
 #[test]
 fn list_json_is_complete_sorted_and_never_shows_values() {
     let v = Vault::new();
-    v.ok(&["add", "ZETA_TOKEN", "-d", "last \"one\"\nsecond line"], Some(b"value-canary-zeta-123"));
-    v.ok(&["add", "ALPHA_URL", "-d", "first"], Some(b"https://value-canary-alpha.example"));
+    v.ok(
+        &["add", "ZETA_TOKEN", "-d", "last \"one\"\nsecond line"],
+        Some(b"value-canary-zeta-123"),
+    );
+    v.ok(
+        &["add", "ALPHA_URL", "-d", "first"],
+        Some(b"https://value-canary-alpha.example"),
+    );
     v.add("MID", b"value-canary-mid");
     let out = v.ok(&["list", "--json"], None);
     let text = out.text();
-    for canary in ["value-canary-zeta-123", "value-canary-alpha", "value-canary-mid"] {
+    for canary in [
+        "value-canary-zeta-123",
+        "value-canary-alpha",
+        "value-canary-mid",
+    ] {
         assert!(!text.contains(canary), "list --json shows a value: {text}");
         assert!(!out.stderr.contains(canary));
     }
@@ -335,9 +427,24 @@ fn list_json_is_complete_sorted_and_never_shows_values() {
     let keys: Vec<&str> = items.iter().map(|i| i["key"].as_str().unwrap()).collect();
     assert_eq!(keys, ["ALPHA_URL", "MID", "ZETA_TOKEN"]);
     for item in &items {
-        let mut fields: Vec<&str> = item.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut fields: Vec<&str> = item
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         fields.sort();
-        assert_eq!(fields, ["created", "description", "key", "type", "updated", "value_changed"]);
+        assert_eq!(
+            fields,
+            [
+                "created",
+                "description",
+                "key",
+                "type",
+                "updated",
+                "value_changed"
+            ]
+        );
     }
     assert_eq!(items[2]["description"], "last \"one\"\nsecond line");
     assert_eq!(items[0]["type"], "connection-string");
@@ -349,7 +456,10 @@ fn list_json_is_complete_sorted_and_never_shows_values() {
 #[test]
 fn list_table_shows_the_columns_and_never_values() {
     let v = Vault::new();
-    v.ok(&["add", "STRIPE_API_KEY", "-d", "live key\nrotated monthly"], Some(b"sk_live_canary_value"));
+    v.ok(
+        &["add", "STRIPE_API_KEY", "-d", "live key\nrotated monthly"],
+        Some(b"sk_live_canary_value"),
+    );
     v.add("DATABASE_URL", b"postgres://canary:pw@db/app");
     let created = v.list("development")[0]["created"].as_str().unwrap()[..10].to_string();
     let out = v.ok(&["list"], None);
@@ -369,7 +479,10 @@ fn list_table_shows_the_columns_and_never_values() {
 
     let empty = v.ok(&["-e", "staging", "list"], None);
     assert!(empty.stdout.is_empty());
-    assert_eq!(empty.stderr, "no secrets in default/staging (add one with `tresor add KEY`)\n");
+    assert_eq!(
+        empty.stderr,
+        "no secrets in default/staging (add one with `tresor add KEY`)\n"
+    );
 }
 
 #[test]
@@ -388,7 +501,10 @@ fn rm_needs_yes_without_a_terminal() {
     assert_eq!(v.get("OLD_TOKEN"), b"keep me");
     let out = v.ok(&["rm", "OLD_TOKEN", "--yes"], None);
     assert_eq!(out.stderr, "deleted OLD_TOKEN from default/development\n");
-    assert_eq!(v.err(&["get", "OLD_TOKEN"], None), "no secret `OLD_TOKEN` in default/development");
+    assert_eq!(
+        v.err(&["get", "OLD_TOKEN"], None),
+        "no secret `OLD_TOKEN` in default/development"
+    );
     assert!(v.list("development").is_empty());
     assert_eq!(
         v.err(&["rm", "OLD_TOKEN", "--yes"], None),

@@ -1,9 +1,30 @@
-//! The Secrets screen (placeholder: being written).
+//! The Secrets screen: terminal lifecycle and the event loop.
+//!
+//! `app` holds the state and applies `action`s produced by `keymap`; `ui` draws. The
+//! loop polls with a timeout so auto-lock, status expiry and the idle reload (changes
+//! made by the CLI in another terminal) happen without a key press. The vault is never
+//! held open while waiting: `App` keeps only the unlocked keys.
 
+pub mod action;
+pub mod app;
+pub mod form;
+pub mod gate;
+pub mod keymap;
+pub mod rows;
+pub mod text;
+pub mod ui;
+
+use std::io::stdout;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use ratatui::DefaultTerminal;
+use ratatui::crossterm::event::{self, DisableBracketedPaste, EnableBracketedPaste, Event};
+use ratatui::crossterm::execute;
 
 use crate::vault::Credential;
+use action::Action;
+use app::App;
 
 /// What `tresor` (no subcommand) hands the TUI.
 pub struct TuiOptions {
@@ -15,6 +36,56 @@ pub struct TuiOptions {
     pub auto_lock: Duration,
 }
 
-pub fn run(_options: TuiOptions) -> color_eyre::Result<()> {
-    Ok(())
+/// Runs the TUI until the user quits. The terminal is restored on return, on error and
+/// on panic (raw mode off, alternate screen left and cleared, bracketed paste off).
+pub fn run(options: TuiOptions) -> color_eyre::Result<()> {
+    let mut app = App::start(
+        options.vault_path,
+        options.project,
+        options.env,
+        options.credential,
+        options.auto_lock,
+    );
+    // ratatui's hook restores raw mode and the screen, then calls color-eyre's.
+    let mut terminal = ratatui::try_init()?;
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(stdout(), DisableBracketedPaste);
+        previous(info);
+    }));
+    let result = execute!(stdout(), EnableBracketedPaste)
+        .map_err(color_eyre::Report::from)
+        .and_then(|()| event_loop(&mut terminal, &mut app));
+    // Drop the keys and typed text first, then leave nothing on the alternate screen.
+    drop(app);
+    let _ = terminal.clear();
+    let _ = execute!(stdout(), DisableBracketedPaste);
+    ratatui::try_restore()?;
+    result
+}
+
+fn event_loop(terminal: &mut DefaultTerminal, app: &mut App) -> color_eyre::Result<()> {
+    loop {
+        terminal.draw(|frame| ui::render(app, frame))?;
+        if app.should_quit {
+            return Ok(());
+        }
+        // A slow step (Argon2) runs after its "Unlocking…" frame is on screen.
+        if app.has_pending() {
+            app.run_pending();
+            continue;
+        }
+        if event::poll(app.poll_timeout(Instant::now()))? {
+            match event::read()? {
+                Event::Key(key) if key.is_press() || key.is_repeat() => app.handle_key(key),
+                Event::Paste(text) => {
+                    app.last_input = Instant::now();
+                    app.update(Action::Paste(text));
+                }
+                // Resize: the next draw adapts.
+                _ => {}
+            }
+        }
+        app.on_tick(Instant::now());
+    }
 }

@@ -834,9 +834,11 @@ impl Vault {
     }
 
     fn add_slot(&self, credential: NewCredential, replace_passphrase: bool) -> Result<()> {
+        // Only a keyfile this call writes may be cleaned up: a path that already exists
+        // (refused below) belongs to the user and must survive the error.
         let keyfile_path = match &credential {
-            NewCredential::Keyfile(p) => Some(p.clone()),
-            NewCredential::Passphrase(..) => None,
+            NewCredential::Keyfile(p) if std::fs::symlink_metadata(p).is_err() => Some(p.clone()),
+            _ => None,
         };
         let result = self.write(|txn| {
             let header_bytes = txn
@@ -862,10 +864,10 @@ impl Vault {
             }
             Ok(())
         });
-        if result.is_err() {
-            if let Some(p) = keyfile_path.filter(|p| p.exists()) {
-                let _ = std::fs::remove_file(p);
-            }
+        if result.is_err()
+            && let Some(p) = keyfile_path.filter(|p| p.exists())
+        {
+            let _ = std::fs::remove_file(p);
         }
         result
     }

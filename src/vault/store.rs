@@ -220,7 +220,10 @@ macro_rules! redb_errors {
                 match redb::Error::from(e) {
                     redb::Error::Corrupted(msg) => VaultError::Corrupt(msg),
                     redb::Error::DatabaseAlreadyOpen => VaultError::Busy,
-                    redb::Error::TableTypeMismatch { .. } | redb::Error::TableIsMultimap(_) => {
+                    redb::Error::TableTypeMismatch { .. }
+                    | redb::Error::TableIsMultimap(_)
+                    | redb::Error::TableIsNotMultimap(_)
+                    | redb::Error::TypeDefinitionChanged { .. } => {
                         VaultError::Corrupt("a table has an unexpected type".into())
                     }
                     other => VaultError::Storage(other.to_string()),

@@ -108,10 +108,18 @@ fn describe_char(c: char) -> String {
     }
 }
 
-/// Keys end up in error messages; control characters must not reach the terminal raw.
+/// Keys end up in error messages and descriptions in .env comments: control characters
+/// must not reach the terminal raw, and U+2028/U+2029 are line breaks to npm dotenv (a
+/// description holding one would turn the rest of its comment into an entry).
 pub fn printable(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 

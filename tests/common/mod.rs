@@ -43,7 +43,8 @@ impl Output {
     #[track_caller]
     pub fn success(self) -> Output {
         assert_eq!(
-            self.code, 0,
+            self.code,
+            0,
             "expected success, got exit {}\nstderr: {}\nstdout: {}",
             self.code,
             self.stderr,
@@ -56,22 +57,45 @@ impl Output {
     /// Exit status 1 with exactly one `error: …` line on stderr (nothing on stdout).
     #[track_caller]
     pub fn failure(self) -> Output {
+        let out = self.failure_after_output();
+        assert!(
+            out.stdout.is_empty(),
+            "stdout on failure: {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        out
+    }
+
+    /// Like [`Output::failure`], for commands that report on stdout before failing
+    /// (`audit` with a broken entry).
+    #[track_caller]
+    pub fn failure_after_output(self) -> Output {
         assert_eq!(
-            self.code, 1,
+            self.code,
+            1,
             "expected exit 1, got {}\nstderr: {}\nstdout: {}",
             self.code,
             self.stderr,
             String::from_utf8_lossy(&self.stdout)
         );
         self.assert_no_panic();
-        let errors: Vec<&str> = self.stderr.lines().filter(|l| l.starts_with("error: ")).collect();
-        assert_eq!(errors.len(), 1, "expected one `error:` line, stderr: {:?}", self.stderr);
+        let errors: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error: "))
+            .collect();
+        assert_eq!(
+            errors.len(),
+            1,
+            "expected one `error:` line, stderr: {:?}",
+            self.stderr
+        );
         assert!(
-            self.stderr.ends_with('\n') && self.stderr.lines().last().unwrap().starts_with("error: "),
+            self.stderr.ends_with('\n')
+                && self.stderr.lines().last().unwrap().starts_with("error: "),
             "the error line comes last: {:?}",
             self.stderr
         );
-        assert!(self.stdout.is_empty(), "stdout on failure: {:?}", String::from_utf8_lossy(&self.stdout));
         self
     }
 
@@ -89,7 +113,11 @@ impl Output {
     /// A clap usage error: status 2.
     #[track_caller]
     pub fn usage_error(self) -> Output {
-        assert_eq!(self.code, 2, "expected a usage error (2), stderr: {}", self.stderr);
+        assert_eq!(
+            self.code, 2,
+            "expected a usage error (2), stderr: {}",
+            self.stderr
+        );
         self.assert_no_panic();
         self
     }
@@ -124,11 +152,17 @@ pub fn tresor() -> Command {
 /// stderr are captured, so the binary never sees a terminal and never prompts.
 #[track_caller]
 pub fn output(mut cmd: Command, input: Option<&[u8]>) -> Output {
-    cmd.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let start = Instant::now();
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
     let writer = input.map(|data| {
         let mut pipe = child.stdin.take().unwrap();
         let data = data.to_vec();
@@ -166,9 +200,12 @@ pub fn output(mut cmd: Command, input: Option<&[u8]>) -> Output {
     }
     let stdout = out.join().unwrap();
     let stderr = String::from_utf8(err.join().unwrap()).expect("stderr is UTF-8");
-    let code = status
-        .code()
-        .unwrap_or_else(|| panic!("tresor killed by signal {:?}; stderr: {stderr}", status.signal()));
+    let code = status.code().unwrap_or_else(|| {
+        panic!(
+            "tresor killed by signal {:?}; stderr: {stderr}",
+            status.signal()
+        )
+    });
     Output {
         code,
         stdout,
@@ -199,7 +236,11 @@ impl Vault {
         let out = output(
             {
                 let mut c = tresor();
-                c.arg("--vault").arg(&v.path).arg("--keyfile").arg(&keyfile).arg("init");
+                c.arg("--vault")
+                    .arg(&v.path)
+                    .arg("--keyfile")
+                    .arg(&keyfile)
+                    .arg("init");
                 c
             },
             None,
@@ -320,7 +361,8 @@ impl Vault {
     #[track_caller]
     pub fn export_json(&self, env: &str) -> BTreeMap<String, String> {
         let out = self.ok(&["-e", env, "export", "--format", "json"], None);
-        serde_json::from_slice(&out.stdout).expect("export --format json is a JSON object of strings")
+        serde_json::from_slice(&out.stdout)
+            .expect("export --format json is a JSON object of strings")
     }
 
     pub fn bytes(&self) -> Vec<u8> {
@@ -361,10 +403,11 @@ pub fn npm_dotenv_parse(src: &str) -> BTreeMap<String, String> {
         let raw = caps.get(2).map_or("", |m| m.as_str()).trim();
         let first = raw.chars().next();
         let mut value = raw.to_string();
-        if let Some(q @ ('\'' | '"' | '`')) = first {
-            if raw.len() >= 2 && raw.ends_with(q) {
-                value = raw[1..raw.len() - 1].to_string();
-            }
+        if let Some(q @ ('\'' | '"' | '`')) = first
+            && raw.len() >= 2
+            && raw.ends_with(q)
+        {
+            value = raw[1..raw.len() - 1].to_string();
         }
         if first == Some('"') {
             value = value.replace("\\n", "\n").replace("\\r", "\r");

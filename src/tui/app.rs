@@ -1,0 +1,742 @@
+//! The application state and its one `update` function. Actions come in, the state
+//! changes, the vault is called; every domain error becomes something on screen (a form
+//! message, the status line), never an early exit. Drawing lives in `ui`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::KeyEvent;
+use ratatui_textarea::TextArea;
+
+use crate::vault::{Credential, NewCredential, SecretInfo, Vault, VaultError, Via, crypto::KdfParams};
+
+use super::action::Action;
+use super::form::{Field, FormKind, SecretForm};
+use super::gate::{self, CreateState, UnlockState};
+use super::keymap::{self, ModeKind};
+use super::rows::{self, RowData, SortKey};
+use super::text;
+
+/// How often the table is re-read while idle, so CLI changes show up.
+pub const RELOAD_EVERY: Duration = Duration::from_secs(2);
+/// How long a status message stays.
+pub const STATUS_FOR: Duration = Duration::from_secs(5);
+
+pub enum Screen {
+    Create(Box<CreateState>),
+    Unlock(Box<UnlockState>),
+    Secrets,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmFocus {
+    Delete,
+    Cancel,
+}
+
+pub struct ProjectEntry {
+    pub name: String,
+    pub environments: usize,
+    pub secrets: usize,
+}
+
+pub struct PickerState {
+    pub projects: Vec<ProjectEntry>,
+    pub selected: usize,
+    /// Typing a new project's name.
+    pub new_name: Option<TextArea<'static>>,
+    pub error: Option<String>,
+}
+
+/// What is open over the table. Each modal owns its state, so two cannot be open at once.
+pub enum Mode {
+    Browse,
+    Filter,
+    Form(Box<SecretForm>),
+    Confirm { key: String, focus: ConfirmFocus },
+    Help { scroll: u16 },
+    ProjectPicker(PickerState),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+pub struct Status {
+    pub level: Level,
+    pub text: String,
+    pub since: Instant,
+}
+
+/// Wall-clock time for dates and ages; tests fix it.
+#[derive(Debug, Clone, Copy)]
+pub enum Clock {
+    System,
+    Fixed(i64),
+}
+
+impl Clock {
+    pub fn now(self) -> i64 {
+        match self {
+            Clock::System => chrono::Utc::now().timestamp(),
+            Clock::Fixed(t) => t,
+        }
+    }
+}
+
+pub struct EnvTab {
+    pub name: String,
+    pub secrets: usize,
+}
+
+pub struct App {
+    pub screen: Screen,
+    pub mode: Mode,
+    /// The unlocked handle (keys only; no open database). `None` when locked.
+    pub vault: Option<Vault>,
+    pub vault_path: PathBuf,
+    pub project: String,
+    pub env: String,
+    pub envs: Vec<EnvTab>,
+    pub rows: Vec<RowData>,
+    /// Indices into `rows` that pass the filter; the selection indexes this.
+    pub visible: Vec<usize>,
+    pub selected: usize,
+    /// First visible row drawn, kept by the table view.
+    pub offset: usize,
+    /// Rows the table showed last frame (for PageUp/PageDown).
+    pub page: usize,
+    pub filter: TextArea<'static>,
+    pub sort: SortKey,
+    pub status: Option<Status>,
+    pub clock: Clock,
+    pub auto_lock: Duration,
+    /// A keyfile named on the command line or just created: reused after auto-lock.
+    pub keyfile: Option<PathBuf>,
+    pub last_input: Instant,
+    pub last_reload: Instant,
+    pub should_quit: bool,
+}
+
+impl App {
+    fn blank(vault_path: PathBuf, project: String, env: String, screen: Screen) -> App {
+        let now = Instant::now();
+        App {
+            screen,
+            mode: Mode::Browse,
+            vault: None,
+            vault_path,
+            project,
+            env,
+            envs: Vec::new(),
+            rows: Vec::new(),
+            visible: Vec::new(),
+            selected: 0,
+            offset: 0,
+            page: 10,
+            filter: gate::plain_field("key or description"),
+            sort: SortKey::Key,
+            status: None,
+            clock: Clock::System,
+            auto_lock: Duration::from_secs(300),
+            keyfile: None,
+            last_input: now,
+            last_reload: now,
+            should_quit: false,
+        }
+    }
+
+    /// Starts from the command line's options: create, unlock, or unlock at once with a
+    /// preset credential (after one "Unlocking…" frame).
+    pub fn start(
+        vault_path: PathBuf,
+        project: String,
+        env: String,
+        credential: Option<Credential>,
+        auto_lock: Duration,
+    ) -> App {
+        let screen = if vault_path.exists() {
+            let keyfile = match &credential {
+                Some(Credential::Keyfile(p)) => Some(p.clone()),
+                _ => None,
+            };
+            let mut state = UnlockState::new(keyfile);
+            state.pending = credential.is_some();
+            state.preset = credential;
+            Screen::Unlock(Box::new(state))
+        } else {
+            Screen::Create(Box::new(CreateState::new(&vault_path)))
+        };
+        let mut app = App::blank(vault_path, project, env, screen);
+        if let Screen::Unlock(s) = &app.screen {
+            app.keyfile = s.keyfile.clone();
+        }
+        app.auto_lock = auto_lock;
+        app
+    }
+
+    /// An app already unlocked on the Secrets screen (tests, benches).
+    pub fn unlocked(vault: Vault, project: &str, env: &str) -> App {
+        let path = vault.path().to_path_buf();
+        let mut app = App::blank(path, project.into(), env.into(), Screen::Secrets);
+        app.enter_vault(vault);
+        app
+    }
+
+    fn enter_vault(&mut self, vault: Vault) {
+        self.vault = Some(vault.with_via(Via::Tui));
+        self.screen = Screen::Secrets;
+        self.mode = Mode::Browse;
+        self.last_input = Instant::now();
+        self.load();
+    }
+
+    // ----- status line
+
+    pub fn info(&mut self, text: impl Into<String>) {
+        self.set_status(Level::Info, text.into());
+    }
+
+    pub fn warn(&mut self, text: impl Into<String>) {
+        self.set_status(Level::Warning, text.into());
+    }
+
+    pub fn error(&mut self, err: &VaultError) {
+        self.set_status(Level::Error, err.to_string());
+    }
+
+    fn set_status(&mut self, level: Level, text: String) {
+        self.status = Some(Status {
+            level,
+            text: text::printable(&text),
+            since: Instant::now(),
+        });
+    }
+
+    // ----- loading and the table model
+
+    /// Re-reads the environment tabs and the current environment's secrets.
+    pub fn load(&mut self) {
+        self.last_reload = Instant::now();
+        let Some(vault) = &self.vault else { return };
+        let envs = vault.environments();
+        let list = vault.list(&self.project, &self.env);
+        match envs {
+            Ok(all) => {
+                self.envs = all
+                    .into_iter()
+                    .filter(|e| e.project == self.project)
+                    .map(|e| EnvTab {
+                        name: e.name,
+                        secrets: e.secrets,
+                    })
+                    .collect();
+            }
+            Err(e) => self.error(&e),
+        }
+        match list {
+            Ok(infos) => self.set_infos(&infos),
+            Err(e) => {
+                self.set_infos(&[]);
+                self.error(&e);
+            }
+        }
+    }
+
+    /// Builds the display rows once; the selection follows its key when it still exists.
+    pub fn set_infos(&mut self, infos: &[SecretInfo]) {
+        let keep = self.selected_row().map(|r| r.key.clone());
+        let now = self.clock.now();
+        self.rows = infos.iter().map(|i| RowData::new(i, now)).collect();
+        rows::sort(&mut self.rows, self.sort);
+        self.refilter(keep);
+    }
+
+    pub fn filter_text(&self) -> String {
+        self.filter.lines().join("")
+    }
+
+    fn refilter(&mut self, keep: Option<String>) {
+        self.visible = rows::filter(&self.rows, &self.filter_text());
+        if let Some(k) = keep {
+            if let Some(pos) = self.visible.iter().position(|&i| self.rows[i].key == k) {
+                self.selected = pos;
+            }
+        }
+        self.clamp();
+    }
+
+    fn clamp(&mut self) {
+        self.selected = self.selected.min(self.visible.len().saturating_sub(1));
+    }
+
+    pub fn selected_row(&self) -> Option<&RowData> {
+        self.visible.get(self.selected).map(|&i| &self.rows[i])
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        let last = self.visible.len().saturating_sub(1) as isize;
+        self.selected = (self.selected as isize + delta).clamp(0, last.max(0)) as usize;
+    }
+
+    fn switch_env(&mut self, forward: bool) {
+        let n = self.envs.len();
+        if n == 0 {
+            return;
+        }
+        let i = self.envs.iter().position(|e| e.name == self.env).unwrap_or(0);
+        let next = if forward { (i + 1) % n } else { (i + n - 1) % n };
+        self.env = self.envs[next].name.clone();
+        self.selected = 0;
+        self.offset = 0;
+        self.load();
+    }
+
+    // ----- the event loop's entry points
+
+    /// Which part of the key table applies now.
+    pub fn mode_kind(&self) -> ModeKind {
+        match &self.screen {
+            Screen::Create(_) => return ModeKind::Create,
+            Screen::Unlock(_) => return ModeKind::Unlock,
+            Screen::Secrets => {}
+        }
+        match &self.mode {
+            Mode::Browse => ModeKind::Browse,
+            Mode::Filter => ModeKind::Filter,
+            Mode::Form(f) if f.focus_is_text() => ModeKind::Form,
+            Mode::Form(_) => ModeKind::FormChoice,
+            Mode::Confirm { .. } => ModeKind::Confirm,
+            Mode::Help { .. } => ModeKind::Help,
+            Mode::ProjectPicker(p) if p.new_name.is_some() => ModeKind::PickerNew,
+            Mode::ProjectPicker(_) => ModeKind::Picker,
+        }
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) {
+        self.last_input = Instant::now();
+        if let Some(action) = keymap::map(self.mode_kind(), key) {
+            self.update(action);
+        }
+    }
+
+    /// Time-driven work: auto-lock, the idle reload, status expiry.
+    pub fn on_tick(&mut self, now: Instant) {
+        if self.vault.is_some() && now.saturating_duration_since(self.last_input) >= self.auto_lock {
+            self.lock();
+            return;
+        }
+        if let Some(s) = &self.status {
+            if now.saturating_duration_since(s.since) >= STATUS_FOR {
+                self.status = None;
+            }
+        }
+        if matches!(self.screen, Screen::Secrets)
+            && matches!(self.mode, Mode::Browse | Mode::Filter | Mode::Help { .. })
+            && now.saturating_duration_since(self.last_reload) >= RELOAD_EVERY
+        {
+            self.load();
+        }
+    }
+
+    /// How long the loop may wait for a key before `on_tick` has work to do.
+    pub fn poll_timeout(&self, now: Instant) -> Duration {
+        let lock_in = self.auto_lock.saturating_sub(now.saturating_duration_since(self.last_input));
+        lock_in.min(Duration::from_millis(500))
+    }
+
+    /// Drops the keys (zeroized on drop) and everything shown, back to the unlock screen.
+    pub fn lock(&mut self) {
+        self.vault = None;
+        self.mode = Mode::Browse;
+        self.rows = Vec::new();
+        self.visible = Vec::new();
+        self.envs = Vec::new();
+        self.selected = 0;
+        self.offset = 0;
+        gate::wipe(&mut self.filter);
+        self.screen = Screen::Unlock(Box::new(UnlockState::new(self.keyfile.clone())));
+        let mins = self.auto_lock.as_secs() / 60;
+        let text = if mins > 0 {
+            format!("locked after {mins} min without a key press")
+        } else {
+            format!("locked after {} s without a key press", self.auto_lock.as_secs())
+        };
+        self.info(text);
+    }
+
+    /// True when a slow step (Argon2) waits for its "working…" frame to be drawn.
+    pub fn has_pending(&self) -> bool {
+        match &self.screen {
+            Screen::Create(s) => s.pending,
+            Screen::Unlock(s) => s.pending,
+            Screen::Secrets => false,
+        }
+    }
+
+    /// Runs the slow step announced by `has_pending`.
+    pub fn run_pending(&mut self) {
+        let screen = std::mem::replace(&mut self.screen, Screen::Secrets);
+        self.screen = match screen {
+            Screen::Unlock(mut s) if s.pending => {
+                s.pending = false;
+                match s.take_credential() {
+                    Some(cred) => match Vault::unlock(&self.vault_path, &cred) {
+                        Ok(v) => {
+                            self.status = None;
+                            self.enter_vault(v);
+                            return;
+                        }
+                        Err(e) => s.error = Some(text::printable(&e.to_string())),
+                    },
+                    None => s.error = Some(VaultError::EmptyPassphrase.to_string()),
+                }
+                Screen::Unlock(s)
+            }
+            Screen::Create(mut s) if s.pending => {
+                s.pending = false;
+                let (cred, keyfile) = if s.use_keyfile {
+                    let p = s.keyfile_path();
+                    (NewCredential::Keyfile(p.clone()), Some(p))
+                } else {
+                    let pass = gate::take_secret(&mut s.passphrase);
+                    gate::wipe(&mut s.confirm);
+                    (NewCredential::Passphrase(pass, KdfParams::DEFAULT), None)
+                };
+                match Vault::create(&self.vault_path, cred) {
+                    Ok(v) => {
+                        self.enter_vault(v);
+                        match &keyfile {
+                            Some(p) => self.info(format!(
+                                "vault created; keyfile {} unlocks it: keep it safe",
+                                p.display()
+                            )),
+                            None => self.info("vault created"),
+                        }
+                        self.keyfile = keyfile;
+                        return;
+                    }
+                    Err(e) => s.error = Some(text::printable(&e.to_string())),
+                }
+                Screen::Create(s)
+            }
+            other => other,
+        };
+    }
+
+    // ----- update
+
+    pub fn update(&mut self, action: Action) {
+        if action == Action::Quit {
+            self.should_quit = true;
+            return;
+        }
+        match &mut self.screen {
+            Screen::Create(s) => match action {
+                Action::Submit => match s.check() {
+                    Ok(()) => s.pending = true,
+                    Err(e) => s.error = Some(e),
+                },
+                Action::NextField | Action::PrevField => s.next_field(),
+                Action::ToggleKeyfile => s.toggle_keyfile(),
+                Action::ToggleReveal => s.toggle_reveal(),
+                Action::Input(i) => s.input(i),
+                Action::Paste(p) => s.paste(&p),
+                _ => {}
+            },
+            Screen::Unlock(s) => match action {
+                Action::Submit => s.pending = true,
+                Action::Input(i) => s.input(i),
+                Action::Paste(p) => s.paste(&p),
+                _ => {}
+            },
+            Screen::Secrets => {
+                let mode = std::mem::replace(&mut self.mode, Mode::Browse);
+                self.mode = match mode {
+                    Mode::Browse => self.update_browse(action),
+                    Mode::Filter => self.update_filter(action),
+                    Mode::Form(form) => self.update_form(form, action),
+                    Mode::Confirm { key, focus } => self.update_confirm(key, focus, action),
+                    Mode::Help { scroll } => match action {
+                        Action::Down => Mode::Help { scroll: scroll.saturating_add(1) },
+                        Action::Up => Mode::Help { scroll: scroll.saturating_sub(1) },
+                        Action::Cancel => Mode::Browse,
+                        _ => Mode::Help { scroll },
+                    },
+                    Mode::ProjectPicker(p) => self.update_picker(p, action),
+                };
+            }
+        }
+    }
+
+    fn update_browse(&mut self, action: Action) -> Mode {
+        match action {
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
+            Action::Top => self.selected = 0,
+            Action::Bottom => self.selected = self.visible.len().saturating_sub(1),
+            Action::PageUp => self.move_by(-(self.page.max(1) as isize)),
+            Action::PageDown => self.move_by(self.page.max(1) as isize),
+            Action::NextEnv => self.switch_env(true),
+            Action::PrevEnv => self.switch_env(false),
+            Action::CycleSort => {
+                self.sort = self.sort.next();
+                let keep = self.selected_row().map(|r| r.key.clone());
+                rows::sort(&mut self.rows, self.sort);
+                self.refilter(keep);
+            }
+            Action::Reload => {
+                self.load();
+                if self.status.as_ref().is_none_or(|s| s.level != Level::Error) {
+                    self.info("reloaded");
+                }
+            }
+            Action::OpenAdd => {
+                if self.envs.iter().any(|e| e.name == self.env) {
+                    return Mode::Form(Box::new(SecretForm::add()));
+                }
+                self.warn(format!("no environment `{}` in project `{}`: press p to pick a project", self.env, self.project));
+            }
+            Action::OpenEdit => {
+                if let Some(r) = self.selected_row() {
+                    return Mode::Form(Box::new(SecretForm::edit(&r.key, &r.description_raw, r.kind)));
+                }
+            }
+            Action::OpenDelete => {
+                if let Some(r) = self.selected_row() {
+                    return Mode::Confirm {
+                        key: r.key.clone(),
+                        focus: ConfirmFocus::Cancel,
+                    };
+                }
+            }
+            Action::OpenFilter => return Mode::Filter,
+            Action::OpenHelp => return Mode::Help { scroll: 0 },
+            Action::OpenPicker => return self.open_picker(),
+            Action::Cancel if !self.filter.is_empty() => {
+                gate::wipe(&mut self.filter);
+                self.refilter(None);
+            }
+            _ => {}
+        }
+        Mode::Browse
+    }
+
+    fn update_filter(&mut self, action: Action) -> Mode {
+        match action {
+            Action::Submit => return Mode::Browse,
+            Action::Cancel => {
+                gate::wipe(&mut self.filter);
+                self.refilter(None);
+                return Mode::Browse;
+            }
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
+            Action::Input(i) => {
+                if self.filter.input(i) {
+                    self.refilter(None);
+                }
+            }
+            Action::Paste(p) => {
+                self.filter.insert_str(text::paste_single_line(&p));
+                self.refilter(None);
+            }
+            _ => {}
+        }
+        Mode::Filter
+    }
+
+    fn update_form(&mut self, mut form: Box<SecretForm>, action: Action) -> Mode {
+        match action {
+            Action::Cancel => return Mode::Browse,
+            Action::Submit => {
+                if let Some(done) = self.submit_form(&mut form) {
+                    self.info(done);
+                    return Mode::Browse;
+                }
+            }
+            Action::NextField => form.next_field(true),
+            Action::PrevField => form.next_field(false),
+            Action::ToggleReveal => form.toggle_reveal(),
+            Action::Generate => form.generate(),
+            Action::TypePrev if form.focus == Field::Type => form.cycle_type(false),
+            Action::TypeNext if form.focus == Field::Type => form.cycle_type(true),
+            Action::Input(i) => form.input(i),
+            Action::Paste(p) => form.paste(&p),
+            _ => {}
+        }
+        Mode::Form(form)
+    }
+
+    /// Saves the form; `Some(message)` when done, `None` when the form stays open with
+    /// the vault's message next to the field it is about.
+    fn submit_form(&mut self, form: &mut SecretForm) -> Option<String> {
+        let vault = self.vault.as_ref()?;
+        let result = match &form.kind {
+            FormKind::Add => {
+                let secret = form.new_secret();
+                let key = secret.key.clone();
+                vault.add(&self.project, &self.env, secret).map(|_| format!("Created secret {key}"))
+            }
+            FormKind::Edit { key, .. } => vault
+                .edit(&self.project, &self.env, key, form.secret_edit())
+                .map(|_| format!("Updated secret {key}")),
+        };
+        match result {
+            Ok(done) => {
+                let key = form.key_text();
+                self.load();
+                if let Some(pos) = self.visible.iter().position(|&i| self.rows[i].key == key) {
+                    self.selected = pos;
+                }
+                Some(text::printable(&done))
+            }
+            Err(e) => {
+                form.show_error(&e);
+                // The vault stops at the first problem; both required fields show at once.
+                if matches!(e, VaultError::KeyRequired) && form.value_is_empty() {
+                    form.value_error = Some(VaultError::ValueRequired.to_string());
+                }
+                None
+            }
+        }
+    }
+
+    fn update_confirm(&mut self, key: String, focus: ConfirmFocus, action: Action) -> Mode {
+        let delete = match action {
+            Action::ConfirmYes => true,
+            Action::Submit => focus == ConfirmFocus::Delete,
+            Action::Cancel => false,
+            Action::ToggleFocus => {
+                let focus = match focus {
+                    ConfirmFocus::Delete => ConfirmFocus::Cancel,
+                    ConfirmFocus::Cancel => ConfirmFocus::Delete,
+                };
+                return Mode::Confirm { key, focus };
+            }
+            _ => return Mode::Confirm { key, focus },
+        };
+        if delete {
+            if let Some(vault) = &self.vault {
+                match vault.remove(&self.project, &self.env, &key) {
+                    Ok(()) => {
+                        self.load();
+                        self.info(format!("Deleted secret {}", text::printable(&key)));
+                    }
+                    Err(e) => self.error(&e),
+                }
+            }
+        }
+        Mode::Browse
+    }
+
+    fn open_picker(&mut self) -> Mode {
+        let Some(vault) = &self.vault else { return Mode::Browse };
+        match vault.projects() {
+            Ok(map) => {
+                let projects: Vec<ProjectEntry> = map
+                    .into_iter()
+                    .map(|(name, envs)| ProjectEntry {
+                        secrets: envs.iter().map(|e| e.secrets).sum(),
+                        environments: envs.len(),
+                        name,
+                    })
+                    .collect();
+                let selected = projects.iter().position(|p| p.name == self.project).unwrap_or(0);
+                Mode::ProjectPicker(PickerState {
+                    projects,
+                    selected,
+                    new_name: None,
+                    error: None,
+                })
+            }
+            Err(e) => {
+                self.error(&e);
+                Mode::Browse
+            }
+        }
+    }
+
+    fn update_picker(&mut self, mut p: PickerState, action: Action) -> Mode {
+        if let Some(mut name) = p.new_name.take() {
+            match action {
+                Action::Cancel => p.error = None,
+                Action::Input(i) => {
+                    name.input(i);
+                    p.new_name = Some(name);
+                }
+                Action::Paste(s) => {
+                    name.insert_str(text::paste_single_line(&s));
+                    p.new_name = Some(name);
+                }
+                Action::Submit => {
+                    let project = name.lines().join("");
+                    let result = match &self.vault {
+                        Some(v) => v.add_project(&project),
+                        None => return Mode::Browse,
+                    };
+                    match result {
+                        Ok(()) => {
+                            let mut reopened = match self.open_picker() {
+                                Mode::ProjectPicker(r) => r,
+                                other => return other,
+                            };
+                            if let Some(i) = reopened.projects.iter().position(|e| e.name == project) {
+                                reopened.selected = i;
+                            }
+                            self.info(format!("Created project {project}"));
+                            return Mode::ProjectPicker(reopened);
+                        }
+                        Err(e) => {
+                            p.error = Some(text::printable(&e.to_string()));
+                            p.new_name = Some(name);
+                        }
+                    }
+                }
+                _ => p.new_name = Some(name),
+            }
+            return Mode::ProjectPicker(p);
+        }
+        match action {
+            Action::Up => p.selected = p.selected.saturating_sub(1),
+            Action::Down => p.selected = (p.selected + 1).min(p.projects.len().saturating_sub(1)),
+            Action::NewProject => {
+                p.error = None;
+                p.new_name = Some(gate::plain_field("project name, e.g. billing-api"));
+            }
+            Action::Cancel => return Mode::Browse,
+            Action::Submit => {
+                if let Some(entry) = p.projects.get(p.selected) {
+                    self.open_project(entry.name.clone());
+                }
+                return Mode::Browse;
+            }
+            _ => {}
+        }
+        Mode::ProjectPicker(p)
+    }
+
+    /// Switches project, keeping the environment name when the project has it.
+    fn open_project(&mut self, project: String) {
+        self.project = project;
+        self.selected = 0;
+        self.offset = 0;
+        let Some(vault) = &self.vault else { return };
+        if let Ok(envs) = vault.environments() {
+            let names: Vec<&String> = envs.iter().filter(|e| e.project == self.project).map(|e| &e.name).collect();
+            if !names.contains(&&self.env) {
+                if let Some(first) = names.first() {
+                    self.env = (*first).clone();
+                }
+            }
+        }
+        self.load();
+    }
+
+    pub fn vault_path(&self) -> &Path {
+        &self.vault_path
+    }
+}

@@ -1,0 +1,305 @@
+//! The Add / Edit secret form: its fields, focus, inline messages, and how its text
+//! becomes a `NewSecret` or a `SecretEdit`. No drawing and no vault calls here.
+
+use ratatui::style::Style;
+use ratatui_textarea::{Input, TextArea};
+use zeroize::Zeroize;
+
+use crate::vault::validate;
+use crate::vault::{NewSecret, SecretEdit, SecretType, SecretValue, VaultError};
+
+use super::text;
+
+pub const MASK: char = '•';
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Key,
+    Value,
+    Description,
+    Type,
+    Button,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormKind {
+    Add,
+    /// The key is read-only. The original description and type tell "unchanged" apart.
+    Edit {
+        key: String,
+        description: String,
+        kind: SecretType,
+    },
+}
+
+pub struct SecretForm {
+    pub kind: FormKind,
+    pub key: TextArea<'static>,
+    pub value: TextArea<'static>,
+    pub description: TextArea<'static>,
+    pub secret_type: SecretType,
+    /// Add form: the type follows detection until the user picks one.
+    pub type_auto: bool,
+    pub focus: Field,
+    pub revealed: bool,
+    pub key_error: Option<String>,
+    pub key_warning: Option<String>,
+    pub value_error: Option<String>,
+    /// Errors that belong to no single field: no changes, busy vault, storage.
+    pub error: Option<String>,
+}
+
+fn field(placeholder: &str) -> TextArea<'static> {
+    let mut ta = TextArea::default();
+    ta.set_cursor_line_style(Style::default());
+    ta.set_placeholder_text(placeholder);
+    ta
+}
+
+impl SecretForm {
+    pub fn add() -> SecretForm {
+        let mut value = field("required");
+        value.set_mask_char(MASK);
+        // No undo history: it would keep copies of the value typed.
+        value.set_max_histories(0);
+        SecretForm {
+            kind: FormKind::Add,
+            key: field("e.g. STRIPE_API_KEY"),
+            value,
+            description: field("optional: how to obtain it, who owns it"),
+            secret_type: SecretType::Other,
+            type_auto: true,
+            focus: Field::Key,
+            revealed: false,
+            key_error: None,
+            key_warning: None,
+            value_error: None,
+            error: None,
+        }
+    }
+
+    /// The current value is never loaded: the field starts empty and empty keeps it.
+    pub fn edit(key: &str, description: &str, kind: SecretType) -> SecretForm {
+        let mut form = SecretForm::add();
+        form.value.set_placeholder_text("leave empty to keep the current value");
+        // A stored description can hold a line break or control character from outside
+        // tresor: the one-line field shows it made printable (see `description_edit`).
+        form.description = field("optional: how to obtain it, who owns it");
+        form.description.insert_str(text::paste_single_line(&text::printable(description)));
+        form.key.insert_str(text::printable(key));
+        form.kind = FormKind::Edit {
+            key: key.to_string(),
+            description: description.to_string(),
+            kind,
+        };
+        form.secret_type = kind;
+        form.type_auto = false;
+        form.focus = Field::Value;
+        form
+    }
+
+    pub fn is_edit(&self) -> bool {
+        matches!(self.kind, FormKind::Edit { .. })
+    }
+
+    /// Fields in Tab order; the read-only key of an edit is skipped.
+    fn order(&self) -> &'static [Field] {
+        if self.is_edit() {
+            &[Field::Value, Field::Description, Field::Type, Field::Button]
+        } else {
+            &[Field::Key, Field::Value, Field::Description, Field::Type, Field::Button]
+        }
+    }
+
+    pub fn next_field(&mut self, forward: bool) {
+        let order = self.order();
+        let i = order.iter().position(|f| *f == self.focus).unwrap_or(0);
+        let n = order.len();
+        self.focus = order[if forward { (i + 1) % n } else { (i + n - 1) % n }];
+    }
+
+    /// True when the focus is on a text field (keys type into it).
+    pub fn focus_is_text(&self) -> bool {
+        matches!(self.focus, Field::Key | Field::Value | Field::Description)
+    }
+
+    fn focused_text(&mut self) -> Option<&mut TextArea<'static>> {
+        match self.focus {
+            Field::Key => Some(&mut self.key),
+            Field::Value => Some(&mut self.value),
+            Field::Description => Some(&mut self.description),
+            Field::Type | Field::Button => None,
+        }
+    }
+
+    pub fn input(&mut self, input: Input) {
+        let Some(ta) = self.focused_text() else { return };
+        if ta.input(input) {
+            self.after_change();
+        }
+    }
+
+    /// A bracketed paste: the value keeps line breaks (PEM, JSON), the others drop them.
+    pub fn paste(&mut self, pasted: &str) {
+        let focus = self.focus;
+        let Some(ta) = self.focused_text() else { return };
+        let clean = if focus == Field::Value {
+            text::paste_multi_line(pasted)
+        } else {
+            text::paste_single_line(pasted)
+        };
+        ta.insert_str(&clean);
+        self.after_change();
+    }
+
+    /// Ctrl-G: replaces the value with a strong random one.
+    pub fn generate(&mut self) {
+        match text::generate_value(text::GENERATED_LEN) {
+            Ok(v) => {
+                self.clear_value();
+                self.value.insert_str(&v);
+                self.focus = Field::Value;
+                self.value_error = None;
+                self.after_change();
+            }
+            Err(_) => self.value_error = Some("the system random generator failed".into()),
+        }
+    }
+
+    pub fn toggle_reveal(&mut self) {
+        self.revealed = !self.revealed;
+        if self.revealed {
+            self.value.clear_mask_char();
+        } else {
+            self.value.set_mask_char(MASK);
+        }
+    }
+
+    pub fn cycle_type(&mut self, forward: bool) {
+        let all = SecretType::ALL;
+        let i = all.iter().position(|t| *t == self.secret_type).unwrap_or(0);
+        let n = all.len();
+        self.secret_type = all[if forward { (i + 1) % n } else { (i + n - 1) % n }];
+        self.type_auto = false;
+    }
+
+    /// Live validation of the key, and type detection while the user has not chosen.
+    fn after_change(&mut self) {
+        if !self.is_edit() {
+            let key = self.key_text();
+            // An empty key is only an error on submit: not while the form is fresh.
+            self.key_error = match validate::secret_key(&key) {
+                Err(VaultError::KeyRequired) | Ok(()) => None,
+                Err(e) => Some(e.to_string()),
+            };
+            self.key_warning = validate::lowercase_warning(&key);
+        }
+        if self.value_error.is_some() && !self.value_is_empty() {
+            self.value_error = None;
+        }
+        if self.type_auto {
+            let value = self.value_bytes();
+            self.secret_type = SecretType::detect(&self.key_text(), &value);
+        }
+    }
+
+    pub fn key_text(&self) -> String {
+        self.key.lines().join("")
+    }
+
+    pub fn description_text(&self) -> String {
+        self.description.lines().join("")
+    }
+
+    pub fn value_is_empty(&self) -> bool {
+        self.value.is_empty()
+    }
+
+    pub fn value_line_count(&self) -> usize {
+        self.value.lines().len()
+    }
+
+    /// The value as bytes, in a buffer sized once (a growing Vec would leave copies).
+    pub fn value_bytes(&self) -> SecretValue {
+        let lines = self.value.lines();
+        let len = lines.iter().map(String::len).sum::<usize>() + lines.len().saturating_sub(1);
+        let mut out = SecretValue::new(Vec::with_capacity(len));
+        for (i, line) in lines.iter().enumerate() {
+            if i > 0 {
+                out.push(b'\n');
+            }
+            out.extend_from_slice(line.as_bytes());
+        }
+        out
+    }
+
+    fn clear_value(&mut self) {
+        let old = std::mem::take(&mut self.value);
+        let mask = old.mask_char();
+        let placeholder = old.placeholder_text().to_string();
+        for mut line in old.into_lines() {
+            line.zeroize();
+        }
+        self.value = field(&placeholder);
+        self.value.set_max_histories(0);
+        if let Some(m) = mask {
+            self.value.set_mask_char(m);
+        }
+    }
+
+    pub fn new_secret(&self) -> NewSecret {
+        NewSecret {
+            key: self.key_text(),
+            value: self.value_bytes(),
+            description: self.description_text(),
+            kind: Some(self.secret_type),
+        }
+    }
+
+    /// Only what changed is sent, so the vault can answer `No changes to save`.
+    pub fn secret_edit(&self) -> SecretEdit {
+        let FormKind::Edit { description, kind, .. } = &self.kind else {
+            return SecretEdit::default();
+        };
+        let typed = self.description_text();
+        let shown = text::paste_single_line(&text::printable(description));
+        SecretEdit {
+            value: (!self.value_is_empty()).then(|| self.value_bytes()),
+            description: (typed != shown).then_some(typed),
+            kind: (self.secret_type != *kind).then_some(self.secret_type),
+        }
+    }
+
+    /// Puts a vault error next to the field it is about; the rest goes under the form.
+    pub fn show_error(&mut self, err: &VaultError) {
+        let text = text::printable(&err.to_string());
+        self.key_error = None;
+        self.value_error = None;
+        self.error = None;
+        match err {
+            VaultError::KeyRequired
+            | VaultError::InvalidKey { .. }
+            | VaultError::KeyTooLong { .. }
+            | VaultError::Duplicate { .. } => {
+                self.key_error = Some(text);
+                if !self.is_edit() {
+                    self.focus = Field::Key;
+                }
+            }
+            VaultError::ValueRequired | VaultError::ValueTooLarge { .. } => {
+                self.value_error = Some(text);
+                self.focus = Field::Value;
+            }
+            _ => self.error = Some(text),
+        }
+    }
+}
+
+impl Drop for SecretForm {
+    /// The typed value lives in the TextArea's Strings: wipe them when the form closes.
+    fn drop(&mut self) {
+        for mut line in std::mem::take(&mut self.value).into_lines() {
+            line.zeroize();
+        }
+    }
+}

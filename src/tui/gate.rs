@@ -1,0 +1,218 @@
+//! The screens before the table: create a vault (first run) and unlock it. Their state
+//! only; `App` runs the slow Argon2 step after a "working…" frame has been drawn.
+
+use std::path::{Path, PathBuf};
+
+use ratatui::style::Style;
+use ratatui_textarea::{Input, TextArea};
+use secrecy::SecretString;
+use zeroize::Zeroize;
+
+use crate::vault::Credential;
+
+use super::form::MASK;
+use super::text;
+
+pub(crate) fn secret_field(placeholder: &str) -> TextArea<'static> {
+    let mut ta = TextArea::default();
+    ta.set_cursor_line_style(Style::default());
+    ta.set_placeholder_text(placeholder);
+    ta.set_mask_char(MASK);
+    ta.set_max_histories(0);
+    ta
+}
+
+pub(crate) fn plain_field(placeholder: &str) -> TextArea<'static> {
+    let mut ta = TextArea::default();
+    ta.set_cursor_line_style(Style::default());
+    ta.set_placeholder_text(placeholder);
+    ta
+}
+
+/// Wipes a field that held a passphrase.
+pub(crate) fn wipe(ta: &mut TextArea<'static>) {
+    let placeholder = ta.placeholder_text().to_string();
+    let mask = ta.mask_char();
+    for mut line in std::mem::take(ta).into_lines() {
+        line.zeroize();
+    }
+    *ta = if mask.is_some() { secret_field(&placeholder) } else { plain_field(&placeholder) };
+}
+
+/// Takes a passphrase out of a field, wiping the field.
+pub(crate) fn take_secret(ta: &mut TextArea<'static>) -> SecretString {
+    let secret = SecretString::from(ta.lines().join(""));
+    wipe(ta);
+    secret
+}
+
+pub struct UnlockState {
+    pub passphrase: TextArea<'static>,
+    /// Set after a failed attempt: one generic message.
+    pub error: Option<String>,
+    /// A credential from the command line, tried once before asking.
+    pub preset: Option<Credential>,
+    /// A keyfile known from the command line: Enter on an empty field uses it again
+    /// (after auto-lock, a keyfile-only vault has no passphrase to type).
+    pub keyfile: Option<PathBuf>,
+    /// Enter was pressed: the next loop turn draws "Unlocking…" and then unlocks.
+    pub pending: bool,
+}
+
+impl UnlockState {
+    pub fn new(keyfile: Option<PathBuf>) -> UnlockState {
+        UnlockState {
+            passphrase: secret_field("passphrase"),
+            error: None,
+            preset: None,
+            keyfile,
+            pending: false,
+        }
+    }
+
+    pub fn input(&mut self, input: Input) {
+        self.passphrase.input(input);
+    }
+
+    pub fn paste(&mut self, pasted: &str) {
+        self.passphrase.insert_str(text::paste_single_line(pasted));
+    }
+
+    /// What to unlock with: the preset once, a typed passphrase, or the known keyfile.
+    pub fn take_credential(&mut self) -> Option<Credential> {
+        if let Some(c) = self.preset.take() {
+            return Some(c);
+        }
+        if self.passphrase.is_empty() {
+            return self.keyfile.clone().map(Credential::Keyfile);
+        }
+        Some(Credential::Passphrase(take_secret(&mut self.passphrase)))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateField {
+    Passphrase,
+    Confirm,
+    Keyfile,
+}
+
+pub struct CreateState {
+    pub passphrase: TextArea<'static>,
+    pub confirm: TextArea<'static>,
+    pub keyfile_path: TextArea<'static>,
+    pub use_keyfile: bool,
+    pub focus: CreateField,
+    pub revealed: bool,
+    pub error: Option<String>,
+    pub pending: bool,
+}
+
+impl CreateState {
+    pub fn new(vault_path: &Path) -> CreateState {
+        let mut keyfile_path = plain_field("path of the new keyfile");
+        keyfile_path.insert_str(default_keyfile(vault_path).to_string_lossy());
+        CreateState {
+            passphrase: secret_field("passphrase"),
+            confirm: secret_field("the same again"),
+            keyfile_path,
+            use_keyfile: false,
+            focus: CreateField::Passphrase,
+            revealed: false,
+            error: None,
+            pending: false,
+        }
+    }
+
+    fn focused(&mut self) -> &mut TextArea<'static> {
+        match self.focus {
+            CreateField::Passphrase => &mut self.passphrase,
+            CreateField::Confirm => &mut self.confirm,
+            CreateField::Keyfile => &mut self.keyfile_path,
+        }
+    }
+
+    pub fn input(&mut self, input: Input) {
+        self.focused().input(input);
+        self.error = None;
+    }
+
+    pub fn paste(&mut self, pasted: &str) {
+        self.focused().insert_str(text::paste_single_line(pasted));
+    }
+
+    pub fn next_field(&mut self) {
+        self.focus = match (self.use_keyfile, self.focus) {
+            (true, _) => CreateField::Keyfile,
+            (false, CreateField::Passphrase) => CreateField::Confirm,
+            (false, _) => CreateField::Passphrase,
+        };
+    }
+
+    pub fn toggle_keyfile(&mut self) {
+        self.use_keyfile = !self.use_keyfile;
+        self.error = None;
+        self.focus = if self.use_keyfile { CreateField::Keyfile } else { CreateField::Passphrase };
+    }
+
+    pub fn toggle_reveal(&mut self) {
+        self.revealed = !self.revealed;
+        for ta in [&mut self.passphrase, &mut self.confirm] {
+            if self.revealed {
+                ta.clear_mask_char();
+            } else {
+                ta.set_mask_char(MASK);
+            }
+        }
+    }
+
+    pub fn strength(&self) -> Option<text::Strength> {
+        let pass = self.passphrase.lines().join("");
+        (!pass.is_empty()).then(|| text::strength(&pass))
+    }
+
+    pub fn keyfile_path(&self) -> PathBuf {
+        PathBuf::from(self.keyfile_path.lines().join(""))
+    }
+
+    /// Checks the two passphrases before the slow step; `Err` is the message to show.
+    pub fn check(&self) -> Result<(), String> {
+        if self.use_keyfile {
+            let path = self.keyfile_path();
+            if path.as_os_str().is_empty() {
+                return Err("keyfile path is required".into());
+            }
+            if path.exists() {
+                return Err(format!("{} already exists: choose another path", text::printable(&path.to_string_lossy())));
+            }
+            return Ok(());
+        }
+        if self.passphrase.is_empty() {
+            return Err(crate::vault::VaultError::EmptyPassphrase.to_string());
+        }
+        if self.passphrase.lines() != self.confirm.lines() {
+            return Err(crate::vault::VaultError::PassphraseMismatch.to_string());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for CreateState {
+    fn drop(&mut self) {
+        wipe(&mut self.passphrase);
+        wipe(&mut self.confirm);
+    }
+}
+
+impl Drop for UnlockState {
+    fn drop(&mut self) {
+        wipe(&mut self.passphrase);
+    }
+}
+
+/// The keyfile suggested on the create screen: next to the vault.
+pub fn default_keyfile(vault_path: &Path) -> PathBuf {
+    let mut name = vault_path.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "vault".into());
+    name.push(".key");
+    vault_path.with_file_name(name)
+}

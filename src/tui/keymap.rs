@@ -1,0 +1,341 @@
+//! The one key table. `map` dispatches with it and the help screen and footer are
+//! generated from it, so what `?` shows can never drift from what the keys do.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::action::Action;
+
+/// Where a key is pressed. `Global` bindings apply everywhere, before the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeKind {
+    Global,
+    Create,
+    Unlock,
+    Browse,
+    Filter,
+    /// A text field of the secret form has focus.
+    Form,
+    /// The form's Type selector or button has focus (no text entry).
+    FormChoice,
+    Confirm,
+    Help,
+    Picker,
+    PickerNew,
+}
+
+impl ModeKind {
+    /// Modes where unbound keys are typed into a text field.
+    pub fn is_text_entry(self) -> bool {
+        matches!(
+            self,
+            ModeKind::Create | ModeKind::Unlock | ModeKind::Filter | ModeKind::Form | ModeKind::PickerNew
+        )
+    }
+
+    /// The section title in the help screen.
+    pub fn title(self) -> &'static str {
+        match self {
+            ModeKind::Global => "Everywhere",
+            ModeKind::Create => "Create vault",
+            ModeKind::Unlock => "Unlock",
+            ModeKind::Browse => "Secrets table",
+            ModeKind::Filter => "Filter",
+            ModeKind::Form => "Add / edit form",
+            ModeKind::FormChoice => "Form: Type and button",
+            ModeKind::Confirm => "Delete dialog",
+            ModeKind::Help => "Help",
+            ModeKind::Picker => "Project picker",
+            ModeKind::PickerNew => "New project name",
+        }
+    }
+}
+
+pub struct Binding {
+    pub mode: ModeKind,
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+    pub action: Action,
+    /// Shown in the help screen.
+    pub help: &'static str,
+    /// Shown in the footer when not empty.
+    pub short: &'static str,
+}
+
+const NONE: KeyModifiers = KeyModifiers::NONE;
+const CTRL: KeyModifiers = KeyModifiers::CONTROL;
+
+const fn b(mode: ModeKind, code: KeyCode, mods: KeyModifiers, action: Action, help: &'static str, short: &'static str) -> Binding {
+    Binding {
+        mode,
+        code,
+        mods,
+        action,
+        help,
+        short,
+    }
+}
+
+use KeyCode::{BackTab, Char, Delete, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up};
+use ModeKind::{Browse, Confirm, Create, Filter, Form, FormChoice, Global, Help, Picker, PickerNew, Unlock};
+
+pub const BINDINGS: &[Binding] = &[
+    b(Global, Char('c'), CTRL, Action::Quit, "quit", ""),
+    // Create vault
+    b(Create, Enter, NONE, Action::Submit, "create the vault", "create"),
+    b(Create, Tab, NONE, Action::NextField, "next field", "next"),
+    b(Create, BackTab, NONE, Action::PrevField, "previous field", ""),
+    b(Create, Char('k'), CTRL, Action::ToggleKeyfile, "use a keyfile instead of a passphrase (or back)", "keyfile"),
+    b(Create, Char('r'), CTRL, Action::ToggleReveal, "show / hide what is typed", "show"),
+    b(Create, Esc, NONE, Action::Quit, "quit", "quit"),
+    // Unlock
+    b(Unlock, Enter, NONE, Action::Submit, "unlock", "unlock"),
+    b(Unlock, Esc, NONE, Action::Quit, "quit", "quit"),
+    // Secrets table
+    b(Browse, Char('a'), NONE, Action::OpenAdd, "add a secret", "add"),
+    b(Browse, Char('e'), NONE, Action::OpenEdit, "edit the selected secret", "edit"),
+    b(Browse, Enter, NONE, Action::OpenEdit, "edit the selected secret", ""),
+    b(Browse, Char('d'), NONE, Action::OpenDelete, "delete the selected secret", "delete"),
+    b(Browse, Delete, NONE, Action::OpenDelete, "delete the selected secret", ""),
+    b(Browse, Char('/'), NONE, Action::OpenFilter, "filter by key or description", "filter"),
+    b(Browse, Char('j'), NONE, Action::Down, "move down", ""),
+    b(Browse, Down, NONE, Action::Down, "move down", ""),
+    b(Browse, Char('k'), NONE, Action::Up, "move up", ""),
+    b(Browse, Up, NONE, Action::Up, "move up", ""),
+    b(Browse, Char('g'), NONE, Action::Top, "first row", ""),
+    b(Browse, Home, NONE, Action::Top, "first row", ""),
+    b(Browse, Char('G'), NONE, Action::Bottom, "last row", ""),
+    b(Browse, End, NONE, Action::Bottom, "last row", ""),
+    b(Browse, PageDown, NONE, Action::PageDown, "page down", ""),
+    b(Browse, PageUp, NONE, Action::PageUp, "page up", ""),
+    b(Browse, Tab, NONE, Action::NextEnv, "next environment", "env"),
+    b(Browse, BackTab, NONE, Action::PrevEnv, "previous environment", ""),
+    b(Browse, Char('s'), NONE, Action::CycleSort, "sort by key, type or created", "sort"),
+    b(Browse, Char('p'), NONE, Action::OpenPicker, "pick or create a project", "project"),
+    b(Browse, Char('r'), NONE, Action::Reload, "reload from the vault", ""),
+    b(Browse, Char('?'), NONE, Action::OpenHelp, "this help", "help"),
+    b(Browse, Char('q'), NONE, Action::Quit, "quit", "quit"),
+    b(Browse, Esc, NONE, Action::Cancel, "clear the filter", ""),
+    // Filter
+    b(Filter, Enter, NONE, Action::Submit, "keep the filter, back to the table", "keep"),
+    b(Filter, Esc, NONE, Action::Cancel, "clear the filter", "clear"),
+    b(Filter, Down, NONE, Action::Down, "move down", ""),
+    b(Filter, Up, NONE, Action::Up, "move up", ""),
+    // Form, text fields
+    b(Form, Enter, NONE, Action::Submit, "save (Create Secret / Update Secret)", "save"),
+    b(Form, Esc, NONE, Action::Cancel, "cancel", "cancel"),
+    b(Form, Tab, NONE, Action::NextField, "next field", "next"),
+    b(Form, Down, NONE, Action::NextField, "next field", ""),
+    b(Form, BackTab, NONE, Action::PrevField, "previous field", ""),
+    b(Form, Up, NONE, Action::PrevField, "previous field", ""),
+    b(Form, Char('r'), CTRL, Action::ToggleReveal, "show / hide the value", "show"),
+    b(Form, Char('g'), CTRL, Action::Generate, "generate a strong random value", "generate"),
+    // Form, Type selector and button
+    b(FormChoice, Enter, NONE, Action::Submit, "save", "save"),
+    b(FormChoice, Esc, NONE, Action::Cancel, "cancel", "cancel"),
+    b(FormChoice, Tab, NONE, Action::NextField, "next field", "next"),
+    b(FormChoice, Down, NONE, Action::NextField, "next field", ""),
+    b(FormChoice, BackTab, NONE, Action::PrevField, "previous field", ""),
+    b(FormChoice, Up, NONE, Action::PrevField, "previous field", ""),
+    b(FormChoice, Left, NONE, Action::TypePrev, "previous type", "type"),
+    b(FormChoice, Right, NONE, Action::TypeNext, "next type", ""),
+    b(FormChoice, Char(' '), NONE, Action::TypeNext, "next type", ""),
+    b(FormChoice, Char('g'), CTRL, Action::Generate, "generate a strong random value", ""),
+    // Delete dialog
+    b(Confirm, Char('y'), NONE, Action::ConfirmYes, "delete", "delete"),
+    b(Confirm, Enter, NONE, Action::Submit, "press the focused button", "press"),
+    b(Confirm, Char('n'), NONE, Action::Cancel, "cancel", "cancel"),
+    b(Confirm, Esc, NONE, Action::Cancel, "cancel", ""),
+    b(Confirm, Left, NONE, Action::ToggleFocus, "move focus", ""),
+    b(Confirm, Right, NONE, Action::ToggleFocus, "move focus", ""),
+    b(Confirm, Tab, NONE, Action::ToggleFocus, "move focus", ""),
+    b(Confirm, BackTab, NONE, Action::ToggleFocus, "move focus", ""),
+    // Help
+    b(Help, Esc, NONE, Action::Cancel, "close", "close"),
+    b(Help, Char('?'), NONE, Action::Cancel, "close", ""),
+    b(Help, Char('q'), NONE, Action::Cancel, "close", ""),
+    b(Help, Char('j'), NONE, Action::Down, "scroll down", ""),
+    b(Help, Down, NONE, Action::Down, "scroll down", ""),
+    b(Help, Char('k'), NONE, Action::Up, "scroll up", ""),
+    b(Help, Up, NONE, Action::Up, "scroll up", ""),
+    // Project picker
+    b(Picker, Enter, NONE, Action::Submit, "open the project", "open"),
+    b(Picker, Char('n'), NONE, Action::NewProject, "new project", "new"),
+    b(Picker, Esc, NONE, Action::Cancel, "close", "close"),
+    b(Picker, Char('j'), NONE, Action::Down, "move down", ""),
+    b(Picker, Down, NONE, Action::Down, "move down", ""),
+    b(Picker, Char('k'), NONE, Action::Up, "move up", ""),
+    b(Picker, Up, NONE, Action::Up, "move up", ""),
+    b(PickerNew, Enter, NONE, Action::Submit, "create the project", "create"),
+    b(PickerNew, Esc, NONE, Action::Cancel, "back to the list", "back"),
+];
+
+/// Crossterm reports `G` with SHIFT on some terminals and without on others, and
+/// Shift-Tab as BackTab with SHIFT: the code already says it, so SHIFT is ignored there.
+fn normalized(code: KeyCode, mods: KeyModifiers) -> KeyModifiers {
+    match code {
+        KeyCode::Char(_) | KeyCode::BackTab => mods - KeyModifiers::SHIFT,
+        _ => mods,
+    }
+}
+
+fn find(mode: ModeKind, key: &KeyEvent) -> Option<&'static Binding> {
+    let mods = normalized(key.code, key.modifiers);
+    BINDINGS
+        .iter()
+        .find(|b| b.mode == mode && b.code == key.code && normalized(b.code, b.mods) == mods)
+}
+
+/// The action for a key in a mode: global bindings first, then the mode's own; in
+/// text-entry modes anything else goes to the text field, except the keys a TextArea
+/// would turn into a newline.
+pub fn map(mode: ModeKind, key: KeyEvent) -> Option<Action> {
+    if let Some(b) = find(ModeKind::Global, &key).or_else(|| find(mode, &key)) {
+        return Some(b.action.clone());
+    }
+    if !mode.is_text_entry() {
+        return None;
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Char('m' | 'j') if ctrl => Some(Action::Ignore),
+        KeyCode::Enter | KeyCode::Tab | KeyCode::BackTab => Some(Action::Ignore),
+        KeyCode::Char('\n' | '\r') => Some(Action::Ignore),
+        _ => Some(Action::Input(ratatui_textarea::Input::from(key))),
+    }
+}
+
+/// How a key is written in the help and footer.
+pub fn key_label(code: KeyCode, mods: KeyModifiers) -> String {
+    let base = match code {
+        KeyCode::Char(' ') => "Space".to_string(),
+        KeyCode::Char(c) => c.to_string(),
+        KeyCode::Enter => "Enter".into(),
+        KeyCode::Esc => "Esc".into(),
+        KeyCode::Tab => "Tab".into(),
+        KeyCode::BackTab => "Shift-Tab".into(),
+        KeyCode::Up => "↑".into(),
+        KeyCode::Down => "↓".into(),
+        KeyCode::Left => "←".into(),
+        KeyCode::Right => "→".into(),
+        KeyCode::Home => "Home".into(),
+        KeyCode::End => "End".into(),
+        KeyCode::PageUp => "PgUp".into(),
+        KeyCode::PageDown => "PgDn".into(),
+        KeyCode::Delete => "Del".into(),
+        other => format!("{other:?}"),
+    };
+    if mods.contains(KeyModifiers::CONTROL) {
+        let upper = base.to_uppercase();
+        format!("Ctrl-{upper}")
+    } else {
+        base
+    }
+}
+
+/// One help line: all keys of a mode that do the same thing, joined.
+pub struct HelpLine {
+    pub keys: String,
+    pub help: &'static str,
+}
+
+/// The help screen's sections, in table order, built from [`BINDINGS`].
+pub fn help_sections() -> Vec<(ModeKind, Vec<HelpLine>)> {
+    let mut sections: Vec<(ModeKind, Vec<HelpLine>)> = Vec::new();
+    for bind in BINDINGS {
+        let label = key_label(bind.code, bind.mods);
+        let idx = match sections.iter().position(|(m, _)| *m == bind.mode) {
+            Some(i) => i,
+            None => {
+                sections.push((bind.mode, Vec::new()));
+                sections.len() - 1
+            }
+        };
+        let lines = &mut sections[idx].1;
+        match lines.iter_mut().find(|l| l.help == bind.help) {
+            Some(line) => {
+                line.keys.push_str(" / ");
+                line.keys.push_str(&label);
+            }
+            None => lines.push(HelpLine {
+                keys: label,
+                help: bind.help,
+            }),
+        }
+    }
+    sections
+}
+
+/// The footer of a mode: its bindings that have a short label, plus the global ones.
+pub fn footer(mode: ModeKind) -> Vec<(String, &'static str)> {
+    BINDINGS
+        .iter()
+        .filter(|b| b.mode == mode && !b.short.is_empty())
+        .map(|b| (key_label(b.code, b.mods), b.short))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::crossterm::event::KeyEvent;
+
+    #[test]
+    fn every_binding_dispatches_to_its_own_action() {
+        // An earlier row with the same key would shadow a later one: help would lie.
+        for bind in BINDINGS {
+            let key = KeyEvent::new(bind.code, bind.mods);
+            let got = map(bind.mode, key);
+            let global = find(ModeKind::Global, &key).map(|g| g.action.clone());
+            assert!(
+                got == Some(bind.action.clone()) || (global.is_some() && got == global),
+                "{:?} {:?} in {:?} gives {got:?}, table says {:?}",
+                bind.mods,
+                bind.code,
+                bind.mode,
+                bind.action
+            );
+        }
+    }
+
+    #[test]
+    fn help_lists_every_binding() {
+        let text: String = help_sections()
+            .iter()
+            .flat_map(|(_, lines)| lines.iter().map(|l| format!("{} {}\n", l.keys, l.help)))
+            .collect();
+        for bind in BINDINGS {
+            assert!(text.contains(&key_label(bind.code, bind.mods)));
+            assert!(text.contains(bind.help));
+        }
+    }
+
+    #[test]
+    fn shifted_capital_g_still_matches() {
+        let key = KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT);
+        assert_eq!(map(ModeKind::Browse, key), Some(Action::Bottom));
+    }
+
+    #[test]
+    fn text_fields_never_get_a_newline() {
+        for key in [
+            KeyEvent::new(KeyCode::Char('m'), KeyModifiers::CONTROL),
+            KeyEvent::new(KeyCode::Char('j'), KeyModifiers::CONTROL),
+        ] {
+            assert_eq!(map(ModeKind::Form, key), Some(Action::Ignore));
+        }
+        assert_eq!(map(ModeKind::Form, KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)), Some(Action::Submit));
+        assert!(matches!(
+            map(ModeKind::Form, KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)),
+            Some(Action::Input(_))
+        ));
+        assert_eq!(map(ModeKind::Browse, KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)), None);
+    }
+
+    #[test]
+    fn ctrl_c_quits_from_every_mode() {
+        let key = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        for mode in [ModeKind::Unlock, ModeKind::Form, ModeKind::Confirm, ModeKind::Filter, ModeKind::Help] {
+            assert_eq!(map(mode, key), Some(Action::Quit));
+        }
+    }
+}

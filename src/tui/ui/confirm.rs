@@ -1,0 +1,50 @@
+//! The delete dialog: the key in bold, Delete and Cancel, focus shown on one of them.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+
+use super::{status, theme};
+use crate::tui::app::ConfirmFocus;
+use crate::tui::keymap::ModeKind;
+use crate::tui::text::printable;
+
+pub fn render(key: &str, focus: ConfirmFocus, project: &str, env: &str, frame: &mut Frame) {
+    let full = frame.area();
+    let area = full.centered(
+        Constraint::Length(full.width.saturating_sub(4).min(60)),
+        Constraint::Length(9),
+    );
+    frame.render_widget(Clear, area);
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(theme::error())
+        .title(Line::styled(" Delete Secret ", theme::title()))
+        .title_bottom(status::footer_line(ModeKind::Confirm).centered());
+    let inner = block.inner(area).inner(ratatui::layout::Margin::new(1, 0));
+    frame.render_widget(block, area);
+    let [question, _, buttons] =
+        Layout::vertical([Constraint::Length(4), Constraint::Length(1), Constraint::Length(1)]).areas(inner);
+    let text = vec![
+        Line::from(vec![
+            Span::raw("Delete "),
+            Span::styled(printable(key), theme::key()),
+            Span::raw(format!(" from {}/{}?", printable(project), printable(env))),
+        ]),
+        Line::styled("Deleting is permanent: the value cannot be recovered.", theme::dim()),
+    ];
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), question);
+    let button = |label: &str, focused: bool, danger: bool| {
+        let text = if focused { format!("[ {label} ]") } else { format!("  {label}  ") };
+        let style = if danger { theme::danger_button(focused) } else { theme::button(focused) };
+        Span::styled(text, style)
+    };
+    let line = Line::from(vec![
+        button("Delete", focus == ConfirmFocus::Delete, true),
+        Span::raw("    "),
+        button("Cancel", focus == ConfirmFocus::Cancel, false),
+    ])
+    .centered();
+    frame.render_widget(line, buttons);
+}

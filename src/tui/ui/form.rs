@@ -1,0 +1,137 @@
+//! The Add Secret / Edit Secret popup: labels on the left, one-line inputs on the
+//! right, each field's message under it, the button, and form-wide errors at the bottom.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+use ratatui_textarea::TextArea;
+
+use super::{status, theme};
+use crate::tui::form::{Field, MASK, SecretForm};
+use crate::tui::keymap::ModeKind;
+use crate::tui::text::printable;
+
+const LABEL_W: u16 = 15;
+
+fn label(frame: &mut Frame, area: Rect, text: &str, focused: bool) {
+    let (mark, style) = if focused { ("▸ ", theme::focused_label()) } else { ("  ", theme::label()) };
+    frame.render_widget(Line::from(vec![Span::styled(mark, style), Span::styled(text, style)]), area);
+}
+
+fn split(area: Rect) -> (Rect, Rect) {
+    let [l, r] = Layout::horizontal([Constraint::Length(LABEL_W), Constraint::Fill(1)]).areas(area);
+    (l, r)
+}
+
+fn input(frame: &mut Frame, area: Rect, ta: &mut TextArea<'static>, focused: bool) {
+    ta.set_cursor_style(theme::cursor(focused));
+    ta.set_style(theme::input_bg(focused));
+    frame.render_widget(&*ta, area);
+}
+
+fn message(frame: &mut Frame, area: Rect, error: Option<&str>, warning: Option<&str>, hint: &str) {
+    let line = match (error, warning) {
+        (Some(e), _) => Line::styled(e.to_string(), theme::error()),
+        (None, Some(w)) => Line::styled(format!("⚠ {w}"), theme::warning()),
+        (None, None) => Line::styled(hint.to_string(), theme::dim()),
+    };
+    frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), area);
+}
+
+pub fn render(form: &mut SecretForm, mode: ModeKind, frame: &mut Frame) {
+    let full = frame.area();
+    let area = full.centered(
+        Constraint::Length(full.width.saturating_sub(4).min(78)),
+        Constraint::Length(full.height.min(15)),
+    );
+    frame.render_widget(Clear, area);
+    let (title, button) = if form.is_edit() {
+        (" Edit Secret ", "Update Secret")
+    } else {
+        (" Add Secret ", "Create Secret")
+    };
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(theme::focused_label())
+        .title(Line::styled(title, theme::title()))
+        .title_bottom(status::footer_line(mode).centered());
+    let inner = block.inner(area).inner(ratatui::layout::Margin::new(1, 0));
+    frame.render_widget(block, area);
+
+    let [key_row, key_msg, value_row, value_msg, desc_row, type_row, _, button_row, error_row] =
+        Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(2),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Fill(1),
+        ])
+        .areas(inner);
+
+    // Secret Key: typed in Add, read-only (dim, never focused) in Edit.
+    let (l, r) = split(key_row);
+    label(frame, l, "Secret Key", form.focus == Field::Key);
+    if form.is_edit() {
+        let key = printable(&form.key_text());
+        frame.render_widget(
+            Line::from(vec![Span::styled(key, theme::dim()), Span::styled("  (read-only)", theme::dim())]),
+            r,
+        );
+    } else {
+        let focused = form.focus == Field::Key;
+        input(frame, r, &mut form.key, focused);
+    }
+    let (_, r) = split(key_msg);
+    let key_hint = if form.is_edit() { "keys never change: delete and re-create to rename" } else { "UPPERCASE letters, digits and _" };
+    message(frame, r, form.key_error.as_deref(), form.key_warning.as_deref(), key_hint);
+
+    // Secret Value: masked; a multi-line value shows as a count of lines.
+    let (l, r) = split(value_row);
+    let focused = form.focus == Field::Value;
+    label(frame, l, if form.is_edit() { "New Value" } else { "Secret Value" }, focused);
+    let lines = form.value_line_count();
+    if !form.revealed && lines > 1 {
+        let masked = format!("{} ({lines} lines)", MASK.to_string().repeat(8));
+        frame.render_widget(Line::styled(masked, theme::input_bg(focused)), r);
+    } else {
+        input(frame, r, &mut form.value, focused);
+    }
+    let (_, r) = split(value_msg);
+    let hint = if form.revealed { "Ctrl-R hide · Ctrl-G generate" } else { "Ctrl-R show · Ctrl-G generate" };
+    message(frame, r, form.value_error.as_deref(), None, hint);
+
+    let (l, r) = split(desc_row);
+    let focused = form.focus == Field::Description;
+    label(frame, l, "Description", focused);
+    input(frame, r, &mut form.description, focused);
+
+    let (l, r) = split(type_row);
+    let focused = form.focus == Field::Type;
+    label(frame, l, "Type", focused);
+    let mut spans = vec![
+        Span::styled("◀ ", theme::dim()),
+        Span::styled(form.secret_type.label(), if focused { theme::focused_label() } else { theme::title() }),
+        Span::styled(" ▶", theme::dim()),
+    ];
+    if form.type_auto {
+        spans.push(Span::styled("  detected", theme::dim()));
+    }
+    frame.render_widget(Line::from(spans), r);
+
+    let (l, r) = split(button_row);
+    let focused = form.focus == Field::Button;
+    label(frame, l, "", focused);
+    frame.render_widget(Line::styled(format!("[ {button} ]"), theme::button(focused)), r);
+
+    if let Some(err) = &form.error {
+        frame.render_widget(
+            Paragraph::new(Line::styled(err.as_str(), theme::error())).wrap(Wrap { trim: true }),
+            error_row,
+        );
+    }
+}

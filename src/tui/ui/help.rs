@@ -1,0 +1,44 @@
+//! The help overlay, generated from the key table (`keymap::BINDINGS`).
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Margin};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
+
+use super::{status, theme};
+use crate::tui::keymap::{self, ModeKind};
+
+pub fn lines() -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    for (mode, entries) in keymap::help_sections() {
+        if !out.is_empty() {
+            out.push(Line::raw(""));
+        }
+        out.push(Line::styled(mode.title(), theme::title()));
+        for e in entries {
+            out.push(Line::from(vec![
+                Span::styled(format!("  {:<22}", e.keys), theme::key()),
+                Span::raw(e.help),
+            ]));
+        }
+    }
+    out
+}
+
+pub fn render(scroll: u16, frame: &mut Frame) {
+    let full = frame.area();
+    let area = full.centered(
+        Constraint::Length(full.width.saturating_sub(4).min(84)),
+        Constraint::Length(full.height.saturating_sub(2)),
+    );
+    frame.render_widget(Clear, area);
+    let lines = lines();
+    let max = (lines.len() as u16).saturating_sub(area.height.saturating_sub(2));
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .title(Line::styled(" Help: keys ", theme::title()))
+        .title_bottom(status::footer_line(ModeKind::Help).centered())
+        .title_bottom(Line::styled(" j/k scroll ", theme::dim()).right_aligned());
+    let text = Paragraph::new(lines).block(block).scroll((scroll.min(max), 0));
+    frame.render_widget(text, area.inner(Margin::new(0, 0)));
+}

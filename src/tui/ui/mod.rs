@@ -1,0 +1,80 @@
+//! Views: they draw the `App`'s state and change nothing but widget scroll state (the
+//! table's window, text field cursors). Overlays are drawn last, over a `Clear`.
+
+pub mod confirm;
+pub mod form;
+pub mod help;
+pub mod picker;
+pub mod status;
+pub mod table;
+pub mod theme;
+pub mod unlock;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::app::{App, Level, Mode, Screen};
+
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 15;
+
+pub fn render(app: &mut App, frame: &mut Frame) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let msg = format!("terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT})");
+        let y = area.height / 2;
+        let line = Paragraph::new(Line::styled(msg, theme::warning()).centered()).wrap(ratatui::widgets::Wrap { trim: true });
+        frame.render_widget(line, ratatui::layout::Rect { y, height: area.height - y, ..area });
+        return;
+    }
+    let mode = app.mode_kind();
+    let path = app.vault_path.clone();
+    let status_line = app.status.as_ref().map(|s| {
+        let style = match s.level {
+            Level::Info => theme::info(),
+            Level::Warning => theme::warning(),
+            Level::Error => theme::error(),
+        };
+        Line::styled(format!("  {}", s.text), style)
+    });
+    match &mut app.screen {
+        Screen::Create(state) => return unlock::render_create(state, &path, frame),
+        Screen::Unlock(state) => return unlock::render_unlock(state, &path, status_line, frame),
+        Screen::Secrets => {}
+    }
+
+    let show_filter = matches!(app.mode, Mode::Filter) || !app.filter.is_empty();
+    let [header, tabs, filter, table, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(u16::from(show_filter)),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    status::render_header(app, frame, header);
+    status::render_tabs(app, frame, tabs);
+    if show_filter {
+        let [l, r] = Layout::horizontal([Constraint::Length(9), Constraint::Fill(1)]).areas(filter);
+        let typing = matches!(app.mode, Mode::Filter);
+        let style = if typing { theme::focused_label() } else { theme::label() };
+        frame.render_widget(Line::from(vec![Span::styled(" / filter", style)]), l);
+        app.filter.set_cursor_style(theme::cursor(typing));
+        frame.render_widget(&app.filter, r);
+    }
+    table::render(app, frame, table);
+    status::render_status(app, frame, status);
+    status::render_footer(app, frame, footer);
+
+    let (project, env) = (app.project.clone(), app.env.clone());
+    match &mut app.mode {
+        Mode::Form(form) => form::render(form, mode, frame),
+        Mode::Confirm { key, focus } => confirm::render(key, *focus, &project, &env, frame),
+        Mode::Help { scroll } => help::render(*scroll, frame),
+        Mode::ProjectPicker(p) => picker::render(p, &project, frame),
+        Mode::Browse | Mode::Filter => {}
+    }
+}

@@ -1,0 +1,77 @@
+//! The header (vault, project, sort), the environment tabs, the status line and the
+//! footer of key hints.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Tabs;
+
+use super::theme;
+use crate::tui::app::{App, Level};
+use crate::tui::keymap;
+use crate::tui::text::printable;
+
+pub fn render_header(app: &App, frame: &mut Frame, area: Rect) {
+    let line = Line::from(vec![
+        Span::styled(" tresor ", theme::key()),
+        Span::styled(" project ", theme::dim()),
+        Span::styled(printable(&app.project), theme::title()),
+        Span::styled("  sort ", theme::dim()),
+        Span::raw(app.sort.label()),
+        Span::styled("  vault ", theme::dim()),
+        Span::raw(printable(&app.vault_path.to_string_lossy())),
+    ]);
+    frame.render_widget(line, area);
+}
+
+pub fn render_tabs(app: &App, frame: &mut Frame, area: Rect) {
+    let titles: Vec<Line> = app
+        .envs
+        .iter()
+        .map(|e| Line::from(format!("{} ({})", printable(&e.name), e.secrets)))
+        .collect();
+    let selected = app.envs.iter().position(|e| e.name == app.env);
+    let tabs = Tabs::new(titles)
+        .select(selected)
+        .style(theme::label())
+        .highlight_style(theme::focused_label())
+        .divider("│");
+    if app.envs.is_empty() {
+        let msg = format!(" no environments in project `{}` (p: pick a project)", printable(&app.project));
+        frame.render_widget(Line::styled(msg, theme::warning()), area);
+    } else {
+        frame.render_widget(tabs, area);
+    }
+}
+
+pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
+    let Some(status) = &app.status else { return };
+    let (mark, style) = match status.level {
+        Level::Info => ("✔", theme::info()),
+        Level::Warning => ("⚠", theme::warning()),
+        Level::Error => ("✖", theme::error()),
+    };
+    frame.render_widget(Line::styled(format!(" {mark} {}", status.text), style), area);
+}
+
+/// Key hints of the current mode, from the key table.
+pub fn footer_line(mode: keymap::ModeKind) -> Line<'static> {
+    let mut spans = vec![Span::raw(" ")];
+    for (i, (key, short)) in keymap::footer(mode).into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", theme::dim()));
+        }
+        spans.push(Span::styled(key, theme::key()));
+        spans.push(Span::raw(format!(" {short}")));
+    }
+    Line::from(spans)
+}
+
+pub fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
+    // A dialog shows its own keys in its border; the footer keeps the table's.
+    let mode = match app.mode_kind() {
+        keymap::ModeKind::Filter => keymap::ModeKind::Filter,
+        _ => keymap::ModeKind::Browse,
+    };
+    frame.render_widget(footer_line(mode), area);
+}

@@ -1,0 +1,77 @@
+//! Colours and styles in one place, so every view agrees.
+
+use ratatui::style::{Color, Modifier, Style};
+
+pub const ACCENT: Color = Color::Cyan;
+
+pub fn key() -> Style {
+    Style::new().fg(ACCENT).add_modifier(Modifier::BOLD)
+}
+
+pub fn title() -> Style {
+    Style::new().add_modifier(Modifier::BOLD)
+}
+
+pub fn dim() -> Style {
+    Style::new().fg(Color::DarkGray)
+}
+
+pub fn label() -> Style {
+    Style::new().fg(Color::Gray)
+}
+
+pub fn focused_label() -> Style {
+    Style::new().fg(ACCENT).add_modifier(Modifier::BOLD)
+}
+
+pub fn error() -> Style {
+    Style::new().fg(Color::Red)
+}
+
+pub fn warning() -> Style {
+    Style::new().fg(Color::Yellow)
+}
+
+pub fn info() -> Style {
+    Style::new().fg(Color::Green)
+}
+
+pub fn selected_row() -> Style {
+    Style::new().bg(Color::DarkGray).add_modifier(Modifier::BOLD)
+}
+
+pub fn button(focused: bool) -> Style {
+    if focused {
+        Style::new().fg(Color::Black).bg(ACCENT).add_modifier(Modifier::BOLD)
+    } else {
+        Style::new().add_modifier(Modifier::BOLD)
+    }
+}
+
+pub fn danger_button(focused: bool) -> Style {
+    if focused {
+        Style::new().fg(Color::White).bg(Color::Red).add_modifier(Modifier::BOLD)
+    } else {
+        Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+}
+
+/// The field being typed into: a visible cursor. Others hide theirs.
+pub fn cursor(focused: bool) -> Style {
+    if focused {
+        Style::new().add_modifier(Modifier::REVERSED)
+    } else {
+        Style::new()
+    }
+}
+
+pub fn input_bg(focused: bool) -> Style {
+    if focused {
+        Style::new().bg(Color::Indexed(236))
+    } else {
+        Style::new()
+    }
+}
+
+/// Values older than this get the rotation hint in yellow.
+pub const ROTATE_AFTER_DAYS: i64 = 90;

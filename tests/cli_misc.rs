@@ -1,0 +1,412 @@
+//! env, audit, completions, help texts and usage errors.
+
+mod common;
+
+use common::{Vault, output, tresor};
+
+#[test]
+fn env_add_list_rm() {
+    let v = Vault::new();
+    let out = v.ok(&["env", "add", "preview"], None);
+    assert_eq!(out.stderr, "added environment default/preview\n");
+    v.add_in("preview", "PREVIEW_TOKEN", b"p");
+    v.add_in("preview", "OTHER", b"o");
+    assert_eq!(
+        v.ok(&["env", "list"], None).text(),
+        "development\t0 secrets\nstaging\t0 secrets\nproduction\t0 secrets\npreview\t2 secrets\n"
+    );
+    assert_eq!(
+        v.err(&["env", "add", "preview"], None),
+        "environment `preview` already exists in project `default`"
+    );
+    // A non-empty environment needs --yes without a terminal, and keeps its secrets.
+    assert_eq!(
+        v.err(&["env", "rm", "preview"], None),
+        "environment `default/preview` holds 2 secrets: pass --yes to delete it with them"
+    );
+    assert_eq!(v.get_in("preview", "PREVIEW_TOKEN"), b"p");
+    let out = v.ok(&["env", "rm", "preview", "--yes"], None);
+    assert_eq!(
+        out.stderr,
+        "removed environment default/preview and its 2 secrets\n"
+    );
+    assert_eq!(
+        v.err(&["-e", "preview", "get", "PREVIEW_TOKEN"], None),
+        "no environment `preview` in project `default` (see `tresor env list`)"
+    );
+    // Re-created, it is empty: the old secrets are gone for good.
+    v.ok(&["env", "add", "preview"], None);
+    assert!(v.list("preview").is_empty());
+    // An empty environment goes without --yes.
+    let out = v.ok(&["env", "rm", "preview"], None);
+    assert_eq!(
+        out.stderr,
+        "removed environment default/preview and its 0 secrets\n"
+    );
+    assert_eq!(
+        v.err(&["env", "rm", "nonexistent", "--yes"], None),
+        "no environment `nonexistent` in project `default` (see `tresor env list`)"
+    );
+}
+
+#[test]
+fn projects_and_the_last_environment() {
+    let v = Vault::new();
+    assert_eq!(
+        v.err(&["-p", "billing", "env", "list"], None),
+        "no project `billing` in this vault (create it with `tresor -p billing env add development`)"
+    );
+    v.ok(&["-p", "billing", "env", "add", "production"], None);
+    v.ok(
+        &["-p", "billing", "-e", "production", "add", "INVOICE_TOKEN"],
+        Some(b"inv"),
+    );
+    assert_eq!(
+        v.ok(&["-p", "billing", "env", "list"], None).text(),
+        "production\t1 secrets\n"
+    );
+    assert_eq!(
+        v.err(&["-p", "billing", "env", "rm", "production", "--yes"], None),
+        "cannot remove `production`: it is the last environment of project `billing`"
+    );
+    assert_eq!(
+        v.ok(
+            &["-p", "billing", "-e", "production", "get", "INVOICE_TOKEN"],
+            None
+        )
+        .stdout,
+        b"inv"
+    );
+    // The default project is unaffected; names are per project.
+    assert_eq!(
+        v.err(&["-e", "production", "get", "INVOICE_TOKEN"], None),
+        "no secret `INVOICE_TOKEN` in default/production"
+    );
+    for env in ["development", "staging"] {
+        v.ok(&["env", "rm", env], None);
+    }
+    assert_eq!(
+        v.err(&["env", "rm", "production", "--yes"], None),
+        "cannot remove `production`: it is the last environment of project `default`"
+    );
+    assert_eq!(
+        v.ok(&["env", "list"], None).text(),
+        "production\t0 secrets\n"
+    );
+}
+
+#[test]
+fn environment_names_are_checked() {
+    let v = Vault::new();
+    let cases: &[(&str, &str)] = &[
+        ("bad name", "character U+0020 is not allowed"),
+        ("-leading", "it must start with a letter or digit"),
+        ("a/b", "character `/` is not allowed"),
+    ];
+    for (name, reason) in cases {
+        let err = v.err(&["env", "add", "--", name], None);
+        assert!(
+            err.starts_with(&format!("invalid environment name `{name}`")),
+            "{err}"
+        );
+        assert!(err.contains(reason), "{err}");
+    }
+    let long = "e".repeat(65);
+    assert!(
+        v.err(&["env", "add", &long], None)
+            .contains("longer than 64 bytes")
+    );
+    v.ok(&["env", "add", "qa-2.eu_west"], None);
+    assert!(
+        v.err(&["-p", "bad project", "env", "add", "x"], None)
+            .starts_with("invalid project name")
+    );
+}
+
+/// Audit lines: time, user@host, via, action, place, key (separated by two spaces).
+fn audit_rows(v: &Vault) -> Vec<Vec<String>> {
+    v.ok(&["audit"], None)
+        .text()
+        .lines()
+        .map(|l| l.split("  ").map(String::from).collect())
+        .collect()
+}
+
+#[test]
+fn audit_records_reads_and_changes_but_never_values() {
+    let v = Vault::new();
+    v.add("STRIPE_API_KEY", b"sk_live_AUDIT_CANARY");
+    v.get("STRIPE_API_KEY");
+    v.ok(&["run", "--", "true"], None);
+    v.ok(&["export"], None);
+    v.ok(&["edit", "STRIPE_API_KEY", "-d", "rotated"], None);
+    v.ok(
+        &["edit", "STRIPE_API_KEY", "--value-stdin"],
+        Some(b"sk_live_AUDIT_CANARY_2"),
+    );
+    v.ok(&["rm", "STRIPE_API_KEY", "--yes"], None);
+    v.ok(
+        &["-e", "staging", "import", "-"],
+        Some(b"IMPORTED=imported_AUDIT_CANARY\n"),
+    );
+    v.ok(&["env", "add", "qa"], None);
+    v.ok(&["list"], None);
+
+    let rows = audit_rows(&v);
+    let user = std::env::var("USER").ok().filter(|u| !u.is_empty());
+    let actions: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            assert_eq!(r.len(), 6, "{r:?}");
+            assert_eq!(r[0].len(), "2026-01-01T00:00:00Z".len(), "{r:?}");
+            let (who, host) = r[1].split_once('@').expect("user@host");
+            if let Some(u) = &user {
+                assert_eq!(who, u);
+            }
+            assert!(!host.is_empty());
+            assert_eq!(r[2], "cli", "{r:?}");
+            (r[3].clone(), r[4].clone(), r[5].clone())
+        })
+        .collect();
+    let want: Vec<(String, String, String)> = [
+        ("init", "-", ""),
+        ("add", "default/development", "STRIPE_API_KEY"),
+        ("get", "default/development", "STRIPE_API_KEY"),
+        ("run", "default/development", "STRIPE_API_KEY"),
+        ("export", "default/development", "STRIPE_API_KEY"),
+        ("edit", "default/development", "STRIPE_API_KEY"),
+        ("edit value", "default/development", "STRIPE_API_KEY"),
+        ("delete", "default/development", "STRIPE_API_KEY"),
+        ("import", "default/staging", "IMPORTED"),
+        ("env add", "default/qa", ""),
+    ]
+    .iter()
+    .map(|(a, p, k)| (a.to_string(), p.to_string(), k.to_string()))
+    .collect();
+    assert_eq!(
+        actions, want,
+        "listing is not audited; everything else is, in order"
+    );
+
+    let text = v.ok(&["audit"], None).text();
+    assert!(!text.contains("AUDIT_CANARY"), "{text}");
+    let raw = v.audit_bytes();
+    assert!(
+        !common::contains(&raw, b"AUDIT_CANARY"),
+        "the audit file holds a value"
+    );
+    assert!(
+        !common::contains(&raw, b"STRIPE_API_KEY"),
+        "the audit file holds a key name in clear"
+    );
+
+    let last = v.ok(&["audit", "--last", "2"], None).text();
+    assert_eq!(last.lines().count(), 2);
+    assert!(
+        last.lines()
+            .next()
+            .unwrap()
+            .contains("  import  default/staging  IMPORTED"),
+        "{last}"
+    );
+}
+
+#[test]
+fn an_edited_audit_line_fails_verification() {
+    let v = Vault::new();
+    v.add("A", b"1");
+    v.get("A");
+    v.get("A");
+    v.get("A");
+    let path = v.audit_path();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().count(), 5);
+    // Flip one hex digit in the third line.
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let mut chars: Vec<char> = lines[2].chars().collect();
+    let i = chars.len() / 2;
+    chars[i] = if chars[i] == '0' { '1' } else { '0' };
+    lines[2] = chars.into_iter().collect();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+
+    let out = v.run(&["audit"], None).failure_after_output();
+    let stdout = out.text();
+    assert!(
+        stdout.contains("line 3: entry failed verification (edited, reordered or damaged)\n"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("line 1:") && !stdout.contains("line 2:"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  init  "),
+        "entries before the edit still show: {stdout}"
+    );
+    assert!(
+        out.error().starts_with("the audit log has "),
+        "{}",
+        out.error()
+    );
+    assert!(
+        out.error().ends_with(" entries that failed verification"),
+        "{}",
+        out.error()
+    );
+}
+
+#[test]
+fn a_removed_or_reordered_audit_line_fails_verification() {
+    let v = Vault::new();
+    v.add("A", b"1");
+    v.get("A");
+    v.get("A");
+    let path = v.audit_path();
+    let original = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+    assert_eq!(lines.len(), 4);
+
+    let removed = [lines[0], lines[2], lines[3]].join("\n") + "\n";
+    std::fs::write(&path, removed).unwrap();
+    let out = v.run(&["audit"], None).failure_after_output();
+    assert!(
+        out.text().contains("line 2: entry failed verification"),
+        "{}",
+        out.text()
+    );
+
+    let swapped = [lines[0], lines[2], lines[1], lines[3]].join("\n") + "\n";
+    std::fs::write(&path, swapped).unwrap();
+    let out = v.run(&["audit"], None).failure_after_output();
+    assert!(
+        out.text().contains("line 2: entry failed verification"),
+        "{}",
+        out.text()
+    );
+
+    // A line from another vault's log does not verify either.
+    let other = Vault::new();
+    let foreign = std::fs::read_to_string(other.audit_path()).unwrap();
+    std::fs::write(&path, format!("{}\n{}", lines[0], foreign)).unwrap();
+    let out = v.run(&["audit"], None).failure_after_output();
+    assert!(
+        out.text().contains("line 2: entry failed verification"),
+        "{}",
+        out.text()
+    );
+
+    std::fs::write(&path, &original).unwrap();
+    v.ok(&["audit"], None);
+}
+
+#[test]
+fn completions_cover_the_subcommands() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = output(
+            {
+                let mut c = tresor();
+                c.args(["completions", shell]);
+                c
+            },
+            None,
+        )
+        .success();
+        let text = out.text();
+        assert!(text.len() > 500, "{shell}: {text}");
+        for sub in [
+            "init", "add", "edit", "get", "list", "run", "import", "export", "passwd", "audit",
+            "keyfile",
+        ] {
+            assert!(text.contains(sub), "{shell} completions lack {sub}");
+        }
+    }
+    let mut c = tresor();
+    c.args(["completions", "powershell-9000"]);
+    output(c, None).usage_error();
+}
+
+/// Every subcommand, found from the parser itself so new ones are covered too.
+fn subcommand_paths() -> Vec<Vec<String>> {
+    use clap::CommandFactory;
+    fn walk(cmd: &clap::Command, prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
+        for sub in cmd.get_subcommands() {
+            if sub.get_name() == "help" {
+                continue;
+            }
+            let mut path = prefix.clone();
+            path.push(sub.get_name().to_string());
+            out.push(path.clone());
+            walk(sub, path, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&tresor::cli::Cli::command(), Vec::new(), &mut out);
+    out
+}
+
+#[test]
+fn every_subcommand_help_has_an_example() {
+    let paths = subcommand_paths();
+    assert!(paths.len() >= 18, "{paths:?}");
+    let mut top = vec![vec![]];
+    top.extend(paths);
+    for path in top {
+        let mut c = tresor();
+        c.args(&path).arg("--help");
+        let out = output(c, None).success();
+        let text = out.text();
+        assert!(
+            text.contains("Example"),
+            "`tresor {} --help` has no example:\n{text}",
+            path.join(" ")
+        );
+        assert!(text.contains("Usage: tresor"), "{text}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let v = Vault::new();
+    let cases: &[&[&str]] = &[
+        &["no-such-command"],
+        &["add"],
+        &["get"],
+        &["add", "K", "--no-such-flag"],
+        &["export", "--format", "yaml"],
+        &["add", "K", "--type", "nonsense"],
+        &["add", "K", "--generate=abc"],
+        &["edit", "K", "--value-stdin", "--generate"],
+        &["env"],
+        &["env", "frobnicate"],
+        &["keyfile"],
+        &["completions"],
+        &["audit", "--last", "minus-one"],
+        &["init", "--kdf-passes", "many"],
+    ];
+    for args in cases {
+        let out = v.run(args, None).usage_error();
+        assert!(out.stdout.is_empty(), "{args:?}");
+        // clap explains (or, for a bare group like `env`, shows the group's help).
+        assert!(
+            out.stderr.starts_with("error: ") || out.stderr.contains("Usage: tresor"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    let mut c = tresor();
+    c.arg("--version");
+    assert_eq!(
+        output(c, None).success().text(),
+        format!("tresor {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn a_value_is_never_taken_from_the_command_line() {
+    let v = Vault::new();
+    // There is no --value flag and no second positional argument.
+    v.run(&["add", "K", "--value", "secret"], None)
+        .usage_error();
+    v.run(&["add", "K", "secret"], None).usage_error();
+    assert!(v.list("development").is_empty());
+}

@@ -1,0 +1,124 @@
+//! Several processes on one vault: writers serialise (or fail with the busy message),
+//! readers are never disturbed, and nothing acknowledged is lost.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{BUSY, Vault};
+
+#[test]
+fn two_writers_lose_nothing() {
+    let v = Arc::new(Vault::new());
+    let writers: Vec<_> = ["LEFT", "RIGHT"]
+        .into_iter()
+        .map(|side| {
+            let v = Arc::clone(&v);
+            std::thread::spawn(move || {
+                let mut results = Vec::new();
+                for i in 0..25 {
+                    let key = format!("{side}_{i}");
+                    let value = format!("{side} value {i}");
+                    let out = v.run(&["add", &key], Some(value.as_bytes()));
+                    results.push((key, value, out));
+                }
+                results
+            })
+        })
+        .collect();
+    let results: Vec<_> = writers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+
+    let keys = v.keys("development");
+    let mut acknowledged = 0;
+    for (key, value, out) in &results {
+        out.assert_no_panic();
+        match out.code {
+            0 => {
+                acknowledged += 1;
+                assert!(keys.contains(key), "{key} was acknowledged but is missing");
+                assert_eq!(v.get(key), value.as_bytes(), "{key}");
+            }
+            1 => {
+                assert_eq!(
+                    out.stderr, BUSY,
+                    "{key}: the only acceptable failure is a busy vault"
+                );
+                assert!(!keys.contains(key), "{key} failed but was stored");
+            }
+            other => panic!("{key}: exit {other}: {}", out.stderr),
+        }
+    }
+    assert_eq!(keys.len(), acknowledged, "{keys:?}");
+    assert!(
+        acknowledged >= 40,
+        "too many busy failures: {acknowledged}/50 succeeded"
+    );
+    // The vault is intact: digests verify, every value reads, a new write works.
+    v.ok(&["export", "--format", "json"], None);
+    v.add("AFTER", b"after");
+    assert_eq!(v.get("AFTER"), b"after");
+}
+
+#[test]
+fn readers_run_alongside_a_writer() {
+    let v = Arc::new(Vault::new());
+    v.add("STABLE", b"stable value");
+    let writer = {
+        let v = Arc::clone(&v);
+        std::thread::spawn(move || {
+            let mut ok = 0;
+            for i in 0..20 {
+                let out = v.run(&["add", &format!("W_{i}")], Some(b"w"));
+                if out.code == 0 {
+                    ok += 1;
+                } else {
+                    assert_eq!(out.stderr, BUSY);
+                }
+            }
+            ok
+        })
+    };
+    let readers: Vec<_> = (0..2)
+        .map(|r| {
+            let v = Arc::clone(&v);
+            std::thread::spawn(move || {
+                for i in 0..20 {
+                    let out = if i % 2 == 0 {
+                        v.run(&["get", "STABLE"], None)
+                    } else {
+                        v.run(&["run", "--", "sh", "-c", "printf %s \"$STABLE\""], None)
+                    };
+                    assert_eq!(out.code, 0, "reader {r} round {i}: {}", out.stderr);
+                    assert_eq!(out.stdout, b"stable value", "reader {r} round {i}");
+                }
+            })
+        })
+        .collect();
+    for r in readers {
+        r.join().unwrap();
+    }
+    let written = writer.join().unwrap();
+    assert_eq!(v.keys("development").len(), written + 1);
+}
+
+#[test]
+fn a_reader_holding_the_vault_does_not_block_others_from_reading() {
+    // A long `run` has already closed the vault when its child starts: others go on.
+    let v = Arc::new(Vault::new());
+    v.add("K", b"v");
+    let long = {
+        let v = Arc::clone(&v);
+        std::thread::spawn(move || v.run(&["run", "--", "sleep", "1"], None))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(v.get("K"), b"v");
+    v.add("DURING", b"d");
+    assert!(
+        !long.is_finished(),
+        "the reads and the write waited for `run`'s child"
+    );
+    assert_eq!(long.join().unwrap().code, 0);
+}
