@@ -508,3 +508,82 @@ fn commands_on_a_missing_vault_say_how_to_create_one() {
         .env("TRESOR_VAULT", &real.path);
     assert_eq!(output(cmd, None).success().stdout, b"v");
 }
+
+#[test]
+fn keyfiles_survive_being_pasted_or_stored_raw() {
+    let v = Vault::new();
+    v.add("K", b"v");
+    let text = std::fs::read_to_string(v.keyfile()).unwrap();
+    let hex = text
+        .trim()
+        .strip_prefix("tresor-keyfile-v1:")
+        .unwrap()
+        .to_string();
+    let raw: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let variants: Vec<(&str, Vec<u8>)> = vec![
+        ("crlf", format!("tresor-keyfile-v1:{hex}\r\n").into_bytes()),
+        (
+            "padded",
+            format!("  tresor-keyfile-v1:{hex}  \n\n").into_bytes(),
+        ),
+        (
+            "no newline",
+            format!("tresor-keyfile-v1:{hex}").into_bytes(),
+        ),
+        (
+            "uppercase hex",
+            format!("tresor-keyfile-v1:{}\n", hex.to_uppercase()).into_bytes(),
+        ),
+        ("raw 32 bytes", raw.clone()),
+    ];
+    for (name, bytes) in variants {
+        let path = v
+            .dir
+            .path()
+            .join(format!("variant-{}", name.replace(' ', "-")));
+        std::fs::write(&path, &bytes).unwrap();
+        chmod(&path, 0o600);
+        let mut cmd = tresor();
+        cmd.arg("--vault")
+            .arg(&v.path)
+            .arg("--keyfile")
+            .arg(&path)
+            .args(["get", "K"]);
+        assert_eq!(output(cmd, None).success().stdout, b"v", "{name}");
+    }
+    // A keyfile of the right shape but another key is the generic wrong credential.
+    let mut other = raw;
+    other[0] ^= 1;
+    let path = v.dir.path().join("other-raw");
+    std::fs::write(&path, &other).unwrap();
+    chmod(&path, 0o600);
+    let mut cmd = tresor();
+    cmd.arg("--vault")
+        .arg(&v.path)
+        .arg("--keyfile")
+        .arg(&path)
+        .args(["get", "K"]);
+    assert_eq!(output(cmd, None).failure().stderr, WRONG_CREDENTIAL);
+    // Short or odd content is named as not a keyfile.
+    for (name, bytes) in [
+        ("short hex", "tresor-keyfile-v1:abcd\n"),
+        ("other text", "hello\n"),
+    ] {
+        let path = v.dir.path().join(name.replace(' ', "-"));
+        std::fs::write(&path, bytes).unwrap();
+        chmod(&path, 0o600);
+        let mut cmd = tresor();
+        cmd.arg("--vault")
+            .arg(&v.path)
+            .arg("--keyfile")
+            .arg(&path)
+            .args(["get", "K"]);
+        let err = output(cmd, None).failure().error();
+        assert!(
+            err.starts_with(&format!("keyfile {}: ", path.display())),
+            "{name}: {err}"
+        );
+    }
+}

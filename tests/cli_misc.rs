@@ -410,3 +410,59 @@ fn a_value_is_never_taken_from_the_command_line() {
     v.run(&["add", "K", "secret"], None).usage_error();
     assert!(v.list("development").is_empty());
 }
+
+#[test]
+fn the_screen_without_a_terminal_fails_instead_of_hanging() {
+    let v = Vault::new();
+    let out = v.run::<&str>(&[], None).failure();
+    assert!(
+        out.elapsed < std::time::Duration::from_secs(5),
+        "{:?}",
+        out.elapsed
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "escape sequences written to a non-terminal"
+    );
+}
+
+#[test]
+fn doctor_and_compact_keep_the_vault_private_and_intact() {
+    let v = Vault::new();
+    for i in 0..30 {
+        v.add(
+            &format!("KEY_{i:02}"),
+            format!("doctor-value-canary-{i}").as_bytes(),
+        );
+    }
+    for i in 0..25 {
+        v.ok(&["rm", &format!("KEY_{i:02}"), "--yes"], None);
+    }
+    let out = v.ok(&["doctor"], None);
+    let text = out.text();
+    assert!(!text.is_empty() && !text.contains("PROBLEM"), "{text}");
+    assert!(
+        !text.contains("doctor-value-canary"),
+        "doctor shows a value: {text}"
+    );
+
+    let before = v.bytes().len();
+    let out = v.ok(&["compact"], None);
+    assert!(out.stderr.starts_with("compacted "), "{}", out.stderr);
+    assert!(v.bytes().len() <= before);
+    assert_eq!(
+        common::mode(&v.path),
+        0o600,
+        "compact must keep the file private"
+    );
+    assert_eq!(
+        v.keys("development"),
+        ["KEY_25", "KEY_26", "KEY_27", "KEY_28", "KEY_29"]
+    );
+    assert_eq!(v.get("KEY_27"), b"doctor-value-canary-27");
+    v.ok(&["doctor"], None);
+    for i in 0..30 {
+        let canary = format!("doctor-value-canary-{i}");
+        assert!(!common::contains(&v.bytes(), canary.as_bytes()));
+    }
+}

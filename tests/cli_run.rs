@@ -227,3 +227,40 @@ fn no_core_dumps_in_the_child() {
     let out = v.ok(&["run", "--", "sh", "-c", "ulimit -c; ulimit -H -c"], None);
     assert_eq!(out.text(), "0\n0\n");
 }
+
+#[test]
+fn a_value_too_large_for_an_environment_variable_is_named() {
+    // Linux caps one `KEY=value` string at 128 KiB (MAX_ARG_STRLEN); values may be 1 MiB.
+    let v = Vault::new();
+    let fits = vec![b'x'; 128 * 1024 - 3]; // "K=" + value + NUL = 131072
+    v.add("K", &fits);
+    let out = v.ok(&["run", "--", "sh", "-c", "printf %s \"$K\" | wc -c"], None);
+    assert_eq!(out.text().trim(), (128 * 1024 - 3).to_string());
+
+    v.add("BIG", &vec![b'x'; 128 * 1024 - 2]);
+    assert_eq!(
+        v.err(&["run", "--", "true"], None),
+        "secret BIG is 131070 bytes, more than an environment variable can hold (128 KiB); leave it out with --only, or read it with `tresor get BIG`"
+    );
+    v.ok(&["run", "--only", "K", "--", "true"], None);
+}
+
+#[test]
+fn secrets_too_large_together_get_a_hint() {
+    // Each fits in a variable, but together they pass the system's limit for exec.
+    let v = Vault::new();
+    let value = vec![b'x'; 120 * 1024];
+    // 56 × 120 KiB is past 6 MiB, the most Linux allows whatever the stack limit.
+    let names: Vec<String> = (0..56).map(|i| format!("PART_{i:02}")).collect();
+    let text: String = names
+        .iter()
+        .map(|n| format!("{n}={}\n", String::from_utf8_lossy(&value)))
+        .collect();
+    v.ok(&["import", "-"], Some(text.as_bytes()));
+    let err = v.err(&["run", "--", "true"], None);
+    assert_eq!(
+        err,
+        "cannot run true: Argument list too long (os error 7); the secrets together are too large for the environment: pass fewer with --only"
+    );
+    v.ok(&["run", "--only", "PART_00,PART_01", "--", "true"], None);
+}

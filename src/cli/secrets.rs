@@ -266,6 +266,9 @@ pub fn rm(global: &Global, args: RmArgs) -> CliResult {
     Ok(())
 }
 
+/// The longest `KEY=value` string (with its NUL) that exec accepts on Linux.
+const MAX_ENV_STRING: usize = 128 * 1024;
+
 pub fn run(global: &Global, args: RunArgs) -> CliResult {
     use std::os::unix::ffi::OsStringExt;
     use std::os::unix::process::CommandExt;
@@ -302,6 +305,16 @@ pub fn run(global: &Global, args: RunArgs) -> CliResult {
                 info.key
             )));
         }
+        // Linux refuses exec (E2BIG, "Argument list too long") when one `KEY=value`
+        // string exceeds MAX_ARG_STRLEN (32 pages): say which secret instead.
+        if info.key.len() + 2 + value.len() > MAX_ENV_STRING {
+            return Err(CliError::msg(format!(
+                "secret {} is {} bytes, more than an environment variable can hold (128 KiB); leave it out with --only, or read it with `tresor get {}`",
+                info.key,
+                value.len(),
+                info.key
+            )));
+        }
         command.env(&info.key, std::ffi::OsString::from_vec(value.to_vec()));
     }
     drop(secrets);
@@ -309,8 +322,13 @@ pub fn run(global: &Global, args: RunArgs) -> CliResult {
     // exec replaces this process, so signals go straight to the child and its exit
     // status is ours. It only returns on failure.
     let err = command.exec();
+    let hint = if err.raw_os_error() == Some(libc::E2BIG) {
+        "; the secrets together are too large for the environment: pass fewer with --only"
+    } else {
+        ""
+    };
     Err(CliError::msg(format!(
-        "cannot run {}: {err}",
+        "cannot run {}: {err}{hint}",
         program.to_string_lossy()
     )))
 }
