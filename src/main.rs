@@ -21,6 +21,13 @@ fn main() -> ExitCode {
 }
 
 fn run_tui(global: cli::Global) -> i32 {
+    use std::io::IsTerminal;
+    if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        eprintln!(
+            "error: the Secrets screen needs a terminal; without one use the commands (see `tresor --help`)"
+        );
+        return 1;
+    }
     let vault_path = match vault::resolve_path(global.vault.as_deref()) {
         Ok(p) => p,
         Err(e) => {

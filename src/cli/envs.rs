@@ -11,7 +11,9 @@ pub enum EnvCommand {
     #[command(after_help = "Example:\n  tresor -p billing env list")]
     List,
     /// Add an environment to the project (a new project is created by its first environment)
-    #[command(after_help = "Examples:\n  tresor env add preview\n  tresor -p billing env add production")]
+    #[command(
+        after_help = "Examples:\n  tresor env add preview\n  tresor -p billing env add production"
+    )]
     Add { name: String },
     /// Remove an environment; one that holds secrets asks first, or needs --yes
     #[command(after_help = "Example:\n  tresor env rm preview --yes")]

@@ -48,7 +48,9 @@ pub struct PasswdArgs {
 #[derive(Debug, Subcommand)]
 pub enum KeyfileCommand {
     /// Write a new random keyfile (0600) and let it unlock the vault
-    #[command(after_help = "Example:\n  tresor keyfile add /etc/tresor/app.key\n  TRESOR_KEYFILE=/etc/tresor/app.key tresor get DATABASE_URL")]
+    #[command(
+        after_help = "Example:\n  tresor keyfile add /etc/tresor/app.key\n  TRESOR_KEYFILE=/etc/tresor/app.key tresor get DATABASE_URL"
+    )]
     Add { path: PathBuf },
 }
 
@@ -128,6 +130,8 @@ pub fn passwd(global: &Global, args: PasswdArgs) -> CliResult {
     let vault = unlock::open(global)?;
     let new = new_passphrase(unlock::NEW_PASSPHRASE_ENV, "New passphrase")?;
     vault.change_passphrase(new, kdf)?;
-    note("passphrase changed; the old one no longer opens this vault (older copies of the file still open with it)");
+    note(
+        "passphrase changed; the old one no longer opens this vault (older copies of the file still open with it)",
+    );
     Ok(())
 }

@@ -18,7 +18,9 @@ pub fn doctor(global: &Global, _args: DoctorArgs) -> CliResult {
                 Ok(more) => findings.extend(more),
                 Err(e) => findings.push(Finding::Problem(e.to_string())),
             },
-            Err(e) => findings.push(Finding::Problem(format!("cannot unlock for the deep checks: {e}"))),
+            Err(e) => findings.push(Finding::Problem(format!(
+                "cannot unlock for the deep checks: {e}"
+            ))),
         }
     }
     let mut problems = 0;

@@ -46,7 +46,13 @@ pub struct Global {
     #[arg(short, long, global = true, env = "TRESOR_PROJECT", default_value = vault::DEFAULT_PROJECT)]
     pub project: String,
     /// Environment
-    #[arg(short, long = "env", global = true, env = "TRESOR_ENV", default_value = "development")]
+    #[arg(
+        short,
+        long = "env",
+        global = true,
+        env = "TRESOR_ENV",
+        default_value = "development"
+    )]
     pub env: String,
     /// Unlock with this keyfile instead of a passphrase (for `init`: create it here)
     #[arg(long, global = true, env = "TRESOR_KEYFILE", value_name = "PATH")]
@@ -56,40 +62,66 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the vault with project `default` and environments development, staging, production
-    #[command(after_help = "Examples:\n  tresor init\n  TRESOR_PASSPHRASE=… tresor init\n  tresor init --keyfile ~/.config/tresor/ci.key")]
+    #[command(
+        after_help = "Examples:\n  tresor init\n  TRESOR_PASSPHRASE=… tresor init\n  tresor init --keyfile ~/.config/tresor/ci.key"
+    )]
     Init(keys::InitArgs),
     /// Add a secret; the value comes from stdin when piped, else from a hidden prompt
-    #[command(after_help = "Examples:\n  printf %s 'postgres://app:pw@db/app' | tresor add DATABASE_URL -d 'primary database'\n  tresor add TLS_KEY --type certificate < server.key\n  tresor add SESSION_SECRET --generate=48\n\nValues are never taken from the command line (it shows in `ps` and shell history).")]
+    #[command(
+        after_help = "Examples:\n  printf %s 'postgres://app:pw@db/app' | tresor add DATABASE_URL -d 'primary database'\n  tresor add TLS_KEY --type certificate < server.key\n  tresor add SESSION_SECRET --generate=48\n\nValues are never taken from the command line (it shows in `ps` and shell history)."
+    )]
     Add(secrets::AddArgs),
     /// Change a secret's value, description or type (the key cannot change)
-    #[command(after_help = "Examples:\n  tresor edit STRIPE_API_KEY -d 'live key, rotated monthly'\n  printf %s \"$NEW\" | tresor edit STRIPE_API_KEY --value-stdin\n\nAn empty new value keeps the current one; nothing changed is `No changes to save`.")]
+    #[command(
+        after_help = "Examples:\n  tresor edit STRIPE_API_KEY -d 'live key, rotated monthly'\n  printf %s \"$NEW\" | tresor edit STRIPE_API_KEY --value-stdin\n\nAn empty new value keeps the current one; nothing changed is `No changes to save`."
+    )]
     Edit(secrets::EditArgs),
     /// Print a secret's value, byte for byte, nothing added
-    #[command(after_help = "Examples:\n  tresor get DATABASE_URL\n  tresor -e production get STRIPE_API_KEY | pbcopy")]
+    #[command(
+        after_help = "Examples:\n  tresor get DATABASE_URL\n  tresor -e production get STRIPE_API_KEY | pbcopy"
+    )]
     Get(secrets::GetArgs),
     /// List the environment's secrets: key, description, type, created, updated; never values
-    #[command(after_help = "Examples:\n  tresor list\n  tresor -e production list --json | jq -r '.[].key'")]
+    #[command(
+        after_help = "Examples:\n  tresor list\n  tresor -e production list --json | jq -r '.[].key'"
+    )]
     List(secrets::ListArgs),
     /// Delete a secret (permanent)
-    #[command(after_help = "Examples:\n  tresor rm OLD_TOKEN            asks for confirmation\n  tresor rm OLD_TOKEN --yes      in scripts")]
+    #[command(
+        after_help = "Examples:\n  tresor rm OLD_TOKEN            asks for confirmation\n  tresor rm OLD_TOKEN --yes      in scripts"
+    )]
     Rm(secrets::RmArgs),
     /// Run a command with the environment's secrets as environment variables
-    #[command(after_help = "Examples:\n  tresor run -- npm start\n  tresor -e production run --only DATABASE_URL -- psql \"$DATABASE_URL\"\n\nExits with the command's status. TRESOR_PASSPHRASE and TRESOR_KEYFILE are not passed on.")]
+    #[command(
+        after_help = "Examples:\n  tresor run -- npm start\n  tresor -e production run --only DATABASE_URL -- psql \"$DATABASE_URL\"\n\nExits with the command's status. TRESOR_PASSPHRASE and TRESOR_KEYFILE are not passed on."
+    )]
     Run(secrets::RunArgs),
     /// Import a .env file (npm dotenv's dialect) in one transaction
-    #[command(after_help = "Examples:\n  tresor import .env\n  tresor -e staging import --overwrite .env.staging\n  cat .env | tresor import -\n\nExisting keys are skipped (and listed) unless --overwrite; empty values are skipped.\nA line that cannot be imported stops the import: nothing is written.")]
+    #[command(
+        after_help = "Examples:\n  tresor import .env\n  tresor -e staging import --overwrite .env.staging\n  cat .env | tresor import -\n\nExisting keys are skipped (and listed) unless --overwrite; empty values are skipped.\nA line that cannot be imported stops the import: nothing is written."
+    )]
     Import(transfer::ImportArgs),
     /// Write the environment's secrets to stdout
-    #[command(after_help = "Examples:\n  tresor export > .env\n  tresor export --format json\n  eval \"$(tresor export --format shell)\"")]
+    #[command(
+        after_help = "Examples:\n  tresor export > .env\n  tresor export --format json\n  eval \"$(tresor export --format shell)\""
+    )]
     Export(transfer::ExportArgs),
     /// Environments of a project
-    #[command(subcommand, after_help = "Examples:\n  tresor env list\n  tresor env add preview\n  tresor env rm preview --yes")]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  tresor env list\n  tresor env add preview\n  tresor env rm preview --yes"
+    )]
     Env(envs::EnvCommand),
     /// Keyfiles: unlock on servers and in CI without a passphrase
-    #[command(subcommand, after_help = "Example:\n  tresor keyfile add /etc/tresor/app.key")]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  tresor keyfile add /etc/tresor/app.key"
+    )]
     Keyfile(keys::KeyfileCommand),
     /// Change the passphrase (only the data key is rewrapped)
-    #[command(after_help = "Examples:\n  tresor passwd\n  TRESOR_PASSPHRASE=old TRESOR_NEW_PASSPHRASE=new tresor passwd")]
+    #[command(
+        after_help = "Examples:\n  tresor passwd\n  TRESOR_PASSPHRASE=old TRESOR_NEW_PASSPHRASE=new tresor passwd"
+    )]
     Passwd(keys::PasswdArgs),
     /// Show the audit log: who read or changed what, when; never values
     #[command(after_help = "Examples:\n  tresor audit\n  tresor audit --last 20")]
@@ -101,7 +133,9 @@ pub enum Command {
     #[command(after_help = "Example:\n  tresor compact")]
     Compact,
     /// Print shell completions
-    #[command(after_help = "Examples:\n  tresor completions bash > ~/.local/share/bash-completion/completions/tresor\n  tresor completions zsh > \"${fpath[1]}/_tresor\"\n  tresor completions fish > ~/.config/fish/completions/tresor.fish")]
+    #[command(
+        after_help = "Examples:\n  tresor completions bash > ~/.local/share/bash-completion/completions/tresor\n  tresor completions zsh > \"${fpath[1]}/_tresor\"\n  tresor completions fish > ~/.config/fish/completions/tresor.fish"
+    )]
     Completions {
         #[arg(value_enum)]
         shell: Shell,

@@ -108,7 +108,8 @@ pub fn generate_value(len: usize) -> Result<SecretValue, CliError> {
     let mut out = Zeroizing::new(Vec::with_capacity(len));
     let mut pool = Zeroizing::new([0u8; 64]);
     while out.len() < len {
-        orion::util::secure_rand_bytes(&mut pool[..]).map_err(|_| CliError::msg("the system random generator failed"))?;
+        orion::util::secure_rand_bytes(&mut pool[..])
+            .map_err(|_| CliError::msg("the system random generator failed"))?;
         for &b in pool.iter() {
             // 62 * 4 = 248: bytes above that would bias the first letters.
             if (b as usize) < ALPHABET.len() * 4 && out.len() < len {
@@ -133,7 +134,11 @@ pub fn add(global: &Global, args: AddArgs) -> CliResult {
         None if !stdin_is_terminal => read_stdin_value()?,
         None => {
             let typed = unlock::prompt(&format!("Value for {}: ", args.key))?;
-            Zeroizing::new(secrecy::ExposeSecret::expose_secret(&typed).as_bytes().to_vec())
+            Zeroizing::new(
+                secrecy::ExposeSecret::expose_secret(&typed)
+                    .as_bytes()
+                    .to_vec(),
+            )
         }
     };
     let info = vault.add(
@@ -179,7 +184,10 @@ pub fn edit(global: &Global, args: EditArgs) -> CliResult {
         },
     )?;
     let what = if changed_value { "value" } else { "details" };
-    note(&format!("updated {} {what} in {}/{}", info.key, global.project, global.env));
+    note(&format!(
+        "updated {} {what} in {}/{}",
+        info.key, global.project, global.env
+    ));
     Ok(())
 }
 
@@ -262,7 +270,10 @@ pub fn rm(global: &Global, args: RmArgs) -> CliResult {
         }
     }
     vault.remove(&global.project, &global.env, &args.key)?;
-    note(&format!("deleted {} from {}/{}", args.key, global.project, global.env));
+    note(&format!(
+        "deleted {} from {}/{}",
+        args.key, global.project, global.env
+    ));
     Ok(())
 }
 
@@ -295,7 +306,11 @@ pub fn run(global: &Global, args: RunArgs) -> CliResult {
     let mut command = std::process::Command::new(program);
     command.args(rest);
     // The child must not inherit the means to unlock the vault.
-    for name in [unlock::PASSPHRASE_ENV, unlock::KEYFILE_ENV, unlock::NEW_PASSPHRASE_ENV] {
+    for name in [
+        unlock::PASSPHRASE_ENV,
+        unlock::KEYFILE_ENV,
+        unlock::NEW_PASSPHRASE_ENV,
+    ] {
         command.env_remove(name);
     }
     for (info, value) in &secrets {

@@ -46,8 +46,12 @@ pub fn import(global: &Global, args: ImportArgs) -> CliResult {
         std::fs::File::open(&args.file).and_then(|f| f.take(MAX_FILE_BYTES).read_to_end(&mut raw))
     };
     read.map_err(|e| CliError::msg(format!("{name}: {e}")))?;
-    let text = std::str::from_utf8(&raw)
-        .map_err(|e| CliError::msg(format!("{name}: not a text file (invalid UTF-8 at byte {})", e.valid_up_to())))?;
+    let text = std::str::from_utf8(&raw).map_err(|e| {
+        CliError::msg(format!(
+            "{name}: not a text file (invalid UTF-8 at byte {})",
+            e.valid_up_to()
+        ))
+    })?;
     let entries = dotenv::parse(text).map_err(|e| CliError::msg(format!("{name}: {e}")))?;
     // Every line is checked before anything is written: one bad line imports nothing.
     for entry in &entries {
@@ -61,6 +65,18 @@ pub fn import(global: &Global, args: ImportArgs) -> CliResult {
         .into_iter()
         .map(|e| (e.key, Zeroizing::new(e.value.into_bytes())))
         .collect();
+    let lowercase: Vec<&str> = entries
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| validate::lowercase_warning(k).is_some())
+        .collect();
+    if !lowercase.is_empty() {
+        warn(&format!(
+            "{} keys have lowercase letters; environment variables are usually UPPERCASE: {}",
+            lowercase.len(),
+            lowercase.join(", ")
+        ));
+    }
     let vault = unlock::open(global)?;
     let report = vault.import(&global.project, &global.env, entries, args.overwrite)?;
     let place = format!("{}/{}", global.project, global.env);
@@ -107,7 +123,10 @@ pub fn export(global: &Global, args: ExportArgs) -> CliResult {
                     out.push_str(&validate::printable(line));
                     out.push('\n');
                 }
-                let line = Zeroizing::new(dotenv::encode_line(&info.key, &value).map_err(|e| CliError::msg(e.to_string()))?);
+                let line = Zeroizing::new(
+                    dotenv::encode_line(&info.key, &value)
+                        .map_err(|e| CliError::msg(e.to_string()))?,
+                );
                 out.push_str(&line);
                 out.push('\n');
             }
@@ -115,7 +134,10 @@ pub fn export(global: &Global, args: ExportArgs) -> CliResult {
         Format::Json => {
             let mut map = serde_json::Map::new();
             for (info, value) in &secrets {
-                map.insert(info.key.clone(), serde_json::Value::String(utf8(&info.key, value)?));
+                map.insert(
+                    info.key.clone(),
+                    serde_json::Value::String(utf8(&info.key, value)?),
+                );
             }
             let text = Zeroizing::new(
                 serde_json::to_string_pretty(&serde_json::Value::Object(map))
@@ -142,7 +164,10 @@ pub fn export(global: &Global, args: ExportArgs) -> CliResult {
         }
     }
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(CliError::msg(format!("cannot write to stdout: {e}")))
         }

@@ -134,9 +134,13 @@ pub fn read(vault: &Path, keys: &Keys) -> Result<Vec<AuditLine>> {
             .filter(|raw| raw.len() > NONCE_LEN)
             .and_then(|raw| {
                 let nonce: [u8; NONCE_LEN] = raw[..NONCE_LEN].try_into().ok()?;
-                let plain =
-                    crypto::open(&keys.audit, &nonce, &raw[NONCE_LEN..], &chain_ad(keys, &prev))
-                        .ok()?;
+                let plain = crypto::open(
+                    &keys.audit,
+                    &nonce,
+                    &raw[NONCE_LEN..],
+                    &chain_ad(keys, &prev),
+                )
+                .ok()?;
                 match decode::<AuditRecord>(&plain, "audit entry").ok()? {
                     AuditRecord::V1(event) => Some(event),
                 }
@@ -161,7 +165,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 pub(crate) fn unhex(text: &[u8]) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     let nibble = |c: u8| match c {
@@ -203,7 +207,13 @@ fn passwd_name() -> Option<String> {
     let mut result: *mut libc::passwd = std::ptr::null_mut();
     // SAFETY: getpwuid_r writes into the buffers we own and sets `result` to `&pwd` or null.
     let rc = unsafe {
-        libc::getpwuid_r(libc::geteuid(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result)
+        libc::getpwuid_r(
+            libc::geteuid(),
+            &mut pwd,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut result,
+        )
     };
     if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
         return None;

@@ -54,7 +54,10 @@ impl KdfParams {
         }
         if self.lanes != 1 {
             // orion's Argon2 runs on one thread: more lanes cost time and buy nothing.
-            return Err(VaultError::BadKdfParams(format!("{} lanes, allowed 1", self.lanes)));
+            return Err(VaultError::BadKdfParams(format!(
+                "{} lanes, allowed 1",
+                self.lanes
+            )));
         }
         Ok(())
     }
@@ -96,7 +99,14 @@ pub fn passphrase_kek(
     }
     let cost = CostParams::new(params.passes, params.memory_kib, params.lanes)?;
     let mut out = Zeroizing::new([0u8; KEY_LEN]);
-    Argon2::<ID, Sequential>::derive_key(passphrase, salt, &cost, None, Some(vault_id), &mut out[..])?;
+    Argon2::<ID, Sequential>::derive_key(
+        passphrase,
+        salt,
+        &cost,
+        None,
+        Some(vault_id),
+        &mut out[..],
+    )?;
     Ok(out)
 }
 
@@ -106,7 +116,11 @@ pub fn keyfile_kek(keyfile_secret: &[u8; KEY_LEN], salt: &[u8; 16]) -> Result<Ke
 
 /// XChaCha20-Poly1305 with associated data; returns (nonce, ciphertext‖tag).
 /// A fresh random nonce every time: the file can be rolled back, so counters would repeat.
-pub fn seal(key: &[u8; KEY_LEN], plaintext: &[u8], ad: &[u8]) -> Result<([u8; NONCE_LEN], Vec<u8>)> {
+pub fn seal(
+    key: &[u8; KEY_LEN],
+    plaintext: &[u8],
+    ad: &[u8],
+) -> Result<([u8; NONCE_LEN], Vec<u8>)> {
     let key = AeadKey::try_from(&key[..])?;
     let nonce = Nonce::generate()?;
     let mut out = vec![0u8; plaintext.len() + TAG_LEN];

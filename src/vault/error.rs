@@ -45,7 +45,9 @@ pub enum VaultError {
     EnvNotFound { project: String, env: String },
     #[error("environment `{env}` already exists in project `{project}`")]
     EnvExists { project: String, env: String },
-    #[error("environment `{project}/{env}` holds {count} secrets: pass --yes to delete it with them")]
+    #[error(
+        "environment `{project}/{env}` holds {count} secrets: pass --yes to delete it with them"
+    )]
     EnvNotEmpty {
         project: String,
         env: String,
@@ -78,7 +80,9 @@ pub enum VaultError {
     Busy,
     #[error("{0} is not a tresor vault")]
     NotAVault(PathBuf),
-    #[error("this vault was written by a newer tresor (format {found}, this build reads {supported})")]
+    #[error(
+        "this vault was written by a newer tresor (format {found}, this build reads {supported})"
+    )]
     NewerFormat { found: u16, supported: u16 },
     #[error("vault file is damaged: {0}")]
     Corrupt(String),
@@ -98,7 +102,9 @@ pub enum VaultError {
         "the list of environments does not match its digest: an environment was deleted or rolled back outside tresor"
     )]
     CatalogMismatch,
-    #[error("key slot parameters are out of range ({0}); the vault header may have been tampered with")]
+    #[error(
+        "key slot parameters are out of range ({0}); the vault header may have been tampered with"
+    )]
     BadKdfParams(String),
     #[error("{path}: {source}", path = .path.display())]
     Io {

@@ -29,7 +29,10 @@ impl Finding {
 pub fn check_file(path: &Path) -> Vec<Finding> {
     let mut out = Vec::new();
     match store::check_file(path) {
-        Ok(()) => out.push(Finding::Ok(format!("{} is private to you (0600)", path.display()))),
+        Ok(()) => out.push(Finding::Ok(format!(
+            "{} is private to you (0600)",
+            path.display()
+        ))),
         Err(e) => {
             out.push(Finding::Problem(e.to_string()));
             if !matches!(e, VaultError::Permissions { .. }) {
@@ -50,14 +53,12 @@ pub fn check_file(path: &Path) -> Vec<Finding> {
         }
     }
     // The read-write open runs redb's full checksum walk.
-    match store::open_write(path).and_then(|mut db| {
-        store::fenced(|| {
-            db.check_integrity()
-                .map_err(store::map_db_error)
-                .map(|clean| clean)
-        })
-    }) {
-        Ok(true) => out.push(Finding::Ok("storage checksums verify (redb integrity check)".into())),
+    match store::open_write(path)
+        .and_then(|mut db| store::fenced(|| db.check_integrity().map_err(store::map_db_error)))
+    {
+        Ok(true) => out.push(Finding::Ok(
+            "storage checksums verify (redb integrity check)".into(),
+        )),
         Ok(false) => out.push(Finding::Warning(
             "redb repaired its allocator state; the data itself verified".into(),
         )),
@@ -84,7 +85,10 @@ impl Vault {
             }
             let meta = txn.open_table(META)?;
             let digest = meta.get(CATALOG_DIGEST_KEY)?;
-            let catalog = self.catalog(&txn.open_table(ENVIRONMENTS)?, digest.as_ref().map(|d| d.value()));
+            let catalog = self.catalog(
+                &txn.open_table(ENVIRONMENTS)?,
+                digest.as_ref().map(|d| d.value()),
+            );
             let secrets = txn.open_table(SECRETS)?;
             let digests = txn.open_table(DIGESTS)?;
             let mut envs = Vec::new();
@@ -99,7 +103,8 @@ impl Vault {
                     let opened = decode::<SecretRecord>(v.value(), "secret record").and_then(|r| {
                         let meta = self.open_meta(&k.value(), &r, (&project, &env))?;
                         let super::records::SecretMeta::V1 { key, .. } = &meta;
-                        self.open_value(&k.value(), &r, (&project, &env), key).map(|_| ())
+                        self.open_value(&k.value(), &r, (&project, &env), key)
+                            .map(|_| ())
                     });
                     if let Err(e) = opened {
                         broken.push(e.to_string());
@@ -110,25 +115,32 @@ impl Vault {
             Ok((slots, catalog_ok, envs))
         })?;
 
-        let passphrases = slots.iter().filter(|k| matches!(k, SlotKind::Passphrase { .. })).count();
+        let passphrases = slots
+            .iter()
+            .filter(|k| matches!(k, SlotKind::Passphrase { .. }))
+            .count();
         let keyfiles = slots.len() - passphrases;
         out.push(Finding::Ok(format!(
             "{} key slots: {passphrases} passphrase, {keyfiles} keyfile",
             slots.len()
         )));
         for kind in &slots {
-            if let SlotKind::Passphrase { kdf, .. } = kind {
-                if kdf.passes < KdfParams::DEFAULT.passes || kdf.memory_kib < KdfParams::DEFAULT.memory_kib {
-                    out.push(Finding::Warning(format!(
-                        "the passphrase uses a cheap Argon2id setting ({} passes, {} MiB); `tresor passwd` with the defaults (3 passes, 64 MiB) makes guessing it harder",
-                        kdf.passes,
-                        kdf.memory_kib / 1024
-                    )));
-                }
+            if let SlotKind::Passphrase { kdf, .. } = kind
+                && (kdf.passes < KdfParams::DEFAULT.passes
+                    || kdf.memory_kib < KdfParams::DEFAULT.memory_kib)
+            {
+                out.push(Finding::Warning(format!(
+                    "the passphrase uses a cheap Argon2id setting ({} passes, {} MiB); `tresor passwd` with the defaults (3 passes, 64 MiB) makes guessing it harder",
+                    kdf.passes,
+                    kdf.memory_kib / 1024
+                )));
             }
         }
         if catalog_ok {
-            out.push(Finding::Ok(format!("{} environments match the catalog digest", envs.len())));
+            out.push(Finding::Ok(format!(
+                "{} environments match the catalog digest",
+                envs.len()
+            )));
         } else {
             out.push(Finding::Problem(VaultError::CatalogMismatch.to_string()));
         }
@@ -156,7 +168,10 @@ impl Vault {
             })
             .collect();
         if bad.is_empty() {
-            out.push(Finding::Ok(format!("audit log: {} entries, chain intact", lines.len())));
+            out.push(Finding::Ok(format!(
+                "audit log: {} entries, chain intact",
+                lines.len()
+            )));
         } else {
             out.push(Finding::Problem(format!(
                 "audit log: entries on lines {bad:?} fail verification (edited, reordered or damaged)"
@@ -168,7 +183,11 @@ impl Vault {
     /// Rewrites the file without the pages that old versions of records left behind.
     /// Returns the file size before and after.
     pub fn compact(&self) -> Result<(u64, u64)> {
-        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).map_err(|e| VaultError::io(p, e));
+        let size = |p: &Path| {
+            std::fs::metadata(p)
+                .map(|m| m.len())
+                .map_err(|e| VaultError::io(p, e))
+        };
         let before = size(&self.path)?;
         let mut db = store::open_write(&self.path)?;
         store::fenced(|| {

@@ -27,7 +27,10 @@ pub use model::{EnvironmentInfo, SecretInfo, SecretType, SecretValue, Via};
 
 use audit::AuditEvent;
 use crypto::{KdfParams, Keys, Mac};
-use records::{EnvMeta, EnvRecord, FORMAT, Header, MAGIC, SecretMeta, SecretRecord, Slot, SlotKind, decode, encode};
+use records::{
+    EnvMeta, EnvRecord, FORMAT, Header, MAGIC, SecretMeta, SecretRecord, Slot, SlotKind, decode,
+    encode,
+};
 use store::{CATALOG_DIGEST_KEY, DIGESTS, ENVIRONMENTS, HEADER_KEY, KEYSLOTS, META, SECRETS};
 
 pub const DEFAULT_PROJECT: &str = "default";
@@ -80,7 +83,9 @@ pub struct Vault {
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vault").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Vault")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -123,8 +128,10 @@ impl Vault {
             store::fenced(|| {
                 let txn = begin_write(&db)?;
                 {
-                    txn.open_table(META)?.insert(HEADER_KEY, header_bytes.as_slice())?;
-                    txn.open_table(KEYSLOTS)?.insert(0, encode(&slot)?.as_slice())?;
+                    txn.open_table(META)?
+                        .insert(HEADER_KEY, header_bytes.as_slice())?;
+                    txn.open_table(KEYSLOTS)?
+                        .insert(0, encode(&slot)?.as_slice())?;
                     txn.open_table(SECRETS)?;
                     for env in DEFAULT_ENVIRONMENTS {
                         vault.insert_env(&txn, DEFAULT_PROJECT, env)?;
@@ -154,7 +161,9 @@ impl Vault {
     pub fn unlock(path: &Path, credential: &Credential) -> Result<Vault> {
         let (header_bytes, header, slots) = read_header_and_slots(path)?;
         let Header::V1 {
-            vault_id, dek_check, ..
+            vault_id,
+            dek_check,
+            ..
         } = header;
         let keyfile_secret = match credential {
             Credential::Keyfile(p) => Some(keyfile::read(p)?),
@@ -212,13 +221,21 @@ impl Vault {
     // ----- ids, associated data, sealing
 
     fn env_id(&self, project: &str, env: &str) -> Result<EnvId> {
-        crypto::keyed_hash(&self.keys.index, &[b"env", project.as_bytes(), env.as_bytes()])
+        crypto::keyed_hash(
+            &self.keys.index,
+            &[b"env", project.as_bytes(), env.as_bytes()],
+        )
     }
 
     fn secret_id(&self, env_id: &EnvId, project: &str, env: &str, key: &str) -> Result<SecretId> {
         let name: [u8; 32] = crypto::keyed_hash(
             &self.keys.index,
-            &[b"secret", project.as_bytes(), env.as_bytes(), key.as_bytes()],
+            &[
+                b"secret",
+                project.as_bytes(),
+                env.as_bytes(),
+                key.as_bytes(),
+            ],
         )?;
         let mut id = [0u8; 48];
         id[..16].copy_from_slice(env_id);
@@ -238,28 +255,57 @@ impl Vault {
 
     fn seal_meta(&self, id: &SecretId, meta: &SecretMeta) -> Result<([u8; 24], Vec<u8>)> {
         let plain = zeroize::Zeroizing::new(encode(meta)?);
-        crypto::seal(&self.keys.meta, &plain, &self.ad(b"tresor/v1/secret/meta\0", id))
+        crypto::seal(
+            &self.keys.meta,
+            &plain,
+            &self.ad(b"tresor/v1/secret/meta\0", id),
+        )
     }
 
     fn seal_value(&self, id: &SecretId, value: &[u8]) -> Result<([u8; 24], Vec<u8>)> {
-        crypto::seal(&self.keys.value, value, &self.ad(b"tresor/v1/secret/value\0", id))
+        crypto::seal(
+            &self.keys.value,
+            value,
+            &self.ad(b"tresor/v1/secret/value\0", id),
+        )
     }
 
-    fn open_meta(&self, id: &SecretId, record: &SecretRecord, place: (&str, &str)) -> Result<SecretMeta> {
+    fn open_meta(
+        &self,
+        id: &SecretId,
+        record: &SecretRecord,
+        place: (&str, &str),
+    ) -> Result<SecretMeta> {
         let SecretRecord::V1 {
             meta_nonce, meta, ..
         } = record;
-        let plain = crypto::open(&self.keys.meta, meta_nonce, meta, &self.ad(b"tresor/v1/secret/meta\0", id))
-            .map_err(|_| tampered(place, "its metadata does not decrypt"))?;
+        let plain = crypto::open(
+            &self.keys.meta,
+            meta_nonce,
+            meta,
+            &self.ad(b"tresor/v1/secret/meta\0", id),
+        )
+        .map_err(|_| tampered(place, "its metadata does not decrypt"))?;
         decode(&plain, "secret metadata")
     }
 
-    fn open_value(&self, id: &SecretId, record: &SecretRecord, place: (&str, &str), key: &str) -> Result<SecretValue> {
+    fn open_value(
+        &self,
+        id: &SecretId,
+        record: &SecretRecord,
+        place: (&str, &str),
+        key: &str,
+    ) -> Result<SecretValue> {
         let SecretRecord::V1 {
             value_nonce, value, ..
         } = record;
-        crypto::open(&self.keys.value, value_nonce, value, &self.ad(b"tresor/v1/secret/value\0", id))
-            .map_err(|_| tampered(place, &format!("the value of `{key}` does not decrypt")))
+        crypto::open(
+            &self.keys.value,
+            value_nonce,
+            value,
+            &self.ad(b"tresor/v1/secret/value\0", id),
+        )
+        .map_err(|_| tampered(place, &format!("the value of `{key}` does not decrypt")))
     }
 
     // ----- transactions
@@ -337,8 +383,15 @@ impl Vault {
             mac.field(&id)?;
             mac.field(v.value())?;
             let EnvRecord::V1 { nonce, sealed } = decode(v.value(), "environment record")?;
-            let plain = crypto::open(&self.keys.meta, &nonce, &sealed, &self.ad(b"tresor/v1/environment\0", &id))
-                .map_err(|_| VaultError::Corrupt("an environment record failed authentication".into()))?;
+            let plain = crypto::open(
+                &self.keys.meta,
+                &nonce,
+                &sealed,
+                &self.ad(b"tresor/v1/environment\0", &id),
+            )
+            .map_err(|_| {
+                VaultError::Corrupt("an environment record failed authentication".into())
+            })?;
             let EnvMeta::V1 {
                 project,
                 name,
@@ -363,7 +416,8 @@ impl Vault {
             mac.field(v.value())?;
         }
         let digest: [u8; 32] = mac.finish()?;
-        txn.open_table(META)?.insert(CATALOG_DIGEST_KEY, digest.as_slice())?;
+        txn.open_table(META)?
+            .insert(CATALOG_DIGEST_KEY, digest.as_slice())?;
         Ok(())
     }
 
@@ -434,7 +488,12 @@ impl Vault {
         f: impl FnOnce(&mut redb::Table<[u8; 48], &'static [u8]>, &EnvId) -> Result<T>,
     ) -> Result<T> {
         self.write(|txn| {
-            let env_id = self.require_env(&txn.open_table(ENVIRONMENTS)?, &txn.open_table(META)?, project, env)?;
+            let env_id = self.require_env(
+                &txn.open_table(ENVIRONMENTS)?,
+                &txn.open_table(META)?,
+                project,
+                env,
+            )?;
             let mut secrets = txn.open_table(SECRETS)?;
             let mut digests = txn.open_table(DIGESTS)?;
             self.verify_env(&secrets, &digests, &env_id, project, env)?;
@@ -452,7 +511,12 @@ impl Vault {
         f: impl FnOnce(&redb::ReadOnlyTable<[u8; 48], &'static [u8]>, &EnvId) -> Result<T>,
     ) -> Result<T> {
         self.read(|txn| {
-            let env_id = self.require_env(&txn.open_table(ENVIRONMENTS)?, &txn.open_table(META)?, project, env)?;
+            let env_id = self.require_env(
+                &txn.open_table(ENVIRONMENTS)?,
+                &txn.open_table(META)?,
+                project,
+                env,
+            )?;
             let secrets = txn.open_table(SECRETS)?;
             self.verify_env(&secrets, &txn.open_table(DIGESTS)?, &env_id, project, env)?;
             f(&secrets, &env_id)
@@ -480,7 +544,9 @@ impl Vault {
     pub fn get(&self, project: &str, env: &str, key: &str) -> Result<SecretValue> {
         let value = self.read_env(project, env, |secrets, env_id| {
             let id = self.secret_id(env_id, project, env, key)?;
-            let record = secrets.get(id)?.ok_or_else(|| not_found(project, env, key))?;
+            let record = secrets
+                .get(id)?
+                .ok_or_else(|| not_found(project, env, key))?;
             let record: SecretRecord = decode(record.value(), "secret record")?;
             self.open_value(&id, &record, (project, env), key)
         })?;
@@ -489,7 +555,12 @@ impl Vault {
     }
 
     /// Every secret with its value, sorted by key: for `run` and `export`. Audited once.
-    pub fn reveal_all(&self, project: &str, env: &str, action: &str) -> Result<Vec<(SecretInfo, SecretValue)>> {
+    pub fn reveal_all(
+        &self,
+        project: &str,
+        env: &str,
+        action: &str,
+    ) -> Result<Vec<(SecretInfo, SecretValue)>> {
         let mut out = self.read_env(project, env, |secrets, env_id| {
             let mut out = Vec::new();
             for entry in secrets.range(env_range(env_id))? {
@@ -514,7 +585,9 @@ impl Vault {
         validate::description(&secret.description)?;
         let at = now();
         let meta = SecretMeta::V1 {
-            kind: secret.kind.unwrap_or_else(|| SecretType::detect(&secret.key, &secret.value)),
+            kind: secret
+                .kind
+                .unwrap_or_else(|| SecretType::detect(&secret.key, &secret.value)),
             key: secret.key.clone(),
             description: secret.description,
             created: at,
@@ -564,7 +637,13 @@ impl Vault {
 
     /// The edit dialog's rules: the key never changes, an empty value keeps the current
     /// one, and saving needs a new value or a changed description or type.
-    pub fn edit(&self, project: &str, env: &str, key: &str, edit: SecretEdit) -> Result<SecretInfo> {
+    pub fn edit(
+        &self,
+        project: &str,
+        env: &str,
+        key: &str,
+        edit: SecretEdit,
+    ) -> Result<SecretInfo> {
         if let Some(v) = &edit.value {
             validate::value(v)?;
         }
@@ -598,16 +677,35 @@ impl Vault {
                 kind: new_kind.unwrap_or(kind),
                 created,
                 updated: at,
-                value_changed: if edit.value.is_some() { at } else { value_changed },
+                value_changed: if edit.value.is_some() {
+                    at
+                } else {
+                    value_changed
+                },
                 value_len: edit.value.as_ref().map_or(value_len, |v| v.len() as u32),
             };
             let SecretRecord::V1 {
                 value_nonce, value, ..
             } = record;
-            self.put(secrets, &id, &meta, edit.value.as_deref().map(|v| &v[..]), Some((value_nonce, value)))?;
+            self.put(
+                secrets,
+                &id,
+                &meta,
+                edit.value.as_deref().map(|v| &v[..]),
+                Some((value_nonce, value)),
+            )?;
             Ok(info(meta))
         })?;
-        self.audit(if edit.value.is_some() { "edit value" } else { "edit" }, project, env, key)?;
+        self.audit(
+            if edit.value.is_some() {
+                "edit value"
+            } else {
+                "edit"
+            },
+            project,
+            env,
+            key,
+        )?;
         Ok(updated)
     }
 
@@ -691,7 +789,12 @@ impl Vault {
             }
             Ok(report)
         })?;
-        let changed: Vec<&str> = report.added.iter().chain(&report.updated).map(String::as_str).collect();
+        let changed: Vec<&str> = report
+            .added
+            .iter()
+            .chain(&report.updated)
+            .map(String::as_str)
+            .collect();
         self.audit("import", project, env, &changed.join(","))?;
         Ok(report)
     }
@@ -702,7 +805,10 @@ impl Vault {
     pub fn environments(&self) -> Result<Vec<EnvironmentInfo>> {
         let mut out = self.read(|txn| {
             let digest = txn.open_table(META)?.get(CATALOG_DIGEST_KEY)?;
-            let catalog = self.catalog(&txn.open_table(ENVIRONMENTS)?, digest.as_ref().map(|d| d.value()))?;
+            let catalog = self.catalog(
+                &txn.open_table(ENVIRONMENTS)?,
+                digest.as_ref().map(|d| d.value()),
+            )?;
             let secrets = txn.open_table(SECRETS)?;
             let mut out = Vec::new();
             for (id, project, name, created) in catalog {
@@ -737,7 +843,10 @@ impl Vault {
         validate::name("project", project)?;
         validate::name("environment", env)?;
         self.write(|txn| {
-            let digest = txn.open_table(META)?.get(CATALOG_DIGEST_KEY)?.map(|d| d.value().to_vec());
+            let digest = txn
+                .open_table(META)?
+                .get(CATALOG_DIGEST_KEY)?
+                .map(|d| d.value().to_vec());
             let catalog = self.catalog(&txn.open_table(ENVIRONMENTS)?, digest.as_deref())?;
             if catalog.iter().any(|(_, p, n, _)| p == project && n == env) {
                 return Err(VaultError::EnvExists {
@@ -755,7 +864,10 @@ impl Vault {
     pub fn add_project(&self, project: &str) -> Result<()> {
         validate::name("project", project)?;
         self.write(|txn| {
-            let digest = txn.open_table(META)?.get(CATALOG_DIGEST_KEY)?.map(|d| d.value().to_vec());
+            let digest = txn
+                .open_table(META)?
+                .get(CATALOG_DIGEST_KEY)?
+                .map(|d| d.value().to_vec());
             let catalog = self.catalog(&txn.open_table(ENVIRONMENTS)?, digest.as_deref())?;
             if catalog.iter().any(|(_, p, _, _)| p == project) {
                 return Err(VaultError::InvalidName {
@@ -776,8 +888,16 @@ impl Vault {
     /// a project stays, so a project never silently disappears.
     pub fn remove_env(&self, project: &str, env: &str, force: bool) -> Result<usize> {
         let removed = self.write(|txn| {
-            let env_id = self.require_env(&txn.open_table(ENVIRONMENTS)?, &txn.open_table(META)?, project, env)?;
-            let digest = txn.open_table(META)?.get(CATALOG_DIGEST_KEY)?.map(|d| d.value().to_vec());
+            let env_id = self.require_env(
+                &txn.open_table(ENVIRONMENTS)?,
+                &txn.open_table(META)?,
+                project,
+                env,
+            )?;
+            let digest = txn
+                .open_table(META)?
+                .get(CATALOG_DIGEST_KEY)?
+                .map(|d| d.value().to_vec());
             let siblings = self
                 .catalog(&txn.open_table(ENVIRONMENTS)?, digest.as_deref())?
                 .into_iter()
@@ -857,7 +977,13 @@ impl Vault {
                     stale.push(k.value());
                 }
             }
-            let slot = make_slot(&credential, self.keys.dek(), &self.keys.vault_id, &header_bytes, next)?;
+            let slot = make_slot(
+                &credential,
+                self.keys.dek(),
+                &self.keys.vault_id,
+                &header_bytes,
+                next,
+            )?;
             slots.insert(next, encode(&slot)?.as_slice())?;
             for id in stale {
                 slots.remove(id)?;
@@ -907,7 +1033,10 @@ fn make_slot(
         ),
         NewCredential::Keyfile(path) => {
             let secret = keyfile::generate(path)?;
-            (SlotKind::Keyfile { salt }, crypto::keyfile_kek(&secret, &salt)?)
+            (
+                SlotKind::Keyfile { salt },
+                crypto::keyfile_kek(&secret, &salt)?,
+            )
         }
     };
     let (nonce, wrapped_dek) = crypto::seal(&kek, dek, &slot_ad(header_bytes, id, &kind)?)?;

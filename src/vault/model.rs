@@ -98,8 +98,7 @@ impl SecretType {
             SecretType::ApiKey
         } else if k.contains("TOKEN") {
             SecretType::Token
-        } else if k.contains("PASSWORD") || k.contains("PASSWD") || ends("_PASS") || ends("_PWD")
-        {
+        } else if k.contains("PASSWORD") || k.contains("PASSWD") || ends("_PASS") || ends("_PWD") {
             SecretType::Password
         } else if ends("_URL") || ends("_URI") || ends("_DSN") || k.contains("CONNECTION_STRING") {
             SecretType::ConnectionString
@@ -183,9 +182,21 @@ mod tests {
             ("GITHUB_TOKEN", "ghp_x", SecretType::Token),
             ("DB_PASSWORD", "hunter2", SecretType::Password),
             ("DATABASE_URL", "x", SecretType::ConnectionString),
-            ("PRIMARY", "postgres://u:p@h/db", SecretType::ConnectionString),
-            ("TLS", "-----BEGIN PRIVATE KEY-----\nabc", SecretType::Certificate),
-            ("GCP", "{\"type\":\"service_account\",\"private_key\":\"x\"}", SecretType::Credential),
+            (
+                "PRIMARY",
+                "postgres://u:p@h/db",
+                SecretType::ConnectionString,
+            ),
+            (
+                "TLS",
+                "-----BEGIN PRIVATE KEY-----\nabc",
+                SecretType::Certificate,
+            ),
+            (
+                "GCP",
+                "{\"type\":\"service_account\",\"private_key\":\"x\"}",
+                SecretType::Credential,
+            ),
             ("AWS_SECRET_ACCESS_KEY", "abc", SecretType::Credential),
             ("PORT", "8080", SecretType::Other),
         ];

@@ -93,7 +93,9 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
     match postcard::take_from_bytes::<T>(bytes) {
         Ok((value, [])) => Ok(value),
         Ok(_) => Err(VaultError::Corrupt(format!("{what} has trailing bytes"))),
-        Err(e) => Err(VaultError::Corrupt(format!("{what} cannot be decoded ({e})"))),
+        Err(e) => Err(VaultError::Corrupt(format!(
+            "{what} cannot be decoded ({e})"
+        ))),
     }
 }
 

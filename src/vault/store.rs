@@ -57,7 +57,9 @@ pub fn fenced<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "internal panic".into());
-            Err(VaultError::Corrupt(format!("redb could not read it ({why})")))
+            Err(VaultError::Corrupt(format!(
+                "redb could not read it ({why})"
+            )))
         }
     }
 }
@@ -69,14 +71,15 @@ pub fn default_path() -> Option<PathBuf> {
 
 /// Creates the vault file 0600 in a 0700 directory (redb alone would make it 0644).
 pub fn create(path: &Path) -> Result<Database> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.exists() {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| VaultError::io(dir, e))?;
-        }
+    if let Some(dir) = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| VaultError::io(dir, e))?;
     }
     let file = OpenOptions::new()
         .read(true)
@@ -180,7 +183,12 @@ fn retry_busy<T>(mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
         match attempt() {
             Err(VaultError::Busy) if start.elapsed() < BUSY_TIMEOUT => {
                 // Jitter so two waiting writers do not wake in lockstep.
-                let jitter = u64::from(super::crypto::random_bytes::<1>().map(|b| b[0]).unwrap_or(0) % 10);
+                let jitter = u64::from(
+                    super::crypto::random_bytes::<1>()
+                        .map(|b| b[0])
+                        .unwrap_or(0)
+                        % 10,
+                );
                 std::thread::sleep(pause + Duration::from_millis(jitter));
                 pause = (pause * 2).min(Duration::from_millis(50));
             }

@@ -161,18 +161,27 @@ mod tests {
         assert!(err.contains("U+0020"), "{err}");
         let err = secret_key("CLÉ").unwrap_err().to_string();
         assert!(err.contains("`É`"), "{err}");
-        assert_eq!(secret_key("").unwrap_err().to_string(), "Secret key is required");
+        assert_eq!(
+            secret_key("").unwrap_err().to_string(),
+            "Secret key is required"
+        );
     }
 
     #[test]
     fn limits() {
         assert!(secret_key(&"K".repeat(256)).is_ok());
-        assert!(matches!(secret_key(&"K".repeat(257)), Err(VaultError::KeyTooLong { .. })));
+        assert!(matches!(
+            secret_key(&"K".repeat(257)),
+            Err(VaultError::KeyTooLong { .. })
+        ));
         assert!(description(&"é".repeat(4096)).is_ok());
         assert!(description(&"é".repeat(4097)).is_err());
         assert!(value(&vec![b'x'; MAX_VALUE_BYTES]).is_ok());
         assert!(value(&vec![b'x'; MAX_VALUE_BYTES + 1]).is_err());
-        assert_eq!(value(b"").unwrap_err().to_string(), "Secret value is required");
+        assert_eq!(
+            value(b"").unwrap_err().to_string(),
+            "Secret value is required"
+        );
     }
 
     #[test]
