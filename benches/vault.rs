@@ -75,7 +75,9 @@ fn run_ok(mut cmd: Command) {
 fn cli(c: &mut Criterion) {
     let f = fixture();
     let mut group = c.benchmark_group("cli_10k");
-    group.sample_size(50).measurement_time(Duration::from_secs(5));
+    group
+        .sample_size(50)
+        .measurement_time(Duration::from_secs(5));
     group.bench_function("get (whole process, keyfile)", |b| {
         b.iter(|| run_ok(tresor(&f.vault, &f.keyfile, &["get", "SECRET_05000"])))
     });
@@ -85,7 +87,9 @@ fn cli(c: &mut Criterion) {
     group.finish();
 
     let mut group = c.benchmark_group("cli_import");
-    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
     group.bench_function("import 10,000-line .env (whole process)", |b| {
         b.iter_batched(
             || {
@@ -114,7 +118,11 @@ fn library(c: &mut Criterion) {
         b.iter(|| Vault::unlock(&f.vault, &Credential::Keyfile(f.keyfile.clone())).expect("unlock"))
     });
     group.bench_function("get", |b| {
-        b.iter(|| vault.get("default", "development", "SECRET_05000").expect("get"))
+        b.iter(|| {
+            vault
+                .get("default", "development", "SECRET_05000")
+                .expect("get")
+        })
     });
     group.bench_function("list (metadata of 10,000)", |b| {
         b.iter(|| vault.list("default", "development").expect("list"))
