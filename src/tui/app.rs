@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use ratatui::crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 
-use crate::vault::{Credential, NewCredential, SecretInfo, Vault, VaultError, Via, crypto::KdfParams};
+use crate::vault::{
+    Credential, NewCredential, SecretInfo, Vault, VaultError, Via, crypto::KdfParams,
+};
 
 use super::action::Action;
 use super::form::{Field, FormKind, SecretForm};
@@ -55,7 +57,7 @@ pub enum Mode {
     Form(Box<SecretForm>),
     Confirm { key: String, focus: ConfirmFocus },
     Help { scroll: u16 },
-    ProjectPicker(PickerState),
+    ProjectPicker(Box<PickerState>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,8 +251,7 @@ impl App {
     /// Builds the display rows once; the selection follows its key when it still exists.
     pub fn set_infos(&mut self, infos: &[SecretInfo]) {
         let keep = self.selected_row().map(|r| r.key.clone());
-        let now = self.clock.now();
-        self.rows = infos.iter().map(|i| RowData::new(i, now)).collect();
+        self.rows = infos.iter().map(RowData::new).collect();
         rows::sort(&mut self.rows, self.sort);
         self.refilter(keep);
     }
@@ -261,10 +262,10 @@ impl App {
 
     fn refilter(&mut self, keep: Option<String>) {
         self.visible = rows::filter(&self.rows, &self.filter_text());
-        if let Some(k) = keep {
-            if let Some(pos) = self.visible.iter().position(|&i| self.rows[i].key == k) {
-                self.selected = pos;
-            }
+        if let Some(k) = keep
+            && let Some(pos) = self.visible.iter().position(|&i| self.rows[i].key == k)
+        {
+            self.selected = pos;
         }
         self.clamp();
     }
@@ -287,8 +288,16 @@ impl App {
         if n == 0 {
             return;
         }
-        let i = self.envs.iter().position(|e| e.name == self.env).unwrap_or(0);
-        let next = if forward { (i + 1) % n } else { (i + n - 1) % n };
+        let i = self
+            .envs
+            .iter()
+            .position(|e| e.name == self.env)
+            .unwrap_or(0);
+        let next = if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        };
         self.env = self.envs[next].name.clone();
         self.selected = 0;
         self.offset = 0;
@@ -325,14 +334,15 @@ impl App {
 
     /// Time-driven work: auto-lock, the idle reload, status expiry.
     pub fn on_tick(&mut self, now: Instant) {
-        if self.vault.is_some() && now.saturating_duration_since(self.last_input) >= self.auto_lock {
+        if self.vault.is_some() && now.saturating_duration_since(self.last_input) >= self.auto_lock
+        {
             self.lock();
             return;
         }
-        if let Some(s) = &self.status {
-            if now.saturating_duration_since(s.since) >= STATUS_FOR {
-                self.status = None;
-            }
+        if let Some(s) = &self.status
+            && now.saturating_duration_since(s.since) >= STATUS_FOR
+        {
+            self.status = None;
         }
         if matches!(self.screen, Screen::Secrets)
             && matches!(self.mode, Mode::Browse | Mode::Filter | Mode::Help { .. })
@@ -344,8 +354,15 @@ impl App {
 
     /// How long the loop may wait for a key before `on_tick` has work to do.
     pub fn poll_timeout(&self, now: Instant) -> Duration {
-        let lock_in = self.auto_lock.saturating_sub(now.saturating_duration_since(self.last_input));
-        lock_in.min(Duration::from_millis(500))
+        let tick = Duration::from_millis(500);
+        if self.vault.is_none() {
+            return tick;
+        }
+        let lock_in = self
+            .auto_lock
+            .saturating_sub(now.saturating_duration_since(self.last_input));
+        // Never zero: a spin would burn a core while the lock happens on the next tick.
+        lock_in.clamp(Duration::from_millis(10), tick)
     }
 
     /// Drops the keys (zeroized on drop) and everything shown, back to the unlock screen.
@@ -363,7 +380,10 @@ impl App {
         let text = if mins > 0 {
             format!("locked after {mins} min without a key press")
         } else {
-            format!("locked after {} s without a key press", self.auto_lock.as_secs())
+            format!(
+                "locked after {} s without a key press",
+                self.auto_lock.as_secs()
+            )
         };
         self.info(text);
     }
@@ -461,8 +481,12 @@ impl App {
                     Mode::Form(form) => self.update_form(form, action),
                     Mode::Confirm { key, focus } => self.update_confirm(key, focus, action),
                     Mode::Help { scroll } => match action {
-                        Action::Down => Mode::Help { scroll: scroll.saturating_add(1) },
-                        Action::Up => Mode::Help { scroll: scroll.saturating_sub(1) },
+                        Action::Down => Mode::Help {
+                            scroll: scroll.saturating_add(1),
+                        },
+                        Action::Up => Mode::Help {
+                            scroll: scroll.saturating_sub(1),
+                        },
                         Action::Cancel => Mode::Browse,
                         _ => Mode::Help { scroll },
                     },
@@ -498,11 +522,18 @@ impl App {
                 if self.envs.iter().any(|e| e.name == self.env) {
                     return Mode::Form(Box::new(SecretForm::add()));
                 }
-                self.warn(format!("no environment `{}` in project `{}`: press p to pick a project", self.env, self.project));
+                self.warn(format!(
+                    "no environment `{}` in project `{}`: press p to pick a project",
+                    self.env, self.project
+                ));
             }
             Action::OpenEdit => {
                 if let Some(r) = self.selected_row() {
-                    return Mode::Form(Box::new(SecretForm::edit(&r.key, &r.description_raw, r.kind)));
+                    return Mode::Form(Box::new(SecretForm::edit(
+                        &r.key,
+                        r.description_raw(),
+                        r.kind,
+                    )));
                 }
             }
             Action::OpenDelete => {
@@ -536,7 +567,8 @@ impl App {
             Action::Up => self.move_by(-1),
             Action::Down => self.move_by(1),
             Action::Input(i) => {
-                if self.filter.input(i) {
+                let changed = self.filter.input(i);
+                if changed {
                     self.refilter(None);
                 }
             }
@@ -579,7 +611,9 @@ impl App {
             FormKind::Add => {
                 let secret = form.new_secret();
                 let key = secret.key.clone();
-                vault.add(&self.project, &self.env, secret).map(|_| format!("Created secret {key}"))
+                vault
+                    .add(&self.project, &self.env, secret)
+                    .map(|_| format!("Created secret {key}"))
             }
             FormKind::Edit { key, .. } => vault
                 .edit(&self.project, &self.env, key, form.secret_edit())
@@ -603,137 +637,6 @@ impl App {
                 None
             }
         }
-    }
-
-    fn update_confirm(&mut self, key: String, focus: ConfirmFocus, action: Action) -> Mode {
-        let delete = match action {
-            Action::ConfirmYes => true,
-            Action::Submit => focus == ConfirmFocus::Delete,
-            Action::Cancel => false,
-            Action::ToggleFocus => {
-                let focus = match focus {
-                    ConfirmFocus::Delete => ConfirmFocus::Cancel,
-                    ConfirmFocus::Cancel => ConfirmFocus::Delete,
-                };
-                return Mode::Confirm { key, focus };
-            }
-            _ => return Mode::Confirm { key, focus },
-        };
-        if delete {
-            if let Some(vault) = &self.vault {
-                match vault.remove(&self.project, &self.env, &key) {
-                    Ok(()) => {
-                        self.load();
-                        self.info(format!("Deleted secret {}", text::printable(&key)));
-                    }
-                    Err(e) => self.error(&e),
-                }
-            }
-        }
-        Mode::Browse
-    }
-
-    fn open_picker(&mut self) -> Mode {
-        let Some(vault) = &self.vault else { return Mode::Browse };
-        match vault.projects() {
-            Ok(map) => {
-                let projects: Vec<ProjectEntry> = map
-                    .into_iter()
-                    .map(|(name, envs)| ProjectEntry {
-                        secrets: envs.iter().map(|e| e.secrets).sum(),
-                        environments: envs.len(),
-                        name,
-                    })
-                    .collect();
-                let selected = projects.iter().position(|p| p.name == self.project).unwrap_or(0);
-                Mode::ProjectPicker(PickerState {
-                    projects,
-                    selected,
-                    new_name: None,
-                    error: None,
-                })
-            }
-            Err(e) => {
-                self.error(&e);
-                Mode::Browse
-            }
-        }
-    }
-
-    fn update_picker(&mut self, mut p: PickerState, action: Action) -> Mode {
-        if let Some(mut name) = p.new_name.take() {
-            match action {
-                Action::Cancel => p.error = None,
-                Action::Input(i) => {
-                    name.input(i);
-                    p.new_name = Some(name);
-                }
-                Action::Paste(s) => {
-                    name.insert_str(text::paste_single_line(&s));
-                    p.new_name = Some(name);
-                }
-                Action::Submit => {
-                    let project = name.lines().join("");
-                    let result = match &self.vault {
-                        Some(v) => v.add_project(&project),
-                        None => return Mode::Browse,
-                    };
-                    match result {
-                        Ok(()) => {
-                            let mut reopened = match self.open_picker() {
-                                Mode::ProjectPicker(r) => r,
-                                other => return other,
-                            };
-                            if let Some(i) = reopened.projects.iter().position(|e| e.name == project) {
-                                reopened.selected = i;
-                            }
-                            self.info(format!("Created project {project}"));
-                            return Mode::ProjectPicker(reopened);
-                        }
-                        Err(e) => {
-                            p.error = Some(text::printable(&e.to_string()));
-                            p.new_name = Some(name);
-                        }
-                    }
-                }
-                _ => p.new_name = Some(name),
-            }
-            return Mode::ProjectPicker(p);
-        }
-        match action {
-            Action::Up => p.selected = p.selected.saturating_sub(1),
-            Action::Down => p.selected = (p.selected + 1).min(p.projects.len().saturating_sub(1)),
-            Action::NewProject => {
-                p.error = None;
-                p.new_name = Some(gate::plain_field("project name, e.g. billing-api"));
-            }
-            Action::Cancel => return Mode::Browse,
-            Action::Submit => {
-                if let Some(entry) = p.projects.get(p.selected) {
-                    self.open_project(entry.name.clone());
-                }
-                return Mode::Browse;
-            }
-            _ => {}
-        }
-        Mode::ProjectPicker(p)
-    }
-
-    /// Switches project, keeping the environment name when the project has it.
-    fn open_project(&mut self, project: String) {
-        self.project = project;
-        self.selected = 0;
-        self.offset = 0;
-        let Some(vault) = &self.vault else { return };
-        if let Ok(envs) = vault.environments() {
-            let names: Vec<&String> = envs.iter().filter(|e| e.project == self.project).map(|e| &e.name).collect();
-            if !names.contains(&&self.env) {
-                if let Some(first) = names.first() {
-                    self.env = (*first).clone();
-                }
-            }
-        }
-        self.load();
     }
 
     pub fn vault_path(&self) -> &Path {

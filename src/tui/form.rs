@@ -81,11 +81,13 @@ impl SecretForm {
     /// The current value is never loaded: the field starts empty and empty keeps it.
     pub fn edit(key: &str, description: &str, kind: SecretType) -> SecretForm {
         let mut form = SecretForm::add();
-        form.value.set_placeholder_text("leave empty to keep the current value");
+        form.value
+            .set_placeholder_text("leave empty to keep the current value");
         // A stored description can hold a line break or control character from outside
         // tresor: the one-line field shows it made printable (see `description_edit`).
         form.description = field("optional: how to obtain it, who owns it");
-        form.description.insert_str(text::paste_single_line(&text::printable(description)));
+        form.description
+            .insert_str(text::paste_single_line(&text::printable(description)));
         form.key.insert_str(text::printable(key));
         form.kind = FormKind::Edit {
             key: key.to_string(),
@@ -107,7 +109,13 @@ impl SecretForm {
         if self.is_edit() {
             &[Field::Value, Field::Description, Field::Type, Field::Button]
         } else {
-            &[Field::Key, Field::Value, Field::Description, Field::Type, Field::Button]
+            &[
+                Field::Key,
+                Field::Value,
+                Field::Description,
+                Field::Type,
+                Field::Button,
+            ]
         }
     }
 
@@ -115,7 +123,11 @@ impl SecretForm {
         let order = self.order();
         let i = order.iter().position(|f| *f == self.focus).unwrap_or(0);
         let n = order.len();
-        self.focus = order[if forward { (i + 1) % n } else { (i + n - 1) % n }];
+        self.focus = order[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }];
     }
 
     /// True when the focus is on a text field (keys type into it).
@@ -133,7 +145,9 @@ impl SecretForm {
     }
 
     pub fn input(&mut self, input: Input) {
-        let Some(ta) = self.focused_text() else { return };
+        let Some(ta) = self.focused_text() else {
+            return;
+        };
         if ta.input(input) {
             self.after_change();
         }
@@ -142,7 +156,9 @@ impl SecretForm {
     /// A bracketed paste: the value keeps line breaks (PEM, JSON), the others drop them.
     pub fn paste(&mut self, pasted: &str) {
         let focus = self.focus;
-        let Some(ta) = self.focused_text() else { return };
+        let Some(ta) = self.focused_text() else {
+            return;
+        };
         let clean = if focus == Field::Value {
             text::paste_multi_line(pasted)
         } else {
@@ -179,7 +195,11 @@ impl SecretForm {
         let all = SecretType::ALL;
         let i = all.iter().position(|t| *t == self.secret_type).unwrap_or(0);
         let n = all.len();
-        self.secret_type = all[if forward { (i + 1) % n } else { (i + n - 1) % n }];
+        self.secret_type = all[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }];
         self.type_auto = false;
     }
 
@@ -190,9 +210,9 @@ impl SecretForm {
             // An empty key is only an error on submit: not while the form is fresh.
             self.key_error = match validate::secret_key(&key) {
                 Err(VaultError::KeyRequired) | Ok(()) => None,
-                Err(e) => Some(e.to_string()),
+                Err(e) => Some(text::printable(&e.to_string())),
             };
-            self.key_warning = validate::lowercase_warning(&key);
+            self.key_warning = validate::lowercase_warning(&key).map(|w| text::printable(&w));
         }
         if self.value_error.is_some() && !self.value_is_empty() {
             self.value_error = None;
@@ -217,6 +237,15 @@ impl SecretForm {
 
     pub fn value_line_count(&self) -> usize {
         self.value.lines().len()
+    }
+
+    /// Lines as a person counts them: a final line break does not start another line.
+    pub fn value_lines_shown(&self) -> usize {
+        let lines = self.value.lines();
+        match lines.last() {
+            Some(last) if last.is_empty() && lines.len() > 1 => lines.len() - 1,
+            _ => lines.len(),
+        }
     }
 
     /// The value as bytes, in a buffer sized once (a growing Vec would leave copies).
@@ -258,7 +287,10 @@ impl SecretForm {
 
     /// Only what changed is sent, so the vault can answer `No changes to save`.
     pub fn secret_edit(&self) -> SecretEdit {
-        let FormKind::Edit { description, kind, .. } = &self.kind else {
+        let FormKind::Edit {
+            description, kind, ..
+        } = &self.kind
+        else {
             return SecretEdit::default();
         };
         let typed = self.description_text();

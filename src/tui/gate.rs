@@ -13,7 +13,7 @@ use crate::vault::Credential;
 use super::form::MASK;
 use super::text;
 
-pub(crate) fn secret_field(placeholder: &str) -> TextArea<'static> {
+pub fn secret_field(placeholder: &str) -> TextArea<'static> {
     let mut ta = TextArea::default();
     ta.set_cursor_line_style(Style::default());
     ta.set_placeholder_text(placeholder);
@@ -22,7 +22,7 @@ pub(crate) fn secret_field(placeholder: &str) -> TextArea<'static> {
     ta
 }
 
-pub(crate) fn plain_field(placeholder: &str) -> TextArea<'static> {
+pub fn plain_field(placeholder: &str) -> TextArea<'static> {
     let mut ta = TextArea::default();
     ta.set_cursor_line_style(Style::default());
     ta.set_placeholder_text(placeholder);
@@ -30,17 +30,21 @@ pub(crate) fn plain_field(placeholder: &str) -> TextArea<'static> {
 }
 
 /// Wipes a field that held a passphrase.
-pub(crate) fn wipe(ta: &mut TextArea<'static>) {
+pub fn wipe(ta: &mut TextArea<'static>) {
     let placeholder = ta.placeholder_text().to_string();
     let mask = ta.mask_char();
     for mut line in std::mem::take(ta).into_lines() {
         line.zeroize();
     }
-    *ta = if mask.is_some() { secret_field(&placeholder) } else { plain_field(&placeholder) };
+    *ta = if mask.is_some() {
+        secret_field(&placeholder)
+    } else {
+        plain_field(&placeholder)
+    };
 }
 
 /// Takes a passphrase out of a field, wiping the field.
-pub(crate) fn take_secret(ta: &mut TextArea<'static>) -> SecretString {
+pub fn take_secret(ta: &mut TextArea<'static>) -> SecretString {
     let secret = SecretString::from(ta.lines().join(""));
     wipe(ta);
     secret
@@ -152,7 +156,11 @@ impl CreateState {
     pub fn toggle_keyfile(&mut self) {
         self.use_keyfile = !self.use_keyfile;
         self.error = None;
-        self.focus = if self.use_keyfile { CreateField::Keyfile } else { CreateField::Passphrase };
+        self.focus = if self.use_keyfile {
+            CreateField::Keyfile
+        } else {
+            CreateField::Passphrase
+        };
     }
 
     pub fn toggle_reveal(&mut self) {
@@ -183,7 +191,10 @@ impl CreateState {
                 return Err("keyfile path is required".into());
             }
             if path.exists() {
-                return Err(format!("{} already exists: choose another path", text::printable(&path.to_string_lossy())));
+                return Err(format!(
+                    "{} already exists: choose another path",
+                    text::printable(&path.to_string_lossy())
+                ));
             }
             return Ok(());
         }
@@ -212,7 +223,10 @@ impl Drop for UnlockState {
 
 /// The keyfile suggested on the create screen: next to the vault.
 pub fn default_keyfile(vault_path: &Path) -> PathBuf {
-    let mut name = vault_path.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "vault".into());
+    let mut name = vault_path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "vault".into());
     name.push(".key");
     vault_path.with_file_name(name)
 }

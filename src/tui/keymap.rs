@@ -28,7 +28,11 @@ impl ModeKind {
     pub fn is_text_entry(self) -> bool {
         matches!(
             self,
-            ModeKind::Create | ModeKind::Unlock | ModeKind::Filter | ModeKind::Form | ModeKind::PickerNew
+            ModeKind::Create
+                | ModeKind::Unlock
+                | ModeKind::Filter
+                | ModeKind::Form
+                | ModeKind::PickerNew
         )
     }
 
@@ -64,7 +68,14 @@ pub struct Binding {
 const NONE: KeyModifiers = KeyModifiers::NONE;
 const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 
-const fn b(mode: ModeKind, code: KeyCode, mods: KeyModifiers, action: Action, help: &'static str, short: &'static str) -> Binding {
+const fn b(
+    mode: ModeKind,
+    code: KeyCode,
+    mods: KeyModifiers,
+    action: Action,
+    help: &'static str,
+    short: &'static str,
+) -> Binding {
     Binding {
         mode,
         code,
@@ -75,9 +86,14 @@ const fn b(mode: ModeKind, code: KeyCode, mods: KeyModifiers, action: Action, he
     }
 }
 
-use KeyCode::{BackTab, Char, Delete, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up};
-use ModeKind::{Browse, Confirm, Create, Filter, Form, FormChoice, Global, Help, Picker, PickerNew, Unlock};
+use KeyCode::{
+    BackTab, Char, Delete, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up,
+};
+use ModeKind::{
+    Browse, Confirm, Create, Filter, Form, FormChoice, Global, Help, Picker, PickerNew, Unlock,
+};
 
+#[rustfmt::skip]
 pub const BINDINGS: &[Binding] = &[
     b(Global, Char('c'), CTRL, Action::Quit, "quit", ""),
     // Create vault
@@ -127,8 +143,8 @@ pub const BINDINGS: &[Binding] = &[
     b(Form, Down, NONE, Action::NextField, "next field", ""),
     b(Form, BackTab, NONE, Action::PrevField, "previous field", ""),
     b(Form, Up, NONE, Action::PrevField, "previous field", ""),
-    b(Form, Char('r'), CTRL, Action::ToggleReveal, "show / hide the value", "show"),
-    b(Form, Char('g'), CTRL, Action::Generate, "generate a strong random value", "generate"),
+    b(Form, Char('r'), CTRL, Action::ToggleReveal, "show / hide the value", ""),
+    b(Form, Char('g'), CTRL, Action::Generate, "generate a strong random value", ""),
     // Form, Type selector and button
     b(FormChoice, Enter, NONE, Action::Submit, "save", "save"),
     b(FormChoice, Esc, NONE, Action::Cancel, "cancel", "cancel"),
@@ -238,7 +254,8 @@ pub struct HelpLine {
     pub help: &'static str,
 }
 
-/// The help screen's sections, in table order, built from [`BINDINGS`].
+/// The help screen's sections, built from [`BINDINGS`]: the table's keys first, the
+/// screens before unlocking last.
 pub fn help_sections() -> Vec<(ModeKind, Vec<HelpLine>)> {
     let mut sections: Vec<(ModeKind, Vec<HelpLine>)> = Vec::new();
     for bind in BINDINGS {
@@ -262,6 +279,12 @@ pub fn help_sections() -> Vec<(ModeKind, Vec<HelpLine>)> {
             }),
         }
     }
+    let rank = |m: ModeKind| match m {
+        ModeKind::Global => 1,
+        ModeKind::Create | ModeKind::Unlock => 2,
+        _ => 0,
+    };
+    sections.sort_by_key(|(m, _)| rank(*m));
     sections
 }
 
@@ -323,18 +346,39 @@ mod tests {
         ] {
             assert_eq!(map(ModeKind::Form, key), Some(Action::Ignore));
         }
-        assert_eq!(map(ModeKind::Form, KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)), Some(Action::Submit));
+        assert_eq!(
+            map(
+                ModeKind::Form,
+                KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)
+            ),
+            Some(Action::Submit)
+        );
         assert!(matches!(
-            map(ModeKind::Form, KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)),
+            map(
+                ModeKind::Form,
+                KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)
+            ),
             Some(Action::Input(_))
         ));
-        assert_eq!(map(ModeKind::Browse, KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)), None);
+        assert_eq!(
+            map(
+                ModeKind::Browse,
+                KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)
+            ),
+            None
+        );
     }
 
     #[test]
     fn ctrl_c_quits_from_every_mode() {
         let key = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        for mode in [ModeKind::Unlock, ModeKind::Form, ModeKind::Confirm, ModeKind::Filter, ModeKind::Help] {
+        for mode in [
+            ModeKind::Unlock,
+            ModeKind::Form,
+            ModeKind::Confirm,
+            ModeKind::Filter,
+            ModeKind::Help,
+        ] {
             assert_eq!(map(mode, key), Some(Action::Quit));
         }
     }

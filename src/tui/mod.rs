@@ -10,6 +10,7 @@ pub mod app;
 pub mod form;
 pub mod gate;
 pub mod keymap;
+mod modals;
 pub mod rows;
 pub mod text;
 pub mod ui;
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use ratatui::DefaultTerminal;
+use ratatui::crossterm::cursor::Show;
 use ratatui::crossterm::event::{self, DisableBracketedPaste, EnableBracketedPaste, Event};
 use ratatui::crossterm::execute;
 
@@ -50,7 +52,7 @@ pub fn run(options: TuiOptions) -> color_eyre::Result<()> {
     let mut terminal = ratatui::try_init()?;
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = execute!(stdout(), DisableBracketedPaste);
+        let _ = execute!(stdout(), DisableBracketedPaste, Show);
         previous(info);
     }));
     let result = execute!(stdout(), EnableBracketedPaste)
@@ -59,7 +61,7 @@ pub fn run(options: TuiOptions) -> color_eyre::Result<()> {
     // Drop the keys and typed text first, then leave nothing on the alternate screen.
     drop(app);
     let _ = terminal.clear();
-    let _ = execute!(stdout(), DisableBracketedPaste);
+    let _ = execute!(stdout(), DisableBracketedPaste, Show);
     ratatui::try_restore()?;
     result
 }

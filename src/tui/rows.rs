@@ -6,48 +6,58 @@ use crate::vault::{SecretInfo, SecretType};
 
 use super::text;
 
-/// One secret as the table shows it. Never holds a value.
+/// One secret as the table shows it. Never holds a value. Dates and ages are
+/// formatted when drawn (only the rows on screen), which keeps 100,000 rows small.
 #[derive(Debug, Clone)]
 pub struct RowData {
     /// The key as stored: what edit and delete pass to the vault.
     pub key: String,
-    /// The key and description made printable for drawing.
-    pub key_shown: String,
+    /// The key made printable, when it differs from `key`.
+    key_printable: Option<String>,
+    /// The first line of the description, made printable for drawing.
     pub description: String,
-    /// The description as stored: what the edit form starts from.
-    pub description_raw: String,
+    /// The description as stored, when it differs from `description`.
+    description_stored: Option<String>,
     pub kind: SecretType,
     pub created: i64,
-    pub created_shown: String,
-    pub age: String,
-    /// Days since the value last changed: old values are flagged for rotation.
-    pub age_days: i64,
+    /// Last change of the value: the rotation hint.
+    pub value_changed: i64,
     /// Lowercased key and description, searched by the filter.
     haystack: String,
 }
 
 impl RowData {
-    pub fn new(info: &SecretInfo, now: i64) -> RowData {
-        let key_shown = text::printable(&info.key);
+    pub fn new(info: &SecretInfo) -> RowData {
+        let printable_key = text::printable(&info.key);
         // Only the first line of a multi-line description fits in a row.
         let first = info.description.lines().next().unwrap_or("");
         let description = text::printable(first);
-        let mut haystack = String::with_capacity(key_shown.len() + info.description.len() + 1);
-        haystack.push_str(&key_shown.to_lowercase());
+        let mut haystack = String::with_capacity(info.key.len() + info.description.len() + 1);
+        haystack.push_str(&printable_key.to_lowercase());
         haystack.push('\n');
         haystack.push_str(&info.description.to_lowercase());
         RowData {
+            key_printable: (printable_key != info.key).then_some(printable_key),
             key: info.key.clone(),
-            key_shown,
+            description_stored: (description != info.description).then(|| info.description.clone()),
             description,
-            description_raw: info.description.clone(),
             kind: info.kind,
             created: info.created,
-            created_shown: text::date(info.created),
-            age: text::age(now, info.value_changed),
-            age_days: (now - info.value_changed).max(0) / 86_400,
+            value_changed: info.value_changed,
             haystack,
         }
+    }
+
+    /// The key as drawn: control characters replaced.
+    pub fn key_shown(&self) -> &str {
+        self.key_printable.as_deref().unwrap_or(&self.key)
+    }
+
+    /// The description as stored: what the edit form starts from.
+    pub fn description_raw(&self) -> &str {
+        self.description_stored
+            .as_deref()
+            .unwrap_or(&self.description)
     }
 
     /// Case-insensitive match on key or description; `needle` is already lowercase.
@@ -85,9 +95,16 @@ impl SortKey {
 pub fn sort(rows: &mut [RowData], by: SortKey) {
     match by {
         SortKey::Key => rows.sort_by(|a, b| a.key.cmp(&b.key)),
-        SortKey::Type => rows.sort_by(|a, b| a.kind.label().cmp(b.kind.label()).then_with(|| a.key.cmp(&b.key))),
+        SortKey::Type => rows.sort_by(|a, b| {
+            a.kind
+                .label()
+                .cmp(b.kind.label())
+                .then_with(|| a.key.cmp(&b.key))
+        }),
         // Newest first: what was just added is what one looks for.
-        SortKey::Created => rows.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.key.cmp(&b.key))),
+        SortKey::Created => {
+            rows.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.key.cmp(&b.key)))
+        }
     }
 }
 

@@ -106,7 +106,8 @@ pub fn strength(pass: &str) -> Strength {
 pub fn date(unix: i64) -> String {
     match Local.timestamp_opt(unix, 0).single() {
         Some(t) => t.format("%Y-%m-%d").to_string(),
-        None => DateTime::from_timestamp(unix, 0).map_or_else(|| "?".into(), |t| t.format("%Y-%m-%d").to_string()),
+        None => DateTime::from_timestamp(unix, 0)
+            .map_or_else(|| "?".into(), |t| t.format("%Y-%m-%d").to_string()),
     }
 }
 
@@ -160,7 +161,11 @@ mod tests {
         let expected = 70_000 / GENERATED_ALPHABET.len();
         for &c in GENERATED_ALPHABET {
             let n = counts[c as usize];
-            assert!(n > expected * 8 / 10 && n < expected * 12 / 10, "{} {n}", c as char);
+            assert!(
+                n > expected * 8 / 10 && n < expected * 12 / 10,
+                "{} {n}",
+                c as char
+            );
         }
     }
 

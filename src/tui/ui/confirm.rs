@@ -14,7 +14,7 @@ pub fn render(key: &str, focus: ConfirmFocus, project: &str, env: &str, frame: &
     let full = frame.area();
     let area = full.centered(
         Constraint::Length(full.width.saturating_sub(4).min(60)),
-        Constraint::Length(9),
+        Constraint::Length(8),
     );
     frame.render_widget(Clear, area);
     let block = Block::bordered()
@@ -24,20 +24,35 @@ pub fn render(key: &str, focus: ConfirmFocus, project: &str, env: &str, frame: &
         .title_bottom(status::footer_line(ModeKind::Confirm).centered());
     let inner = block.inner(area).inner(ratatui::layout::Margin::new(1, 0));
     frame.render_widget(block, area);
-    let [question, _, buttons] =
-        Layout::vertical([Constraint::Length(4), Constraint::Length(1), Constraint::Length(1)]).areas(inner);
+    let [question, _, buttons] = Layout::vertical([
+        Constraint::Length(4),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
     let text = vec![
         Line::from(vec![
             Span::raw("Delete "),
             Span::styled(printable(key), theme::key()),
             Span::raw(format!(" from {}/{}?", printable(project), printable(env))),
         ]),
-        Line::styled("Deleting is permanent: the value cannot be recovered.", theme::dim()),
+        Line::styled(
+            "Deleting is permanent: the value cannot be recovered.",
+            theme::dim(),
+        ),
     ];
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), question);
     let button = |label: &str, focused: bool, danger: bool| {
-        let text = if focused { format!("[ {label} ]") } else { format!("  {label}  ") };
-        let style = if danger { theme::danger_button(focused) } else { theme::button(focused) };
+        let text = if focused {
+            format!("[ {label} ]")
+        } else {
+            format!("  {label}  ")
+        };
+        let style = if danger {
+            theme::danger_button(focused)
+        } else {
+            theme::button(focused)
+        };
         Span::styled(text, style)
     };
     let line = Line::from(vec![

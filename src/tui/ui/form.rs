@@ -15,8 +15,15 @@ use crate::tui::text::printable;
 const LABEL_W: u16 = 15;
 
 fn label(frame: &mut Frame, area: Rect, text: &str, focused: bool) {
-    let (mark, style) = if focused { ("▸ ", theme::focused_label()) } else { ("  ", theme::label()) };
-    frame.render_widget(Line::from(vec![Span::styled(mark, style), Span::styled(text, style)]), area);
+    let (mark, style) = if focused {
+        ("▸ ", theme::focused_label())
+    } else {
+        ("  ", theme::label())
+    };
+    frame.render_widget(
+        Line::from(vec![Span::styled(mark, style), Span::styled(text, style)]),
+        area,
+    );
 }
 
 fn split(area: Rect) -> (Rect, Rect) {
@@ -59,19 +66,28 @@ pub fn render(form: &mut SecretForm, mode: ModeKind, frame: &mut Frame) {
     let inner = block.inner(area).inner(ratatui::layout::Margin::new(1, 0));
     frame.render_widget(block, area);
 
-    let [key_row, key_msg, value_row, value_msg, desc_row, type_row, _, button_row, error_row] =
-        Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Length(2),
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Fill(1),
-        ])
-        .areas(inner);
+    let [
+        key_row,
+        key_msg,
+        value_row,
+        value_msg,
+        desc_row,
+        type_row,
+        _,
+        button_row,
+        error_row,
+    ] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(2),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
 
     // Secret Key: typed in Add, read-only (dim, never focused) in Edit.
     let (l, r) = split(key_row);
@@ -79,7 +95,10 @@ pub fn render(form: &mut SecretForm, mode: ModeKind, frame: &mut Frame) {
     if form.is_edit() {
         let key = printable(&form.key_text());
         frame.render_widget(
-            Line::from(vec![Span::styled(key, theme::dim()), Span::styled("  (read-only)", theme::dim())]),
+            Line::from(vec![
+                Span::styled(key, theme::dim()),
+                Span::styled("  (read-only)", theme::dim()),
+            ]),
             r,
         );
     } else {
@@ -87,22 +106,46 @@ pub fn render(form: &mut SecretForm, mode: ModeKind, frame: &mut Frame) {
         input(frame, r, &mut form.key, focused);
     }
     let (_, r) = split(key_msg);
-    let key_hint = if form.is_edit() { "keys never change: delete and re-create to rename" } else { "UPPERCASE letters, digits and _" };
-    message(frame, r, form.key_error.as_deref(), form.key_warning.as_deref(), key_hint);
+    let key_hint = if form.is_edit() {
+        "keys never change: delete and re-create to rename"
+    } else {
+        "UPPERCASE letters, digits and _"
+    };
+    message(
+        frame,
+        r,
+        form.key_error.as_deref(),
+        form.key_warning.as_deref(),
+        key_hint,
+    );
 
     // Secret Value: masked; a multi-line value shows as a count of lines.
     let (l, r) = split(value_row);
     let focused = form.focus == Field::Value;
-    label(frame, l, if form.is_edit() { "New Value" } else { "Secret Value" }, focused);
-    let lines = form.value_line_count();
-    if !form.revealed && lines > 1 {
-        let masked = format!("{} ({lines} lines)", MASK.to_string().repeat(8));
+    label(
+        frame,
+        l,
+        if form.is_edit() {
+            "New Value"
+        } else {
+            "Secret Value"
+        },
+        focused,
+    );
+    let lines = form.value_lines_shown();
+    if !form.revealed && form.value_line_count() > 1 {
+        let unit = if lines == 1 { "line" } else { "lines" };
+        let masked = format!("{} ({lines} {unit})", MASK.to_string().repeat(8));
         frame.render_widget(Line::styled(masked, theme::input_bg(focused)), r);
     } else {
         input(frame, r, &mut form.value, focused);
     }
     let (_, r) = split(value_msg);
-    let hint = if form.revealed { "Ctrl-R hide · Ctrl-G generate" } else { "Ctrl-R show · Ctrl-G generate" };
+    let hint = if form.revealed {
+        "Ctrl-R hide · Ctrl-G generate"
+    } else {
+        "Ctrl-R show · Ctrl-G generate"
+    };
     message(frame, r, form.value_error.as_deref(), None, hint);
 
     let (l, r) = split(desc_row);
@@ -115,7 +158,14 @@ pub fn render(form: &mut SecretForm, mode: ModeKind, frame: &mut Frame) {
     label(frame, l, "Type", focused);
     let mut spans = vec![
         Span::styled("◀ ", theme::dim()),
-        Span::styled(form.secret_type.label(), if focused { theme::focused_label() } else { theme::title() }),
+        Span::styled(
+            form.secret_type.label(),
+            if focused {
+                theme::focused_label()
+            } else {
+                theme::title()
+            },
+        ),
         Span::styled(" ▶", theme::dim()),
     ];
     if form.type_auto {
@@ -126,7 +176,10 @@ pub fn render(form: &mut SecretForm, mode: ModeKind, frame: &mut Frame) {
     let (l, r) = split(button_row);
     let focused = form.focus == Field::Button;
     label(frame, l, "", focused);
-    frame.render_widget(Line::styled(format!("[ {button} ]"), theme::button(focused)), r);
+    frame.render_widget(
+        Line::styled(format!("[ {button} ]"), theme::button(focused)),
+        r,
+    );
 
     if let Some(err) = &form.error {
         frame.render_widget(

@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Margin};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
+use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph};
 
 use super::{status, theme};
 use crate::tui::keymap::{self, ModeKind};
@@ -25,7 +25,9 @@ pub fn lines() -> Vec<Line<'static>> {
     out
 }
 
-pub fn render(scroll: u16, frame: &mut Frame) {
+/// Draws the help; `scroll` is clamped to the last page so `k` works at once after
+/// scrolling too far.
+pub fn render(scroll: &mut u16, frame: &mut Frame) {
     let full = frame.area();
     let area = full.centered(
         Constraint::Length(full.width.saturating_sub(4).min(84)),
@@ -34,11 +36,13 @@ pub fn render(scroll: u16, frame: &mut Frame) {
     frame.render_widget(Clear, area);
     let lines = lines();
     let max = (lines.len() as u16).saturating_sub(area.height.saturating_sub(2));
+    *scroll = (*scroll).min(max);
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
+        .padding(Padding::horizontal(1))
         .title(Line::styled(" Help: keys ", theme::title()))
         .title_bottom(status::footer_line(ModeKind::Help).centered())
         .title_bottom(Line::styled(" j/k scroll ", theme::dim()).right_aligned());
-    let text = Paragraph::new(lines).block(block).scroll((scroll.min(max), 0));
+    let text = Paragraph::new(lines).block(block).scroll((*scroll, 0));
     frame.render_widget(text, area.inner(Margin::new(0, 0)));
 }

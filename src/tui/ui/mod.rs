@@ -25,8 +25,16 @@ pub fn render(app: &mut App, frame: &mut Frame) {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let msg = format!("terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT})");
         let y = area.height / 2;
-        let line = Paragraph::new(Line::styled(msg, theme::warning()).centered()).wrap(ratatui::widgets::Wrap { trim: true });
-        frame.render_widget(line, ratatui::layout::Rect { y, height: area.height - y, ..area });
+        let line = Paragraph::new(Line::styled(msg, theme::warning()).centered())
+            .wrap(ratatui::widgets::Wrap { trim: true });
+        frame.render_widget(
+            line,
+            ratatui::layout::Rect {
+                y,
+                height: area.height - y,
+                ..area
+            },
+        );
         return;
     }
     let mode = app.mode_kind();
@@ -58,9 +66,14 @@ pub fn render(app: &mut App, frame: &mut Frame) {
     status::render_header(app, frame, header);
     status::render_tabs(app, frame, tabs);
     if show_filter {
-        let [l, r] = Layout::horizontal([Constraint::Length(9), Constraint::Fill(1)]).areas(filter);
+        let [l, r] =
+            Layout::horizontal([Constraint::Length(10), Constraint::Fill(1)]).areas(filter);
         let typing = matches!(app.mode, Mode::Filter);
-        let style = if typing { theme::focused_label() } else { theme::label() };
+        let style = if typing {
+            theme::focused_label()
+        } else {
+            theme::label()
+        };
         frame.render_widget(Line::from(vec![Span::styled(" / filter", style)]), l);
         app.filter.set_cursor_style(theme::cursor(typing));
         frame.render_widget(&app.filter, r);
@@ -73,7 +86,7 @@ pub fn render(app: &mut App, frame: &mut Frame) {
     match &mut app.mode {
         Mode::Form(form) => form::render(form, mode, frame),
         Mode::Confirm { key, focus } => confirm::render(key, *focus, &project, &env, frame),
-        Mode::Help { scroll } => help::render(*scroll, frame),
+        Mode::Help { scroll } => help::render(scroll, frame),
         Mode::ProjectPicker(p) => picker::render(p, &project, frame),
         Mode::Browse | Mode::Filter => {}
     }

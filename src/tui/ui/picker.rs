@@ -13,44 +13,70 @@ use crate::tui::text::printable;
 pub fn render(picker: &mut PickerState, current: &str, frame: &mut Frame) {
     let full = frame.area();
     let height = (picker.projects.len() as u16 + 7).clamp(9, full.height.saturating_sub(2));
-    let area = full.centered(Constraint::Length(full.width.saturating_sub(4).min(60)), Constraint::Length(height));
+    let area = full.centered(
+        Constraint::Length(full.width.saturating_sub(4).min(60)),
+        Constraint::Length(height),
+    );
     frame.render_widget(Clear, area);
-    let mode = if picker.new_name.is_some() { ModeKind::PickerNew } else { ModeKind::Picker };
+    let mode = if picker.new_name.is_some() {
+        ModeKind::PickerNew
+    } else {
+        ModeKind::Picker
+    };
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .title(Line::styled(" Projects ", theme::title()))
         .title_bottom(status::footer_line(mode).centered());
     let inner = block.inner(area).inner(Margin::new(1, 0));
     frame.render_widget(block, area);
-    let [list_area, name_area, error_area] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(1), Constraint::Length(2)]).areas(inner);
+    let [list_area, name_area, error_area] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(2),
+    ])
+    .areas(inner);
 
+    let name_w = picker
+        .projects
+        .iter()
+        .map(|p| Span::raw(printable(&p.name)).width())
+        .max()
+        .unwrap_or(0);
     let items: Vec<ListItem> = picker
         .projects
         .iter()
         .map(|p| {
             let mark = if p.name == current { " (open)" } else { "" };
             ListItem::new(Line::from(vec![
-                Span::styled(printable(&p.name), theme::key()),
+                Span::styled(format!("{:<name_w$}", printable(&p.name)), theme::key()),
                 Span::styled(
-                    format!("  {} environments · {} secrets{mark}", p.environments, p.secrets),
+                    format!(
+                        "  {} environments · {} secrets{mark}",
+                        p.environments, p.secrets
+                    ),
                     theme::dim(),
                 ),
             ]))
         })
         .collect();
-    let list = List::new(items).highlight_symbol("▶ ").highlight_style(theme::selected_row());
+    let list = List::new(items)
+        .highlight_symbol("▶ ")
+        .highlight_style(theme::selected_row());
     let mut state = ListState::default().with_selected(Some(picker.selected));
     frame.render_stateful_widget(list, list_area, &mut state);
 
     if let Some(name) = &mut picker.new_name {
-        let [l, r] = Layout::horizontal([Constraint::Length(14), Constraint::Fill(1)]).areas(name_area);
+        let [l, r] =
+            Layout::horizontal([Constraint::Length(14), Constraint::Fill(1)]).areas(name_area);
         frame.render_widget(Line::styled("▸ New project", theme::focused_label()), l);
         name.set_cursor_style(theme::cursor(true));
         name.set_style(theme::input_bg(true));
         frame.render_widget(&*name, r);
     }
     if let Some(err) = &picker.error {
-        frame.render_widget(Paragraph::new(Line::styled(err.as_str(), theme::error())).wrap(Wrap { trim: true }), error_area);
+        frame.render_widget(
+            Paragraph::new(Line::styled(err.as_str(), theme::error())).wrap(Wrap { trim: true }),
+            error_area,
+        );
     }
 }

@@ -37,7 +37,10 @@ pub fn render_tabs(app: &App, frame: &mut Frame, area: Rect) {
         .highlight_style(theme::focused_label())
         .divider("│");
     if app.envs.is_empty() {
-        let msg = format!(" no environments in project `{}` (p: pick a project)", printable(&app.project));
+        let msg = format!(
+            " no environments in project `{}` (p: pick a project)",
+            printable(&app.project)
+        );
         frame.render_widget(Line::styled(msg, theme::warning()), area);
     } else {
         frame.render_widget(tabs, area);
@@ -51,7 +54,10 @@ pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
         Level::Warning => ("⚠", theme::warning()),
         Level::Error => ("✖", theme::error()),
     };
-    frame.render_widget(Line::styled(format!(" {mark} {}", status.text), style), area);
+    frame.render_widget(
+        Line::styled(format!(" {mark} {}", status.text), style),
+        area,
+    );
 }
 
 /// Key hints of the current mode, from the key table.
@@ -59,7 +65,7 @@ pub fn footer_line(mode: keymap::ModeKind) -> Line<'static> {
     let mut spans = vec![Span::raw(" ")];
     for (i, (key, short)) in keymap::footer(mode).into_iter().enumerate() {
         if i > 0 {
-            spans.push(Span::styled(" · ", theme::dim()));
+            spans.push(Span::raw("  "));
         }
         spans.push(Span::styled(key, theme::key()));
         spans.push(Span::raw(format!(" {short}")));

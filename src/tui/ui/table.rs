@@ -6,14 +6,14 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Margin, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Block, Cell, HighlightSpacing, Paragraph, Row, Scrollbar, ScrollbarOrientation, ScrollbarState, Table,
-    TableState, Wrap,
+    Block, Cell, HighlightSpacing, Paragraph, Row, Scrollbar, ScrollbarOrientation, ScrollbarState,
+    Table, TableState, Wrap,
 };
 
 use super::theme;
 use crate::tui::app::App;
 use crate::tui::rows::RowData;
-use crate::tui::text::printable;
+use crate::tui::text::{self, printable};
 use crate::vault::SecretType;
 
 /// Type labels that fit a narrow terminal.
@@ -40,30 +40,46 @@ fn scroll(app: &mut App, page: usize) {
     app.offset = app.offset.min(len.saturating_sub(page));
 }
 
-fn row<'a>(r: &'a RowData, selected: bool, wide: bool) -> Row<'a> {
-    let age_style = if r.age_days >= theme::ROTATE_AFTER_DAYS { theme::warning() } else { theme::dim() };
-    let actions = match (selected, wide) {
-        (false, _) => "",
-        (true, true) => "e edit · d delete",
-        (true, false) => "e edit · d del",
+/// One table row; `actions` is the hint on the selected row when there is a column for it.
+fn row<'a>(r: &'a RowData, now: i64, actions: Option<&'static str>, wide: bool) -> Row<'a> {
+    let age_days = (now - r.value_changed).max(0) / 86_400;
+    let age_style = if age_days >= theme::ROTATE_AFTER_DAYS {
+        theme::warning()
+    } else {
+        theme::dim()
     };
-    Row::new([
-        Cell::from(Span::styled(r.key_shown.as_str(), theme::key())),
+    let mut cells = vec![
+        Cell::from(Span::styled(r.key_shown(), theme::key())),
         Cell::from(r.description.as_str()),
-        Cell::from(if wide { r.kind.label() } else { short_type(r.kind) }),
-        Cell::from(r.created_shown.as_str()),
-        Cell::from(Span::styled(r.age.as_str(), age_style)),
-        Cell::from(Span::styled(actions, theme::dim())),
-    ])
+        Cell::from(if wide {
+            r.kind.label()
+        } else {
+            short_type(r.kind)
+        }),
+        Cell::from(text::date(r.created)),
+        Cell::from(Span::styled(text::age(now, r.value_changed), age_style)),
+    ];
+    if let Some(a) = actions {
+        cells.push(Cell::from(Span::styled(a, theme::dim())));
+    }
+    Row::new(cells)
 }
 
 pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
     let shown = app.visible.len();
     let total = app.rows.len();
     let title = if shown == total {
-        format!(" Secrets · {}/{} · {total} ", printable(&app.project), printable(&app.env))
+        format!(
+            " Secrets · {}/{} · {total} ",
+            printable(&app.project),
+            printable(&app.env)
+        )
     } else {
-        format!(" Secrets · {}/{} · {shown} of {total} ", printable(&app.project), printable(&app.env))
+        format!(
+            " Secrets · {}/{} · {shown} of {total} ",
+            printable(&app.project),
+            printable(&app.env)
+        )
     };
     let block = Block::bordered().title(Line::styled(title, theme::title()));
     let inner = block.inner(area);
@@ -82,29 +98,59 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
                 printable(&app.env)
             )
         } else {
-            format!("No secret matches “{}”. Esc clears the filter.", printable(&filter))
+            format!(
+                "No secret matches “{}”. Esc clears the filter.",
+                printable(&filter)
+            )
         };
-        let text = Paragraph::new(Line::styled(msg, theme::dim()).centered()).wrap(Wrap { trim: true });
+        let text =
+            Paragraph::new(Line::styled(msg, theme::dim()).centered()).wrap(Wrap { trim: true });
         let mid = inner.inner(Margin::new(1, inner.height.saturating_sub(1) / 2));
         frame.render_widget(text, mid);
         return;
     }
 
+    // Three widths: wide shows everything in full; medium shortens the type labels and
+    // the action hint; narrow leaves the actions to the footer.
     let wide = inner.width >= 100;
+    let narrow = inner.width < 76;
     let end = (app.offset + page).min(shown);
-    let rows = app.visible[app.offset..end]
+    let window = &app.visible[app.offset..end];
+    let now = app.clock.now();
+    // The key column fits the longest key on screen (up to 45 %), the description
+    // takes the rest: keys are what people scan for.
+    let longest = window
         .iter()
-        .enumerate()
-        .map(|(i, &idx)| row(&app.rows[idx], app.offset + i == app.selected, wide));
-    let widths = [
-        Constraint::Fill(2),
-        Constraint::Fill(3),
+        .map(|&i| Span::raw(app.rows[i].key_shown()).width())
+        .max()
+        .unwrap_or(0);
+    let key_w = (longest.max(3) as u16).min(inner.width * 45 / 100);
+    let actions = match (wide, narrow) {
+        (true, _) => Some("e edit · d delete"),
+        (false, false) => Some("e edit · d del"),
+        (false, true) => None,
+    };
+    let rows = window.iter().enumerate().map(|(i, &idx)| {
+        let hint = if app.offset + i == app.selected {
+            actions
+        } else {
+            None
+        };
+        row(&app.rows[idx], now, hint, wide)
+    });
+    let mut widths = vec![
+        Constraint::Length(key_w),
+        Constraint::Fill(1),
         Constraint::Length(if wide { 17 } else { 10 }),
         Constraint::Length(10),
         Constraint::Length(4),
-        Constraint::Length(if wide { 17 } else { 14 }),
     ];
-    let header = Row::new(["Key", "Description", "Type", "Created", "Age", "Actions"]).style(theme::title());
+    let mut titles = vec!["Key", "Description", "Type", "Created", "Age"];
+    if let Some(a) = actions {
+        widths.push(Constraint::Length(a.chars().count() as u16));
+        titles.push("Actions");
+    }
+    let header = Row::new(titles).style(theme::title());
     let table = Table::new(rows, widths)
         .header(header)
         .block(block)
@@ -117,7 +163,9 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
     if shown > page {
         let mut sb = ScrollbarState::new(shown.saturating_sub(page)).position(app.offset);
         frame.render_stateful_widget(
-            Scrollbar::new(ScrollbarOrientation::VerticalRight).begin_symbol(None).end_symbol(None),
+            Scrollbar::new(ScrollbarOrientation::VerticalRight)
+                .begin_symbol(None)
+                .end_symbol(None),
             area.inner(Margin::new(0, 1)),
             &mut sb,
         );

@@ -37,12 +37,17 @@ pub fn info() -> Style {
 }
 
 pub fn selected_row() -> Style {
-    Style::new().bg(Color::DarkGray).add_modifier(Modifier::BOLD)
+    Style::new()
+        .bg(Color::DarkGray)
+        .add_modifier(Modifier::BOLD)
 }
 
 pub fn button(focused: bool) -> Style {
     if focused {
-        Style::new().fg(Color::Black).bg(ACCENT).add_modifier(Modifier::BOLD)
+        Style::new()
+            .fg(Color::Black)
+            .bg(ACCENT)
+            .add_modifier(Modifier::BOLD)
     } else {
         Style::new().add_modifier(Modifier::BOLD)
     }
@@ -50,7 +55,10 @@ pub fn button(focused: bool) -> Style {
 
 pub fn danger_button(focused: bool) -> Style {
     if focused {
-        Style::new().fg(Color::White).bg(Color::Red).add_modifier(Modifier::BOLD)
+        Style::new()
+            .fg(Color::White)
+            .bg(Color::Red)
+            .add_modifier(Modifier::BOLD)
     } else {
         Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
     }

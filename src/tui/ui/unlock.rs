@@ -21,7 +21,10 @@ fn boxed(frame: &mut Frame, title: &str, mode: ModeKind, height: u16) -> Rect {
     frame.render_widget(Clear, area);
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
-        .title(Line::from(vec![Span::styled(" tresor ", theme::key()), Span::styled(title, theme::title())]))
+        .title(Line::from(vec![
+            Span::styled(" tresor ", theme::key()),
+            Span::styled(title, theme::title()),
+        ]))
         .title_bottom(status::footer_line(mode).centered());
     let inner = block.inner(area).inner(Margin::new(1, 0));
     frame.render_widget(block, area);
@@ -30,11 +33,24 @@ fn boxed(frame: &mut Frame, title: &str, mode: ModeKind, height: u16) -> Rect {
 
 fn field(frame: &mut Frame, area: Rect, label: &str, ta: &mut TextArea<'static>, focused: bool) {
     let [l, r] = Layout::horizontal([Constraint::Length(14), Constraint::Fill(1)]).areas(area);
-    let (mark, style) = if focused { ("▸ ", theme::focused_label()) } else { ("  ", theme::label()) };
-    frame.render_widget(Line::from(vec![Span::styled(mark, style), Span::styled(label, style)]), l);
+    let (mark, style) = if focused {
+        ("▸ ", theme::focused_label())
+    } else {
+        ("  ", theme::label())
+    };
+    frame.render_widget(
+        Line::from(vec![Span::styled(mark, style), Span::styled(label, style)]),
+        l,
+    );
     ta.set_cursor_style(theme::cursor(focused));
     ta.set_style(theme::input_bg(focused));
     frame.render_widget(&*ta, r);
+}
+
+/// The part of a row under the inputs: messages line up with what they are about.
+fn indent(area: Rect) -> Rect {
+    let [_, r] = Layout::horizontal([Constraint::Length(14), Constraint::Fill(1)]).areas(area);
+    r
 }
 
 fn vault_line(path: &std::path::Path) -> Line<'static> {
@@ -44,7 +60,12 @@ fn vault_line(path: &std::path::Path) -> Line<'static> {
     ])
 }
 
-pub fn render_unlock(state: &mut UnlockState, path: &std::path::Path, status_text: Option<Line<'static>>, frame: &mut Frame) {
+pub fn render_unlock(
+    state: &mut UnlockState,
+    path: &std::path::Path,
+    status_text: Option<Line<'static>>,
+    frame: &mut Frame,
+) {
     let inner = boxed(frame, "· unlock ", ModeKind::Unlock, 10);
     let [vault, _, pass, msg, _, note] = Layout::vertical([
         Constraint::Length(1),
@@ -56,20 +77,29 @@ pub fn render_unlock(state: &mut UnlockState, path: &std::path::Path, status_tex
     ])
     .areas(inner);
     frame.render_widget(vault_line(path), vault);
-    field(frame, pass, "Passphrase", &mut state.passphrase, !state.pending);
+    field(
+        frame,
+        pass,
+        "Passphrase",
+        &mut state.passphrase,
+        !state.pending,
+    );
     let line = if state.pending {
-        Line::styled("  Unlocking…", theme::warning())
+        Line::styled("Unlocking…", theme::warning())
     } else if let Some(e) = &state.error {
-        Line::styled(format!("  {e}"), theme::error())
+        Line::styled(e.clone(), theme::error())
     } else if let Some(k) = &state.keyfile {
         Line::styled(
-            format!("  Enter with no passphrase uses the keyfile {}", printable(&k.to_string_lossy())),
+            format!(
+                "Enter with no passphrase uses the keyfile {}",
+                printable(&k.to_string_lossy())
+            ),
             theme::dim(),
         )
     } else {
-        Line::styled("  The passphrase is never stored; Esc quits.", theme::dim())
+        Line::styled("The passphrase is never stored; Esc quits.", theme::dim())
     };
-    frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), msg);
+    frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), indent(msg));
     if let Some(s) = status_text {
         frame.render_widget(s, note);
     }
@@ -77,7 +107,10 @@ pub fn render_unlock(state: &mut UnlockState, path: &std::path::Path, status_tex
 
 fn strength_line(strength: Option<Strength>) -> Line<'static> {
     match strength {
-        None => Line::styled("  Strength    type a passphrase (a few words is best)", theme::dim()),
+        None => Line::styled(
+            "  Strength    type a passphrase (a few words is best)",
+            theme::dim(),
+        ),
         Some(s) => {
             let style = match s {
                 Strength::Weak => theme::error(),
@@ -111,32 +144,53 @@ pub fn render_create(state: &mut CreateState, path: &std::path::Path, frame: &mu
         Constraint::Fill(1),
     ])
     .areas(inner);
-    frame.render_widget(Line::styled("  No vault here yet: create one to keep your secrets.", theme::title()), intro);
+    frame.render_widget(
+        Line::styled(
+            "  No vault here yet: create one to keep your secrets.",
+            theme::title(),
+        ),
+        intro,
+    );
     frame.render_widget(vault_line(path), vault);
     if state.use_keyfile {
         field(frame, first, "Keyfile", &mut state.keyfile_path, true);
         frame.render_widget(
             Paragraph::new(Line::styled(
-                "  A new random key is written here (mode 0600). Whoever has this file can unlock the vault: keep it safe and backed up.",
+                "A new random keyfile is written here (mode 0600). Anyone who has it can unlock the vault: keep it safe.",
                 theme::dim(),
             ))
-            .wrap(Wrap { trim: true }),
-            second.union(third),
+            .wrap(Wrap { trim: false }),
+            indent(second.union(third)),
         );
     } else {
         let focus = state.focus;
-        field(frame, first, "Passphrase", &mut state.passphrase, focus == CreateField::Passphrase);
-        field(frame, second, "Again", &mut state.confirm, focus == CreateField::Confirm);
+        field(
+            frame,
+            first,
+            "Passphrase",
+            &mut state.passphrase,
+            focus == CreateField::Passphrase,
+        );
+        field(
+            frame,
+            second,
+            "Again",
+            &mut state.confirm,
+            focus == CreateField::Confirm,
+        );
         frame.render_widget(strength_line(state.strength()), third);
     }
     let line = if state.pending {
-        Line::styled("  Creating the vault…", theme::warning())
+        Line::styled("Creating the vault…", theme::warning())
     } else if let Some(e) = &state.error {
-        Line::styled(format!("  {e}"), theme::error())
+        Line::styled(e.clone(), theme::error())
     } else if state.use_keyfile {
-        Line::styled("  Ctrl-K: use a passphrase instead", theme::dim())
+        Line::styled("Ctrl-K: use a passphrase instead", theme::dim())
     } else {
-        Line::styled("  Ctrl-K: use a keyfile instead (for scripts and servers)", theme::dim())
+        Line::styled(
+            "Ctrl-K: use a keyfile instead (for scripts and servers)",
+            theme::dim(),
+        )
     };
-    frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), msg);
+    frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), indent(msg));
 }

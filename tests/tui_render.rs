@@ -1,0 +1,457 @@
+//! Every screen drawn on a `TestBackend` at 80x24 and 120x40, as insta snapshots.
+//! Dates are replaced by `YYYY-MM-DD` and the vault path is fixed, so snapshots are
+//! stable. Every buffer is also searched for the secret values in the vault: a value
+//! must never be drawn unless the user revealed what they are typing.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::{Color, Modifier};
+use secrecy::SecretString;
+use tempfile::TempDir;
+
+use tresor::tui::action::Action;
+use tresor::tui::app::{App, Clock, Screen};
+use tresor::tui::ui;
+use tresor::vault::crypto::KdfParams;
+use tresor::vault::{Credential, NewCredential, NewSecret, SecretValue, Vault};
+
+const VALUES: &[&str] = &[
+    "sk_live_VALUE_MUST_NOT_SHOW",
+    "postgres://app:PW_MUST_NOT_SHOW@db/app",
+    "TYPED_MUST_NOT_SHOW",
+];
+const SHOWN_PATH: &str = "/home/ada/.local/share/tresor/vault.tresor";
+const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+
+struct Fixture {
+    tmp: TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        Vault::create(
+            &tmp.path().join("v.tresor"),
+            NewCredential::Keyfile(tmp.path().join("k")),
+        )
+        .expect("create");
+        Fixture { tmp }
+    }
+
+    fn vault(&self) -> Vault {
+        Vault::unlock(
+            &self.tmp.path().join("v.tresor"),
+            &Credential::Keyfile(self.tmp.path().join("k")),
+        )
+        .expect("unlock")
+    }
+
+    fn add(&self, env: &str, key: &str, value: &str, description: &str) {
+        let secret = NewSecret {
+            key: key.into(),
+            value: SecretValue::new(value.as_bytes().to_vec()),
+            description: description.into(),
+            kind: None,
+        };
+        self.vault().add("default", env, secret).expect("add");
+    }
+
+    fn full(&self) -> &Self {
+        self.add(
+            "development",
+            "STRIPE_API_KEY",
+            VALUES[0],
+            "Stripe dashboard → Developers → API keys",
+        );
+        self.add(
+            "development",
+            "DATABASE_URL",
+            VALUES[1],
+            "primary Postgres, owned by the platform team",
+        );
+        self.add("development", "GITHUB_TOKEN", "ghp_x", "CI releases");
+        self.add(
+            "development",
+            "TLS_PRIVATE_KEY",
+            "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----",
+            "",
+        );
+        self.add(
+            "development",
+            "ADMIN_PASSWORD",
+            "hunter2",
+            "鍵の説明 🔑 wide characters",
+        );
+        self.add(
+            "development",
+            "WEBHOOK_SECRET",
+            "whsec",
+            "line one\u{1b}[31m red?\tend",
+        );
+        self.add("development", "PORT", "8080", "");
+        self.add("production", "STRIPE_API_KEY", "sk_live_prod", "");
+        self
+    }
+
+    /// An unlocked app whose clock is 12 days after the secrets were written.
+    fn app(&self) -> App {
+        let mut app = App::unlocked(self.vault(), "default", "development");
+        app.clock = Clock::Fixed(chrono::Utc::now().timestamp() + 12 * 86_400);
+        app.vault_path = PathBuf::from(SHOWN_PATH);
+        app.load();
+        app
+    }
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn ctrl(app: &mut App, c: char) {
+    app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+}
+
+fn typ(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+fn draw(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    t.draw(|f| ui::render(app, f)).expect("draw");
+    t
+}
+
+fn screen_text(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut skip = 0;
+        for x in 0..buf.area.width {
+            // A wide character covers the next cell: print it once, as a terminal shows it.
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let symbol = buf[(x, y)].symbol();
+            skip = ratatui::text::Span::raw(symbol).width().saturating_sub(1);
+            out.push_str(symbol);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn stable(text: &str) -> String {
+    let date = regex::Regex::new(r"\d{4}-\d{2}-\d{2}").expect("regex");
+    date.replace_all(text, "YYYY-MM-DD").into_owned()
+}
+
+fn assert_no_value(text: &str, name: &str) {
+    for v in VALUES
+        .iter()
+        .chain(&["hunter2", "whsec", "ghp_x", "sk_live_prod", "BEGIN PRIVATE"])
+    {
+        assert!(
+            !text.contains(v),
+            "{name}: value {v:?} is on screen:\n{text}"
+        );
+    }
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "{name}: control character drawn"
+    );
+}
+
+/// Draws at both sizes, checks no value is visible, and snapshots.
+fn snap(name: &str, app: &mut App) {
+    for (w, h) in SIZES {
+        let t = draw(app, w, h);
+        let text = screen_text(&t);
+        assert_no_value(&text, name);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), stable(&text));
+    }
+}
+
+#[test]
+fn create_screen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = App::start(
+        tmp.path().join("v.tresor"),
+        "default".into(),
+        "development".into(),
+        None,
+        Duration::from_secs(300),
+    );
+    app.vault_path = PathBuf::from(SHOWN_PATH);
+    typ(&mut app, "TYPED_MUST_NOT_SHOW");
+    snap("create", &mut app);
+    ctrl(&mut app, 'k');
+    let Screen::Create(s) = &mut app.screen else {
+        panic!()
+    };
+    s.keyfile_path = tresor::tui::gate::plain_field("");
+    s.keyfile_path
+        .insert_str("/home/ada/.local/share/tresor/vault.tresor.key");
+    snap("create_keyfile", &mut app);
+}
+
+#[test]
+fn unlock_screen_with_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("p.tresor");
+    let cheap = KdfParams {
+        passes: 1,
+        memory_kib: KdfParams::MIN_MEMORY_KIB,
+        lanes: 1,
+    };
+    Vault::create(
+        &path,
+        NewCredential::Passphrase(SecretString::from("right"), cheap),
+    )
+    .unwrap();
+    let mut app = App::start(
+        path,
+        "default".into(),
+        "development".into(),
+        None,
+        Duration::from_secs(300),
+    );
+    let real = std::mem::replace(&mut app.vault_path, PathBuf::from(SHOWN_PATH));
+    typ(&mut app, "wrong");
+    press(&mut app, KeyCode::Enter);
+    snap("unlocking", &mut app);
+    app.vault_path = real;
+    app.run_pending();
+    app.vault_path = PathBuf::from(SHOWN_PATH);
+    typ(&mut app, "TYPED_MUST_NOT_SHOW");
+    snap("unlock_error", &mut app);
+}
+
+#[test]
+fn table_empty() {
+    let fx = Fixture::new();
+    snap("table_empty", &mut fx.app());
+}
+
+#[test]
+fn table_full_and_styles() {
+    let fx = Fixture::new();
+    let mut app = fx.full().app();
+    press(&mut app, KeyCode::Char('j'));
+    snap("table_full", &mut app);
+    // The key column is bold and in the accent colour.
+    let t = draw(&mut app, 120, 40);
+    let buf = t.backend().buffer();
+    let text = screen_text(&t);
+    let row = text
+        .lines()
+        .position(|l| l.contains("DATABASE_URL"))
+        .expect("row drawn") as u16;
+    let col = text
+        .lines()
+        .nth(row as usize)
+        .unwrap()
+        .chars()
+        .position(|c| c == 'D')
+        .unwrap() as u16;
+    let style = buf[(col, row)].style();
+    assert!(style.add_modifier.contains(Modifier::BOLD), "{style:?}");
+    assert_eq!(style.fg, Some(Color::Cyan));
+    assert!(text.contains("12d"), "rotation hint shows the value's age");
+    assert!(
+        text.contains("e edit · d delete"),
+        "actions on the selected row"
+    );
+    assert!(
+        text.contains("\u{FFFD}[31m"),
+        "control characters replaced with U+FFFD"
+    );
+}
+
+#[test]
+fn table_filtered() {
+    let fx = Fixture::new();
+    let mut app = fx.full().app();
+    press(&mut app, KeyCode::Char('/'));
+    typ(&mut app, "key");
+    snap("table_filtering", &mut app);
+    press(&mut app, KeyCode::Enter);
+    snap("table_filtered", &mut app);
+    press(&mut app, KeyCode::Char('/'));
+    typ(&mut app, "zzz");
+    snap("table_filter_no_match", &mut app);
+}
+
+#[test]
+fn add_dialog() {
+    let fx = Fixture::new();
+    let mut app = fx.full().app();
+    press(&mut app, KeyCode::Char('a'));
+    snap("add_empty", &mut app);
+    typ(&mut app, "stripe_key");
+    press(&mut app, KeyCode::Tab);
+    typ(&mut app, "TYPED_MUST_NOT_SHOW");
+    snap("add_typed_lowercase_warning", &mut app);
+    // Revealing shows it: proves the no-value check can fail.
+    ctrl(&mut app, 'r');
+    let text = screen_text(&draw(&mut app, 80, 24));
+    assert!(
+        text.contains("TYPED_MUST_NOT_SHOW"),
+        "Ctrl-R reveals:\n{text}"
+    );
+    ctrl(&mut app, 'r');
+    assert!(!screen_text(&draw(&mut app, 80, 24)).contains("TYPED_MUST_NOT_SHOW"));
+}
+
+#[test]
+fn add_dialog_multi_line_value() {
+    let fx = Fixture::new();
+    let mut app = fx.app();
+    press(&mut app, KeyCode::Char('a'));
+    typ(&mut app, "TLS_KEY");
+    press(&mut app, KeyCode::Tab);
+    app.update(Action::Paste(
+        "-----BEGIN PRIVATE KEY-----\nTYPED_MUST_NOT_SHOW\n-----END PRIVATE KEY-----".into(),
+    ));
+    snap("add_multi_line", &mut app);
+}
+
+#[test]
+fn form_errors() {
+    let fx = Fixture::new();
+    let mut app = fx.full().app();
+    press(&mut app, KeyCode::Char('a'));
+    press(&mut app, KeyCode::Enter);
+    snap("add_required_errors", &mut app);
+    typ(&mut app, "PORT");
+    press(&mut app, KeyCode::Tab);
+    typ(&mut app, "TYPED_MUST_NOT_SHOW");
+    press(&mut app, KeyCode::Enter);
+    snap("add_duplicate_error", &mut app);
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('e'));
+    press(&mut app, KeyCode::Enter);
+    snap("edit_no_changes", &mut app);
+}
+
+#[test]
+fn edit_dialog() {
+    let fx = Fixture::new();
+    let mut app = fx.full().app();
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('e'));
+    snap("edit", &mut app);
+}
+
+#[test]
+fn delete_dialog() {
+    let fx = Fixture::new();
+    let mut app = fx.full().app();
+    press(&mut app, KeyCode::Char('G'));
+    press(&mut app, KeyCode::Char('d'));
+    snap("delete_focus_cancel", &mut app);
+    press(&mut app, KeyCode::Right);
+    snap("delete_focus_delete", &mut app);
+}
+
+#[test]
+fn help_overlay() {
+    let fx = Fixture::new();
+    let mut app = fx.app();
+    press(&mut app, KeyCode::Char('?'));
+    snap("help", &mut app);
+}
+
+#[test]
+fn project_picker() {
+    let fx = Fixture::new();
+    fx.full();
+    fx.vault().add_project("billing-api").unwrap();
+    let mut app = fx.app();
+    press(&mut app, KeyCode::Char('p'));
+    snap("picker", &mut app);
+    press(&mut app, KeyCode::Char('n'));
+    typ(&mut app, "bad name");
+    press(&mut app, KeyCode::Enter);
+    snap("picker_new_error", &mut app);
+}
+
+#[test]
+fn status_messages_and_tabs() {
+    let fx = Fixture::new();
+    let mut app = fx.full().app();
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Char('d'));
+    press(&mut app, KeyCode::Char('y'));
+    snap("deleted_status", &mut app);
+}
+
+#[test]
+fn too_small() {
+    let fx = Fixture::new();
+    let mut app = fx.full().app();
+    for (w, h) in [(59, 24), (80, 14), (20, 5), (1, 1)] {
+        let text = screen_text(&draw(&mut app, w, h));
+        if w >= 32 {
+            assert!(
+                text.contains("terminal too small (need 60x15)"),
+                "{w}x{h}:\n{text}"
+            );
+        }
+        assert!(!text.contains("STRIPE"), "nothing else drawn at {w}x{h}");
+    }
+    insta::assert_snapshot!("too_small_59x24", screen_text(&draw(&mut app, 59, 24)));
+    // The minimum size draws the whole screen, a form included, without panicking.
+    press(&mut app, KeyCode::Char('a'));
+    insta::assert_snapshot!("add_at_minimum_60x15", screen_text(&draw(&mut app, 60, 15)));
+}
+
+#[test]
+fn resizing_keeps_the_selection_visible() {
+    let fx = Fixture::new();
+    for i in 0..60 {
+        fx.add("staging", &format!("KEY_{i:02}"), "x", "");
+    }
+    let mut app = fx.app();
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Char('G'));
+    for (w, h) in [(120, 40), (80, 24), (60, 15), (100, 30)] {
+        let text = screen_text(&draw(&mut app, w, h));
+        assert!(text.contains("KEY_59"), "{w}x{h}:\n{text}");
+    }
+    press(&mut app, KeyCode::Char('g'));
+    let text = screen_text(&draw(&mut app, 80, 24));
+    assert!(text.contains("KEY_00") && !text.contains("KEY_59"));
+}
+
+#[test]
+fn help_scrolls_to_every_section_and_back() {
+    let fx = Fixture::new();
+    let mut app = fx.app();
+    press(&mut app, KeyCode::Char('?'));
+    for _ in 0..200 {
+        press(&mut app, KeyCode::Char('j'));
+    }
+    let text = screen_text(&draw(&mut app, 80, 24));
+    assert!(
+        text.contains("Unlock") && text.contains("create the vault"),
+        "{text}"
+    );
+    press(&mut app, KeyCode::Char('k'));
+    let text = screen_text(&draw(&mut app, 80, 24));
+    assert!(
+        text.contains("create the vault"),
+        "one step up from the end, not 200:\n{text}"
+    );
+    for _ in 0..200 {
+        press(&mut app, KeyCode::Up);
+    }
+    let text = screen_text(&draw(&mut app, 80, 24));
+    assert!(text.contains("Secrets table"), "{text}");
+}

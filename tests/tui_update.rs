@@ -1,0 +1,829 @@
+//! The TUI's update function, driven the way a user drives it: key events through the
+//! real key table, against a real temporary vault. Each test asserts what the user
+//! would see change (mode, rows, messages) and what the vault then holds.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use secrecy::SecretString;
+use tempfile::TempDir;
+
+use tresor::tui::action::Action;
+use tresor::tui::app::{App, ConfirmFocus, Mode, Screen};
+use tresor::tui::form::{Field, SecretForm};
+use tresor::tui::rows::SortKey;
+use tresor::vault::crypto::KdfParams;
+use tresor::vault::{Credential, NewCredential, NewSecret, SecretType, SecretValue, Vault};
+
+struct Fixture {
+    tmp: TempDir,
+}
+
+impl Fixture {
+    fn new() -> (Fixture, App) {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let vault = Vault::create(
+            &tmp.path().join("v.tresor"),
+            NewCredential::Keyfile(tmp.path().join("k")),
+        )
+        .expect("create vault");
+        let app = App::unlocked(vault, "default", "development");
+        (Fixture { tmp }, app)
+    }
+
+    fn path(&self) -> PathBuf {
+        self.tmp.path().join("v.tresor")
+    }
+
+    fn keyfile(&self) -> PathBuf {
+        self.tmp.path().join("k")
+    }
+
+    /// A second handle, as `tresor` in another terminal would have.
+    fn vault(&self) -> Vault {
+        Vault::unlock(&self.path(), &Credential::Keyfile(self.keyfile())).expect("unlock")
+    }
+
+    fn add(&self, env: &str, key: &str, value: &str, description: &str) {
+        self.vault()
+            .add(
+                "default",
+                env,
+                NewSecret {
+                    key: key.into(),
+                    value: SecretValue::new(value.as_bytes().to_vec()),
+                    description: description.into(),
+                    kind: None,
+                },
+            )
+            .expect("add");
+    }
+
+    fn get(&self, key: &str) -> String {
+        let v = self
+            .vault()
+            .get("default", "development", key)
+            .expect("get");
+        String::from_utf8(v.to_vec()).expect("utf8")
+    }
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn ctrl(app: &mut App, c: char) {
+    app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+}
+
+fn typ(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+fn form(app: &App) -> &SecretForm {
+    match &app.mode {
+        Mode::Form(f) => f,
+        _ => panic!("no form open"),
+    }
+}
+
+fn keys(app: &App) -> Vec<&str> {
+    app.visible
+        .iter()
+        .map(|&i| app.rows[i].key.as_str())
+        .collect()
+}
+
+fn status(app: &App) -> &str {
+    app.status.as_ref().map_or("", |s| s.text.as_str())
+}
+
+fn add_via_form(app: &mut App, key: &str, value: &str) {
+    press(app, KeyCode::Char('a'));
+    typ(app, key);
+    press(app, KeyCode::Tab);
+    typ(app, value);
+    press(app, KeyCode::Enter);
+}
+
+#[test]
+fn add_creates_the_secret_and_closes_the_form() {
+    let (fx, mut app) = Fixture::new();
+    press(&mut app, KeyCode::Char('a'));
+    assert_eq!(form(&app).focus, Field::Key);
+    typ(&mut app, "STRIPE_API_KEY");
+    press(&mut app, KeyCode::Tab);
+    typ(&mut app, "sk_live_x");
+    press(&mut app, KeyCode::Tab);
+    typ(&mut app, "from the Stripe dashboard");
+    assert_eq!(
+        form(&app).secret_type,
+        SecretType::ApiKey,
+        "type detected from the key"
+    );
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.mode, Mode::Browse));
+    assert_eq!(keys(&app), ["STRIPE_API_KEY"]);
+    assert_eq!(status(&app), "Created secret STRIPE_API_KEY");
+    assert_eq!(fx.get("STRIPE_API_KEY"), "sk_live_x");
+    let info = &fx.vault().list("default", "development").unwrap()[0];
+    assert_eq!(info.description, "from the Stripe dashboard");
+    assert_eq!(info.kind, SecretType::ApiKey);
+    assert_eq!(app.envs[0].secrets, 1, "the tab count follows");
+}
+
+#[test]
+fn duplicate_key_keeps_the_form_open_with_the_text_typed() {
+    let (fx, mut app) = Fixture::new();
+    fx.add("development", "DB_URL", "postgres://a", "");
+    app.load();
+    add_via_form(&mut app, "DB_URL", "postgres://b");
+    let f = form(&app);
+    let err = f.key_error.as_deref().unwrap_or("");
+    assert!(err.contains("`DB_URL` already exists"), "{err}");
+    assert_eq!(f.key_text(), "DB_URL");
+    assert_eq!(&f.value_bytes()[..], b"postgres://b");
+    assert_eq!(fx.get("DB_URL"), "postgres://a", "nothing overwritten");
+}
+
+#[test]
+fn empty_key_and_value_get_the_verbatim_messages() {
+    let (_fx, mut app) = Fixture::new();
+    press(&mut app, KeyCode::Char('a'));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        form(&app).key_error.as_deref(),
+        Some("Secret key is required")
+    );
+    assert_eq!(
+        form(&app).value_error.as_deref(),
+        Some("Secret value is required")
+    );
+    typ(&mut app, "TOKEN");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(form(&app).key_error, None);
+    assert_eq!(
+        form(&app).value_error.as_deref(),
+        Some("Secret value is required")
+    );
+    assert_eq!(
+        form(&app).focus,
+        Field::Value,
+        "focus goes where the problem is"
+    );
+}
+
+#[test]
+fn key_is_validated_while_typing() {
+    let (_fx, mut app) = Fixture::new();
+    press(&mut app, KeyCode::Char('a'));
+    typ(&mut app, "api_key");
+    assert_eq!(form(&app).key_error, None, "lowercase is allowed");
+    let warning = form(&app).key_warning.clone().unwrap_or_default();
+    assert!(warning.contains("`API_KEY`"), "{warning}");
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Backspace);
+    typ(&mut app, "-KEY");
+    let err = form(&app).key_error.clone().unwrap_or_default();
+    assert!(err.contains("`-`"), "names the bad character: {err}");
+}
+
+#[test]
+fn edit_with_an_empty_value_keeps_the_old_one() {
+    let (fx, mut app) = Fixture::new();
+    fx.add("development", "DB_PASSWORD", "hunter2", "old note");
+    app.load();
+    press(&mut app, KeyCode::Char('e'));
+    let f = form(&app);
+    assert!(f.is_edit());
+    assert_eq!(f.focus, Field::Value, "the key is not focusable");
+    assert!(f.value_is_empty(), "the current value is never loaded");
+    assert_eq!(f.description_text(), "old note");
+    press(&mut app, KeyCode::Tab);
+    typ(&mut app, " (rotated yearly)");
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.mode, Mode::Browse), "{}", status(&app));
+    assert_eq!(fx.get("DB_PASSWORD"), "hunter2");
+    let info = &fx.vault().list("default", "development").unwrap()[0];
+    assert_eq!(info.description, "old note (rotated yearly)");
+    assert_eq!(status(&app), "Updated secret DB_PASSWORD");
+}
+
+#[test]
+fn edit_with_a_new_value_replaces_it_and_enter_opens_edit() {
+    let (fx, mut app) = Fixture::new();
+    fx.add("development", "DB_PASSWORD", "hunter2", "");
+    app.load();
+    press(&mut app, KeyCode::Enter);
+    typ(&mut app, "correct-horse");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(fx.get("DB_PASSWORD"), "correct-horse");
+}
+
+#[test]
+fn edit_without_changes_says_so() {
+    let (fx, mut app) = Fixture::new();
+    fx.add("development", "A", "1", "same");
+    app.load();
+    press(&mut app, KeyCode::Char('e'));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(form(&app).error.as_deref(), Some("No changes to save"));
+    press(&mut app, KeyCode::Esc);
+    assert!(matches!(app.mode, Mode::Browse));
+}
+
+#[test]
+fn edit_cycles_the_type() {
+    let (fx, mut app) = Fixture::new();
+    fx.add("development", "PORT", "8080", "");
+    app.load();
+    press(&mut app, KeyCode::Char('e'));
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(form(&app).focus, Field::Type);
+    press(&mut app, KeyCode::Left);
+    assert_eq!(form(&app).secret_type, SecretType::Credential);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        fx.vault().list("default", "development").unwrap()[0].kind,
+        SecretType::Credential
+    );
+    assert_eq!(fx.get("PORT"), "8080");
+}
+
+#[test]
+fn delete_asks_first_with_focus_on_cancel() {
+    let (fx, mut app) = Fixture::new();
+    fx.add("development", "OLD_TOKEN", "x", "");
+    app.load();
+    press(&mut app, KeyCode::Char('d'));
+    assert!(
+        matches!(&app.mode, Mode::Confirm { key, focus: ConfirmFocus::Cancel } if key == "OLD_TOKEN")
+    );
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.mode, Mode::Browse));
+    assert_eq!(keys(&app), ["OLD_TOKEN"], "Enter on Cancel keeps it");
+    press(&mut app, KeyCode::Delete);
+    press(&mut app, KeyCode::Char('n'));
+    assert_eq!(keys(&app), ["OLD_TOKEN"]);
+    press(&mut app, KeyCode::Char('d'));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(keys(&app), ["OLD_TOKEN"]);
+    press(&mut app, KeyCode::Char('d'));
+    press(&mut app, KeyCode::Right);
+    assert!(matches!(
+        app.mode,
+        Mode::Confirm {
+            focus: ConfirmFocus::Delete,
+            ..
+        }
+    ));
+    press(&mut app, KeyCode::Tab);
+    assert!(matches!(
+        app.mode,
+        Mode::Confirm {
+            focus: ConfirmFocus::Cancel,
+            ..
+        }
+    ));
+    press(&mut app, KeyCode::Left);
+    press(&mut app, KeyCode::Enter);
+    assert!(keys(&app).is_empty());
+    assert_eq!(status(&app), "Deleted secret OLD_TOKEN");
+    assert!(
+        fx.vault()
+            .list("default", "development")
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn y_deletes_at_once() {
+    let (fx, mut app) = Fixture::new();
+    fx.add("development", "A", "1", "");
+    fx.add("development", "B", "2", "");
+    app.load();
+    press(&mut app, KeyCode::Char('G'));
+    press(&mut app, KeyCode::Char('d'));
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(keys(&app), ["A"]);
+    assert_eq!(app.selected, 0, "selection clamped after the last row went");
+}
+
+#[test]
+fn filter_narrows_and_clamps_the_selection() {
+    let (fx, mut app) = Fixture::new();
+    fx.add("development", "AWS_ACCESS_KEY_ID", "1", "");
+    fx.add("development", "AWS_SECRET_ACCESS_KEY", "2", "");
+    fx.add(
+        "development",
+        "STRIPE_KEY",
+        "3",
+        "billing, from AWS marketplace",
+    );
+    fx.add("development", "ZED", "4", "");
+    app.load();
+    press(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.selected, 3);
+    press(&mut app, KeyCode::Char('/'));
+    typ(&mut app, "aws");
+    assert_eq!(
+        keys(&app),
+        ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "STRIPE_KEY"]
+    );
+    typ(&mut app, "_s");
+    assert_eq!(keys(&app), ["AWS_SECRET_ACCESS_KEY"]);
+    assert_eq!(app.selected, 0, "clamped to the one row left");
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.mode, Mode::Browse));
+    assert_eq!(keys(&app).len(), 1, "Enter keeps the filter");
+    press(&mut app, KeyCode::Char('/'));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(keys(&app).len(), 4, "Esc clears it");
+    assert_eq!(app.filter_text(), "");
+}
+
+#[test]
+fn filter_matches_description_case_insensitively() {
+    let (fx, mut app) = Fixture::new();
+    fx.add("development", "A", "1", "Ask the Ops team");
+    fx.add("development", "B", "2", "");
+    app.load();
+    press(&mut app, KeyCode::Char('/'));
+    typ(&mut app, "OPS");
+    assert_eq!(keys(&app), ["A"]);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(keys(&app).len(), 2, "Esc in the table clears a kept filter");
+}
+
+#[test]
+fn tab_switches_environment() {
+    let (fx, mut app) = Fixture::new();
+    fx.add("staging", "S1", "x", "");
+    fx.add("production", "P1", "x", "");
+    fx.add("production", "P2", "x", "");
+    app.load();
+    let tabs: Vec<(&str, usize)> = app
+        .envs
+        .iter()
+        .map(|e| (e.name.as_str(), e.secrets))
+        .collect();
+    assert_eq!(
+        tabs,
+        [("development", 0), ("staging", 1), ("production", 2)]
+    );
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.env, "staging");
+    assert_eq!(keys(&app), ["S1"]);
+    app.handle_key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT));
+    app.handle_key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT));
+    assert_eq!(app.env, "production");
+    assert_eq!(keys(&app), ["P1", "P2"]);
+    add_via_form(&mut app, "P3", "x");
+    assert_eq!(
+        fx.vault().list("default", "production").unwrap().len(),
+        3,
+        "adds go to the open environment"
+    );
+}
+
+#[test]
+fn s_cycles_the_sort() {
+    let (fx, mut app) = Fixture::new();
+    fx.add("development", "B_TOKEN", "x", "");
+    fx.add("development", "A_PASSWORD", "x", "");
+    fx.add("development", "C_API_KEY", "x", "");
+    app.load();
+    assert_eq!(keys(&app), ["A_PASSWORD", "B_TOKEN", "C_API_KEY"]);
+    press(&mut app, KeyCode::Char('s'));
+    assert_eq!(app.sort, SortKey::Type);
+    assert_eq!(keys(&app), ["C_API_KEY", "A_PASSWORD", "B_TOKEN"]);
+    press(&mut app, KeyCode::Char('s'));
+    assert_eq!(app.sort, SortKey::Created);
+    press(&mut app, KeyCode::Char('s'));
+    assert_eq!(app.sort, SortKey::Key);
+}
+
+#[test]
+fn movement_keys() {
+    let (fx, mut app) = Fixture::new();
+    for i in 0..30 {
+        fx.add("development", &format!("K{i:02}"), "x", "");
+    }
+    app.load();
+    app.page = 10;
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.selected, 2);
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.selected, 1);
+    press(&mut app, KeyCode::PageDown);
+    assert_eq!(app.selected, 11);
+    press(&mut app, KeyCode::End);
+    assert_eq!(app.selected, 29);
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.selected, 29, "stays on the last row");
+    press(&mut app, KeyCode::PageUp);
+    assert_eq!(app.selected, 19);
+    press(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.selected, 0);
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.selected, 0);
+}
+
+#[test]
+fn project_picker_creates_and_opens_a_project() {
+    let (fx, mut app) = Fixture::new();
+    press(&mut app, KeyCode::Char('p'));
+    let Mode::ProjectPicker(p) = &app.mode else {
+        panic!("picker not open")
+    };
+    assert_eq!(
+        p.projects
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>(),
+        ["default"]
+    );
+    press(&mut app, KeyCode::Char('n'));
+    typ(&mut app, "bad name");
+    press(&mut app, KeyCode::Enter);
+    let Mode::ProjectPicker(p) = &app.mode else {
+        panic!("picker closed")
+    };
+    assert!(
+        p.error.as_deref().unwrap_or("").contains("U+0020"),
+        "{:?}",
+        p.error
+    );
+    for _ in 0..8 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    typ(&mut app, "billing");
+    press(&mut app, KeyCode::Enter);
+    let Mode::ProjectPicker(p) = &app.mode else {
+        panic!("picker closed")
+    };
+    assert!(p.new_name.is_none());
+    assert_eq!(p.projects[p.selected].name, "billing");
+    assert!(fx.vault().projects().unwrap().contains_key("billing"));
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.mode, Mode::Browse));
+    assert_eq!(app.project, "billing");
+    assert_eq!(app.env, "development");
+    add_via_form(&mut app, "BILLING_KEY", "x");
+    assert_eq!(fx.vault().list("billing", "development").unwrap().len(), 1);
+}
+
+#[test]
+fn auto_lock_drops_the_keys_and_shows_the_unlock_screen() {
+    let (_fx, mut app) = Fixture::new();
+    app.keyfile = Some(_fx.keyfile());
+    app.auto_lock = Duration::from_secs(300);
+    press(&mut app, KeyCode::Char('/'));
+    typ(&mut app, "abc");
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('a'));
+    typ(&mut app, "HALF_TYPED");
+    app.on_tick(Instant::now() + Duration::from_secs(299));
+    assert!(app.vault.is_some(), "not yet");
+    app.on_tick(Instant::now() + Duration::from_secs(301));
+    assert!(app.vault.is_none(), "keys dropped");
+    assert!(matches!(app.screen, Screen::Unlock(_)));
+    assert!(matches!(app.mode, Mode::Browse), "form closed");
+    assert_eq!(app.filter_text(), "");
+    assert!(app.rows.is_empty());
+    assert!(status(&app).contains("locked after 5 min"));
+    // Unlock again with the known keyfile: Enter on the empty passphrase.
+    press(&mut app, KeyCode::Enter);
+    assert!(app.has_pending(), "an Unlocking… frame comes first");
+    app.run_pending();
+    assert!(matches!(app.screen, Screen::Secrets));
+    assert!(app.vault.is_some());
+}
+
+fn passphrase_vault(dir: &Path) -> PathBuf {
+    let path = dir.join("p.tresor");
+    let cheap = KdfParams {
+        passes: 1,
+        memory_kib: KdfParams::MIN_MEMORY_KIB,
+        lanes: 1,
+    };
+    Vault::create(
+        &path,
+        NewCredential::Passphrase(SecretString::from("right horse"), cheap),
+    )
+    .expect("create");
+    path
+}
+
+#[test]
+fn unlock_screen_wrong_then_right_passphrase() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = passphrase_vault(tmp.path());
+    let mut app = App::start(
+        path,
+        "default".into(),
+        "development".into(),
+        None,
+        Duration::from_secs(300),
+    );
+    assert!(matches!(app.screen, Screen::Unlock(_)));
+    typ(&mut app, "wrong");
+    press(&mut app, KeyCode::Enter);
+    app.run_pending();
+    let Screen::Unlock(s) = &app.screen else {
+        panic!("left the unlock screen")
+    };
+    assert!(
+        s.error
+            .as_deref()
+            .unwrap_or("")
+            .contains("wrong passphrase"),
+        "{:?}",
+        s.error
+    );
+    assert!(s.passphrase.is_empty(), "the field is wiped after a try");
+    typ(&mut app, "right horse");
+    press(&mut app, KeyCode::Enter);
+    app.run_pending();
+    assert!(matches!(app.screen, Screen::Secrets));
+    assert_eq!(app.envs.len(), 3);
+}
+
+#[test]
+fn esc_and_ctrl_c_quit_the_unlock_screen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = passphrase_vault(tmp.path());
+    let mut app = App::start(
+        path.clone(),
+        "default".into(),
+        "development".into(),
+        None,
+        Duration::from_secs(300),
+    );
+    press(&mut app, KeyCode::Esc);
+    assert!(app.should_quit);
+    let mut app = App::start(
+        path,
+        "default".into(),
+        "development".into(),
+        None,
+        Duration::from_secs(300),
+    );
+    ctrl(&mut app, 'c');
+    assert!(app.should_quit);
+}
+
+#[test]
+fn preset_credential_unlocks_after_one_frame() {
+    let (fx, _app) = Fixture::new();
+    let mut app = App::start(
+        fx.path(),
+        "default".into(),
+        "development".into(),
+        Some(Credential::Keyfile(fx.keyfile())),
+        Duration::from_secs(300),
+    );
+    assert!(app.has_pending());
+    app.run_pending();
+    assert!(matches!(app.screen, Screen::Secrets));
+}
+
+#[test]
+fn create_screen_with_a_keyfile() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("new.tresor");
+    let mut app = App::start(
+        path.clone(),
+        "default".into(),
+        "development".into(),
+        None,
+        Duration::from_secs(300),
+    );
+    assert!(matches!(app.screen, Screen::Create(_)));
+    ctrl(&mut app, 'k');
+    let Screen::Create(s) = &app.screen else {
+        panic!()
+    };
+    assert!(s.use_keyfile);
+    assert_eq!(
+        s.keyfile_path(),
+        tmp.path().join("new.tresor.key"),
+        "default next to the vault"
+    );
+    press(&mut app, KeyCode::Enter);
+    app.run_pending();
+    assert!(matches!(app.screen, Screen::Secrets), "created and open");
+    assert!(path.exists());
+    let v = Vault::unlock(
+        &path,
+        &Credential::Keyfile(tmp.path().join("new.tresor.key")),
+    );
+    assert!(v.is_ok());
+}
+
+#[test]
+fn create_screen_passphrases_must_match() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("new.tresor");
+    let mut app = App::start(
+        path.clone(),
+        "default".into(),
+        "development".into(),
+        None,
+        Duration::from_secs(300),
+    );
+    press(&mut app, KeyCode::Enter);
+    let Screen::Create(s) = &app.screen else {
+        panic!()
+    };
+    assert_eq!(s.error.as_deref(), Some("passphrase is empty"));
+    typ(&mut app, "one two six");
+    let Screen::Create(s) = &app.screen else {
+        panic!()
+    };
+    assert_eq!(s.strength().map(|s| s.label()), Some("fair"));
+    press(&mut app, KeyCode::Tab);
+    typ(&mut app, "one two ten");
+    press(&mut app, KeyCode::Enter);
+    let Screen::Create(s) = &app.screen else {
+        panic!()
+    };
+    assert_eq!(s.error.as_deref(), Some("passphrases do not match"));
+    assert!(!app.has_pending());
+    assert!(!path.exists());
+}
+
+#[test]
+fn paste_keeps_newlines_in_the_value_only() {
+    let (fx, mut app) = Fixture::new();
+    press(&mut app, KeyCode::Char('a'));
+    app.update(Action::Paste("TLS_\r\nKEY".into()));
+    assert_eq!(
+        form(&app).key_text(),
+        "TLS_KEY",
+        "newlines stripped from the key"
+    );
+    press(&mut app, KeyCode::Tab);
+    let pem = "-----BEGIN PRIVATE KEY-----\r\nMIIB\rabc\n-----END PRIVATE KEY-----\n";
+    app.update(Action::Paste(pem.into()));
+    assert_eq!(
+        &form(&app).value_bytes()[..],
+        b"-----BEGIN PRIVATE KEY-----\nMIIB\nabc\n-----END PRIVATE KEY-----\n"
+    );
+    assert_eq!(form(&app).secret_type, SecretType::Certificate);
+    press(&mut app, KeyCode::Enter);
+    let v = fx.vault().get("default", "development", "TLS_KEY").unwrap();
+    assert_eq!(
+        &v[..],
+        b"-----BEGIN PRIVATE KEY-----\nMIIB\nabc\n-----END PRIVATE KEY-----\n"
+    );
+}
+
+#[test]
+fn enter_and_ctrl_m_j_never_insert_a_newline() {
+    let (_fx, mut app) = Fixture::new();
+    press(&mut app, KeyCode::Char('a'));
+    press(&mut app, KeyCode::Tab);
+    typ(&mut app, "ab");
+    ctrl(&mut app, 'm');
+    ctrl(&mut app, 'j');
+    typ(&mut app, "cd");
+    assert_eq!(&form(&app).value_bytes()[..], b"abcd");
+    assert_eq!(form(&app).value_line_count(), 1);
+}
+
+#[test]
+fn ctrl_g_generates_32_characters_and_ctrl_r_reveals() {
+    let (_fx, mut app) = Fixture::new();
+    press(&mut app, KeyCode::Char('a'));
+    ctrl(&mut app, 'g');
+    let first = form(&app).value_bytes().to_vec();
+    assert_eq!(first.len(), 32);
+    assert!(
+        first
+            .iter()
+            .all(|b| tresor::tui::text::GENERATED_ALPHABET.contains(b))
+    );
+    ctrl(&mut app, 'g');
+    assert_ne!(
+        form(&app).value_bytes().to_vec(),
+        first,
+        "a fresh value each time, replacing the old"
+    );
+    assert_eq!(form(&app).value_bytes().len(), 32);
+    assert!(!form(&app).revealed);
+    ctrl(&mut app, 'r');
+    assert!(form(&app).revealed);
+    ctrl(&mut app, 'r');
+    assert!(!form(&app).revealed);
+}
+
+#[test]
+fn ctrl_c_quits_from_a_form() {
+    let (_fx, mut app) = Fixture::new();
+    press(&mut app, KeyCode::Char('a'));
+    ctrl(&mut app, 'c');
+    assert!(app.should_quit);
+}
+
+#[test]
+fn q_quits_and_help_opens_and_closes() {
+    let (_fx, mut app) = Fixture::new();
+    press(&mut app, KeyCode::Char('?'));
+    assert!(matches!(app.mode, Mode::Help { .. }));
+    press(&mut app, KeyCode::Char('q'));
+    assert!(matches!(app.mode, Mode::Browse), "q closes help first");
+    assert!(!app.should_quit);
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.should_quit);
+}
+
+#[test]
+fn changes_from_another_process_show_up_when_idle() {
+    let (fx, mut app) = Fixture::new();
+    fx.add("development", "FROM_CLI", "x", "");
+    assert!(keys(&app).is_empty());
+    app.on_tick(Instant::now() + Duration::from_secs(3));
+    assert_eq!(keys(&app), ["FROM_CLI"]);
+    assert_eq!(app.envs[0].secrets, 1);
+}
+
+#[test]
+fn busy_vault_keeps_the_form_and_its_text() {
+    let (fx, mut app) = Fixture::new();
+    press(&mut app, KeyCode::Char('a'));
+    typ(&mut app, "BUSY_KEY");
+    press(&mut app, KeyCode::Tab);
+    typ(&mut app, "v");
+    // Another writer holds the file (redb's exclusive lock) for longer than the retry.
+    let db = redb::Database::open(fx.path()).expect("hold the vault");
+    press(&mut app, KeyCode::Enter);
+    drop(db);
+    let f = form(&app);
+    assert!(
+        f.error.as_deref().unwrap_or("").contains("vault is busy"),
+        "{:?}",
+        f.error
+    );
+    assert_eq!(f.key_text(), "BUSY_KEY");
+    assert_eq!(&f.value_bytes()[..], b"v");
+    press(&mut app, KeyCode::Enter);
+    assert!(
+        matches!(app.mode, Mode::Browse),
+        "works once the other writer is gone"
+    );
+    assert_eq!(fx.get("BUSY_KEY"), "v");
+}
+
+#[test]
+fn a_secret_deleted_elsewhere_is_an_error_in_the_form() {
+    let (fx, mut app) = Fixture::new();
+    fx.add("development", "GONE", "x", "");
+    app.load();
+    press(&mut app, KeyCode::Char('e'));
+    fx.vault().remove("default", "development", "GONE").unwrap();
+    typ(&mut app, "new");
+    press(&mut app, KeyCode::Enter);
+    let err = form(&app).error.clone().unwrap_or_default();
+    assert!(err.contains("no secret `GONE`"), "{err}");
+}
+
+#[test]
+fn missing_environment_is_reported_not_fatal() {
+    let (fx, _app) = Fixture::new();
+    let mut app = App::unlocked(fx.vault(), "default", "qa");
+    assert!(
+        status(&app).contains("no environment `qa`"),
+        "{}",
+        status(&app)
+    );
+    press(&mut app, KeyCode::Char('a'));
+    assert!(
+        matches!(app.mode, Mode::Browse),
+        "no form for an environment that does not exist"
+    );
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.env, "staging", "Tab still moves to a real environment");
+}
+
+#[test]
+fn the_loop_never_spins() {
+    let (_fx, mut app) = Fixture::new();
+    app.auto_lock = Duration::from_secs(300);
+    let now = Instant::now();
+    assert_eq!(app.poll_timeout(now), Duration::from_millis(500));
+    assert!(app.poll_timeout(now + Duration::from_secs(400)) >= Duration::from_millis(10));
+    app.lock();
+    assert_eq!(
+        app.poll_timeout(now + Duration::from_secs(400)),
+        Duration::from_millis(500)
+    );
+}
