@@ -36,16 +36,19 @@ pub fn info() -> Style {
     Style::new().fg(Color::Green)
 }
 
+/// A dark grey bar: light enough to see, dark enough that dim text (ages, the action
+/// hint) stays readable on it.
 pub fn selected_row() -> Style {
     Style::new()
-        .bg(Color::DarkGray)
+        .bg(Color::Indexed(238))
         .add_modifier(Modifier::BOLD)
 }
 
 pub fn button(focused: bool) -> Style {
     if focused {
+        // Palette 16 is true black: terminals brighten bold colour 0 into grey.
         Style::new()
-            .fg(Color::Black)
+            .fg(Color::Indexed(16))
             .bg(ACCENT)
             .add_modifier(Modifier::BOLD)
     } else {
