@@ -158,7 +158,7 @@ pub const BINDINGS: &[Binding] = &[
     b(FormChoice, Char('g'), CTRL, Action::Generate, "generate a strong random value", ""),
     // Delete dialog
     b(Confirm, Char('y'), NONE, Action::ConfirmYes, "delete", "delete"),
-    b(Confirm, Enter, NONE, Action::Submit, "press the focused button", "press"),
+    b(Confirm, Enter, NONE, Action::Submit, "choose the focused button", "choose"),
     b(Confirm, Char('n'), NONE, Action::Cancel, "cancel", "cancel"),
     b(Confirm, Esc, NONE, Action::Cancel, "cancel", ""),
     b(Confirm, Left, NONE, Action::ToggleFocus, "move focus", ""),

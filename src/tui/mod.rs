@@ -52,6 +52,11 @@ pub fn run(options: TuiOptions) -> color_eyre::Result<()> {
     let mut terminal = ratatui::try_init()?;
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        // A panic inside redb on a damaged file is caught at the storage boundary and
+        // shown as an error in the app: the terminal must stay as it is.
+        if crate::vault::store::in_storage() {
+            return;
+        }
         let _ = execute!(stdout(), DisableBracketedPaste, Show);
         previous(info);
     }));
