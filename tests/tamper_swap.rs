@@ -419,8 +419,7 @@ fn every_one_byte_edit_of_the_header_is_refused() {
             let db = redb::Builder::new().open_read_only(&v.path).unwrap();
             let txn = db.begin_read().unwrap();
             let t = txn.open_table(META).unwrap();
-            let header = t.get(HEADER_KEY).unwrap().unwrap().value().to_vec();
-            header
+            t.get(HEADER_KEY).unwrap().unwrap().value().to_vec()
         },
         |txn, bytes| {
             txn.open_table(META)
@@ -441,8 +440,7 @@ fn every_one_byte_edit_of_a_key_slot_is_refused() {
             let db = redb::Builder::new().open_read_only(&v.path).unwrap();
             let txn = db.begin_read().unwrap();
             let t = txn.open_table(KEYSLOTS).unwrap();
-            let slot = t.get(0).unwrap().unwrap().value().to_vec();
-            slot
+            t.get(0).unwrap().unwrap().value().to_vec()
         },
         |txn, bytes| {
             txn.open_table(KEYSLOTS).unwrap().insert(0, bytes).unwrap();

@@ -234,6 +234,10 @@ macro_rules! redb_errors {
                     | redb::Error::TypeDefinitionChanged { .. } => {
                         VaultError::Corrupt("a table has an unexpected type".into())
                     }
+                    // `init` creates every table, so a missing one means a damaged file.
+                    redb::Error::TableDoesNotExist(table) => {
+                        VaultError::Corrupt(format!("its {table} table is missing"))
+                    }
                     other => VaultError::Storage(other.to_string()),
                 }
             }
