@@ -131,3 +131,82 @@ fn the_v1_fixture_opens_with_its_passphrase_and_accepts_writes() {
         common::WRONG_CREDENTIAL
     );
 }
+
+/// The fixture predates the vault digest (it has only the catalog digest over the
+/// environment records). It reads as it is; `doctor` says it will be upgraded; the first
+/// write migrates it, after which the legacy digest is gone and an environment rolled back
+/// with its own digest row is refused.
+#[test]
+fn the_v1_fixture_migrates_to_the_vault_digest_on_its_first_write() {
+    use redb::{ReadableDatabase, ReadableTable};
+    use tresor::vault::store::{
+        DIGESTS, LEGACY_CATALOG_DIGEST_KEY, META, SECRETS, VAULT_DIGEST_KEY,
+    };
+
+    let v = fixture("keyfile");
+    let meta_keys = |v: &Vault| {
+        let db = redb::Builder::new().open_read_only(&v.path).unwrap();
+        let txn = db.begin_read().unwrap();
+        let meta = txn.open_table(META).unwrap();
+        (
+            meta.get(LEGACY_CATALOG_DIGEST_KEY).unwrap().is_some(),
+            meta.get(VAULT_DIGEST_KEY).unwrap().is_some(),
+        )
+    };
+    assert_eq!(
+        meta_keys(&v),
+        (true, false),
+        "the fixture is in the old layout"
+    );
+    let doctor = v.ok(&["doctor"], None).text();
+    assert!(doctor.contains("older catalog digest"), "{doctor}");
+
+    // Snapshot development (records and digest row) before a change, as an attacker would.
+    let snapshot = |v: &Vault| {
+        let db = redb::Builder::new().open_read_only(&v.path).unwrap();
+        let txn = db.begin_read().unwrap();
+        let secrets: Vec<([u8; 48], Vec<u8>)> = txn
+            .open_table(SECRETS)
+            .unwrap()
+            .iter()
+            .unwrap()
+            .map(|e| e.map(|(k, v)| (k.value(), v.value().to_vec())).unwrap())
+            .collect();
+        let digests: Vec<([u8; 16], [u8; 32])> = txn
+            .open_table(DIGESTS)
+            .unwrap()
+            .iter()
+            .unwrap()
+            .map(|e| e.map(|(k, d)| (k.value(), d.value())).unwrap())
+            .collect();
+        (secrets, digests)
+    };
+    v.ok(&["edit", "CUSTOM_TYPED", "-d", "first write"], None);
+    assert_eq!(meta_keys(&v), (false, true), "migrated by the first write");
+    assert_eq!(v.get("CUSTOM_TYPED"), b"hunter2-golden");
+    let doctor = v.ok(&["doctor"], None).text();
+    assert!(!doctor.contains("older catalog digest"), "{doctor}");
+
+    let (old_secrets, old_digests) = snapshot(&v);
+    v.ok(&["edit", "CUSTOM_TYPED", "--value-stdin"], Some(b"rotated"));
+    {
+        let db = redb::Builder::new().create(&v.path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut secrets = txn.open_table(SECRETS).unwrap();
+            for (k, bytes) in &old_secrets {
+                secrets.insert(*k, bytes.as_slice()).unwrap();
+            }
+            let mut digests = txn.open_table(DIGESTS).unwrap();
+            for (k, d) in &old_digests {
+                digests.insert(*k, *d).unwrap();
+            }
+        }
+        txn.commit().unwrap();
+    }
+    let error = v.run(&["get", "CUSTOM_TYPED"], None).failure().error();
+    assert!(
+        error.contains("the vault does not match its digest"),
+        "{error}"
+    );
+}

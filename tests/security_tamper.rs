@@ -17,7 +17,9 @@ use std::path::Path;
 use redb::{ReadableDatabase, ReadableTable};
 use tresor::vault::crypto::{self, Keys, Mac};
 use tresor::vault::records::{self, Header, SecretRecord, Slot, SlotKind};
-use tresor::vault::store::{DIGESTS, ENVIRONMENTS, HEADER_KEY, KEYSLOTS, META, SECRETS};
+use tresor::vault::store::{
+    DIGESTS, ENVIRONMENTS, HEADER_KEY, KEYSLOTS, META, SECRETS, VAULT_DIGEST_KEY,
+};
 
 use common::{Vault, WRONG_CREDENTIAL, output, tresor};
 
@@ -118,6 +120,28 @@ impl Raw {
             txn.open_table(DIGESTS)
                 .unwrap()
                 .insert(env_id, digest)
+                .unwrap();
+        }
+        {
+            // And the vault digest over every environment record and digest (as
+            // `catalog_entries` does), so only the AEAD binding is left to catch the edit.
+            let envs = txn.open_table(ENVIRONMENTS).unwrap();
+            let digests = txn.open_table(DIGESTS).unwrap();
+            let mut mac = Mac::new(&self.keys.digest, 32).unwrap();
+            mac.field(b"vault").unwrap();
+            for entry in envs.iter().unwrap() {
+                let (k, v) = entry.unwrap();
+                mac.field(&k.value()).unwrap();
+                mac.field(v.value()).unwrap();
+                match digests.get(k.value()).unwrap() {
+                    Some(d) => mac.field(&d.value()).unwrap(),
+                    None => mac.field(b"").unwrap(),
+                }
+            }
+            let digest: [u8; 32] = mac.finish().unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert(VAULT_DIGEST_KEY, digest.as_slice())
                 .unwrap();
         }
         txn.commit().unwrap();
@@ -415,8 +439,15 @@ fn swapped_digests_are_refused() {
             .unwrap();
         txn.commit().unwrap();
     }
-    assert!(refused(&v, &["get", "A"]).contains(DIGEST));
-    assert_eq!(v.get_in("staging", "A"), STAGING_ALPHA);
+    // A digest row is covered by the vault digest: the whole vault refuses, and no
+    // environment hands out a value on the strength of a moved digest.
+    for args in [&["get", "A"][..], &["-e", "staging", "get", "A"][..]] {
+        let error = refused(&v, args);
+        assert!(
+            error.contains("the vault does not match its digest"),
+            "{error}"
+        );
+    }
 }
 
 #[test]
@@ -431,7 +462,7 @@ fn a_deleted_environment_breaks_the_catalog_digest() {
             .unwrap();
         txn.commit().unwrap();
     }
-    let want = "the list of environments does not match its digest: an environment was deleted or rolled back outside tresor";
+    let want = "the vault does not match its digest: an environment, or a whole environment's records, was deleted, added or rolled back outside tresor";
     assert_eq!(refused(&v, &["get", "A"]), want);
     assert_eq!(refused(&v, &["env", "list"]), want);
     assert_eq!(v.err(&["env", "add", "production"], None), want);

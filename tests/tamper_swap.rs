@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use common::Vault;
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 use tresor::vault::records::{SecretRecord, decode, encode};
-use tresor::vault::store::{CATALOG_DIGEST_KEY, DIGESTS, HEADER_KEY, KEYSLOTS, META, SECRETS};
+use tresor::vault::store::{DIGESTS, HEADER_KEY, KEYSLOTS, META, SECRETS, VAULT_DIGEST_KEY};
 
 const DEV: &[(&str, &str)] = &[
     ("API_KEY", "dev-api-key-1111"),
@@ -292,12 +292,12 @@ fn a_record_rolled_back_to_its_older_ciphertext_is_refused() {
     assert!(!out.text().contains(AUTH_FAILED), "{}", out.text());
 }
 
-/// The limit of a digest kept in the same file: an environment rolled back as a whole
-/// (its records and its digest row, both from an older state) is consistent again and reads
-/// as that older state. Detecting it needs state outside the file (research T-17). What
-/// must still hold: each key reads only its own older value, never another record's.
+/// An environment rolled back as a whole (its records and its digest row, both from an
+/// older state) is consistent with itself, but not with the vault digest, which covers
+/// every environment's digest: only a rollback of the whole file (which needs state
+/// outside the file to detect, research T-17) stays consistent.
 #[test]
-fn a_whole_environment_rolled_back_with_its_digest_reads_as_its_older_state() {
+fn a_whole_environment_rolled_back_with_its_digest_is_refused() {
     let v = vault();
     let snapshot = |v: &Vault| {
         let db = redb::Builder::new().open_read_only(&v.path).unwrap();
@@ -327,13 +327,19 @@ fn a_whole_environment_rolled_back_with_its_digest_reads_as_its_older_state() {
             digests.insert(*id, *d).unwrap();
         }
     });
-    assert_eq!(
-        v.get("API_KEY"),
-        DEV[0].1.as_bytes(),
-        "the pre-edit value, not another key's"
-    );
-    assert_intact(&v, "development", DEV);
-    assert_intact(&v, "production", PROD);
+    for args in [
+        vec!["get", "API_KEY"],
+        vec!["list"],
+        vec!["-e", "production", "list"],
+    ] {
+        let error = v.err(&args, None);
+        assert!(
+            error.contains("the vault does not match its digest"),
+            "`{}`: {error}",
+            args.join(" ")
+        );
+        assert!(!error.contains(DEV[0].1), "{error}");
+    }
 }
 
 #[test]
@@ -347,8 +353,17 @@ fn environment_digests_swapped_between_environments_are_refused() {
         let d = t.get(prod_env).unwrap().unwrap().value();
         t.insert(dev_env, d).unwrap();
     });
-    assert_refused(&v, "development", DEV);
-    assert_intact(&v, "production", PROD);
+    // Digest rows are covered by the vault digest: every environment refuses.
+    for (env, secrets) in [("development", DEV), ("production", PROD)] {
+        for (key, value) in secrets {
+            let error = v.err(&["-e", env, "get", key], None);
+            assert!(
+                error.contains("the vault does not match its digest"),
+                "{error}"
+            );
+            assert!(!error.contains(value), "{error}");
+        }
+    }
 }
 
 #[test]
@@ -358,7 +373,7 @@ fn a_deleted_catalog_digest_is_refused() {
         assert!(
             txn.open_table(META)
                 .unwrap()
-                .remove(CATALOG_DIGEST_KEY)
+                .remove(VAULT_DIGEST_KEY)
                 .unwrap()
                 .is_some()
         );
@@ -371,7 +386,7 @@ fn a_deleted_catalog_digest_is_refused() {
     ] {
         let error = v.err(&args, None);
         assert!(
-            error.contains("the list of environments does not match its digest"),
+            error.contains("the vault does not match its digest"),
             "`{}`: {error}",
             args.join(" ")
         );

@@ -99,7 +99,7 @@ pub enum VaultError {
     )]
     DigestMismatch { project: String, env: String },
     #[error(
-        "the list of environments does not match its digest: an environment was deleted or rolled back outside tresor"
+        "the vault does not match its digest: an environment, or a whole environment's records, was deleted, added or rolled back outside tresor"
     )]
     CatalogMismatch,
     #[error(

@@ -8,7 +8,7 @@ use redb::ReadableTable;
 use super::crypto::KdfParams;
 use super::error::{Result, VaultError};
 use super::records::{SecretRecord, Slot, SlotKind, decode};
-use super::store::{self, CATALOG_DIGEST_KEY, DIGESTS, ENVIRONMENTS, KEYSLOTS, META, SECRETS};
+use super::store::{self, DIGESTS, ENVIRONMENTS, KEYSLOTS, META, SECRETS, VAULT_DIGEST_KEY};
 use super::{Vault, audit, env_range};
 
 /// One line of a doctor report.
@@ -76,7 +76,7 @@ impl Vault {
     /// Deep checks with the data key: key slots, digests, every record decrypts, the audit chain.
     pub fn doctor(&self) -> Result<Vec<Finding>> {
         let mut out = Vec::new();
-        let (slots, catalog_ok, envs) = self.read(|txn| {
+        let (slots, catalog_ok, legacy, envs) = self.read(|txn| {
             let mut slots = Vec::new();
             for entry in txn.open_table(KEYSLOTS)?.iter()? {
                 let (_, v) = entry?;
@@ -84,16 +84,15 @@ impl Vault {
                 slots.push(kind);
             }
             let meta = txn.open_table(META)?;
-            let digest = meta.get(CATALOG_DIGEST_KEY)?;
-            let catalog = self.catalog(
-                &txn.open_table(ENVIRONMENTS)?,
-                digest.as_ref().map(|d| d.value()),
-            );
             let secrets = txn.open_table(SECRETS)?;
             let digests = txn.open_table(DIGESTS)?;
+            // Even when the catalog digest fails, every environment is still checked:
+            // the report should say what else is wrong.
+            let catalog = self.catalog_entries(&txn.open_table(ENVIRONMENTS)?, &digests)?;
+            let catalog_ok = self.catalog_verified(&catalog, &meta)?;
+            let legacy = meta.get(VAULT_DIGEST_KEY)?.is_none();
             let mut envs = Vec::new();
-            let catalog_ok = catalog.is_ok();
-            for (id, project, env, _) in catalog.unwrap_or_default() {
+            for (id, project, env, _) in catalog.entries {
                 let digest = self.verify_env(&secrets, &digests, &id, &project, &env);
                 let mut count = 0;
                 let mut broken = Vec::new();
@@ -112,7 +111,7 @@ impl Vault {
                 }
                 envs.push((project, env, count, digest.err(), broken));
             }
-            Ok((slots, catalog_ok, envs))
+            Ok((slots, catalog_ok, legacy, envs))
         })?;
 
         let passphrases = slots
@@ -135,6 +134,11 @@ impl Vault {
                     kdf.memory_kib / 1024
                 )));
             }
+        }
+        if catalog_ok && legacy {
+            out.push(Finding::Warning(
+                "this vault still has the older catalog digest, which does not cover each environment's digest; the next change (any add, edit or delete) upgrades it".into(),
+            ));
         }
         if catalog_ok {
             out.push(Finding::Ok(format!(

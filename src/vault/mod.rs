@@ -31,7 +31,10 @@ use records::{
     EnvMeta, EnvRecord, FORMAT, Header, MAGIC, SecretMeta, SecretRecord, Slot, SlotKind, decode,
     encode,
 };
-use store::{CATALOG_DIGEST_KEY, DIGESTS, ENVIRONMENTS, HEADER_KEY, KEYSLOTS, META, SECRETS};
+use store::{
+    DIGESTS, ENVIRONMENTS, HEADER_KEY, KEYSLOTS, LEGACY_CATALOG_DIGEST_KEY, META, SECRETS,
+    VAULT_DIGEST_KEY,
+};
 
 pub const DEFAULT_PROJECT: &str = "default";
 pub const DEFAULT_ENVIRONMENTS: [&str; 3] = ["development", "staging", "production"];
@@ -90,6 +93,13 @@ impl std::fmt::Debug for Vault {
 }
 
 type SecretId = [u8; 48];
+
+/// The environments as the environments table lists them, with the digests over them.
+struct Catalog {
+    entries: Vec<(EnvId, String, String, i64)>,
+    vault_digest: [u8; 32],
+    legacy_digest: [u8; 32],
+}
 type EnvId = [u8; 16];
 
 fn now() -> i64 {
@@ -368,20 +378,34 @@ impl Vault {
         Ok(id)
     }
 
-    /// All environments of all projects, verified against the catalog digest.
-    fn catalog(
+    /// All environments of all projects, with the vault digest recomputed from the tables.
+    ///
+    /// The vault digest covers every environment record *and* every environment's
+    /// digest, so it stands for the whole vault's contents: rolling one environment back
+    /// (records and digest row together) breaks it, and only a rollback of the whole file
+    /// to an older copy stays consistent. The second MAC is the legacy catalog digest
+    /// (environment records only), checked only on vaults that predate the vault digest.
+    fn catalog_entries(
         &self,
         envs: &impl ReadableTable<[u8; 16], &'static [u8]>,
-        stored_digest: Option<&[u8]>,
-    ) -> Result<Vec<(EnvId, String, String, i64)>> {
+        digests: &impl ReadableTable<[u8; 16], [u8; 32]>,
+    ) -> Result<Catalog> {
         let mut mac = Mac::new(&self.keys.digest, 32)?;
-        mac.field(b"catalog")?;
-        let mut out = Vec::new();
+        mac.field(b"vault")?;
+        let mut legacy = Mac::new(&self.keys.digest, 32)?;
+        legacy.field(b"catalog")?;
+        let mut entries = Vec::new();
         for entry in envs.iter()? {
             let (k, v) = entry?;
             let id = k.value();
-            mac.field(&id)?;
-            mac.field(v.value())?;
+            for m in [&mut mac, &mut legacy] {
+                m.field(&id)?;
+                m.field(v.value())?;
+            }
+            match digests.get(id)? {
+                Some(d) => mac.field(&d.value())?,
+                None => mac.field(b"")?,
+            }
             let EnvRecord::V1 { nonce, sealed } = decode(v.value(), "environment record")?;
             let plain = crypto::open(
                 &self.keys.meta,
@@ -397,27 +421,53 @@ impl Vault {
                 name,
                 created,
             } = decode(&plain, "environment")?;
-            out.push((id, project, name, created));
+            entries.push((id, project, name, created));
         }
-        let digest: [u8; 32] = mac.finish()?;
-        match stored_digest {
-            Some(stored) if crypto::same(stored, &digest) => Ok(out),
-            _ => Err(VaultError::CatalogMismatch),
+        Ok(Catalog {
+            entries,
+            vault_digest: mac.finish()?,
+            legacy_digest: legacy.finish()?,
+        })
+    }
+
+    /// Whether the stored digest vouches for this catalog.
+    fn catalog_verified(
+        &self,
+        catalog: &Catalog,
+        meta: &impl ReadableTable<&'static str, &'static [u8]>,
+    ) -> Result<bool> {
+        if let Some(stored) = meta.get(VAULT_DIGEST_KEY)? {
+            return Ok(crypto::same(stored.value(), &catalog.vault_digest));
+        }
+        Ok(meta
+            .get(LEGACY_CATALOG_DIGEST_KEY)?
+            .is_some_and(|stored| crypto::same(stored.value(), &catalog.legacy_digest)))
+    }
+
+    /// All environments of all projects, verified against the vault digest.
+    fn catalog(
+        &self,
+        envs: &impl ReadableTable<[u8; 16], &'static [u8]>,
+        digests: &impl ReadableTable<[u8; 16], [u8; 32]>,
+        meta: &impl ReadableTable<&'static str, &'static [u8]>,
+    ) -> Result<Vec<(EnvId, String, String, i64)>> {
+        let catalog = self.catalog_entries(envs, digests)?;
+        if self.catalog_verified(&catalog, meta)? {
+            Ok(catalog.entries)
+        } else {
+            Err(VaultError::CatalogMismatch)
         }
     }
 
+    /// Recomputes the vault digest; every write ends with this. It also migrates a vault
+    /// that still has the legacy catalog digest: once the vault digest is written, the
+    /// legacy one is removed, so it can never again be what vouches for the vault.
     fn update_catalog_digest(&self, txn: &WriteTransaction) -> Result<()> {
-        let envs = txn.open_table(ENVIRONMENTS)?;
-        let mut mac = Mac::new(&self.keys.digest, 32)?;
-        mac.field(b"catalog")?;
-        for entry in envs.iter()? {
-            let (k, v) = entry?;
-            mac.field(&k.value())?;
-            mac.field(v.value())?;
-        }
-        let digest: [u8; 32] = mac.finish()?;
-        txn.open_table(META)?
-            .insert(CATALOG_DIGEST_KEY, digest.as_slice())?;
+        let catalog =
+            self.catalog_entries(&txn.open_table(ENVIRONMENTS)?, &txn.open_table(DIGESTS)?)?;
+        let mut meta = txn.open_table(META)?;
+        meta.insert(VAULT_DIGEST_KEY, catalog.vault_digest.as_slice())?;
+        meta.remove(LEGACY_CATALOG_DIGEST_KEY)?;
         Ok(())
     }
 
@@ -425,12 +475,12 @@ impl Vault {
     fn require_env(
         &self,
         envs: &impl ReadableTable<[u8; 16], &'static [u8]>,
+        digests: &impl ReadableTable<[u8; 16], [u8; 32]>,
         meta: &impl ReadableTable<&'static str, &'static [u8]>,
         project: &str,
         env: &str,
     ) -> Result<EnvId> {
-        let digest = meta.get(CATALOG_DIGEST_KEY)?;
-        let catalog = self.catalog(envs, digest.as_ref().map(|d| d.value()))?;
+        let catalog = self.catalog(envs, digests, meta)?;
         let id = self.env_id(project, env)?;
         catalog
             .iter()
@@ -490,6 +540,7 @@ impl Vault {
         self.write(|txn| {
             let env_id = self.require_env(
                 &txn.open_table(ENVIRONMENTS)?,
+                &txn.open_table(DIGESTS)?,
                 &txn.open_table(META)?,
                 project,
                 env,
@@ -499,6 +550,8 @@ impl Vault {
             self.verify_env(&secrets, &digests, &env_id, project, env)?;
             let out = f(&mut secrets, &env_id)?;
             digests.insert(env_id, self.env_digest(&secrets, &env_id)?)?;
+            drop((secrets, digests));
+            self.update_catalog_digest(txn)?;
             Ok(out)
         })
     }
@@ -513,6 +566,7 @@ impl Vault {
         self.read(|txn| {
             let env_id = self.require_env(
                 &txn.open_table(ENVIRONMENTS)?,
+                &txn.open_table(DIGESTS)?,
                 &txn.open_table(META)?,
                 project,
                 env,
@@ -804,10 +858,10 @@ impl Vault {
     /// Every environment of every project, with its number of secrets.
     pub fn environments(&self) -> Result<Vec<EnvironmentInfo>> {
         let mut out = self.read(|txn| {
-            let digest = txn.open_table(META)?.get(CATALOG_DIGEST_KEY)?;
             let catalog = self.catalog(
                 &txn.open_table(ENVIRONMENTS)?,
-                digest.as_ref().map(|d| d.value()),
+                &txn.open_table(DIGESTS)?,
+                &txn.open_table(META)?,
             )?;
             let secrets = txn.open_table(SECRETS)?;
             let mut out = Vec::new();
@@ -843,11 +897,11 @@ impl Vault {
         validate::name("project", project)?;
         validate::name("environment", env)?;
         self.write(|txn| {
-            let digest = txn
-                .open_table(META)?
-                .get(CATALOG_DIGEST_KEY)?
-                .map(|d| d.value().to_vec());
-            let catalog = self.catalog(&txn.open_table(ENVIRONMENTS)?, digest.as_deref())?;
+            let catalog = self.catalog(
+                &txn.open_table(ENVIRONMENTS)?,
+                &txn.open_table(DIGESTS)?,
+                &txn.open_table(META)?,
+            )?;
             if catalog.iter().any(|(_, p, n, _)| p == project && n == env) {
                 return Err(VaultError::EnvExists {
                     project: project.into(),
@@ -864,11 +918,11 @@ impl Vault {
     pub fn add_project(&self, project: &str) -> Result<()> {
         validate::name("project", project)?;
         self.write(|txn| {
-            let digest = txn
-                .open_table(META)?
-                .get(CATALOG_DIGEST_KEY)?
-                .map(|d| d.value().to_vec());
-            let catalog = self.catalog(&txn.open_table(ENVIRONMENTS)?, digest.as_deref())?;
+            let catalog = self.catalog(
+                &txn.open_table(ENVIRONMENTS)?,
+                &txn.open_table(DIGESTS)?,
+                &txn.open_table(META)?,
+            )?;
             if catalog.iter().any(|(_, p, _, _)| p == project) {
                 return Err(VaultError::InvalidName {
                     what: "project",
@@ -890,16 +944,17 @@ impl Vault {
         let removed = self.write(|txn| {
             let env_id = self.require_env(
                 &txn.open_table(ENVIRONMENTS)?,
+                &txn.open_table(DIGESTS)?,
                 &txn.open_table(META)?,
                 project,
                 env,
             )?;
-            let digest = txn
-                .open_table(META)?
-                .get(CATALOG_DIGEST_KEY)?
-                .map(|d| d.value().to_vec());
             let siblings = self
-                .catalog(&txn.open_table(ENVIRONMENTS)?, digest.as_deref())?
+                .catalog(
+                    &txn.open_table(ENVIRONMENTS)?,
+                    &txn.open_table(DIGESTS)?,
+                    &txn.open_table(META)?,
+                )?
                 .into_iter()
                 .filter(|(_, p, _, _)| p == project)
                 .count();

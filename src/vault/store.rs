@@ -28,7 +28,12 @@ pub const SECRETS: TableDefinition<[u8; 48], &[u8]> = TableDefinition::new("secr
 pub const DIGESTS: TableDefinition<[u8; 16], [u8; 32]> = TableDefinition::new("digests_v1");
 
 pub const HEADER_KEY: &str = "header";
-pub const CATALOG_DIGEST_KEY: &str = "catalog_digest";
+/// The vault digest: a MAC over every environment record and every environment digest.
+pub const VAULT_DIGEST_KEY: &str = "vault_digest";
+/// Vaults written before the vault digest kept only this MAC over the environment
+/// records. It is still accepted when `vault_digest` is absent, and the first write
+/// replaces it (see `Vault::update_catalog_digest`).
+pub const LEGACY_CATALOG_DIGEST_KEY: &str = "catalog_digest";
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 const CACHE_BYTES: usize = 16 << 20;
