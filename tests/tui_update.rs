@@ -710,7 +710,7 @@ fn ctrl_g_generates_32_characters_and_ctrl_r_reveals() {
     assert!(
         first
             .iter()
-            .all(|b| tresor::tui::text::GENERATED_ALPHABET.contains(b))
+            .all(|b| tresor::vault::generate::ALPHABET.contains(b))
     );
     ctrl(&mut app, 'g');
     assert_ne!(

@@ -6,7 +6,7 @@ use clap::Args;
 use zeroize::Zeroizing;
 
 use super::{CliError, CliResult, Global, confirm, note, unlock, warn};
-use crate::vault::{NewSecret, SecretEdit, SecretType, SecretValue, validate};
+use crate::vault::{NewSecret, SecretEdit, SecretType, SecretValue, generate, validate};
 
 #[derive(Debug, Args)]
 pub struct AddArgs {
@@ -102,22 +102,9 @@ fn strip_one_newline(mut value: SecretValue) -> SecretValue {
     value
 }
 
-/// A strong random value: letters and digits, uniformly chosen (rejection sampling).
-pub fn generate_value(len: usize) -> Result<SecretValue, CliError> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut out = Zeroizing::new(Vec::with_capacity(len));
-    let mut pool = Zeroizing::new([0u8; 64]);
-    while out.len() < len {
-        orion::util::secure_rand_bytes(&mut pool[..])
-            .map_err(|_| CliError::msg("the system random generator failed"))?;
-        for &b in pool.iter() {
-            // 62 * 4 = 248: bytes above that would bias the first letters.
-            if (b as usize) < ALPHABET.len() * 4 && out.len() < len {
-                out.push(ALPHABET[b as usize % ALPHABET.len()]);
-            }
-        }
-    }
-    Ok(out)
+/// A strong random value (see `vault::generate`).
+fn generate_value(len: usize) -> Result<SecretValue, CliError> {
+    Ok(generate::value(len)?)
 }
 
 pub fn add(global: &Global, args: AddArgs) -> CliResult {

@@ -170,10 +170,11 @@ impl SecretForm {
 
     /// Ctrl-G: replaces the value with a strong random one.
     pub fn generate(&mut self) {
-        match text::generate_value(text::GENERATED_LEN) {
+        match crate::vault::generate::value(crate::vault::generate::DEFAULT_LEN) {
             Ok(v) => {
                 self.clear_value();
-                self.value.insert_str(&v);
+                // The alphabet is ASCII, so the bytes are the characters.
+                self.value.insert_str(String::from_utf8_lossy(&v));
                 self.focus = Field::Value;
                 self.value_error = None;
                 self.after_change();

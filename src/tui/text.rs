@@ -26,30 +26,6 @@ pub fn paste_single_line(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).collect()
 }
 
-/// The alphabet of generated values: letters, digits and symbols that survive a shell,
-/// a .env file and a URL query without quoting surprises.
-pub const GENERATED_ALPHABET: &[u8] =
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~+=@%";
-pub const GENERATED_LEN: usize = 32;
-
-/// A strong random value from the OS RNG (via orion). Rejection sampling keeps every
-/// character equally likely (a plain `byte % len` would favour the first ones).
-pub fn generate_value(len: usize) -> Result<String, orion::errors::UnknownCryptoError> {
-    let n = GENERATED_ALPHABET.len();
-    let limit = 256 - (256 % n); // largest multiple of n that fits in a byte
-    let mut out = String::with_capacity(len);
-    let mut pool = zeroize::Zeroizing::new([0u8; 64]);
-    while out.len() < len {
-        orion::util::secure_rand_bytes(&mut pool[..])?;
-        for &b in pool.iter() {
-            if (b as usize) < limit && out.len() < len {
-                out.push(GENERATED_ALPHABET[b as usize % n] as char);
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// How hard a passphrase is to guess, as a word for the create-vault screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strength {
@@ -140,33 +116,6 @@ mod tests {
     fn pastes_are_normalised() {
         assert_eq!(paste_multi_line("a\r\nb\rc\nd"), "a\nb\nc\nd");
         assert_eq!(paste_single_line("KEY\r\n\tX\n"), "KEYX");
-    }
-
-    #[test]
-    fn generated_values_use_the_alphabet_and_differ() {
-        let a = generate_value(GENERATED_LEN).unwrap();
-        let b = generate_value(GENERATED_LEN).unwrap();
-        assert_eq!(a.len(), 32);
-        assert!(a.bytes().all(|c| GENERATED_ALPHABET.contains(&c)));
-        assert_ne!(a, b);
-    }
-
-    #[test]
-    fn generator_is_roughly_uniform() {
-        let mut counts = [0usize; 256];
-        let sample = generate_value(70_000).unwrap();
-        for b in sample.bytes() {
-            counts[b as usize] += 1;
-        }
-        let expected = 70_000 / GENERATED_ALPHABET.len();
-        for &c in GENERATED_ALPHABET {
-            let n = counts[c as usize];
-            assert!(
-                n > expected * 8 / 10 && n < expected * 12 / 10,
-                "{} {n}",
-                c as char
-            );
-        }
     }
 
     #[test]

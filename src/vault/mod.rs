@@ -9,6 +9,7 @@ pub mod audit;
 pub mod crypto;
 pub mod dotenv;
 pub mod error;
+pub mod generate;
 pub mod keyfile;
 pub mod maintenance;
 pub mod model;
