@@ -122,3 +122,78 @@ fn a_reader_holding_the_vault_does_not_block_others_from_reading() {
     );
     assert_eq!(long.join().unwrap().code, 0);
 }
+
+/// Two writers editing their own keys over and over and a reader reading all the while,
+/// for a few seconds: every acknowledged edit is the final state, every failure is the
+/// busy message, the reader never sees a value that was not written, and the file is
+/// valid at the end (`doctor`).
+#[test]
+fn two_writers_and_a_reader_hammering_one_vault() {
+    use std::time::{Duration, Instant};
+
+    let v = Arc::new(Vault::new());
+    for side in ["LEFT", "RIGHT"] {
+        for k in 0..3 {
+            v.add(&format!("{side}_{k}"), b"0");
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(4);
+    let writers: Vec<_> = ["LEFT", "RIGHT"]
+        .into_iter()
+        .map(|side| {
+            let v = Arc::clone(&v);
+            std::thread::spawn(move || {
+                // The last acknowledged value of each of this writer's keys.
+                let mut last = vec![b"0".to_vec(); 3];
+                let mut round = 0u32;
+                while Instant::now() < deadline {
+                    round += 1;
+                    let k = (round % 3) as usize;
+                    let value = format!("{side}-{round}");
+                    let key = format!("{side}_{k}");
+                    let out = v.run(&["edit", &key, "--value-stdin"], Some(value.as_bytes()));
+                    out.assert_no_panic();
+                    match out.code {
+                        0 => last[k] = value.into_bytes(),
+                        1 => assert_eq!(out.stderr, BUSY, "{key}"),
+                        other => panic!("{key}: exit {other}: {}", out.stderr),
+                    }
+                }
+                (side, last, round)
+            })
+        })
+        .collect();
+    let reader = {
+        let v = Arc::clone(&v);
+        std::thread::spawn(move || {
+            let mut reads = 0;
+            while Instant::now() < deadline {
+                let out = v.run(&["get", "LEFT_0"], None);
+                out.assert_no_panic();
+                match out.code {
+                    0 => {
+                        let text = String::from_utf8(out.stdout.clone()).unwrap();
+                        assert!(text == "0" || text.starts_with("LEFT-"), "{text:?}");
+                        reads += 1;
+                    }
+                    1 => assert_eq!(out.stderr, BUSY),
+                    other => panic!("get: exit {other}: {}", out.stderr),
+                }
+            }
+            reads
+        })
+    };
+    for w in writers {
+        let (side, last, rounds) = w.join().unwrap();
+        assert!(rounds > 3, "{side} made only {rounds} attempts");
+        for (k, value) in last.iter().enumerate() {
+            assert_eq!(
+                v.get(&format!("{side}_{k}")),
+                *value,
+                "{side}_{k}: a lost update"
+            );
+        }
+    }
+    assert!(reader.join().unwrap() > 0, "the reader never got through");
+    v.ok(&["doctor"], None);
+}
