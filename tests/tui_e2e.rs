@@ -21,11 +21,29 @@ const BIN: &str = env!("CARGO_BIN_EXE_tresor");
 const PASS: &str = "e2e correct horse";
 const PEM: &str = "-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASC\nAT8wggE7AgEAAkEAq7BFUpkGp3+PEM\n-----END PRIVATE KEY-----\n";
 
+/// Whether the end-to-end tests can run. Without tmux they are skipped with a note,
+/// except in CI (`CI` set), where a missing tmux is a failure: `.ci/run` installs it.
 fn tmux_available() -> bool {
-    Command::new(TMUX)
+    let found = Command::new(TMUX)
         .arg("-V")
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux not found at {TMUX} in CI: the end-to-end TUI tests cannot be skipped there"
+        );
+        eprintln!("NOTE: tmux not found at {TMUX}: the end-to-end TUI test is SKIPPED");
+    }
+    found
+}
+
+/// A vault unlocked by a keyfile, both in `dir`.
+fn keyfile_vault(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let vault = dir.join("k.tresor");
+    let keyfile = dir.join("k.key");
+    Vault::create(&vault, NewCredential::Keyfile(keyfile.clone())).expect("create");
+    (vault, keyfile)
 }
 
 struct Tmux {
@@ -181,7 +199,6 @@ fn make_vault(dir: &Path) -> PathBuf {
 #[test]
 fn unlock_add_paste_edit_delete_and_quit_in_a_real_terminal() {
     if !tmux_available() {
-        eprintln!("NOTE: tmux not found at {TMUX}: the end-to-end TUI test is SKIPPED");
         return;
     }
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -291,13 +308,10 @@ fn unlock_add_paste_edit_delete_and_quit_in_a_real_terminal() {
 #[test]
 fn ctrl_c_quits_cleanly_with_a_preset_keyfile() {
     if !tmux_available() {
-        eprintln!("NOTE: tmux not found at {TMUX}: the end-to-end TUI test is SKIPPED");
         return;
     }
     let tmp = tempfile::tempdir().expect("tempdir");
-    let vault = tmp.path().join("k.tresor");
-    let keyfile = tmp.path().join("k.key");
-    Vault::create(&vault, NewCredential::Keyfile(keyfile.clone())).expect("create");
+    let (vault, keyfile) = keyfile_vault(tmp.path());
     let shell = format!(
         "env -u TRESOR_PASSPHRASE TRESOR_VAULT={} TRESOR_KEYFILE={} {BIN}; echo EXIT=$?; sleep 5",
         quote(&vault),
@@ -314,7 +328,6 @@ fn ctrl_c_quits_cleanly_with_a_preset_keyfile() {
 #[test]
 fn too_small_terminal_gets_a_message_not_a_panic() {
     if !tmux_available() {
-        eprintln!("NOTE: tmux not found at {TMUX}: the end-to-end TUI test is SKIPPED");
         return;
     }
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -336,13 +349,10 @@ fn too_small_terminal_gets_a_message_not_a_panic() {
 #[test]
 fn auto_lock_returns_to_the_unlock_screen() {
     if !tmux_available() {
-        eprintln!("NOTE: tmux not found at {TMUX}: the end-to-end TUI test is SKIPPED");
         return;
     }
     let tmp = tempfile::tempdir().expect("tempdir");
-    let vault = tmp.path().join("k.tresor");
-    let keyfile = tmp.path().join("k.key");
-    Vault::create(&vault, NewCredential::Keyfile(keyfile.clone())).expect("create");
+    let (vault, keyfile) = keyfile_vault(tmp.path());
     let shell = format!(
         "env -u TRESOR_PASSPHRASE TRESOR_AUTO_LOCK=1 TRESOR_VAULT={} TRESOR_KEYFILE={} {BIN}; echo EXIT=$?; sleep 5",
         quote(&vault),
