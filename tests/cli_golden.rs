@@ -30,11 +30,11 @@ fn the_v1_fixture_still_reads() {
     let v = fixture("keyfile");
     assert_eq!(
         v.ok(&["env", "list"], None).text(),
-        "development\t4 secrets\nstaging\t0 secrets\nproduction\t1 secrets\n"
+        "development\t4 secrets\nstaging\t0 secrets\nproduction\t1 secret\n"
     );
     assert_eq!(
         v.ok(&["-p", "billing", "env", "list"], None).text(),
-        "production\t1 secrets\n"
+        "production\t1 secret\n"
     );
 
     assert_eq!(

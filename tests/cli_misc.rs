@@ -63,7 +63,7 @@ fn projects_and_the_last_environment() {
     );
     assert_eq!(
         v.ok(&["-p", "billing", "env", "list"], None).text(),
-        "production\t1 secrets\n"
+        "production\t1 secret\n"
     );
     assert_eq!(
         v.err(&["-p", "billing", "env", "rm", "production", "--yes"], None),

@@ -305,8 +305,7 @@ fn env_rm_asks_on_a_terminal() {
     let v = Vault::new();
     v.ok(&["env", "add", "preview"], None);
     v.add_in("preview", "P", b"p");
-    let question =
-        "Environment default/preview holds 1 secrets. Delete it with all of them? [y/N] ";
+    let question = "Environment default/preview holds 1 secret. Delete it with all of them? [y/N] ";
 
     let mut t = Term::spawn(&v, &["env", "rm", "preview"]);
     t.expect(question);

@@ -230,7 +230,7 @@ fn existing_keys_are_skipped_unless_overwrite() {
         out.stderr,
         "imported 1 new and 0 updated secrets into default/development\n\
          warning: skipped 2 existing keys (use --overwrite to replace them): A, B\n\
-         warning: skipped 1 keys with empty values (a value is required): D\n"
+         warning: skipped 1 key with an empty value (a value is required): D\n"
     );
     assert_eq!(
         v.export_json("development"),
@@ -241,7 +241,7 @@ fn existing_keys_are_skipped_unless_overwrite() {
     assert_eq!(
         out.stderr,
         "imported 0 new and 3 updated secrets into default/development\n\
-         warning: skipped 1 keys with empty values (a value is required): D\n"
+         warning: skipped 1 key with an empty value (a value is required): D\n"
     );
     assert_eq!(
         v.export_json("development"),
@@ -258,7 +258,7 @@ fn existing_keys_are_skipped_unless_overwrite() {
     let out = v.ok(&["import", "--overwrite", "-"], Some(b"A=\n"));
     assert!(
         out.stderr
-            .contains("skipped 1 keys with empty values (a value is required): A"),
+            .contains("skipped 1 key with an empty value (a value is required): A"),
         "{}",
         out.stderr
     );

@@ -40,7 +40,12 @@ pub fn run(global: &Global, command: EnvCommand) -> CliResult {
                 )));
             }
             for env in envs {
-                println!("{}\t{} secrets", env.name, env.secrets);
+                let noun = if env.secrets == 1 {
+                    "secret"
+                } else {
+                    "secrets"
+                };
+                println!("{}\t{} {noun}", env.name, env.secrets);
             }
             Ok(())
         }
@@ -53,8 +58,9 @@ pub fn run(global: &Global, command: EnvCommand) -> CliResult {
             let removed = match vault.remove_env(&global.project, &name, yes) {
                 Err(VaultError::EnvNotEmpty { count, .. }) if !yes => {
                     let question = format!(
-                        "Environment {}/{name} holds {count} secrets. Delete it with all of them?",
-                        global.project
+                        "Environment {}/{name} holds {count} {}. Delete it with all of them?",
+                        global.project,
+                        if count == 1 { "secret" } else { "secrets" }
                     );
                     match confirm(&question) {
                         Some(true) => vault.remove_env(&global.project, &name, true)?,

@@ -72,8 +72,8 @@ pub fn import(global: &Global, args: ImportArgs) -> CliResult {
         .collect();
     if !lowercase.is_empty() {
         warn(&format!(
-            "{} keys have lowercase letters; environment variables are usually UPPERCASE: {}",
-            lowercase.len(),
+            "{} lowercase letters; environment variables are usually UPPERCASE: {}",
+            count(lowercase.len(), "key has", "keys have"),
             lowercase.join(", ")
         ));
     }
@@ -87,15 +87,23 @@ pub fn import(global: &Global, args: ImportArgs) -> CliResult {
     ));
     if !report.skipped_existing.is_empty() {
         warn(&format!(
-            "skipped {} existing keys (use --overwrite to replace them): {}",
-            report.skipped_existing.len(),
+            "skipped {} (use --overwrite to replace them): {}",
+            count(
+                report.skipped_existing.len(),
+                "existing key",
+                "existing keys"
+            ),
             report.skipped_existing.join(", ")
         ));
     }
     if !report.skipped_empty.is_empty() {
         warn(&format!(
-            "skipped {} keys with empty values (a value is required): {}",
-            report.skipped_empty.len(),
+            "skipped {} (a value is required): {}",
+            count(
+                report.skipped_empty.len(),
+                "key with an empty value",
+                "keys with empty values"
+            ),
             report.skipped_empty.join(", ")
         ));
     }
@@ -188,4 +196,9 @@ fn shell_quote(value: &str) -> String {
     }
     out.push('\'');
     out
+}
+
+/// "1 key", "2 keys": warnings are read by people.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
