@@ -756,6 +756,31 @@ fn changes_from_another_process_show_up_when_idle() {
     assert_eq!(app.envs[0].secrets, 1);
 }
 
+/// The idle reload stats the file first: an unchanged vault is not decrypted again
+/// (a large table every 2 s would cost a core), until the 30 s full reload.
+#[test]
+fn an_unchanged_vault_is_not_reloaded_when_idle() {
+    let (_fx, mut app) = Fixture::new();
+    // A row that is not in the vault: only a reload would remove it.
+    app.set_infos(&[tresor::vault::SecretInfo {
+        key: "ONLY_ON_SCREEN".into(),
+        description: String::new(),
+        kind: SecretType::Other,
+        created: 0,
+        updated: 0,
+        value_changed: 0,
+        value_len: 1,
+    }]);
+    app.on_tick(Instant::now() + Duration::from_secs(3));
+    assert_eq!(
+        keys(&app),
+        ["ONLY_ON_SCREEN"],
+        "reloaded an unchanged vault"
+    );
+    app.on_tick(Instant::now() + Duration::from_secs(31));
+    assert!(keys(&app).is_empty(), "the full reload did not happen");
+}
+
 #[test]
 fn busy_vault_keeps_the_form_and_its_text() {
     let (fx, mut app) = Fixture::new();

@@ -21,6 +21,8 @@ use super::text;
 
 /// How often the table is re-read while idle, so CLI changes show up.
 pub const RELOAD_EVERY: Duration = Duration::from_secs(2);
+/// Even when the vault file looks unchanged.
+pub const FULL_RELOAD_EVERY: Duration = Duration::from_secs(30);
 /// How long a status message stays.
 pub const STATUS_FOR: Duration = Duration::from_secs(5);
 
@@ -120,6 +122,9 @@ pub struct App {
     pub keyfile: Option<PathBuf>,
     pub last_input: Instant,
     pub last_reload: Instant,
+    /// The vault file's modification time and size at the last load: the idle reload
+    /// skips decrypting the table again when another process has not written since.
+    pub file_stamp: Option<(std::time::SystemTime, u64)>,
     pub should_quit: bool,
 }
 
@@ -147,6 +152,7 @@ impl App {
             keyfile: None,
             last_input: now,
             last_reload: now,
+            file_stamp: None,
             should_quit: false,
         }
     }
@@ -223,6 +229,7 @@ impl App {
     /// Re-reads the environment tabs and the current environment's secrets.
     pub fn load(&mut self) {
         self.last_reload = Instant::now();
+        self.file_stamp = file_stamp(&self.vault_path);
         let Some(vault) = &self.vault else { return };
         let envs = vault.environments();
         let list = vault.list(&self.project, &self.env);
@@ -348,7 +355,13 @@ impl App {
             && matches!(self.mode, Mode::Browse | Mode::Filter | Mode::Help { .. })
             && now.saturating_duration_since(self.last_reload) >= RELOAD_EVERY
         {
-            self.load();
+            // A stat is cheap; decrypting a large table every 2 s is not. The full reload
+            // every 30 s covers file systems whose timestamps are too coarse to tell.
+            let unchanged =
+                self.file_stamp.is_some() && file_stamp(&self.vault_path) == self.file_stamp;
+            if !unchanged || now.saturating_duration_since(self.last_reload) >= FULL_RELOAD_EVERY {
+                self.load();
+            }
         }
     }
 
@@ -642,4 +655,10 @@ impl App {
     pub fn vault_path(&self) -> &Path {
         &self.vault_path
     }
+}
+
+/// What changes when any process commits to the vault file (redb rewrites it in place).
+fn file_stamp(path: &Path) -> Option<(std::time::SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
 }
