@@ -572,3 +572,16 @@ fn a_reader_that_stops_early_is_not_an_error() {
         assert!(stderr.is_empty(), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_key_in_the_wrong_case_gets_a_suggestion() {
+    let v = Vault::new();
+    v.add("DATABASE_URL", b"postgres://x");
+    let error = v.err(&["get", "database_url"], None);
+    assert_eq!(
+        error,
+        "no secret `database_url` in default/development (keys are case-sensitive: did you mean DATABASE_URL?)"
+    );
+    let error = v.err(&["get", "NOTHING_LIKE_IT"], None);
+    assert_eq!(error, "no secret `NOTHING_LIKE_IT` in default/development");
+}

@@ -6,7 +6,9 @@ use clap::Args;
 use zeroize::Zeroizing;
 
 use super::{CliError, CliResult, Global, confirm, note, unlock, warn};
-use crate::vault::{NewSecret, SecretEdit, SecretType, SecretValue, generate, validate};
+use crate::vault::{
+    NewSecret, SecretEdit, SecretType, SecretValue, VaultError, generate, validate,
+};
 
 #[derive(Debug, Args)]
 pub struct AddArgs {
@@ -160,16 +162,18 @@ pub fn edit(global: &Global, args: EditArgs) -> CliResult {
         (None, false) => None,
     };
     let changed_value = value.is_some();
-    let info = vault.edit(
-        &global.project,
-        &global.env,
-        &args.key,
-        SecretEdit {
-            value,
-            description: args.description,
-            kind: args.kind,
-        },
-    )?;
+    let info = vault
+        .edit(
+            &global.project,
+            &global.env,
+            &args.key,
+            SecretEdit {
+                value,
+                description: args.description,
+                kind: args.kind,
+            },
+        )
+        .map_err(|e| with_suggestion(&vault, global, e))?;
     let what = if changed_value { "value" } else { "details" };
     note(&format!(
         "updated {} {what} in {}/{}",
@@ -180,13 +184,36 @@ pub fn edit(global: &Global, args: EditArgs) -> CliResult {
 
 pub fn get(global: &Global, args: GetArgs) -> CliResult {
     let vault = unlock::open(global)?;
-    let value = vault.get(&global.project, &global.env, &args.key)?;
+    let value = vault
+        .get(&global.project, &global.env, &args.key)
+        .map_err(|e| with_suggestion(&vault, global, e))?;
     let mut out = std::io::stdout().lock();
     match out.write_all(&value).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         // `tresor get X | head -c 10` is not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(CliError::msg(format!("cannot write to stdout: {e}"))),
+    }
+}
+
+/// Keys are case-sensitive; `database_url` for `DATABASE_URL` is the likely slip.
+fn with_suggestion(vault: &crate::vault::Vault, global: &Global, err: VaultError) -> CliError {
+    let VaultError::NotFound { key, .. } = &err else {
+        return err.into();
+    };
+    let near = vault
+        .list(&global.project, &global.env)
+        .ok()
+        .and_then(|all| {
+            all.into_iter()
+                .find(|s| s.key.eq_ignore_ascii_case(key))
+                .map(|s| s.key)
+        });
+    match near {
+        Some(k) => CliError::msg(format!(
+            "{err} (keys are case-sensitive: did you mean {k}?)"
+        )),
+        None => err.into(),
     }
 }
 
@@ -256,7 +283,9 @@ pub fn rm(global: &Global, args: RmArgs) -> CliResult {
             }
         }
     }
-    vault.remove(&global.project, &global.env, &args.key)?;
+    vault
+        .remove(&global.project, &global.env, &args.key)
+        .map_err(|e| with_suggestion(&vault, global, e))?;
     note(&format!(
         "deleted {} from {}/{}",
         args.key, global.project, global.env
