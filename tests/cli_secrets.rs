@@ -88,7 +88,7 @@ fn lowercase_key_warns_but_is_stored_as_typed() {
     // Keys are case-sensitive: the uppercase form is a different secret.
     assert_eq!(
         v.err(&["get", "DB_PASSWORD"], None),
-        "no secret `DB_PASSWORD` in default/development"
+        "no secret `DB_PASSWORD` in default/development (keys are case-sensitive: did you mean db_password?)"
     );
 }
 
