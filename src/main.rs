@@ -64,6 +64,7 @@ fn run_tui(global: cli::Global) -> i32 {
 fn harden_process() {
     // SAFETY: plain syscalls with constant, valid arguments.
     unsafe {
+        #[cfg(target_os = "linux")]
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
         let none = libc::rlimit {
             rlim_cur: 0,
