@@ -466,3 +466,33 @@ fn doctor_and_compact_keep_the_vault_private_and_intact() {
         assert!(!common::contains(&v.bytes(), canary.as_bytes()));
     }
 }
+
+/// The audit log is accountability, not a lock: when it cannot be written (here a folder
+/// stands where the file should be; a full disk does the same), the operation still
+/// happens and the user is told what the log missed.
+#[test]
+fn an_unwritable_audit_log_warns_and_loses_nothing() {
+    let v = Vault::new();
+    std::fs::remove_file(v.audit_path()).ok();
+    std::fs::create_dir(v.audit_path()).unwrap();
+    let out = v.run(&["add", "KEPT"], Some(b"kept value")).success();
+    assert!(
+        out.stderr.starts_with("added KEPT to default/development")
+            && out
+                .stderr
+                .contains("warning: the audit log could not record this: "),
+        "{}",
+        out.stderr
+    );
+    let out = v.run(&["get", "KEPT"], None).success();
+    assert_eq!(out.stdout, b"kept value");
+    assert!(
+        out.stderr
+            .contains("warning: the audit log could not record this"),
+        "{}",
+        out.stderr
+    );
+    std::fs::remove_dir(v.audit_path()).unwrap();
+    let out = v.run(&["get", "KEPT"], None).success();
+    assert_eq!(out.stderr, "", "a writable log again: no warning");
+}

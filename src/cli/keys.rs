@@ -96,7 +96,8 @@ pub fn init(global: &Global, args: InitArgs) -> CliResult {
             args.kdf.params()?,
         ),
     };
-    Vault::create(&path, credential)?;
+    let vault = Vault::create(&path, credential)?;
+    unlock::warn_audit_failure(&vault);
     note(&format!(
         "created vault {} with project {DEFAULT_PROJECT} ({})",
         path.display(),

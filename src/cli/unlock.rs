@@ -44,8 +44,31 @@ pub fn prompt(question: &str) -> Result<SecretString, CliError> {
     Ok(SecretString::from(answer.as_str()))
 }
 
+/// An unlocked vault for one command. When the command is done with it, it says so if
+/// the audit log could not record something (the operation itself went through).
+pub struct OpenVault(Vault);
+
+impl std::ops::Deref for OpenVault {
+    type Target = Vault;
+    fn deref(&self) -> &Vault {
+        &self.0
+    }
+}
+
+impl Drop for OpenVault {
+    fn drop(&mut self) {
+        warn_audit_failure(&self.0);
+    }
+}
+
+pub fn warn_audit_failure(vault: &Vault) {
+    if let Some(why) = vault.take_audit_failure() {
+        super::warn(&format!("the audit log could not record this: {why}"));
+    }
+}
+
 /// Opens the vault with whatever credential is available.
-pub fn open(global: &Global) -> Result<Vault, CliError> {
+pub fn open(global: &Global) -> Result<OpenVault, CliError> {
     let path = vault_path(global)?;
     // Say "no vault" before asking for a passphrase that could not help.
     crate::vault::store::check_file(&path)?;
@@ -54,5 +77,5 @@ pub fn open(global: &Global) -> Result<Vault, CliError> {
         None if can_prompt() => Credential::Passphrase(prompt("Passphrase: ")?),
         None => return Err(VaultError::NoCredential.into()),
     };
-    Ok(Vault::unlock(&path, &credential)?)
+    Ok(OpenVault(Vault::unlock(&path, &credential)?))
 }

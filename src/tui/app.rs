@@ -507,6 +507,9 @@ impl App {
                 };
             }
         }
+        if let Some(why) = self.vault.as_ref().and_then(Vault::take_audit_failure) {
+            self.warn(format!("the audit log could not record that: {why}"));
+        }
     }
 
     fn update_browse(&mut self, action: Action) -> Mode {

@@ -114,6 +114,10 @@ pub enum VaultError {
     },
     #[error("vault storage error: {0}")]
     Storage(String),
+    #[error(
+        "the disk holding the vault is full: nothing was changed; free some space and try again"
+    )]
+    DiskFull,
     #[error("cryptographic operation failed")]
     Crypto,
 }

@@ -199,7 +199,7 @@ impl Vault {
             Ok(())
         })?;
         drop(db);
-        self.audit("compact", "", "", "")?;
+        self.audit("compact", "", "", "");
         Ok((before, size(&self.path)?))
     }
 }

@@ -83,6 +83,8 @@ pub struct Vault {
     path: PathBuf,
     keys: Keys,
     via: Via,
+    /// Why the last audit entry could not be written, until the caller takes it.
+    audit_failure: std::cell::RefCell<Option<String>>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -134,6 +136,7 @@ impl Vault {
             path: path.to_path_buf(),
             keys,
             via: Via::Cli,
+            audit_failure: Default::default(),
         };
         let result = store::create(path).and_then(|db| {
             store::fenced(|| {
@@ -163,7 +166,7 @@ impl Vault {
             }
             return Err(e);
         }
-        vault.audit("init", "", "", "")?;
+        vault.audit("init", "", "", "");
         Ok(vault)
     }
 
@@ -214,6 +217,7 @@ impl Vault {
                 path: path.to_path_buf(),
                 keys: Keys::derive(dek, vault_id)?,
                 via: Via::Cli,
+                audit_failure: Default::default(),
             });
         }
         Err(VaultError::WrongCredential)
@@ -339,22 +343,30 @@ impl Vault {
         })
     }
 
-    fn audit(&self, action: &str, project: &str, env: &str, key: &str) -> Result<()> {
+    /// Appends to the audit log. A failure (a full disk, an unwritable log) does not undo
+    /// or refuse the operation: a change is already committed when it is recorded, and
+    /// the log is accountability, not access control (whoever holds the key can read the
+    /// file without tresor). The failure is kept for the caller to show as a warning.
+    fn audit(&self, action: &str, project: &str, env: &str, key: &str) {
         let (user, host) = audit::who();
-        audit::append(
-            &self.path,
-            &self.keys,
-            AuditEvent {
-                time: now(),
-                user,
-                host,
-                via: self.via,
-                action: action.into(),
-                project: project.into(),
-                env: env.into(),
-                key: key.into(),
-            },
-        )
+        let event = AuditEvent {
+            time: now(),
+            user,
+            host,
+            via: self.via,
+            action: action.into(),
+            project: project.into(),
+            env: env.into(),
+            key: key.into(),
+        };
+        if let Err(e) = audit::append(&self.path, &self.keys, event) {
+            *self.audit_failure.borrow_mut() = Some(e.to_string());
+        }
+    }
+
+    /// Why the audit log missed an entry since the last call, if it did.
+    pub fn take_audit_failure(&self) -> Option<String> {
+        self.audit_failure.borrow_mut().take()
     }
 
     // ----- environments and the catalog digest
@@ -605,7 +617,7 @@ impl Vault {
             let record: SecretRecord = decode(record.value(), "secret record")?;
             self.open_value(&id, &record, (project, env), key)
         })?;
-        self.audit("get", project, env, key)?;
+        self.audit("get", project, env, key);
         Ok(value)
     }
 
@@ -630,7 +642,7 @@ impl Vault {
         })?;
         out.sort_by(|a, b| a.0.key.cmp(&b.0.key));
         let keys: Vec<&str> = out.iter().map(|(i, _)| i.key.as_str()).collect();
-        self.audit(action, project, env, &keys.join(","))?;
+        self.audit(action, project, env, &keys.join(","));
         Ok(out)
     }
 
@@ -661,7 +673,7 @@ impl Vault {
             }
             self.put(secrets, &id, &meta, Some(&secret.value), None)
         })?;
-        self.audit("add", project, env, &secret.key)?;
+        self.audit("add", project, env, &secret.key);
         Ok(info(meta))
     }
 
@@ -760,7 +772,7 @@ impl Vault {
             project,
             env,
             key,
-        )?;
+        );
         Ok(updated)
     }
 
@@ -773,7 +785,8 @@ impl Vault {
                 None => Err(not_found(project, env, key)),
             }
         })?;
-        self.audit("delete", project, env, key)
+        self.audit("delete", project, env, key);
+        Ok(())
     }
 
     /// Adds many secrets in one transaction: all or nothing. Existing keys are skipped
@@ -850,7 +863,7 @@ impl Vault {
             .chain(&report.updated)
             .map(String::as_str)
             .collect();
-        self.audit("import", project, env, &changed.join(","))?;
+        self.audit("import", project, env, &changed.join(","));
         Ok(report)
     }
 
@@ -912,7 +925,8 @@ impl Vault {
             self.insert_env(txn, project, env)?;
             self.update_catalog_digest(txn)
         })?;
-        self.audit("env add", project, env, "")
+        self.audit("env add", project, env, "");
+        Ok(())
     }
 
     /// Creates a project with the three usual environments.
@@ -936,7 +950,8 @@ impl Vault {
             }
             self.update_catalog_digest(txn)
         })?;
-        self.audit("project add", project, "", "")
+        self.audit("project add", project, "", "");
+        Ok(())
     }
 
     /// Removes an environment; one holding secrets needs `force`. The last environment of
@@ -985,7 +1000,7 @@ impl Vault {
             self.update_catalog_digest(txn)?;
             Ok(ids.len())
         })?;
-        self.audit("env rm", project, env, "")?;
+        self.audit("env rm", project, env, "");
         Ok(removed)
     }
 
@@ -994,7 +1009,8 @@ impl Vault {
     /// Writes a new keyfile and adds a slot for it. No record is re-encrypted.
     pub fn add_keyfile(&self, keyfile_path: &Path) -> Result<()> {
         self.add_slot(NewCredential::Keyfile(keyfile_path.to_path_buf()), false)?;
-        self.audit("keyfile add", "", "", "")
+        self.audit("keyfile add", "", "", "");
+        Ok(())
     }
 
     /// Replaces the passphrase slot(s) with one for `new` (adds one to a keyfile-only
@@ -1006,7 +1022,8 @@ impl Vault {
             txn.open_table(META)?;
             Ok(())
         })?;
-        self.audit("passwd", "", "", "")
+        self.audit("passwd", "", "", "");
+        Ok(())
     }
 
     fn add_slot(&self, credential: NewCredential, replace_passphrase: bool) -> Result<()> {
@@ -1060,7 +1077,7 @@ impl Vault {
     }
 
     /// Records that the values were shown or copied outside `get`/`run`/`export`.
-    pub fn record(&self, action: &str, project: &str, env: &str, key: &str) -> Result<()> {
+    pub fn record(&self, action: &str, project: &str, env: &str, key: &str) {
         self.audit(action, project, env, key)
     }
 }

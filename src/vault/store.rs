@@ -222,6 +222,9 @@ pub fn map_storage(e: redb::StorageError) -> VaultError {
         redb::StorageError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
             VaultError::Corrupt(io.to_string())
         }
+        redb::StorageError::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
+            VaultError::DiskFull
+        }
         other => VaultError::Storage(other.to_string()),
     }
 }
@@ -242,6 +245,9 @@ macro_rules! redb_errors {
                     // `init` creates every table, so a missing one means a damaged file.
                     redb::Error::TableDoesNotExist(table) => {
                         VaultError::Corrupt(format!("its {table} table is missing"))
+                    }
+                    redb::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
+                        VaultError::DiskFull
                     }
                     other => VaultError::Storage(other.to_string()),
                 }
