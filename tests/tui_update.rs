@@ -661,6 +661,33 @@ fn create_screen_passphrases_must_match() {
     assert!(!path.exists());
 }
 
+/// The same rule as `tresor init`: at least 8 characters.
+#[test]
+fn create_screen_refuses_a_short_passphrase() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("new.tresor");
+    let mut app = App::start(
+        path.clone(),
+        "default".into(),
+        "development".into(),
+        None,
+        Duration::from_secs(300),
+    );
+    typ(&mut app, "hunter2");
+    press(&mut app, KeyCode::Tab);
+    typ(&mut app, "hunter2");
+    press(&mut app, KeyCode::Enter);
+    let Screen::Create(s) = &app.screen else {
+        panic!()
+    };
+    assert_eq!(
+        s.error.as_deref(),
+        Some("passphrase is too short (7 characters, at least 8); a few random words are best")
+    );
+    assert!(!app.has_pending());
+    assert!(!path.exists());
+}
+
 #[test]
 fn paste_keeps_newlines_in_the_value_only() {
     let (fx, mut app) = Fixture::new();

@@ -7,9 +7,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{CliError, CliResult, Global, note, unlock, vault_path, warn};
 use crate::vault::crypto::KdfParams;
-use crate::vault::{DEFAULT_ENVIRONMENTS, DEFAULT_PROJECT, NewCredential, Vault, VaultError};
-
-const MIN_PASSPHRASE_CHARS: usize = 8;
+use crate::vault::{
+    DEFAULT_ENVIRONMENTS, DEFAULT_PROJECT, NewCredential, Vault, VaultError, validate,
+};
 
 #[derive(Debug, Args)]
 pub struct KdfArgs {
@@ -72,15 +72,7 @@ fn new_passphrase(env_name: &str, what: &str) -> Result<SecretString, CliError> 
             )));
         }
     };
-    let chars = pass.expose_secret().chars().count();
-    if chars == 0 {
-        return Err(VaultError::EmptyPassphrase.into());
-    }
-    if chars < MIN_PASSPHRASE_CHARS {
-        return Err(CliError::msg(format!(
-            "passphrase is too short ({chars} characters, at least {MIN_PASSPHRASE_CHARS}); a few random words are best"
-        )));
-    }
+    validate::new_passphrase(pass.expose_secret())?;
     Ok(pass)
 }
 

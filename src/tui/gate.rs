@@ -198,9 +198,10 @@ impl CreateState {
             }
             return Ok(());
         }
-        if self.passphrase.is_empty() {
-            return Err(crate::vault::VaultError::EmptyPassphrase.to_string());
-        }
+        crate::vault::validate::new_passphrase(&zeroize::Zeroizing::new(
+            self.passphrase.lines().join(""),
+        ))
+        .map_err(|e| e.to_string())?;
         if self.passphrase.lines() != self.confirm.lines() {
             return Err(crate::vault::VaultError::PassphraseMismatch.to_string());
         }

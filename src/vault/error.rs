@@ -72,6 +72,10 @@ pub enum VaultError {
     NoCredential,
     #[error("passphrase is empty")]
     EmptyPassphrase,
+    #[error(
+        "passphrase is too short ({chars} characters, at least 8); a few random words are best"
+    )]
+    PassphraseTooShort { chars: usize },
     #[error("passphrases do not match")]
     PassphraseMismatch,
     #[error("keyfile {path}: {reason}", path = .path.display())]

@@ -6,6 +6,7 @@ pub const MAX_KEY_BYTES: usize = 256;
 pub const MAX_DESCRIPTION_CHARS: usize = 4096;
 pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
 pub const MAX_NAME_BYTES: usize = 64;
+pub const MIN_PASSPHRASE_CHARS: usize = 8;
 
 /// Checks a secret key against `^[A-Za-z_][A-Za-z0-9_]*$`. Keys become environment
 /// variable names, so anything else would break `tresor run`.
@@ -70,6 +71,16 @@ pub fn value(value: &[u8]) -> Result<()> {
         return Err(VaultError::ValueTooLarge { len: value.len() });
     }
     Ok(())
+}
+
+/// A new passphrase: Argon2id slows each guess, but a very short passphrase falls to a
+/// word list anyway. Characters, not bytes.
+pub fn new_passphrase(passphrase: &str) -> Result<()> {
+    match passphrase.chars().count() {
+        0 => Err(VaultError::EmptyPassphrase),
+        chars if chars < MIN_PASSPHRASE_CHARS => Err(VaultError::PassphraseTooShort { chars }),
+        _ => Ok(()),
+    }
 }
 
 /// Project and environment names: short, no surprises in a tab bar or a path.
