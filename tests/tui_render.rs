@@ -212,7 +212,7 @@ fn unlock_screen_with_an_error() {
     };
     Vault::create(
         &path,
-        NewCredential::Passphrase(SecretString::from("right"), cheap),
+        NewCredential::Passphrase(SecretString::from("right horse"), cheap),
     )
     .unwrap();
     let mut app = App::start(

@@ -1098,6 +1098,9 @@ fn make_slot(
     header_bytes: &[u8],
     id: u32,
 ) -> Result<Slot> {
+    if let NewCredential::Passphrase(pass, _) = credential {
+        validate::new_passphrase(pass.expose_secret())?;
+    }
     let salt: [u8; 16] = crypto::random_bytes()?;
     let (kind, kek) = match credential {
         NewCredential::Passphrase(pass, kdf) => (
