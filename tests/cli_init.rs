@@ -45,7 +45,9 @@ fn init_makes_private_files() {
     let v = Vault::uninit();
     let nested = v.dir.path().join("data").join("tresor");
     let path = nested.join("vault.tresor");
-    let keyfile = v.dir.path().join("vault.key");
+    // The keyfile's folder does not exist yet either (`--keyfile ~/.config/tresor/ci.key`).
+    let key_dir = v.dir.path().join("config").join("tresor");
+    let keyfile = key_dir.join("vault.key");
     let mut cmd = tresor();
     cmd.arg("--vault")
         .arg(&path)
@@ -54,6 +56,7 @@ fn init_makes_private_files() {
         .arg("init");
     output(cmd, None).success();
     assert_eq!(mode(&nested), 0o700, "vault directory");
+    assert_eq!(mode(&key_dir), 0o700, "keyfile directory");
     assert_eq!(mode(&path), 0o600, "vault file");
     assert_eq!(mode(&keyfile), 0o600, "keyfile");
     let audit = {

@@ -20,6 +20,8 @@ pub type KeyfileSecret = Zeroizing<[u8; KEY_LEN]>;
 
 /// Writes a new random keyfile; refuses to overwrite an existing file.
 pub fn generate(path: &Path) -> Result<KeyfileSecret> {
+    // `--keyfile ~/.config/tresor/ci.key` on a fresh machine: make the folder, private.
+    store::ensure_parent_dir(path)?;
     let secret = crypto::random_key()?;
     let mut file = store::create_private_file(path).map_err(|e| match e {
         VaultError::Io { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {

@@ -76,16 +76,7 @@ pub fn default_path() -> Option<PathBuf> {
 
 /// Creates the vault file 0600 in a 0700 directory (redb alone would make it 0644).
 pub fn create(path: &Path) -> Result<Database> {
-    if let Some(dir) = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
-    {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| VaultError::io(dir, e))?;
-    }
+    ensure_parent_dir(path)?;
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -103,6 +94,21 @@ pub fn create(path: &Path) -> Result<Database> {
             .create_with_backend(backend)
             .map_err(map_db_error)
     })
+}
+
+/// Creates the folder a new private file goes in, 0700, when it does not exist yet.
+pub fn ensure_parent_dir(path: &Path) -> Result<()> {
+    if let Some(dir) = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| VaultError::io(dir, e))?;
+    }
+    Ok(())
 }
 
 /// Refuses a file that is missing, empty, or that other users can read.
