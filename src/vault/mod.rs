@@ -1075,11 +1075,6 @@ impl Vault {
     pub fn audit_log(&self) -> Result<Vec<audit::AuditLine>> {
         audit::read(&self.path, &self.keys)
     }
-
-    /// Records that the values were shown or copied outside `get`/`run`/`export`.
-    pub fn record(&self, action: &str, project: &str, env: &str, key: &str) {
-        self.audit(action, project, env, key)
-    }
 }
 
 fn begin_write(db: &redb::Database) -> Result<WriteTransaction> {

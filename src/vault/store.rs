@@ -269,7 +269,7 @@ redb_errors!(
     redb::CompactionError
 );
 
-/// Reads one table value from a read transaction, treating a missing table as empty.
+/// Begins a read transaction, fenced like every other call into redb.
 pub fn read_txn(db: &ReadOnlyDatabase) -> Result<redb::ReadTransaction> {
     fenced(|| Ok(db.begin_read()?))
 }
