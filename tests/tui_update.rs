@@ -109,6 +109,17 @@ fn add_via_form(app: &mut App, key: &str, value: &str) {
     press(app, KeyCode::Enter);
 }
 
+/// The app as `tresor` starts it on `path`, project default/development, 5-minute lock.
+fn start(path: PathBuf, credential: Option<Credential>) -> App {
+    App::start(
+        path,
+        "default".into(),
+        "development".into(),
+        credential,
+        Duration::from_secs(300),
+    )
+}
+
 #[test]
 fn add_creates_the_secret_and_closes_the_form() {
     let (fx, mut app) = Fixture::new();
@@ -527,13 +538,7 @@ fn passphrase_vault(dir: &Path) -> PathBuf {
 fn unlock_screen_wrong_then_right_passphrase() {
     let tmp = tempfile::tempdir().unwrap();
     let path = passphrase_vault(tmp.path());
-    let mut app = App::start(
-        path,
-        "default".into(),
-        "development".into(),
-        None,
-        Duration::from_secs(300),
-    );
+    let mut app = start(path, None);
     assert!(matches!(app.screen, Screen::Unlock(_)));
     typ(&mut app, "wrong");
     press(&mut app, KeyCode::Enter);
@@ -561,22 +566,10 @@ fn unlock_screen_wrong_then_right_passphrase() {
 fn esc_and_ctrl_c_quit_the_unlock_screen() {
     let tmp = tempfile::tempdir().unwrap();
     let path = passphrase_vault(tmp.path());
-    let mut app = App::start(
-        path.clone(),
-        "default".into(),
-        "development".into(),
-        None,
-        Duration::from_secs(300),
-    );
+    let mut app = start(path.clone(), None);
     press(&mut app, KeyCode::Esc);
     assert!(app.should_quit);
-    let mut app = App::start(
-        path,
-        "default".into(),
-        "development".into(),
-        None,
-        Duration::from_secs(300),
-    );
+    let mut app = start(path, None);
     ctrl(&mut app, 'c');
     assert!(app.should_quit);
 }
@@ -584,13 +577,7 @@ fn esc_and_ctrl_c_quit_the_unlock_screen() {
 #[test]
 fn preset_credential_unlocks_after_one_frame() {
     let (fx, _app) = Fixture::new();
-    let mut app = App::start(
-        fx.path(),
-        "default".into(),
-        "development".into(),
-        Some(Credential::Keyfile(fx.keyfile())),
-        Duration::from_secs(300),
-    );
+    let mut app = start(fx.path(), Some(Credential::Keyfile(fx.keyfile())));
     assert!(app.has_pending());
     app.run_pending();
     assert!(matches!(app.screen, Screen::Secrets));
@@ -600,13 +587,7 @@ fn preset_credential_unlocks_after_one_frame() {
 fn create_screen_with_a_keyfile() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("new.tresor");
-    let mut app = App::start(
-        path.clone(),
-        "default".into(),
-        "development".into(),
-        None,
-        Duration::from_secs(300),
-    );
+    let mut app = start(path.clone(), None);
     assert!(matches!(app.screen, Screen::Create(_)));
     ctrl(&mut app, 'k');
     let Screen::Create(s) = &app.screen else {
@@ -633,13 +614,7 @@ fn create_screen_with_a_keyfile() {
 fn create_screen_passphrases_must_match() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("new.tresor");
-    let mut app = App::start(
-        path.clone(),
-        "default".into(),
-        "development".into(),
-        None,
-        Duration::from_secs(300),
-    );
+    let mut app = start(path.clone(), None);
     press(&mut app, KeyCode::Enter);
     let Screen::Create(s) = &app.screen else {
         panic!()
@@ -666,13 +641,7 @@ fn create_screen_passphrases_must_match() {
 fn create_screen_refuses_a_short_passphrase() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("new.tresor");
-    let mut app = App::start(
-        path.clone(),
-        "default".into(),
-        "development".into(),
-        None,
-        Duration::from_secs(300),
-    );
+    let mut app = start(path.clone(), None);
     typ(&mut app, "hunter2");
     press(&mut app, KeyCode::Tab);
     typ(&mut app, "hunter2");
