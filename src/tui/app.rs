@@ -439,7 +439,7 @@ impl App {
                     gate::wipe(&mut s.confirm);
                     (NewCredential::Passphrase(pass, KdfParams::DEFAULT), None)
                 };
-                match Vault::create(&self.vault_path, cred) {
+                match Vault::create_via(&self.vault_path, cred, Via::Tui) {
                     Ok(v) => {
                         self.enter_vault(v);
                         match &keyfile {

@@ -83,6 +83,8 @@ pub struct Vault {
     path: PathBuf,
     keys: Keys,
     via: Via,
+    /// The key slot that unlocked this handle (or was made with the vault), for the audit log.
+    slot: u32,
     /// Why the last audit entry could not be written, until the caller takes it.
     audit_failure: std::cell::RefCell<Option<String>>,
 }
@@ -112,6 +114,11 @@ fn now() -> i64 {
 impl Vault {
     /// Creates a vault with project `default` and its three environments.
     pub fn create(path: &Path, credential: NewCredential) -> Result<Vault> {
+        Self::create_via(path, credential, Via::Cli)
+    }
+
+    /// Like [`Vault::create`], recording in the audit log where the vault was created.
+    pub fn create_via(path: &Path, credential: NewCredential, via: Via) -> Result<Vault> {
         if path.exists() {
             return Err(VaultError::VaultExists(path.to_path_buf()));
         }
@@ -135,7 +142,8 @@ impl Vault {
         let vault = Vault {
             path: path.to_path_buf(),
             keys,
-            via: Via::Cli,
+            via,
+            slot: 0,
             audit_failure: Default::default(),
         };
         let result = store::create(path).and_then(|db| {
@@ -217,6 +225,7 @@ impl Vault {
                 path: path.to_path_buf(),
                 keys: Keys::derive(dek, vault_id)?,
                 via: Via::Cli,
+                slot: *id,
                 audit_failure: Default::default(),
             });
         }
@@ -231,6 +240,11 @@ impl Vault {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The id of the key slot this handle was unlocked with.
+    pub fn slot(&self) -> u32 {
+        self.slot
     }
 
     // ----- ids, associated data, sealing
