@@ -585,3 +585,29 @@ fn a_key_in_the_wrong_case_gets_a_suggestion() {
     let error = v.err(&["get", "NOTHING_LIKE_IT"], None);
     assert_eq!(error, "no secret `NOTHING_LIKE_IT` in default/development");
 }
+
+/// Rotation age: `edit` with the same value changes nothing and says so, like the page's
+/// edit dialog; the value's date stays.
+#[test]
+fn editing_in_the_same_value_is_no_change() {
+    let v = Vault::new();
+    v.add("API_TOKEN", b"same bytes");
+    let before = v.list("development");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let err = v.err(
+        &["edit", "API_TOKEN", "--value-stdin"],
+        Some(b"same bytes\n"),
+    );
+    assert_eq!(err, "No changes to save");
+    assert_eq!(v.list("development"), before);
+    // A changed description with the same value: the description moves, the value's age
+    // does not.
+    v.ok(
+        &["edit", "API_TOKEN", "--value-stdin", "-d", "note"],
+        Some(b"same bytes"),
+    );
+    let after = &v.list("development")[0];
+    assert_eq!(after["description"], "note");
+    assert_eq!(after["value_changed"], before[0]["value_changed"]);
+    assert_ne!(after["updated"], before[0]["updated"]);
+}

@@ -240,7 +240,7 @@ fn existing_keys_are_skipped_unless_overwrite() {
     let out = v.ok(&["import", "--overwrite", "-"], Some(text));
     assert_eq!(
         out.stderr,
-        "imported 0 new and 3 updated secrets into default/development\n\
+        "imported 0 new and 2 updated secrets into default/development; 1 unchanged (same value)\n\
          warning: skipped 1 key with an empty value (a value is required): D\n"
     );
     assert_eq!(
@@ -552,4 +552,29 @@ proptest! {
     fn dotenv_export_import_export_keeps_every_value(values in prop::collection::vec(value_strategy(), 1..=6)) {
         dotenv_round_trip(values)?;
     }
+}
+
+/// Rotation age: an overwrite with the same bytes is not a new value. The report counts it
+/// as unchanged and its "value changed" date stays.
+#[test]
+fn an_unchanged_import_keeps_each_values_age() {
+    let v = Vault::new();
+    let text = b"A=alpha\nB=bravo\n";
+    v.ok(&["import", "-"], Some(text));
+    let before = v.list("development");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let out = v.ok(&["import", "--overwrite", "-"], Some(text));
+    assert_eq!(
+        out.stderr,
+        "imported 0 new and 0 updated secrets into default/development; 2 unchanged (same value)\n"
+    );
+    assert_eq!(v.list("development"), before, "no date moved");
+    // One real change moves only that value's date.
+    v.ok(
+        &["import", "--overwrite", "-"],
+        Some(b"A=alpha\nB=bravo 2\n"),
+    );
+    let after = v.list("development");
+    assert_eq!(after[0], before[0]);
+    assert_ne!(after[1]["value_changed"], before[1]["value_changed"]);
 }

@@ -125,10 +125,28 @@ impl Raw {
         {
             // And the vault digest over every environment record and digest (as
             // `catalog_entries` does), so only the AEAD binding is left to catch the edit.
+            use redb::ReadableTableMetadata;
             let envs = txn.open_table(ENVIRONMENTS).unwrap();
             let digests = txn.open_table(DIGESTS).unwrap();
+            let meta = txn.open_table(META).unwrap();
+            let slots = txn.open_table(KEYSLOTS).unwrap();
             let mut mac = Mac::new(&self.keys.digest, 32).unwrap();
-            mac.field(b"vault").unwrap();
+            // Format 2: the header and every key slot first.
+            mac.field(b"vault/v2").unwrap();
+            mac.field(meta.get(HEADER_KEY).unwrap().unwrap().value())
+                .unwrap();
+            mac.field(&slots.len().unwrap().to_le_bytes()).unwrap();
+            for entry in slots.iter().unwrap() {
+                let (k, v) = entry.unwrap();
+                mac.field(&k.value().to_le_bytes()).unwrap();
+                mac.field(v.value()).unwrap();
+            }
+            match meta.get(tresor::vault::store::AUDIT_KEYS_KEY).unwrap() {
+                Some(blob) => mac.field(blob.value()).unwrap(),
+                None => mac.field(b"").unwrap(),
+            }
+            mac.field(&envs.len().unwrap().to_le_bytes()).unwrap();
+            drop((meta, slots));
             for entry in envs.iter().unwrap() {
                 let (k, v) = entry.unwrap();
                 mac.field(&k.value()).unwrap();
@@ -169,12 +187,8 @@ fn unlock(db: &redb::Database, keyfile: &Path) -> Keys {
     let Header::V1 { vault_id, .. } = records::decode(&header_bytes, "header").unwrap();
     for entry in txn.open_table(KEYSLOTS).unwrap().iter().unwrap() {
         let (id, bytes) = entry.unwrap();
-        let Slot::V1 {
-            kind,
-            nonce,
-            wrapped_dek,
-        } = records::decode(bytes.value(), "slot").unwrap();
-        let SlotKind::Keyfile { salt } = &kind else {
+        let slot: Slot = records::decode(bytes.value(), "slot").unwrap();
+        let SlotKind::Keyfile { salt } = slot.kind() else {
             continue;
         };
         let kek = crypto::keyfile_kek(&secret, salt).unwrap();
@@ -182,10 +196,20 @@ fn unlock(db: &redb::Database, keyfile: &Path) -> Keys {
         ad.extend_from_slice(&(header_bytes.len() as u64).to_le_bytes());
         ad.extend_from_slice(&header_bytes);
         ad.extend_from_slice(&id.value().to_le_bytes());
-        ad.extend_from_slice(&records::encode(&kind).unwrap());
-        if let Ok(plain) = crypto::open(&kek, &nonce, &wrapped_dek, &ad) {
-            let mut dek = zeroize::Zeroizing::new([0u8; 32]);
-            dek.copy_from_slice(&plain);
+        ad.extend_from_slice(&records::encode(slot.kind()).unwrap());
+        let dek = match &slot {
+            Slot::V1 {
+                nonce, wrapped_dek, ..
+            } => crypto::open(&kek, nonce, wrapped_dek, &ad).map(|plain| {
+                let mut dek = zeroize::Zeroizing::new([0u8; 32]);
+                dek.copy_from_slice(&plain);
+                dek
+            }),
+            Slot::V2 {
+                enc, wrapped_dek, ..
+            } => crypto::slot_wrap::unwrap(&kek, enc, wrapped_dek, &ad),
+        };
+        if let Ok(dek) = dek {
             return Keys::derive(dek, vault_id).unwrap();
         }
     }
@@ -462,7 +486,7 @@ fn a_deleted_environment_breaks_the_catalog_digest() {
             .unwrap();
         txn.commit().unwrap();
     }
-    let want = "the vault does not match its digest: an environment, or a whole environment's records, was deleted, added or rolled back outside tresor";
+    let want = "the vault does not match its digest: an environment, a whole environment's records or a key slot was deleted, added or rolled back outside tresor";
     assert_eq!(refused(&v, &["get", "A"]), want);
     assert_eq!(refused(&v, &["env", "list"]), want);
     assert_eq!(v.err(&["env", "add", "production"], None), want);
@@ -514,5 +538,11 @@ fn an_edited_header_or_foreign_slot_unlocks_nothing() {
         .arg(other.keyfile())
         .args(["get", "A"]);
     assert_eq!(output(cmd, None).failure().stderr, WRONG_CREDENTIAL);
-    assert_eq!(v.get("A"), ALPHA, "the real keyfile still works");
+    // The key slots are inside the vault digest: the added slot is detected, so even the
+    // real keyfile gets a clear refusal instead of a vault someone extended.
+    let err = v.err(&["get", "A"], None);
+    assert!(
+        err.contains("a key slot was deleted, added or rolled back"),
+        "{err}"
+    );
 }

@@ -25,7 +25,10 @@ pub enum EnvCommand {
 }
 
 pub fn run(global: &Global, command: EnvCommand) -> CliResult {
-    let vault = unlock::open(global)?;
+    let vault = match command {
+        EnvCommand::List => unlock::open(global)?,
+        _ => unlock::open_for_change(global)?,
+    };
     match command {
         EnvCommand::List => {
             let envs: Vec<_> = vault

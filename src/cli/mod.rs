@@ -118,11 +118,21 @@ pub enum Command {
         after_help = "Example:\n  tresor keyfile add /etc/tresor/app.key"
     )]
     Keyfile(keys::KeyfileCommand),
-    /// Change the passphrase (only the data key is rewrapped)
+    /// Change the passphrase (only the data key is rewrapped, unless --rekey)
     #[command(
-        after_help = "Examples:\n  tresor passwd\n  TRESOR_PASSPHRASE=old TRESOR_NEW_PASSPHRASE=new tresor passwd"
+        after_help = "Examples:\n  tresor passwd\n  tresor passwd --rekey           the old passphrase opens nothing written from now on\n  TRESOR_PASSPHRASE=old TRESOR_NEW_PASSPHRASE=new tresor passwd"
     )]
     Passwd(keys::PasswdArgs),
+    /// Give the vault a new data key: every value re-encrypted, every key slot rewrapped
+    #[command(
+        after_help = "Examples:\n  tresor keyfile rm 2 && tresor rekey     revoke a leaked keyfile\n  tresor rekey\n\nOne transaction. Afterwards no removed key slot, and no key slot of an older copy of\nthe file, opens anything written from now on. It cannot change older copies (backups):\nthey keep the old values; rotate the values a removed credential could read."
+    )]
+    Rekey(keys::RekeyArgs),
+    /// Move a format-1 vault to format 2 (a rekey; needs each key slot's credential once)
+    #[command(
+        after_help = "Examples:\n  tresor upgrade\n  tresor --keyfile ci.key upgrade --also-passphrase\n  tresor upgrade --also-keyfile ci.key\n  tresor upgrade --drop-unmatched          remove slots whose credential is lost"
+    )]
+    Upgrade(keys::RekeyArgs),
     /// Show the audit log: who read or changed what, when; never values
     #[command(after_help = "Examples:\n  tresor audit\n  tresor audit --last 20")]
     Audit(audit::AuditArgs),
@@ -187,6 +197,8 @@ pub fn run(global: Global, command: Command) -> i32 {
         Command::Env(cmd) => envs::run(&global, cmd),
         Command::Keyfile(cmd) => keys::keyfile(&global, cmd),
         Command::Passwd(args) => keys::passwd(&global, args),
+        Command::Rekey(args) => keys::rekey(&global, args),
+        Command::Upgrade(args) => keys::upgrade(&global, args),
         Command::Audit(args) => audit::show(&global, args),
         Command::Doctor(args) => maintenance::doctor(&global, args),
         Command::Compact => maintenance::compact(&global),

@@ -117,7 +117,7 @@ pub fn add(global: &Global, args: AddArgs) -> CliResult {
         warn(&w);
     }
     let stdin_is_terminal = std::io::stdin().is_terminal();
-    let vault = unlock::open(global)?;
+    let vault = unlock::open_for_change(global)?;
     let value = match args.generate {
         Some(len) => generate_value(len as usize)?,
         None if !stdin_is_terminal => read_stdin_value()?,
@@ -155,7 +155,7 @@ pub fn edit(global: &Global, args: EditArgs) -> CliResult {
     if let Some(d) = &args.description {
         validate::description(d)?;
     }
-    let vault = unlock::open(global)?;
+    let vault = unlock::open_for_change(global)?;
     let value = match (args.generate, args.value_stdin) {
         (Some(len), _) => Some(generate_value(len as usize)?),
         (None, true) => Some(read_stdin_value()?).filter(|v| !v.is_empty()),
@@ -261,7 +261,7 @@ pub fn list(global: &Global, args: ListArgs) -> CliResult {
 }
 
 pub fn rm(global: &Global, args: RmArgs) -> CliResult {
-    let vault = unlock::open(global)?;
+    let vault = unlock::open_for_change(global)?;
     if !args.yes {
         let question = format!(
             "Delete secret {} from {}/{}? This cannot be undone.",

@@ -77,14 +77,21 @@ pub fn import(global: &Global, args: ImportArgs) -> CliResult {
             lowercase.join(", ")
         ));
     }
-    let vault = unlock::open(global)?;
+    let vault = unlock::open_for_change(global)?;
     let report = vault.import(&global.project, &global.env, entries, args.overwrite)?;
     let place = format!("{}/{}", global.project, global.env);
-    note(&format!(
+    let mut summary = format!(
         "imported {} new and {} updated secrets into {place}",
         report.added.len(),
         report.updated.len()
-    ));
+    );
+    if !report.unchanged.is_empty() {
+        summary.push_str(&format!(
+            "; {} unchanged (same value)",
+            report.unchanged.len()
+        ));
+    }
+    note(&summary);
     if !report.skipped_existing.is_empty() {
         warn(&format!(
             "skipped {} (use --overwrite to replace them): {}",

@@ -55,6 +55,12 @@ impl std::ops::Deref for OpenVault {
     }
 }
 
+impl std::ops::DerefMut for OpenVault {
+    fn deref_mut(&mut self) -> &mut Vault {
+        &mut self.0
+    }
+}
+
 impl Drop for OpenVault {
     fn drop(&mut self) {
         warn_audit_failure(&self.0);
@@ -69,13 +75,32 @@ pub fn warn_audit_failure(vault: &Vault) {
 
 /// Opens the vault with whatever credential is available.
 pub fn open(global: &Global) -> Result<OpenVault, CliError> {
+    open_asking(global, "Passphrase: ")
+}
+
+/// Like [`open`], with the prompt's words (`passwd` asks for the *current* passphrase).
+pub fn open_asking(global: &Global, question: &str) -> Result<OpenVault, CliError> {
     let path = vault_path(global)?;
     // Say "no vault" before asking for a passphrase that could not help.
     crate::vault::store::check_file(&path)?;
     let credential = match preset_credential(global) {
         Some(c) => c,
-        None if can_prompt() => Credential::Passphrase(prompt("Passphrase: ")?),
+        None if can_prompt() => Credential::Passphrase(prompt(question)?),
         None => return Err(VaultError::NoCredential.into()),
     };
     Ok(OpenVault(Vault::unlock(&path, &credential)?))
+}
+
+/// Opens the vault for a command that changes it: a format-1 vault is upgraded first
+/// (once; see `Vault::upgrade_before_write`).
+pub fn open_for_change(global: &Global) -> Result<OpenVault, CliError> {
+    let mut vault = open(global)?;
+    if let Some(report) = vault.upgrade_before_write()? {
+        super::note(&format!(
+            "upgraded the vault to format {} before this change: a new data key encrypts all {} values; older copies of the file keep the old one",
+            crate::vault::records::FORMAT,
+            report.values
+        ));
+    }
+    Ok(vault)
 }

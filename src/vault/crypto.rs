@@ -32,9 +32,12 @@ impl KdfParams {
     };
     /// Below this a passphrase is too cheap to guess; above the ceiling a crafted slot
     /// could make unlocking exhaust the machine, so both are refused before any work.
+    /// The ceiling is 16 times the default memory and about 3 times its passes: 1 GiB
+    /// fits the smallest machine tresor targets (a 2 GiB server), and 1 GiB × 10 passes
+    /// costs about a minute here, the most an unlock may take before it looks hung.
     pub const MIN_MEMORY_KIB: u32 = 8 * 1024;
-    pub const MAX_MEMORY_KIB: u32 = 4 * 1024 * 1024;
-    pub const MAX_PASSES: u32 = 64;
+    pub const MAX_MEMORY_KIB: u32 = 1024 * 1024;
+    pub const MAX_PASSES: u32 = 10;
 
     pub fn check(&self) -> Result<()> {
         if self.passes == 0 || self.passes > Self::MAX_PASSES {
@@ -97,6 +100,17 @@ pub fn passphrase_kek(
     if passphrase.is_empty() {
         return Err(VaultError::EmptyPassphrase);
     }
+    // Argon2's memory is one allocation inside orion, and Rust aborts the process when
+    // an allocation fails: ask for it first, so a machine that cannot spare it gets an
+    // error instead of an abort.
+    let bytes = params.memory_kib as usize * 1024;
+    let mut probe: Vec<u8> = Vec::new();
+    probe
+        .try_reserve_exact(bytes)
+        .map_err(|_| VaultError::KdfOutOfMemory {
+            mib: params.memory_kib / 1024,
+        })?;
+    drop(probe);
     let cost = CostParams::new(params.passes, params.memory_kib, params.lanes)?;
     let mut out = Zeroizing::new([0u8; KEY_LEN]);
     Argon2::<ID, Sequential>::derive_key(
@@ -196,6 +210,9 @@ pub struct Keys {
     pub index: Key32,
     pub digest: Key32,
     pub audit: Key32,
+    /// The audit keys of earlier data keys (before each `rekey`), oldest first: entries
+    /// written before a rekey stay readable, entries after it are not readable with them.
+    pub audit_history: Vec<Key32>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -213,6 +230,7 @@ impl Keys {
             index: sub(b"tresor/v1/blind-index")?,
             digest: sub(b"tresor/v1/digest")?,
             audit: sub(b"tresor/v1/audit")?,
+            audit_history: Vec::new(),
             vault_id,
             dek,
         })
@@ -233,5 +251,60 @@ impl Keys {
 impl Drop for Keys {
     fn drop(&mut self) {
         self.vault_id.zeroize();
+    }
+}
+
+/// Key slots of format 2 wrap the data key to an X25519 public key with HPKE (RFC 9180,
+/// base mode, DHKEM(X25519, HKDF-SHA256), ChaCha20-Poly1305). The private key is derived
+/// from the slot's wrapping key (passphrase or keyfile), the public key is stored in the
+/// slot. That is what lets `rekey` rewrap a new data key for every remaining slot without
+/// asking for each slot's passphrase or keyfile.
+pub mod slot_wrap {
+    use orion::KP;
+    use orion::hazardous::hpke::{DHKEM_X25519_SHA256_CHACHA20, ModeBase};
+    use orion::hazardous::kem::x25519_hkdf_sha256::{KeyPair, PublicKey};
+    use zeroize::Zeroizing;
+
+    use super::{KEY_LEN, Key32, TAG_LEN};
+    use crate::vault::error::{Result, VaultError};
+
+    pub const PUBLIC_LEN: usize = 32;
+    pub const ENC_LEN: usize = 32;
+    const INFO: &[u8] = b"tresor/v2/keyslot";
+
+    type Hpke = ModeBase<DHKEM_X25519_SHA256_CHACHA20>;
+
+    /// The slot's public key, from its wrapping key.
+    pub fn public_key(kek: &Key32) -> Result<[u8; PUBLIC_LEN]> {
+        let pair = KeyPair::derive(&kek[..])?;
+        let mut out = [0u8; PUBLIC_LEN];
+        out.copy_from_slice(pair.public().as_ref());
+        Ok(out)
+    }
+
+    /// Wraps the data key to a slot's public key; returns (encapsulated key, ciphertext).
+    pub fn wrap(
+        public: &[u8; PUBLIC_LEN],
+        dek: &[u8; KEY_LEN],
+        ad: &[u8],
+    ) -> Result<([u8; ENC_LEN], Vec<u8>)> {
+        let pk = PublicKey::try_from(&public[..])?;
+        let mut out = vec![0u8; KEY_LEN + TAG_LEN];
+        let enc = Hpke::base_seal(&pk, INFO, dek, ad, &mut out)?;
+        let mut e = [0u8; ENC_LEN];
+        e.copy_from_slice(enc.as_ref());
+        Ok((e, out))
+    }
+
+    /// Unwraps with the slot's wrapping key; `Err` for a wrong key or an altered slot.
+    pub fn unwrap(kek: &Key32, enc: &[u8; ENC_LEN], wrapped: &[u8], ad: &[u8]) -> Result<Key32> {
+        if wrapped.len() != KEY_LEN + TAG_LEN {
+            return Err(VaultError::Crypto);
+        }
+        let pair = KeyPair::derive(&kek[..])?;
+        let enc = PublicKey::try_from(&enc[..])?;
+        let mut dek = Zeroizing::new([0u8; KEY_LEN]);
+        Hpke::base_open(&enc, pair.private(), INFO, wrapped, ad, &mut dek[..])?;
+        Ok(dek)
     }
 }

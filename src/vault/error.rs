@@ -103,9 +103,39 @@ pub enum VaultError {
     )]
     DigestMismatch { project: String, env: String },
     #[error(
-        "the vault does not match its digest: an environment, or a whole environment's records, was deleted, added or rolled back outside tresor"
+        "the vault does not match its digest: an environment, a whole environment's records or a key slot was deleted, added or rolled back outside tresor"
     )]
     CatalogMismatch,
+    #[error("no key slot {id} in this vault (see `tresor keyfile list`)")]
+    SlotNotFound { id: u32 },
+    #[error(
+        "key slot {id} is the only way to unlock this vault: add another first (`tresor keyfile add PATH` or `tresor passwd`)"
+    )]
+    LastSlot { id: u32 },
+    #[error(
+        "key slot{s} {list} can only be rewrapped with {their}: pass them with --also-keyfile PATH / --also-passphrase, or drop {them} with --drop-unmatched",
+        s = if .ids.len() == 1 { "" } else { "s" },
+        list = .ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "),
+        their = if .ids.len() == 1 { "its own passphrase or keyfile" } else { "their own passphrases or keyfiles" },
+        them = if .ids.len() == 1 { "it" } else { "them" }
+    )]
+    SlotsNeedCredential { ids: Vec<u32> },
+    #[error(
+        "this vault is in format 1 and is upgraded once before its first change (its key slots join the integrity check and it gets a new data key); {}",
+        if .ids.is_empty() { "run `tresor upgrade`".to_string() } else { format!(
+            "key slot{} {} need{} {} own passphrase or keyfile for that: run `tresor upgrade --also-passphrase` or `tresor upgrade --also-keyfile PATH` (or `--drop-unmatched` to remove {})",
+            if .ids.len() == 1 { "" } else { "s" },
+            .ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "),
+            if .ids.len() == 1 { "s" } else { "" },
+            if .ids.len() == 1 { "its" } else { "their" },
+            if .ids.len() == 1 { "it" } else { "them" },
+        ) }
+    )]
+    UpgradeRequired { ids: Vec<u32> },
+    #[error(
+        "not enough memory to unlock: this key slot asks Argon2id for {mib} MiB; close other programs or unlock with a keyfile"
+    )]
+    KdfOutOfMemory { mib: u32 },
     #[error(
         "key slot parameters are out of range ({0}); the vault header may have been tampered with"
     )]

@@ -80,19 +80,30 @@ impl Vault {
             let mut slots = Vec::new();
             for entry in txn.open_table(KEYSLOTS)?.iter()? {
                 let (_, v) = entry?;
-                let Slot::V1 { kind, .. } = decode(v.value(), "key slot")?;
-                slots.push(kind);
+                let slot: Slot = decode(v.value(), "key slot")?;
+                slots.push(slot);
             }
             let meta = txn.open_table(META)?;
             let secrets = txn.open_table(SECRETS)?;
             let digests = txn.open_table(DIGESTS)?;
-            // Even when the catalog digest fails, every environment is still checked:
+            // Even when the vault digest fails, every environment is still checked:
             // the report should say what else is wrong.
-            let catalog = self.catalog_entries(&txn.open_table(ENVIRONMENTS)?, &digests)?;
+            let catalog = self.catalog_entries(
+                &txn.open_table(ENVIRONMENTS)?,
+                &digests,
+                &meta,
+                &txn.open_table(KEYSLOTS)?,
+            )?;
             let catalog_ok = self.catalog_verified(&catalog, &meta)?;
             let legacy = meta.get(VAULT_DIGEST_KEY)?.is_none();
             let mut envs = Vec::new();
-            for (id, project, env, _) in catalog.entries {
+            for super::EnvEntry {
+                id,
+                project,
+                name: env,
+                ..
+            } in catalog.entries
+            {
                 let digest = self.verify_env(&secrets, &digests, &id, &project, &env);
                 let mut count = 0;
                 let mut broken = Vec::new();
@@ -116,14 +127,19 @@ impl Vault {
 
         let passphrases = slots
             .iter()
-            .filter(|k| matches!(k, SlotKind::Passphrase { .. }))
+            .filter(|s| matches!(s.kind(), SlotKind::Passphrase { .. }))
             .count();
         let keyfiles = slots.len() - passphrases;
         out.push(Finding::Ok(format!(
             "{} key slots: {passphrases} passphrase, {keyfiles} keyfile",
             slots.len()
         )));
-        for kind in &slots {
+        if self.format() < 2 {
+            out.push(Finding::Warning(
+                "this vault is in format 1: its key slots are outside the vault digest and a removed credential cannot be revoked; run `tresor upgrade` (it asks for each passphrase and keyfile once)".into(),
+            ));
+        }
+        for kind in slots.iter().map(Slot::kind) {
             if let SlotKind::Passphrase { kdf, .. } = kind
                 && (kdf.passes < KdfParams::DEFAULT.passes
                     || kdf.memory_kib < KdfParams::DEFAULT.memory_kib)

@@ -20,22 +20,50 @@ pub mod validate;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 use secrecy::{ExposeSecret, SecretString};
 
 pub use error::{Result, VaultError};
 pub use model::{EnvironmentInfo, SecretInfo, SecretType, SecretValue, Via};
 
 use audit::AuditEvent;
-use crypto::{KdfParams, Keys, Mac};
+use crypto::{KdfParams, Keys, Mac, slot_wrap};
 use records::{
-    EnvMeta, EnvRecord, FORMAT, Header, MAGIC, SecretMeta, SecretRecord, Slot, SlotKind, decode,
-    encode,
+    EnvMeta, EnvRecord, FORMAT, Header, MAGIC, OLDEST_FORMAT, SecretMeta, SecretRecord, Slot,
+    SlotKind, decode, encode,
 };
 use store::{
-    DIGESTS, ENVIRONMENTS, HEADER_KEY, KEYSLOTS, LEGACY_CATALOG_DIGEST_KEY, META, SECRETS,
-    VAULT_DIGEST_KEY,
+    AUDIT_KEYS_KEY, DIGESTS, ENVIRONMENTS, HEADER_KEY, KEYSLOTS, LEGACY_CATALOG_DIGEST_KEY, META,
+    SECRETS, VAULT_DIGEST_KEY,
 };
+
+/// The catalog of a read or write transaction, with the vault digest recomputed.
+macro_rules! catalog_in {
+    ($vault:expr, $txn:expr) => {{
+        let meta = $txn.open_table(META)?;
+        $vault.catalog_entries(
+            &$txn.open_table(ENVIRONMENTS)?,
+            &$txn.open_table(DIGESTS)?,
+            &meta,
+            &$txn.open_table(KEYSLOTS)?,
+        )
+    }};
+}
+
+/// The environments of a read or write transaction, verified against the vault digest.
+macro_rules! verified_catalog {
+    ($vault:expr, $txn:expr) => {{
+        let meta = $txn.open_table(META)?;
+        let catalog = $vault.catalog_entries(
+            &$txn.open_table(ENVIRONMENTS)?,
+            &$txn.open_table(DIGESTS)?,
+            &meta,
+            &$txn.open_table(KEYSLOTS)?,
+        )?;
+        let ok = $vault.catalog_verified(&catalog, &meta)?;
+        $vault.verified_catalog(catalog, ok)
+    }};
+}
 
 pub const DEFAULT_PROJECT: &str = "default";
 pub const DEFAULT_ENVIRONMENTS: [&str; 3] = ["development", "staging", "production"];
@@ -76,6 +104,8 @@ pub struct ImportReport {
     pub updated: Vec<String>,
     pub skipped_existing: Vec<String>,
     pub skipped_empty: Vec<String>,
+    /// With overwrite: keys whose value was already exactly this (left untouched).
+    pub unchanged: Vec<String>,
 }
 
 /// An unlocked vault.
@@ -85,6 +115,11 @@ pub struct Vault {
     via: Via,
     /// The key slot that unlocked this handle (or was made with the vault), for the audit log.
     slot: u32,
+    /// The vault's format (see `records::FORMAT`): 1 until `upgrade`/`rekey`.
+    format: u16,
+    /// The wrapping key of that slot: what lets `upgrade` turn a format-1 slot into a
+    /// format-2 one without asking for the credential again.
+    slot_kek: Option<crypto::Key32>,
     /// Why the last audit entry could not be written, until the caller takes it.
     audit_failure: std::cell::RefCell<Option<String>>,
 }
@@ -99,13 +134,78 @@ impl std::fmt::Debug for Vault {
 
 type SecretId = [u8; 48];
 
+/// One environment as the environments table lists it, once its record decrypted.
+#[derive(Debug, Clone)]
+struct EnvEntry {
+    id: EnvId,
+    project: String,
+    name: String,
+    created: i64,
+}
+
 /// The environments as the environments table lists them, with the digests over them.
 struct Catalog {
-    entries: Vec<(EnvId, String, String, i64)>,
+    entries: Vec<EnvEntry>,
     vault_digest: [u8; 32],
     legacy_digest: [u8; 32],
 }
 type EnvId = [u8; 16];
+
+/// A key slot as `tresor keyfile list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotInfo {
+    pub id: u32,
+    pub kind: SlotKindName,
+    /// When it was added; `None` for a slot made before format 2 recorded it.
+    pub added: Option<i64>,
+    /// 1 for a slot from before format 2 (cannot be rewrapped without its credential).
+    pub format: u16,
+    /// The slot this handle was unlocked with.
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotKindName {
+    Passphrase,
+    Keyfile,
+}
+
+impl SlotKindName {
+    pub fn label(self) -> &'static str {
+        match self {
+            SlotKindName::Passphrase => "passphrase",
+            SlotKindName::Keyfile => "keyfile",
+        }
+    }
+}
+
+/// What `rekey` (and `upgrade`, `passwd --rekey`, `keyfile rm --rekey`) changes besides
+/// the data key.
+#[derive(Default)]
+pub struct RekeyPlan {
+    /// Slots to remove in the same transaction.
+    pub remove: Vec<u32>,
+    /// Replaces every passphrase slot with one for this passphrase.
+    pub new_passphrase: Option<(SecretString, KdfParams)>,
+    /// Credentials for format-1 slots other than the one this handle was unlocked with.
+    pub other_credentials: Vec<Credential>,
+    /// Drops format-1 slots that no given credential opens instead of refusing.
+    pub drop_unmatched: bool,
+}
+
+/// What a rekey did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RekeyReport {
+    /// Secret values re-encrypted under the new data key.
+    pub values: usize,
+    pub environments: usize,
+    /// Slots that open the vault afterwards.
+    pub slots: Vec<u32>,
+    /// Slots removed (asked for, or format-1 slots without a credential).
+    pub removed: Vec<u32>,
+    /// The vault moved from format 1 to format 2.
+    pub upgraded: bool,
+}
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -127,6 +227,7 @@ impl Vault {
         let header = Header::V1 {
             magic: MAGIC,
             format: FORMAT,
+            // A format-1 build would write digests that leave the key slots out.
             min_reader: FORMAT,
             vault_id,
             dek_check: Keys::dek_check(&dek, &vault_id)?,
@@ -144,6 +245,8 @@ impl Vault {
             keys,
             via,
             slot: 0,
+            format: FORMAT,
+            slot_kek: None,
             audit_failure: Default::default(),
         };
         let result = store::create(path).and_then(|db| {
@@ -181,10 +284,11 @@ impl Vault {
     /// Unlocks with a passphrase or keyfile. A wrong one gets one generic error and
     /// changes nothing (the file is only read).
     pub fn unlock(path: &Path, credential: &Credential) -> Result<Vault> {
-        let (header_bytes, header, slots) = read_header_and_slots(path)?;
+        let (header_bytes, header, slots, audit_keys) = read_header_and_slots(path)?;
         let Header::V1 {
             vault_id,
             dek_check,
+            format,
             ..
         } = header;
         let keyfile_secret = match credential {
@@ -192,40 +296,34 @@ impl Vault {
             Credential::Passphrase(_) => None,
         };
         for (id, slot) in &slots {
-            let Slot::V1 {
-                kind,
-                nonce,
-                wrapped_dek,
-            } = slot;
-            let kek = match (kind, credential, &keyfile_secret) {
-                (SlotKind::Passphrase { salt, kdf }, Credential::Passphrase(pass), _) => {
-                    crypto::passphrase_kek(pass.expose_secret().as_bytes(), salt, kdf, &vault_id)?
-                }
-                (SlotKind::Keyfile { salt }, Credential::Keyfile(_), Some(secret)) => {
-                    crypto::keyfile_kek(secret, salt)?
-                }
-                _ => continue,
-            };
-            // Exactly a 32-byte key plus tag: anything else is not ours (partitioning oracles).
-            if wrapped_dek.len() != crypto::KEY_LEN + crypto::TAG_LEN {
+            // A format-2 vault never holds a format-1 slot: one found there was put back
+            // from an older copy, and must not open anything.
+            if format >= 2 && matches!(slot, Slot::V1 { .. }) {
                 continue;
             }
-            let ad = slot_ad(&header_bytes, *id, kind)?;
-            let Ok(plain) = crypto::open(&kek, nonce, wrapped_dek, &ad) else {
+            let Some(kek) = slot_kek(slot.kind(), credential, keyfile_secret.as_ref(), &vault_id)?
+            else {
                 continue;
             };
-            let mut dek = zeroize::Zeroizing::new([0u8; crypto::KEY_LEN]);
-            dek.copy_from_slice(&plain);
+            let Ok(dek) = open_slot(slot, &kek, &header_bytes, *id) else {
+                continue;
+            };
             if !crypto::same(&Keys::dek_check(&dek, &vault_id)?, &dek_check) {
                 return Err(VaultError::Corrupt(
                     "a key slot yields a different data key than the header records".into(),
                 ));
             }
+            let mut keys = Keys::derive(dek, vault_id)?;
+            if let Some(blob) = &audit_keys {
+                keys.audit_history = open_audit_keys(&keys, blob)?;
+            }
             return Ok(Vault {
                 path: path.to_path_buf(),
-                keys: Keys::derive(dek, vault_id)?,
+                keys,
                 via: Via::Cli,
                 slot: *id,
+                format,
+                slot_kek: Some(kek),
                 audit_failure: Default::default(),
             });
         }
@@ -245,6 +343,11 @@ impl Vault {
     /// The id of the key slot this handle was unlocked with.
     pub fn slot(&self) -> u32 {
         self.slot
+    }
+
+    /// The vault's format: 1 for a vault not yet upgraded (see `upgrade`).
+    pub fn format(&self) -> u16 {
+        self.format
     }
 
     // ----- ids, associated data, sealing
@@ -278,7 +381,7 @@ impl Vault {
         ad.extend_from_slice(field);
         ad.extend_from_slice(&self.keys.vault_id);
         ad.extend_from_slice(table_key);
-        ad.extend_from_slice(&FORMAT.to_le_bytes());
+        ad.extend_from_slice(&self.format.to_le_bytes());
         ad
     }
 
@@ -346,8 +449,16 @@ impl Vault {
     }
 
     /// One write transaction with immediate durability: a crash leaves the old state or
-    /// the new one, and a returned `Ok` is on disk.
+    /// the new one, and a returned `Ok` is on disk. A format-1 vault is never changed in
+    /// place: it is upgraded first (see [`Vault::upgrade_before_write`]).
     fn write<T>(&self, f: impl FnOnce(&WriteTransaction) -> Result<T>) -> Result<T> {
+        if self.format < FORMAT {
+            return Err(VaultError::UpgradeRequired { ids: Vec::new() });
+        }
+        self.write_any_format(f)
+    }
+
+    fn write_any_format<T>(&self, f: impl FnOnce(&WriteTransaction) -> Result<T>) -> Result<T> {
         let db = store::open_write(&self.path)?;
         store::fenced(|| {
             let txn = begin_write(&db)?;
@@ -383,14 +494,24 @@ impl Vault {
         self.audit_failure.borrow_mut().take()
     }
 
-    // ----- environments and the catalog digest
+    // ----- environments and the vault digest
 
     fn insert_env(&self, txn: &WriteTransaction, project: &str, env: &str) -> Result<EnvId> {
+        self.insert_env_created(txn, project, env, now())
+    }
+
+    fn insert_env_created(
+        &self,
+        txn: &WriteTransaction,
+        project: &str,
+        env: &str,
+        created: i64,
+    ) -> Result<EnvId> {
         let id = self.env_id(project, env)?;
         let meta = EnvMeta::V1 {
             project: project.into(),
             name: env.into(),
-            created: now(),
+            created,
         };
         let (nonce, sealed) = crypto::seal(
             &self.keys.meta,
@@ -408,17 +529,40 @@ impl Vault {
     /// All environments of all projects, with the vault digest recomputed from the tables.
     ///
     /// The vault digest covers every environment record *and* every environment's
-    /// digest, so it stands for the whole vault's contents: rolling one environment back
-    /// (records and digest row together) breaks it, and only a rollback of the whole file
-    /// to an older copy stays consistent. The second MAC is the legacy catalog digest
-    /// (environment records only), checked only on vaults that predate the vault digest.
+    /// digest, so rolling one environment back (records and digest row together) breaks
+    /// it. From format 2 it also covers the header and every key slot, so a slot added,
+    /// put back or removed outside tresor breaks it too. Only a rollback of the whole
+    /// file to an older copy stays consistent. The second MAC is the legacy catalog
+    /// digest (environment records only), accepted only on format-1 vaults that predate
+    /// the vault digest.
     fn catalog_entries(
         &self,
         envs: &impl ReadableTable<[u8; 16], &'static [u8]>,
         digests: &impl ReadableTable<[u8; 16], [u8; 32]>,
+        meta: &impl ReadableTable<&'static str, &'static [u8]>,
+        slots: &impl ReadableTable<u32, &'static [u8]>,
     ) -> Result<Catalog> {
         let mut mac = Mac::new(&self.keys.digest, 32)?;
-        mac.field(b"vault")?;
+        if self.format >= 2 {
+            mac.field(b"vault/v2")?;
+            let header = meta
+                .get(HEADER_KEY)?
+                .ok_or_else(|| VaultError::NotAVault(self.path.clone()))?;
+            mac.field(header.value())?;
+            mac.field(&slots.len()?.to_le_bytes())?;
+            for entry in slots.iter()? {
+                let (k, v) = entry?;
+                mac.field(&k.value().to_le_bytes())?;
+                mac.field(v.value())?;
+            }
+            match meta.get(AUDIT_KEYS_KEY)? {
+                Some(blob) => mac.field(blob.value())?,
+                None => mac.field(b"")?,
+            }
+            mac.field(&envs.len()?.to_le_bytes())?;
+        } else {
+            mac.field(b"vault")?;
+        }
         let mut legacy = Mac::new(&self.keys.digest, 32)?;
         legacy.field(b"catalog")?;
         let mut entries = Vec::new();
@@ -448,7 +592,12 @@ impl Vault {
                 name,
                 created,
             } = decode(&plain, "environment")?;
-            entries.push((id, project, name, created));
+            entries.push(EnvEntry {
+                id,
+                project,
+                name,
+                created,
+            });
         }
         Ok(Catalog {
             entries,
@@ -457,7 +606,8 @@ impl Vault {
         })
     }
 
-    /// Whether the stored digest vouches for this catalog.
+    /// Whether the stored digest vouches for this catalog. A format-2 vault has no
+    /// fallback: its header (bound to every key slot) says the vault digest must be there.
     fn catalog_verified(
         &self,
         catalog: &Catalog,
@@ -466,57 +616,47 @@ impl Vault {
         if let Some(stored) = meta.get(VAULT_DIGEST_KEY)? {
             return Ok(crypto::same(stored.value(), &catalog.vault_digest));
         }
+        if self.format >= 2 {
+            return Ok(false);
+        }
         Ok(meta
             .get(LEGACY_CATALOG_DIGEST_KEY)?
             .is_some_and(|stored| crypto::same(stored.value(), &catalog.legacy_digest)))
     }
 
-    /// All environments of all projects, verified against the vault digest.
-    fn catalog(
-        &self,
-        envs: &impl ReadableTable<[u8; 16], &'static [u8]>,
-        digests: &impl ReadableTable<[u8; 16], [u8; 32]>,
-        meta: &impl ReadableTable<&'static str, &'static [u8]>,
-    ) -> Result<Vec<(EnvId, String, String, i64)>> {
-        let catalog = self.catalog_entries(envs, digests)?;
-        if self.catalog_verified(&catalog, meta)? {
-            Ok(catalog.entries)
-        } else {
-            Err(VaultError::CatalogMismatch)
-        }
-    }
-
     /// Recomputes the vault digest; every write ends with this. It also migrates a vault
     /// that still has the legacy catalog digest: once the vault digest is written, the
-    /// legacy one is removed, so it can never again be what vouches for the vault.
+    /// legacy one is removed.
     fn update_catalog_digest(&self, txn: &WriteTransaction) -> Result<()> {
-        let catalog =
-            self.catalog_entries(&txn.open_table(ENVIRONMENTS)?, &txn.open_table(DIGESTS)?)?;
+        let catalog = catalog_in!(self, txn)?;
         let mut meta = txn.open_table(META)?;
         meta.insert(VAULT_DIGEST_KEY, catalog.vault_digest.as_slice())?;
         meta.remove(LEGACY_CATALOG_DIGEST_KEY)?;
         Ok(())
     }
 
-    /// Finds an environment, checking the catalog digest on the way.
-    fn require_env(
-        &self,
-        envs: &impl ReadableTable<[u8; 16], &'static [u8]>,
-        digests: &impl ReadableTable<[u8; 16], [u8; 32]>,
-        meta: &impl ReadableTable<&'static str, &'static [u8]>,
-        project: &str,
-        env: &str,
-    ) -> Result<EnvId> {
-        let catalog = self.catalog(envs, digests, meta)?;
+    /// Every environment of the vault, verified against the vault digest.
+    fn verified_catalog(&self, catalog: Catalog, meta_ok: bool) -> Result<Vec<EnvEntry>> {
+        if meta_ok {
+            Ok(catalog.entries)
+        } else {
+            Err(VaultError::CatalogMismatch)
+        }
+    }
+
+    /// Finds an environment in a verified catalog. A missing project is named as such.
+    fn find_env(&self, catalog: &[EnvEntry], project: &str, env: &str) -> Result<EnvId> {
         let id = self.env_id(project, env)?;
-        catalog
+        if let Some(e) = catalog
             .iter()
-            .find(|(i, p, n, _)| *i == id && p == project && n == env)
-            .map(|_| id)
-            .ok_or_else(|| VaultError::EnvNotFound {
-                project: project.into(),
-                env: env.into(),
-            })
+            .find(|e| e.id == id && e.project == project && e.name == env)
+        {
+            return Ok(e.id);
+        }
+        Err(VaultError::EnvNotFound {
+            project: project.into(),
+            env: env.into(),
+        })
     }
 
     /// A keyed MAC over the exact bytes of every record of one environment, in key order.
@@ -565,13 +705,7 @@ impl Vault {
         f: impl FnOnce(&mut redb::Table<[u8; 48], &'static [u8]>, &EnvId) -> Result<T>,
     ) -> Result<T> {
         self.write(|txn| {
-            let env_id = self.require_env(
-                &txn.open_table(ENVIRONMENTS)?,
-                &txn.open_table(DIGESTS)?,
-                &txn.open_table(META)?,
-                project,
-                env,
-            )?;
+            let env_id = self.find_env(&verified_catalog!(self, txn)?, project, env)?;
             let mut secrets = txn.open_table(SECRETS)?;
             let mut digests = txn.open_table(DIGESTS)?;
             self.verify_env(&secrets, &digests, &env_id, project, env)?;
@@ -591,13 +725,7 @@ impl Vault {
         f: impl FnOnce(&redb::ReadOnlyTable<[u8; 48], &'static [u8]>, &EnvId) -> Result<T>,
     ) -> Result<T> {
         self.read(|txn| {
-            let env_id = self.require_env(
-                &txn.open_table(ENVIRONMENTS)?,
-                &txn.open_table(DIGESTS)?,
-                &txn.open_table(META)?,
-                project,
-                env,
-            )?;
+            let env_id = self.find_env(&verified_catalog!(self, txn)?, project, env)?;
             let secrets = txn.open_table(SECRETS)?;
             self.verify_env(&secrets, &txn.open_table(DIGESTS)?, &env_id, project, env)?;
             f(&secrets, &env_id)
@@ -716,6 +844,19 @@ impl Vault {
         Ok(())
     }
 
+    /// Whether a stored value is exactly `candidate` (compared in constant time).
+    fn same_value(
+        &self,
+        id: &SecretId,
+        record: &SecretRecord,
+        place: (&str, &str),
+        key: &str,
+        candidate: &[u8],
+    ) -> Result<bool> {
+        let current = self.open_value(id, record, place, key)?;
+        Ok(current.len() == candidate.len() && crypto::same(&current, candidate))
+    }
+
     /// The edit dialog's rules: the key never changes, an empty value keeps the current
     /// one, and saving needs a new value or a changed description or type.
     pub fn edit(
@@ -748,7 +889,13 @@ impl Vault {
             } = self.open_meta(&id, &record, (project, env))?;
             let new_description = edit.description.clone().filter(|d| *d != description);
             let new_kind = edit.kind.filter(|k| *k != kind);
-            if edit.value.is_none() && new_description.is_none() && new_kind.is_none() {
+            // The same bytes again are not a new value: the value's age (rotate
+            // regularly) must not reset when nothing changed.
+            let new_value = match edit.value.as_ref() {
+                Some(v) if self.same_value(&id, &record, (project, env), key, v)? => None,
+                other => other,
+            };
+            if new_value.is_none() && new_description.is_none() && new_kind.is_none() {
                 return Err(VaultError::NoChanges);
             }
             let at = now();
@@ -758,12 +905,12 @@ impl Vault {
                 kind: new_kind.unwrap_or(kind),
                 created,
                 updated: at,
-                value_changed: if edit.value.is_some() {
+                value_changed: if new_value.is_some() {
                     at
                 } else {
                     value_changed
                 },
-                value_len: edit.value.as_ref().map_or(value_len, |v| v.len() as u32),
+                value_len: new_value.map_or(value_len, |v| v.len() as u32),
             };
             let SecretRecord::V1 {
                 value_nonce, value, ..
@@ -772,17 +919,14 @@ impl Vault {
                 secrets,
                 &id,
                 &meta,
-                edit.value.as_deref().map(|v| &v[..]),
+                new_value.map(|v| &v[..]),
                 Some((value_nonce, value)),
             )?;
-            Ok(info(meta))
+            Ok((info(meta), new_value.is_some()))
         })?;
+        let (updated, value_changed) = updated;
         self.audit(
-            if edit.value.is_some() {
-                "edit value"
-            } else {
-                "edit"
-            },
+            if value_changed { "edit value" } else { "edit" },
             project,
             env,
             key,
@@ -837,6 +981,10 @@ impl Vault {
                         continue;
                     }
                     Some(record) => {
+                        if self.same_value(&id, &record, (project, env), key, value)? {
+                            report.unchanged.push(key.clone());
+                            continue;
+                        }
                         let SecretMeta::V1 {
                             description,
                             kind,
@@ -886,14 +1034,16 @@ impl Vault {
     /// Every environment of every project, with its number of secrets.
     pub fn environments(&self) -> Result<Vec<EnvironmentInfo>> {
         let mut out = self.read(|txn| {
-            let catalog = self.catalog(
-                &txn.open_table(ENVIRONMENTS)?,
-                &txn.open_table(DIGESTS)?,
-                &txn.open_table(META)?,
-            )?;
+            let catalog = verified_catalog!(self, txn)?;
             let secrets = txn.open_table(SECRETS)?;
             let mut out = Vec::new();
-            for (id, project, name, created) in catalog {
+            for EnvEntry {
+                id,
+                project,
+                name,
+                created,
+            } in catalog
+            {
                 let mut count = 0;
                 for entry in secrets.range(env_range(&id))? {
                     entry?;
@@ -925,12 +1075,11 @@ impl Vault {
         validate::name("project", project)?;
         validate::name("environment", env)?;
         self.write(|txn| {
-            let catalog = self.catalog(
-                &txn.open_table(ENVIRONMENTS)?,
-                &txn.open_table(DIGESTS)?,
-                &txn.open_table(META)?,
-            )?;
-            if catalog.iter().any(|(_, p, n, _)| p == project && n == env) {
+            let catalog = verified_catalog!(self, txn)?;
+            if catalog
+                .iter()
+                .any(|e| e.project == project && e.name == env)
+            {
                 return Err(VaultError::EnvExists {
                     project: project.into(),
                     env: env.into(),
@@ -947,12 +1096,8 @@ impl Vault {
     pub fn add_project(&self, project: &str) -> Result<()> {
         validate::name("project", project)?;
         self.write(|txn| {
-            let catalog = self.catalog(
-                &txn.open_table(ENVIRONMENTS)?,
-                &txn.open_table(DIGESTS)?,
-                &txn.open_table(META)?,
-            )?;
-            if catalog.iter().any(|(_, p, _, _)| p == project) {
+            let catalog = verified_catalog!(self, txn)?;
+            if catalog.iter().any(|e| e.project == project) {
                 return Err(VaultError::InvalidName {
                     what: "project",
                     name: project.into(),
@@ -972,21 +1117,10 @@ impl Vault {
     /// a project stays, so a project never silently disappears.
     pub fn remove_env(&self, project: &str, env: &str, force: bool) -> Result<usize> {
         let removed = self.write(|txn| {
-            let env_id = self.require_env(
-                &txn.open_table(ENVIRONMENTS)?,
-                &txn.open_table(DIGESTS)?,
-                &txn.open_table(META)?,
-                project,
-                env,
-            )?;
-            let siblings = self
-                .catalog(
-                    &txn.open_table(ENVIRONMENTS)?,
-                    &txn.open_table(DIGESTS)?,
-                    &txn.open_table(META)?,
-                )?
+            let env_id = self.find_env(&verified_catalog!(self, txn)?, project, env)?;
+            let siblings = verified_catalog!(self, txn)?
                 .into_iter()
-                .filter(|(_, p, _, _)| p == project)
+                .filter(|e| e.project == project)
                 .count();
             if siblings <= 1 {
                 return Err(VaultError::LastEnv {
@@ -1021,26 +1155,27 @@ impl Vault {
     // ----- key slots
 
     /// Writes a new keyfile and adds a slot for it. No record is re-encrypted.
-    pub fn add_keyfile(&self, keyfile_path: &Path) -> Result<()> {
-        self.add_slot(NewCredential::Keyfile(keyfile_path.to_path_buf()), false)?;
-        self.audit("keyfile add", "", "", "");
-        Ok(())
+    pub fn add_keyfile(&self, keyfile_path: &Path) -> Result<u32> {
+        let id = self.add_slot(NewCredential::Keyfile(keyfile_path.to_path_buf()), false)?;
+        self.audit("keyfile add", "", "", &format!("slot {id}"));
+        Ok(id)
     }
 
     /// Replaces the passphrase slot(s) with one for `new` (adds one to a keyfile-only
-    /// vault). Only the data key is rewrapped.
+    /// vault). Only the data key is rewrapped: an older copy of the file still opens with
+    /// the old passphrase and holds the same data key (`rekey` changes that).
     pub fn change_passphrase(&self, new: SecretString, kdf: KdfParams) -> Result<()> {
-        self.add_slot(NewCredential::Passphrase(new, kdf), true)?;
+        let id = self.add_slot(NewCredential::Passphrase(new, kdf), true)?;
         // One more commit so redb reuses the page that still held the old wrapped key.
         self.write(|txn| {
             txn.open_table(META)?;
             Ok(())
         })?;
-        self.audit("passwd", "", "", "");
+        self.audit("passwd", "", "", &format!("slot {id}"));
         Ok(())
     }
 
-    fn add_slot(&self, credential: NewCredential, replace_passphrase: bool) -> Result<()> {
+    fn add_slot(&self, credential: NewCredential, replace_passphrase: bool) -> Result<u32> {
         // Only a keyfile this call writes may be cleaned up: a path that already exists
         // (refused below) belongs to the user and must survive the error.
         let keyfile_path = match &credential {
@@ -1048,19 +1183,17 @@ impl Vault {
             _ => None,
         };
         let result = self.write(|txn| {
-            let header_bytes = txn
-                .open_table(META)?
-                .get(HEADER_KEY)?
-                .map(|h| h.value().to_vec())
-                .ok_or_else(|| VaultError::NotAVault(self.path.clone()))?;
+            // Never bless a slot put in outside tresor with a new digest.
+            verified_catalog!(self, txn)?;
+            let header_bytes = self.header_bytes(&txn.open_table(META)?)?;
             let mut slots = txn.open_table(KEYSLOTS)?;
             let mut next = 0;
             let mut stale = Vec::new();
             for entry in slots.iter()? {
                 let (k, v) = entry?;
                 next = next.max(k.value() + 1);
-                let Slot::V1 { kind, .. } = decode(v.value(), "key slot")?;
-                if replace_passphrase && matches!(kind, SlotKind::Passphrase { .. }) {
+                let slot: Slot = decode(v.value(), "key slot")?;
+                if replace_passphrase && matches!(slot.kind(), SlotKind::Passphrase { .. }) {
                     stale.push(k.value());
                 }
             }
@@ -1075,7 +1208,9 @@ impl Vault {
             for id in stale {
                 slots.remove(id)?;
             }
-            Ok(())
+            drop(slots);
+            self.update_catalog_digest(txn)?;
+            Ok(next)
         });
         if result.is_err()
             && let Some(p) = keyfile_path.filter(|p| p.exists())
@@ -1083,6 +1218,316 @@ impl Vault {
             let _ = std::fs::remove_file(p);
         }
         result
+    }
+
+    fn header_bytes(
+        &self,
+        meta: &impl ReadableTable<&'static str, &'static [u8]>,
+    ) -> Result<Vec<u8>> {
+        meta.get(HEADER_KEY)?
+            .map(|h| h.value().to_vec())
+            .ok_or_else(|| VaultError::NotAVault(self.path.clone()))
+    }
+
+    /// The key slots, verified against the vault digest (format 2).
+    pub fn slots(&self) -> Result<Vec<SlotInfo>> {
+        self.read(|txn| {
+            verified_catalog!(self, txn)?;
+            let mut out = Vec::new();
+            for entry in txn.open_table(KEYSLOTS)?.iter()? {
+                let (k, v) = entry?;
+                let slot: Slot = decode(v.value(), "key slot")?;
+                out.push(self.slot_info(k.value(), &slot));
+            }
+            Ok(out)
+        })
+    }
+
+    fn slot_info(&self, id: u32, slot: &Slot) -> SlotInfo {
+        let kind = match slot.kind() {
+            SlotKind::Passphrase { .. } => SlotKindName::Passphrase,
+            SlotKind::Keyfile { .. } => SlotKindName::Keyfile,
+        };
+        let (added, format) = match slot {
+            Slot::V1 { .. } => (None, 1),
+            Slot::V2 { added, .. } => (*added, 2),
+        };
+        SlotInfo {
+            id,
+            kind,
+            added,
+            format,
+            current: id == self.slot,
+        }
+    }
+
+    /// Removes a key slot; the last one stays. Its credential no longer opens this file,
+    /// but it still opens older copies, whose data key is this file's until `rekey`.
+    pub fn remove_slot(&self, id: u32) -> Result<SlotInfo> {
+        let info = self.write(|txn| {
+            verified_catalog!(self, txn)?;
+            let mut slots = txn.open_table(KEYSLOTS)?;
+            let slot: Slot = match slots.get(id)? {
+                Some(v) => decode(v.value(), "key slot")?,
+                None => return Err(VaultError::SlotNotFound { id }),
+            };
+            if slots.len()? <= 1 {
+                return Err(VaultError::LastSlot { id });
+            }
+            slots.remove(id)?;
+            drop(slots);
+            self.update_catalog_digest(txn)?;
+            Ok(self.slot_info(id, &slot))
+        })?;
+        self.audit("keyfile rm", "", "", &format!("slot {id}"));
+        Ok(info)
+    }
+
+    /// A new random data key: every record re-encrypted and every remaining key slot
+    /// rewrapped, in one transaction. Afterwards no removed slot, and no slot of an older
+    /// copy of the file, opens anything written from now on. A format-1 vault becomes
+    /// format 2 on the way (its slots need their credentials once: see [`RekeyPlan`]).
+    pub fn rekey(&mut self, plan: RekeyPlan) -> Result<RekeyReport> {
+        let mut other_secrets = Vec::new();
+        for credential in &plan.other_credentials {
+            other_secrets.push(match credential {
+                Credential::Keyfile(p) => Some(keyfile::read(p)?),
+                Credential::Passphrase(_) => None,
+            });
+        }
+        let new_dek = crypto::random_key()?;
+        let (report, keys, new_slot, audit_history) = self.write_any_format(|txn| {
+            // Everything is verified and decrypted with the current keys first: a
+            // tampered vault is refused, never re-encrypted into a "valid" one.
+            let catalog = verified_catalog!(self, txn)?;
+            let header_bytes = self.header_bytes(&txn.open_table(META)?)?;
+            let Header::V1 {
+                magic,
+                vault_id,
+                created,
+                ..
+            } = decode(&header_bytes, "vault header")?;
+            let mut old_slots = Vec::new();
+            for entry in txn.open_table(KEYSLOTS)?.iter()? {
+                let (k, v) = entry?;
+                old_slots.push((k.value(), decode::<Slot>(v.value(), "key slot")?));
+            }
+            for id in &plan.remove {
+                if !old_slots.iter().any(|(i, _)| i == id) {
+                    return Err(VaultError::SlotNotFound { id: *id });
+                }
+            }
+            let mut plain = Vec::new();
+            {
+                let secrets = txn.open_table(SECRETS)?;
+                let digests = txn.open_table(DIGESTS)?;
+                for env in catalog {
+                    self.verify_env(&secrets, &digests, &env.id, &env.project, &env.name)?;
+                    let place = (env.project.as_str(), env.name.as_str());
+                    let mut records = Vec::new();
+                    for entry in secrets.range(env_range(&env.id))? {
+                        let (k, v) = entry?;
+                        let id = k.value();
+                        let record: SecretRecord = decode(v.value(), "secret record")?;
+                        let meta = self.open_meta(&id, &record, place)?;
+                        let SecretMeta::V1 { key, .. } = &meta;
+                        let value = self.open_value(&id, &record, place, key)?;
+                        records.push((meta, value));
+                    }
+                    plain.push((env, records));
+                }
+            }
+
+            let new_header = encode(&Header::V1 {
+                magic,
+                format: FORMAT,
+                min_reader: FORMAT,
+                vault_id,
+                dek_check: Keys::dek_check(&new_dek, &vault_id)?,
+                created,
+            })?;
+            let mut new_slots = Vec::new();
+            let mut removed = Vec::new();
+            let mut unmatched = Vec::new();
+            for (id, slot) in &old_slots {
+                let replaced = plan.new_passphrase.is_some()
+                    && matches!(slot.kind(), SlotKind::Passphrase { .. });
+                if plan.remove.contains(id) || replaced {
+                    removed.push(*id);
+                    continue;
+                }
+                let public = match slot {
+                    Slot::V2 { public, .. } => Some(*public),
+                    Slot::V1 { kind, .. } => {
+                        let kek = match (&self.slot_kek, *id == self.slot) {
+                            (Some(k), true) => Some(k.clone()),
+                            _ => self.find_kek(
+                                *id,
+                                slot,
+                                kind,
+                                &plan.other_credentials,
+                                &other_secrets,
+                                &header_bytes,
+                                &vault_id,
+                            )?,
+                        };
+                        kek.map(|k| slot_wrap::public_key(&k)).transpose()?
+                    }
+                };
+                let added = match slot {
+                    Slot::V2 { added, .. } => *added,
+                    Slot::V1 { .. } => None,
+                };
+                match public {
+                    Some(public) => new_slots.push((
+                        *id,
+                        wrap_slot(
+                            slot.kind().clone(),
+                            public,
+                            added,
+                            &new_dek,
+                            &new_header,
+                            *id,
+                        )?,
+                    )),
+                    None => unmatched.push(*id),
+                }
+            }
+            if !unmatched.is_empty() {
+                if !plan.drop_unmatched {
+                    return Err(VaultError::SlotsNeedCredential { ids: unmatched });
+                }
+                removed.extend(unmatched);
+            }
+            let mut new_slot = None;
+            if let Some((pass, kdf)) = &plan.new_passphrase {
+                let next = old_slots.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
+                let credential = NewCredential::Passphrase(pass.clone(), *kdf);
+                new_slots.push((
+                    next,
+                    make_slot(&credential, &new_dek, &vault_id, &new_header, next)?,
+                ));
+                new_slot = Some(next);
+            }
+            if new_slots.is_empty() {
+                return Err(VaultError::LastSlot { id: self.slot });
+            }
+
+            let rebuilt = Vault {
+                path: self.path.clone(),
+                keys: Keys::derive(new_dek.clone(), vault_id)?,
+                via: self.via,
+                slot: self.slot,
+                format: FORMAT,
+                slot_kek: None,
+                audit_failure: Default::default(),
+            };
+            txn.open_table(ENVIRONMENTS)?.retain(|_, _| false)?;
+            txn.open_table(SECRETS)?.retain(|_, _| false)?;
+            txn.open_table(DIGESTS)?.retain(|_, _| false)?;
+            let mut slots_table = txn.open_table(KEYSLOTS)?;
+            slots_table.retain(|_, _| false)?;
+            for (id, slot) in &new_slots {
+                slots_table.insert(*id, encode(slot)?.as_slice())?;
+            }
+            drop(slots_table);
+            let mut audit_keys: Vec<crypto::Key32> = self.keys.audit_history.clone();
+            audit_keys.push(self.keys.audit.clone());
+            let mut meta = txn.open_table(META)?;
+            meta.insert(HEADER_KEY, new_header.as_slice())?;
+            meta.insert(
+                AUDIT_KEYS_KEY,
+                seal_audit_keys(&rebuilt.keys, &audit_keys)?.as_slice(),
+            )?;
+            drop(meta);
+            let mut values = 0;
+            let environments = plain.len();
+            for (env, records) in plain {
+                let env_id =
+                    rebuilt.insert_env_created(txn, &env.project, &env.name, env.created)?;
+                let mut secrets = txn.open_table(SECRETS)?;
+                for (meta, value) in records {
+                    let SecretMeta::V1 { key, .. } = &meta;
+                    let id = rebuilt.secret_id(&env_id, &env.project, &env.name, key)?;
+                    rebuilt.put(&mut secrets, &id, &meta, Some(&value), None)?;
+                    values += 1;
+                }
+                let digest = rebuilt.env_digest(&secrets, &env_id)?;
+                drop(secrets);
+                txn.open_table(DIGESTS)?.insert(env_id, digest)?;
+            }
+            rebuilt.update_catalog_digest(txn)?;
+            let report = RekeyReport {
+                values,
+                environments,
+                slots: new_slots.iter().map(|(i, _)| *i).collect(),
+                removed,
+                upgraded: self.format < FORMAT,
+            };
+            let Vault { keys, .. } = rebuilt;
+            Ok((report, keys, new_slot, audit_keys))
+        })?;
+        self.keys = keys;
+        self.keys.audit_history = audit_history;
+        self.format = FORMAT;
+        if let Some(id) = new_slot.filter(|_| !report.slots.contains(&self.slot)) {
+            self.slot = id;
+        }
+        self.slot_kek = None;
+        self.audit(
+            if report.upgraded { "upgrade" } else { "rekey" },
+            "",
+            "",
+            &format!("{} values", report.values),
+        );
+        Ok(report)
+    }
+
+    /// Upgrades a format-1 vault before its first change: a rekey, which needs every
+    /// format-1 slot's credential. With only the slot this handle was unlocked with (what
+    /// `init` makes) that happens on its own; with more, the user runs `tresor upgrade`.
+    /// Until then the vault reads as before and refuses changes, so the downgrade to the
+    /// older digests can never happen after a change.
+    pub fn upgrade_before_write(&mut self) -> Result<Option<RekeyReport>> {
+        if self.format >= FORMAT {
+            return Ok(None);
+        }
+        match self.rekey(RekeyPlan::default()) {
+            Ok(report) => Ok(Some(report)),
+            Err(VaultError::SlotsNeedCredential { ids }) => {
+                Err(VaultError::UpgradeRequired { ids })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The wrapping key of a format-1 slot, from one of the credentials given for it.
+    #[allow(clippy::too_many_arguments)]
+    fn find_kek(
+        &self,
+        id: u32,
+        slot: &Slot,
+        kind: &SlotKind,
+        credentials: &[Credential],
+        secrets: &[Option<keyfile::KeyfileSecret>],
+        header_bytes: &[u8],
+        vault_id: &[u8; 16],
+    ) -> Result<Option<crypto::Key32>> {
+        for (credential, secret) in credentials.iter().zip(secrets) {
+            if let Some(kek) = slot_kek(kind, credential, secret.as_ref(), vault_id)?
+                && let Ok(dek) = open_slot(slot, &kek, header_bytes, id)
+                && crypto::same(&dek[..], &self.keys.dek()[..])
+            {
+                return Ok(Some(kek));
+            }
+        }
+        Ok(None)
+    }
+
+    /// When each key slot last unlocked the vault, from the audit log.
+    pub fn slot_last_used(&self) -> Result<BTreeMap<u32, i64>> {
+        // Filled in from the audit entries' slot field.
+        Ok(BTreeMap::new())
     }
 
     /// The audit log, oldest first.
@@ -1124,12 +1569,112 @@ fn make_slot(
             )
         }
     };
-    let (nonce, wrapped_dek) = crypto::seal(&kek, dek, &slot_ad(header_bytes, id, &kind)?)?;
-    Ok(Slot::V1 {
+    let public = slot_wrap::public_key(&kek)?;
+    wrap_slot(kind, public, Some(now()), dek, header_bytes, id)
+}
+
+/// A format-2 slot: the data key wrapped to the slot's public key, bound to the header.
+fn wrap_slot(
+    kind: SlotKind,
+    public: [u8; 32],
+    added: Option<i64>,
+    dek: &[u8; 32],
+    header_bytes: &[u8],
+    id: u32,
+) -> Result<Slot> {
+    let (enc, wrapped_dek) = slot_wrap::wrap(&public, dek, &slot_ad(header_bytes, id, &kind)?)?;
+    Ok(Slot::V2 {
         kind,
-        nonce,
+        added,
+        public,
+        enc,
         wrapped_dek,
     })
+}
+
+/// The wrapping key a credential gives for a slot, or `None` when the kinds differ.
+/// Refuses a crafted passphrase slot's Argon2 settings before any work.
+fn slot_kek(
+    kind: &SlotKind,
+    credential: &Credential,
+    keyfile_secret: Option<&keyfile::KeyfileSecret>,
+    vault_id: &[u8; 16],
+) -> Result<Option<crypto::Key32>> {
+    Ok(match (kind, credential, keyfile_secret) {
+        (SlotKind::Passphrase { salt, kdf }, Credential::Passphrase(pass), _) => Some(
+            crypto::passphrase_kek(pass.expose_secret().as_bytes(), salt, kdf, vault_id)?,
+        ),
+        (SlotKind::Keyfile { salt }, Credential::Keyfile(_), Some(secret)) => {
+            Some(crypto::keyfile_kek(secret, salt)?)
+        }
+        _ => None,
+    })
+}
+
+/// The data key inside a slot, given the slot's wrapping key.
+fn open_slot(
+    slot: &Slot,
+    kek: &crypto::Key32,
+    header_bytes: &[u8],
+    id: u32,
+) -> Result<crypto::Key32> {
+    let ad = slot_ad(header_bytes, id, slot.kind())?;
+    match slot {
+        Slot::V1 {
+            nonce, wrapped_dek, ..
+        } => {
+            // Exactly a 32-byte key plus tag: anything else is not ours (partitioning oracles).
+            if wrapped_dek.len() != crypto::KEY_LEN + crypto::TAG_LEN {
+                return Err(VaultError::Crypto);
+            }
+            let plain = crypto::open(kek, nonce, wrapped_dek, &ad)?;
+            let mut dek = zeroize::Zeroizing::new([0u8; crypto::KEY_LEN]);
+            dek.copy_from_slice(&plain);
+            Ok(dek)
+        }
+        Slot::V2 {
+            enc, wrapped_dek, ..
+        } => slot_wrap::unwrap(kek, enc, wrapped_dek, &ad),
+    }
+}
+
+const AUDIT_KEYS_AD: &[u8] = b"tresor/v2/audit-keys\0";
+
+/// The earlier audit keys, sealed with the current metadata key.
+fn seal_audit_keys(keys: &Keys, history: &[crypto::Key32]) -> Result<Vec<u8>> {
+    let mut plain = zeroize::Zeroizing::new(Vec::with_capacity(history.len() * 32));
+    for k in history {
+        plain.extend_from_slice(&k[..]);
+    }
+    let mut ad = AUDIT_KEYS_AD.to_vec();
+    ad.extend_from_slice(&keys.vault_id);
+    let (nonce, sealed) = crypto::seal(&keys.meta, &plain, &ad)?;
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&sealed);
+    Ok(out)
+}
+
+fn open_audit_keys(keys: &Keys, blob: &[u8]) -> Result<Vec<crypto::Key32>> {
+    let broken = || VaultError::Corrupt("the audit log's earlier keys do not decrypt".into());
+    if blob.len() < crypto::NONCE_LEN {
+        return Err(broken());
+    }
+    let (nonce, sealed) = blob.split_at(crypto::NONCE_LEN);
+    let nonce: [u8; crypto::NONCE_LEN] = nonce.try_into().map_err(|_| broken())?;
+    let mut ad = AUDIT_KEYS_AD.to_vec();
+    ad.extend_from_slice(&keys.vault_id);
+    let plain = crypto::open(&keys.meta, &nonce, sealed, &ad).map_err(|_| broken())?;
+    if plain.len() % 32 != 0 {
+        return Err(broken());
+    }
+    Ok(plain
+        .chunks(32)
+        .map(|c| {
+            let mut k = zeroize::Zeroizing::new([0u8; 32]);
+            k.copy_from_slice(c);
+            k
+        })
+        .collect())
 }
 
 /// A slot is bound to the whole header: editing any header byte makes every slot fail.
@@ -1142,7 +1687,7 @@ fn slot_ad(header_bytes: &[u8], id: u32, kind: &SlotKind) -> Result<Vec<u8>> {
     Ok(ad)
 }
 
-type HeaderAndSlots = (Vec<u8>, Header, Vec<(u32, Slot)>);
+type HeaderAndSlots = (Vec<u8>, Header, Vec<(u32, Slot)>, Option<Vec<u8>>);
 
 fn read_header_and_slots(path: &Path) -> Result<HeaderAndSlots> {
     let db = store::open_read(path)?;
@@ -1156,23 +1701,30 @@ fn read_header_and_slots(path: &Path) -> Result<HeaderAndSlots> {
             .ok_or_else(not_a_vault)?;
         let header: Header = decode(&header_bytes, "vault header")?;
         let Header::V1 {
-            magic, min_reader, ..
+            magic,
+            min_reader,
+            format,
+            ..
         } = &header;
         if *magic != MAGIC {
             return Err(not_a_vault());
         }
-        if *min_reader > FORMAT {
+        if *min_reader > FORMAT || *format > FORMAT {
             return Err(VaultError::NewerFormat {
-                found: *min_reader,
+                found: (*min_reader).max(*format),
                 supported: FORMAT,
             });
+        }
+        if *format < OLDEST_FORMAT {
+            return Err(not_a_vault());
         }
         let mut slots = Vec::new();
         for entry in txn.open_table(KEYSLOTS)?.iter()? {
             let (k, v) = entry?;
             slots.push((k.value(), decode(v.value(), "key slot")?));
         }
-        Ok((header_bytes, header, slots))
+        let audit_keys = meta.get(AUDIT_KEYS_KEY)?.map(|b| b.value().to_vec());
+        Ok((header_bytes, header, slots, audit_keys))
     })
 }
 

@@ -10,8 +10,13 @@ use super::crypto::{KdfParams, NONCE_LEN};
 use super::error::{Result, VaultError};
 use super::model::SecretType;
 
-/// The format this build writes, and the oldest reader that may open it.
-pub const FORMAT: u16 = 1;
+/// The format this build writes. Format 1: key slots wrap the data key with a symmetric
+/// key and are outside the vault digest. Format 2: key slots wrap it with HPKE to a
+/// public key (so `rekey` can rewrap every slot) and the vault digest covers the header
+/// and every key slot. A format-1 vault keeps working until `tresor upgrade`/`rekey`.
+pub const FORMAT: u16 = 2;
+/// The oldest format this build still opens.
+pub const OLDEST_FORMAT: u16 = 1;
 pub const MAGIC: [u8; 8] = *b"TRESOR\0\x01";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -34,11 +39,29 @@ pub enum SlotKind {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub enum Slot {
+    /// Format 1: the data key sealed with the slot's wrapping key.
     V1 {
         kind: SlotKind,
         nonce: [u8; NONCE_LEN],
         wrapped_dek: Vec<u8>,
     },
+    /// The data key wrapped with HPKE to `public`, whose private key comes from the
+    /// slot's wrapping key. `added` is unknown (`None`) for a slot upgraded from V1.
+    V2 {
+        kind: SlotKind,
+        added: Option<i64>,
+        public: [u8; 32],
+        enc: [u8; 32],
+        wrapped_dek: Vec<u8>,
+    },
+}
+
+impl Slot {
+    pub fn kind(&self) -> &SlotKind {
+        match self {
+            Slot::V1 { kind, .. } | Slot::V2 { kind, .. } => kind,
+        }
+    }
 }
 
 /// One secret: metadata and value sealed separately, so listing never decrypts a value.

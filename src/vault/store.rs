@@ -34,6 +34,8 @@ pub const VAULT_DIGEST_KEY: &str = "vault_digest";
 /// records. It is still accepted when `vault_digest` is absent, and the first write
 /// replaces it (see `Vault::update_catalog_digest`).
 pub const LEGACY_CATALOG_DIGEST_KEY: &str = "catalog_digest";
+/// The audit keys of earlier data keys, sealed with the current one (written by `rekey`).
+pub const AUDIT_KEYS_KEY: &str = "audit_keys";
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 const CACHE_BYTES: usize = 16 << 20;

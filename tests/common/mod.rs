@@ -276,6 +276,15 @@ impl Vault {
         }
     }
 
+    /// The same vault file, opened with another passphrase.
+    pub fn clone_with(&self, pass: &str) -> Vault {
+        Vault {
+            dir: tempfile::tempdir().expect("temp dir"),
+            path: self.path.clone(),
+            cred: Cred::Passphrase(pass.into()),
+        }
+    }
+
     pub fn keyfile(&self) -> &Path {
         match &self.cred {
             Cred::Keyfile(k) => k,
