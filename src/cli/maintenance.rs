@@ -1,4 +1,4 @@
-//! `tresor doctor` and `tresor compact`.
+//! `tresor doctor`, `tresor compact` and `tresor restore`.
 
 use clap::Args;
 
@@ -7,6 +7,13 @@ use crate::vault::maintenance::{self, Finding};
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Accept the vault file as it is now, even if it is older than what this machine saw
+    #[arg(long, required = true)]
+    pub accept_older: bool,
+}
 
 pub fn doctor(global: &Global, _args: DoctorArgs) -> CliResult {
     let path = vault_path(global)?;
@@ -49,5 +56,19 @@ pub fn compact(global: &Global) -> CliResult {
         before / 1024,
         after / 1024
     ));
+    Ok(())
+}
+
+/// After a backup was restored on purpose: this machine accepts the file as it is.
+pub fn restore(global: &Global, _args: RestoreArgs) -> CliResult {
+    let vault = unlock::open(global)?;
+    let (now, seen) = vault.accept_older()?;
+    note(&match seen {
+        Some(seen) if seen > now => format!(
+            "accepted {} as it is (write {now}; this machine had seen write {seen}): changes made after this copy are not in it",
+            vault.path().display()
+        ),
+        _ => format!("accepted {} as it is (write {now})", vault.path().display()),
+    });
     Ok(())
 }

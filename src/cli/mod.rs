@@ -139,6 +139,11 @@ pub enum Command {
     /// Check the vault file: storage checksums, digests, every record, permissions, KDF settings
     #[command(after_help = "Example:\n  tresor doctor\n\nExits 1 when it finds a problem.")]
     Doctor(maintenance::DoctorArgs),
+    /// Accept a vault file restored from a backup (older than what this machine saw)
+    #[command(
+        after_help = "Example:\n  cp backup/vault.tresor ~/.local/share/tresor/vault.tresor\n  tresor restore --accept-older\n\nEvery command refuses a vault file older than the newest one this machine has opened\n(a rollback by someone with access to the file looks the same as a restored backup)."
+    )]
+    Restore(maintenance::RestoreArgs),
     /// Shrink the vault file after many edits or deletes
     #[command(after_help = "Example:\n  tresor compact")]
     Compact,
@@ -202,6 +207,7 @@ pub fn run(global: Global, command: Command) -> i32 {
         Command::Audit(args) => audit::show(&global, args),
         Command::Doctor(args) => maintenance::doctor(&global, args),
         Command::Compact => maintenance::compact(&global),
+        Command::Restore(args) => maintenance::restore(&global, args),
         Command::Completions { shell } => {
             completions(shell);
             Ok(())

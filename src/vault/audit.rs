@@ -61,7 +61,12 @@ fn chain_ad(keys: &Keys, prev: &[u8; 32]) -> Vec<u8> {
 }
 
 fn line_hash(keys: &Keys, line: &[u8]) -> Result<[u8; 32]> {
-    crypto::keyed_hash(&keys.audit, &[b"chain", line])
+    line_hash_with(&keys.audit, line)
+}
+
+/// The chain hash of a line, under the audit key the next entry was sealed with.
+fn line_hash_with(key: &crypto::Key32, line: &[u8]) -> Result<[u8; 32]> {
+    crypto::keyed_hash(key, &[b"chain", line])
 }
 
 pub fn append(vault: &Path, keys: &Keys, event: AuditEvent) -> Result<()> {
@@ -124,7 +129,11 @@ pub fn read(vault: &Path, keys: &Keys) -> Result<Vec<AuditLine>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(VaultError::io(&path, e)),
     };
-    let mut prev = [0u8; 32];
+    // Entries written before a rekey are sealed with an earlier audit key: newest first.
+    let candidates: Vec<&crypto::Key32> = std::iter::once(&keys.audit)
+        .chain(keys.audit_history.iter().rev())
+        .collect();
+    let mut prev_line: Option<&[u8]> = None;
     let mut out = Vec::new();
     for (i, line) in text.split(|&b| b == b'\n').enumerate() {
         if line.is_empty() {
@@ -134,22 +143,24 @@ pub fn read(vault: &Path, keys: &Keys) -> Result<Vec<AuditLine>> {
             .filter(|raw| raw.len() > NONCE_LEN)
             .and_then(|raw| {
                 let nonce: [u8; NONCE_LEN] = raw[..NONCE_LEN].try_into().ok()?;
-                let plain = crypto::open(
-                    &keys.audit,
-                    &nonce,
-                    &raw[NONCE_LEN..],
-                    &chain_ad(keys, &prev),
-                )
-                .ok()?;
-                match decode::<AuditRecord>(&plain, "audit entry").ok()? {
-                    AuditRecord::V1(event) => Some(event),
-                }
+                candidates.iter().find_map(|key| {
+                    let prev = match prev_line {
+                        Some(p) => line_hash_with(key, p).ok()?,
+                        None => [0u8; 32],
+                    };
+                    let plain =
+                        crypto::open(key, &nonce, &raw[NONCE_LEN..], &chain_ad(keys, &prev))
+                            .ok()?;
+                    match decode::<AuditRecord>(&plain, "audit entry").ok()? {
+                        AuditRecord::V1(event) => Some(event),
+                    }
+                })
             });
         out.push(match entry {
             Some(event) => AuditLine::Ok(event),
             None => AuditLine::Broken { line: i + 1 },
         });
-        prev = line_hash(keys, line)?;
+        prev_line = Some(line);
     }
     Ok(out)
 }

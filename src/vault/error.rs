@@ -43,6 +43,10 @@ pub enum VaultError {
     },
     #[error("no environment `{env}` in project `{project}` (see `tresor env list`)")]
     EnvNotFound { project: String, env: String },
+    #[error(
+        "no project `{project}` in this vault (create it with `tresor -p {project} env add development`)"
+    )]
+    ProjectNotFound { project: String },
     #[error("environment `{env}` already exists in project `{project}`")]
     EnvExists { project: String, env: String },
     #[error(
@@ -106,6 +110,24 @@ pub enum VaultError {
         "the vault does not match its digest: an environment, a whole environment's records or a key slot was deleted, added or rolled back outside tresor"
     )]
     CatalogMismatch,
+    #[error(
+        "this vault file is older than the one this machine last saw (write {found}, but write {seen} was seen on {when}): it may be a restored backup or a rollback by someone with access to the file; if you restored it on purpose, run `tresor restore --accept-older`",
+        when = chrono::DateTime::from_timestamp(*.when, 0).map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "an unknown date".into())
+    )]
+    OlderThanSeen { found: u64, seen: u64, when: i64 },
+    #[error(
+        "this vault file is in format 1, but this machine has already opened this vault in format 2: it is an older copy; if you restored it on purpose, run `tresor restore --accept-older`"
+    )]
+    OlderFormatThanSeen,
+    #[error(
+        "this vault file differs from the one this machine saw at the same write ({version}): two copies were changed separately, or it was edited outside tresor; if you trust this file, run `tresor restore --accept-older`"
+    )]
+    ForkedVault { version: u64 },
+    #[error(
+        "the record of what this machine has seen of this vault ({path}) does not verify (edited, or from another vault); if you trust the vault file as it is, run `tresor restore --accept-older`",
+        path = .0.display()
+    )]
+    HighWaterForged(PathBuf),
     #[error("no key slot {id} in this vault (see `tresor keyfile list`)")]
     SlotNotFound { id: u32 },
     #[error(

@@ -3,13 +3,11 @@
 
 use std::path::Path;
 
-use redb::ReadableTable;
-
 use super::crypto::KdfParams;
 use super::error::{Result, VaultError};
-use super::records::{SecretRecord, Slot, SlotKind, decode};
-use super::store::{self, DIGESTS, ENVIRONMENTS, KEYSLOTS, META, SECRETS, VAULT_DIGEST_KEY};
-use super::{Vault, audit, env_range};
+use super::integrity::{self, Place};
+use super::records::{FORMAT, SecretMeta, SecretRecord, Slot, SlotKind, decode};
+use super::{Vault, audit, high_water, legacy, slots, store};
 
 /// One line of a doctor report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,111 +71,14 @@ pub fn check_file(path: &Path) -> Vec<Finding> {
 }
 
 impl Vault {
-    /// Deep checks with the data key: key slots, digests, every record decrypts, the audit chain.
+    /// Deep checks with the data key: key slots, digests, every record decrypts, what
+    /// this machine has seen of the vault, the audit chain.
     pub fn doctor(&self) -> Result<Vec<Finding>> {
         let mut out = Vec::new();
-        let (slots, catalog_ok, legacy, envs) = self.read(|txn| {
-            let mut slots = Vec::new();
-            for entry in txn.open_table(KEYSLOTS)?.iter()? {
-                let (_, v) = entry?;
-                let slot: Slot = decode(v.value(), "key slot")?;
-                slots.push(slot);
-            }
-            let meta = txn.open_table(META)?;
-            let secrets = txn.open_table(SECRETS)?;
-            let digests = txn.open_table(DIGESTS)?;
-            // Even when the vault digest fails, every environment is still checked:
-            // the report should say what else is wrong.
-            let catalog = self.catalog_entries(
-                &txn.open_table(ENVIRONMENTS)?,
-                &digests,
-                &meta,
-                &txn.open_table(KEYSLOTS)?,
-            )?;
-            let catalog_ok = self.catalog_verified(&catalog, &meta)?;
-            let legacy = meta.get(VAULT_DIGEST_KEY)?.is_none();
-            let mut envs = Vec::new();
-            for super::EnvEntry {
-                id,
-                project,
-                name: env,
-                ..
-            } in catalog.entries
-            {
-                let digest = self.verify_env(&secrets, &digests, &id, &project, &env);
-                let mut count = 0;
-                let mut broken = Vec::new();
-                for entry in secrets.range(env_range(&id))? {
-                    let (k, v) = entry?;
-                    count += 1;
-                    let opened = decode::<SecretRecord>(v.value(), "secret record").and_then(|r| {
-                        let meta = self.open_meta(&k.value(), &r, (&project, &env))?;
-                        let super::records::SecretMeta::V1 { key, .. } = &meta;
-                        self.open_value(&k.value(), &r, (&project, &env), key)
-                            .map(|_| ())
-                    });
-                    if let Err(e) = opened {
-                        broken.push(e.to_string());
-                    }
-                }
-                envs.push((project, env, count, digest.err(), broken));
-            }
-            Ok((slots, catalog_ok, legacy, envs))
-        })?;
-
-        let passphrases = slots
-            .iter()
-            .filter(|s| matches!(s.kind(), SlotKind::Passphrase { .. }))
-            .count();
-        let keyfiles = slots.len() - passphrases;
-        out.push(Finding::Ok(format!(
-            "{} key slots: {passphrases} passphrase, {keyfiles} keyfile",
-            slots.len()
-        )));
-        if self.format() < 2 {
-            out.push(Finding::Warning(
-                "this vault is in format 1: its key slots are outside the vault digest and a removed credential cannot be revoked; run `tresor upgrade` (it asks for each passphrase and keyfile once)".into(),
-            ));
-        }
-        for kind in slots.iter().map(Slot::kind) {
-            if let SlotKind::Passphrase { kdf, .. } = kind
-                && (kdf.passes < KdfParams::DEFAULT.passes
-                    || kdf.memory_kib < KdfParams::DEFAULT.memory_kib)
-            {
-                out.push(Finding::Warning(format!(
-                    "the passphrase uses a cheap Argon2id setting ({} passes, {} MiB); `tresor passwd` with the defaults (3 passes, 64 MiB) makes guessing it harder",
-                    kdf.passes,
-                    kdf.memory_kib / 1024
-                )));
-            }
-        }
-        if catalog_ok && legacy {
-            out.push(Finding::Warning(
-                "this vault still has the older catalog digest, which does not cover each environment's digest; the next change (any add, edit or delete) upgrades it".into(),
-            ));
-        }
-        if catalog_ok {
-            out.push(Finding::Ok(format!(
-                "{} environments match the catalog digest",
-                envs.len()
-            )));
+        if self.format < FORMAT {
+            self.doctor_format_1(&mut out)?;
         } else {
-            out.push(Finding::Problem(VaultError::CatalogMismatch.to_string()));
-        }
-        for (project, env, count, digest_error, broken) in envs {
-            match (digest_error, broken.is_empty()) {
-                (None, true) => out.push(Finding::Ok(format!(
-                    "{project}/{env}: {count} secrets decrypt and match their digest"
-                ))),
-                (digest_error, _) => {
-                    if let Some(e) = digest_error {
-                        out.push(Finding::Problem(e.to_string()));
-                    }
-                    for b in broken {
-                        out.push(Finding::Problem(b));
-                    }
-                }
-            }
+            self.doctor_format_2(&mut out)?;
         }
         let lines = audit::read(&self.path, &self.keys)?;
         let bad: Vec<usize> = lines
@@ -200,6 +101,126 @@ impl Vault {
         Ok(out)
     }
 
+    fn report_slots(&self, slots: &[Slot], out: &mut Vec<Finding>) {
+        let passphrases = slots
+            .iter()
+            .filter(|s| matches!(s.kind(), SlotKind::Passphrase { .. }))
+            .count();
+        let keyfiles = slots.len() - passphrases;
+        out.push(Finding::Ok(format!(
+            "{} key slots: {passphrases} passphrase, {keyfiles} keyfile",
+            slots.len()
+        )));
+        for kind in slots.iter().map(Slot::kind) {
+            if let SlotKind::Passphrase { kdf, .. } = kind
+                && (kdf.passes < KdfParams::DEFAULT.passes
+                    || kdf.memory_kib < KdfParams::DEFAULT.memory_kib)
+            {
+                out.push(Finding::Warning(format!(
+                    "the passphrase uses a cheap Argon2id setting ({} passes, {} MiB); `tresor passwd` with the defaults (3 passes, 64 MiB) makes guessing it harder",
+                    kdf.passes,
+                    kdf.memory_kib / 1024
+                )));
+            }
+        }
+    }
+
+    fn doctor_format_1(&self, out: &mut Vec<Finding>) -> Result<()> {
+        out.push(Finding::Warning(
+            "this vault is in format 1: its key slots are outside the vault digest and a removed credential cannot be revoked; run `tresor upgrade` (it asks for each passphrase and keyfile once)".into(),
+        ));
+        let slots: Vec<Slot> = legacy::read_header_and_slots(&self.path)?
+            .1
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect();
+        self.report_slots(&slots, out);
+        let health = legacy::health(self)?;
+        if health.catalog_ok && health.legacy_digest {
+            out.push(Finding::Warning(
+                "this vault still has the older catalog digest, which does not cover each environment's digest; `tresor upgrade` replaces it for good".into(),
+            ));
+        }
+        self.report_catalog(health.catalog_ok, health.envs.len(), out);
+        for (project, env, count, problems) in health.envs {
+            report_env(&project, &env, count, problems, out);
+        }
+        Ok(())
+    }
+
+    fn doctor_format_2(&self, out: &mut Vec<Finding>) -> Result<()> {
+        let mark = high_water::read(&self.keys);
+        let mut report = None;
+        self.storage.read(&mut |txn| {
+            let slots: Vec<Slot> = slots::read_slots(txn)?
+                .into_iter()
+                .map(|(_, s)| s)
+                .collect();
+            let catalog = self.catalog_unverified(txn)?;
+            let catalog_ok = integrity::vouched(txn, &catalog.state)?;
+            let mut envs = Vec::new();
+            for env in &catalog.entries {
+                let place = Place {
+                    project: &env.project,
+                    env: &env.name,
+                };
+                let at = (env.project.as_str(), env.name.as_str());
+                let mut problems = Vec::new();
+                let mut count = 0;
+                match integrity::verified_env(&self.keys, txn, &env.id, &env.digest, &place) {
+                    Ok(records) => {
+                        count = records.len();
+                        for (id, bytes) in records {
+                            let opened =
+                                decode::<SecretRecord>(&bytes, "secret record").and_then(|r| {
+                                    let meta = self.open_meta(&id, &r, at)?;
+                                    let SecretMeta::V1 { key, .. } = &meta;
+                                    self.open_value(&id, &r, at, key).map(|_| ())
+                                });
+                            if let Err(e) = opened {
+                                problems.push(e.to_string());
+                            }
+                        }
+                    }
+                    Err(e) => problems.push(e.to_string()),
+                }
+                envs.push((env.project.clone(), env.name.clone(), count, problems));
+            }
+            let seen = high_water::check(&mark, catalog.state.version, &catalog.state.digest);
+            report = Some((slots, catalog_ok, envs, catalog.state.version, seen));
+            Ok(())
+        })?;
+        let (slots, catalog_ok, mut envs, version, seen) =
+            report.ok_or_else(|| VaultError::Storage("the read did not run".into()))?;
+        self.report_slots(&slots, out);
+        self.report_catalog(catalog_ok, envs.len(), out);
+        envs.sort_by(|a, b| (&a.0, super::env_rank(&a.1)).cmp(&(&b.0, super::env_rank(&b.1))));
+        for (project, env, count, problems) in envs {
+            report_env(&project, &env, count, problems, out);
+        }
+        match (seen, &mark) {
+            (Err(e), _) => out.push(Finding::Problem(e.to_string())),
+            (Ok(()), high_water::Mark::Seen(s)) => out.push(Finding::Ok(format!(
+                "not older than what this machine has seen (write {version}; last seen write {})",
+                s.version
+            ))),
+            (Ok(()), _) => out.push(Finding::Warning(format!(
+                "this machine has no record of this vault yet (write {version}); from now on an older copy of the file is refused"
+            ))),
+        }
+        Ok(())
+    }
+
+    fn report_catalog(&self, ok: bool, envs: usize, out: &mut Vec<Finding>) {
+        if ok {
+            out.push(Finding::Ok(format!(
+                "{envs} environments and the key slots match the vault digest"
+            )));
+        } else {
+            out.push(Finding::Problem(VaultError::CatalogMismatch.to_string()));
+        }
+    }
+
     /// Rewrites the file without the pages that old versions of records left behind.
     /// Returns the file size before and after.
     pub fn compact(&self) -> Result<(u64, u64)> {
@@ -217,5 +238,22 @@ impl Vault {
         drop(db);
         self.audit("compact", "", "", "");
         Ok((before, size(&self.path)?))
+    }
+}
+
+fn report_env(
+    project: &str,
+    env: &str,
+    count: usize,
+    problems: Vec<String>,
+    out: &mut Vec<Finding>,
+) {
+    if problems.is_empty() {
+        out.push(Finding::Ok(format!(
+            "{project}/{env}: {count} {} decrypt and match their digest",
+            if count == 1 { "secret" } else { "secrets" }
+        )));
+    } else {
+        out.extend(problems.into_iter().map(Finding::Problem));
     }
 }

@@ -14,28 +14,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use redb::backends::FileBackend;
-use redb::{Builder, Database, DatabaseError, ReadOnlyDatabase, ReadableDatabase, TableDefinition};
+use redb::{Builder, Database, DatabaseError, ReadOnlyDatabase, ReadableDatabase};
 
 use super::error::{Result, VaultError};
-
-pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta_v1");
-pub const KEYSLOTS: TableDefinition<u32, &[u8]> = TableDefinition::new("keyslots_v1");
-/// Key: blind id of (project, environment).
-pub const ENVIRONMENTS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("environments_v1");
-/// Key: environment id (16) ‖ blind index of the key (32), so an environment is a range.
-pub const SECRETS: TableDefinition<[u8; 48], &[u8]> = TableDefinition::new("secrets_v1");
-/// Keyed digest over each environment's records.
-pub const DIGESTS: TableDefinition<[u8; 16], [u8; 32]> = TableDefinition::new("digests_v1");
-
-pub const HEADER_KEY: &str = "header";
-/// The vault digest: a MAC over every environment record and every environment digest.
-pub const VAULT_DIGEST_KEY: &str = "vault_digest";
-/// Vaults written before the vault digest kept only this MAC over the environment
-/// records. It is still accepted when `vault_digest` is absent, and the first write
-/// replaces it (see `Vault::update_catalog_digest`).
-pub const LEGACY_CATALOG_DIGEST_KEY: &str = "catalog_digest";
-/// The audit keys of earlier data keys, sealed with the current one (written by `rekey`).
-pub const AUDIT_KEYS_KEY: &str = "audit_keys";
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 const CACHE_BYTES: usize = 16 << 20;
@@ -285,4 +266,15 @@ pub fn create_private_file(path: &Path) -> Result<File> {
         .mode(0o600)
         .open(path)
         .map_err(|e| VaultError::io(path, e))
+}
+
+/// A write transaction with immediate durability and two-phase commit: a crash leaves
+/// the old state or the new one, and a returned `Ok` from commit is on disk.
+pub fn begin_write(db: &Database) -> Result<redb::WriteTransaction> {
+    let mut txn = db.begin_write()?;
+    txn.set_durability(redb::Durability::Immediate)
+        .map_err(|e| VaultError::Storage(e.to_string()))?;
+    txn.set_two_phase_commit(true);
+    txn.set_quick_repair(true);
+    Ok(txn)
 }

@@ -1,0 +1,188 @@
+//! Projects and environments: the catalog of the vault.
+//!
+//! An environment is one sealed record (its project, name and creation time) under a
+//! blind id, plus its integrity tree. A project exists as long as it has an environment.
+
+use std::collections::BTreeMap;
+
+use super::error::{Result, VaultError};
+use super::integrity;
+use super::records::{EnvMeta, EnvRecord, encode};
+use super::storage::{Table, WriteTxn};
+use super::{
+    Catalog, DEFAULT_ENVIRONMENTS, EnvEntry, EnvId, EnvironmentInfo, Vault, crypto, env_rank,
+    legacy, now, validate,
+};
+
+impl Catalog {
+    /// Finds an environment. A project that does not exist is named as such.
+    fn find(&self, project: &str, env: &str) -> Result<&EnvEntry> {
+        if let Some(e) = self
+            .entries
+            .iter()
+            .find(|e| e.project == project && e.name == env)
+        {
+            return Ok(e);
+        }
+        if !self.entries.iter().any(|e| e.project == project) {
+            return Err(VaultError::ProjectNotFound {
+                project: project.into(),
+            });
+        }
+        Err(VaultError::EnvNotFound {
+            project: project.into(),
+            env: env.into(),
+        })
+    }
+}
+
+impl Vault {
+    /// The environment, checking that its id is the one its name derives.
+    pub(super) fn find_env<'c>(
+        &self,
+        catalog: &'c Catalog,
+        project: &str,
+        env: &str,
+    ) -> Result<&'c EnvEntry> {
+        let entry = catalog.find(project, env)?;
+        if entry.id != self.env_id(project, env)? {
+            return Err(VaultError::Corrupt(format!(
+                "environment `{project}/{env}` is stored under another environment's id"
+            )));
+        }
+        Ok(entry)
+    }
+
+    /// Seals and stores a new environment with an empty integrity tree.
+    pub(super) fn insert_env(
+        &self,
+        txn: &mut dyn WriteTxn,
+        project: &str,
+        env: &str,
+        created: i64,
+    ) -> Result<EnvId> {
+        let id = self.env_id(project, env)?;
+        let meta = EnvMeta::V1 {
+            project: project.into(),
+            name: env.into(),
+            created,
+        };
+        let (nonce, sealed) = crypto::seal(
+            &self.keys.meta,
+            &encode(&meta)?,
+            &self.ad(b"tresor/v1/environment\0", &id),
+        )?;
+        txn.put(
+            Table::Environments,
+            &id,
+            &encode(&EnvRecord::V1 { nonce, sealed })?,
+        )?;
+        integrity::create_env_tree(&self.keys, txn, &id)?;
+        Ok(id)
+    }
+
+    /// Every environment of every project, with its number of secrets.
+    pub fn environments(&self) -> Result<Vec<EnvironmentInfo>> {
+        let mut out = if self.format < super::records::FORMAT {
+            legacy::environments(self)?
+        } else {
+            self.read(|txn, catalog| {
+                let mut out = Vec::with_capacity(catalog.entries.len());
+                for e in &catalog.entries {
+                    out.push(EnvironmentInfo {
+                        project: e.project.clone(),
+                        name: e.name.clone(),
+                        created: e.created,
+                        secrets: txn.count(Table::Secrets, &e.id)? as usize,
+                    });
+                }
+                Ok(out)
+            })?
+        };
+        out.sort_by(|a, b| (&a.project, env_rank(&a.name)).cmp(&(&b.project, env_rank(&b.name))));
+        Ok(out)
+    }
+
+    /// Projects, each with its environments in display order.
+    pub fn projects(&self) -> Result<BTreeMap<String, Vec<EnvironmentInfo>>> {
+        let mut map: BTreeMap<String, Vec<EnvironmentInfo>> = BTreeMap::new();
+        for env in self.environments()? {
+            map.entry(env.project.clone()).or_default().push(env);
+        }
+        Ok(map)
+    }
+
+    pub fn add_env(&self, project: &str, env: &str) -> Result<()> {
+        validate::name("project", project)?;
+        validate::name("environment", env)?;
+        self.write(|txn, catalog| {
+            if catalog
+                .entries
+                .iter()
+                .any(|e| e.project == project && e.name == env)
+            {
+                return Err(VaultError::EnvExists {
+                    project: project.into(),
+                    env: env.into(),
+                });
+            }
+            self.insert_env(txn, project, env, now())?;
+            Ok(())
+        })?;
+        self.audit("env add", project, env, "");
+        Ok(())
+    }
+
+    /// Creates a project with the three usual environments.
+    pub fn add_project(&self, project: &str) -> Result<()> {
+        validate::name("project", project)?;
+        self.write(|txn, catalog| {
+            if catalog.entries.iter().any(|e| e.project == project) {
+                return Err(VaultError::InvalidName {
+                    what: "project",
+                    name: project.into(),
+                    reason: "a project with this name already exists".into(),
+                });
+            }
+            for env in DEFAULT_ENVIRONMENTS {
+                self.insert_env(txn, project, env, now())?;
+            }
+            Ok(())
+        })?;
+        self.audit("project add", project, "", "");
+        Ok(())
+    }
+
+    /// Removes an environment; one holding secrets needs `force`. The last environment of
+    /// a project stays, so a project never silently disappears.
+    pub fn remove_env(&self, project: &str, env: &str, force: bool) -> Result<usize> {
+        let removed = self.write(|txn, catalog| {
+            let env_id = self.find_env(catalog, project, env)?.id;
+            let siblings = catalog
+                .entries
+                .iter()
+                .filter(|e| e.project == project)
+                .count();
+            if siblings <= 1 {
+                return Err(VaultError::LastEnv {
+                    project: project.into(),
+                    env: env.into(),
+                });
+            }
+            let count = txn.count(Table::Secrets, &env_id)? as usize;
+            if count > 0 && !force {
+                return Err(VaultError::EnvNotEmpty {
+                    project: project.into(),
+                    env: env.into(),
+                    count,
+                });
+            }
+            txn.delete_prefix(Table::Secrets, &env_id)?;
+            integrity::remove_env_tree(txn, &env_id)?;
+            txn.delete(Table::Environments, &env_id)?;
+            Ok(count)
+        })?;
+        self.audit("env rm", project, env, "");
+        Ok(removed)
+    }
+}

@@ -1,0 +1,432 @@
+//! Integrity: what proves that the records a read returns are the vault's current ones.
+//!
+//! Two levels of keyed BLAKE2b (the digest subkey), both covered by one MAC:
+//!
+//! - **Each environment is a 256-ary tree of fixed depth** over the blind index of its
+//!   keys. A *leaf* is every record whose blind index starts with the same two bytes
+//!   `(b0, b1)`; its digest is a MAC over those records' exact bytes (or all zeros when
+//!   there are none). A *node* (one per `b0`) holds the 256 leaf digests; the *root*
+//!   holds the 256 node digests. The environment's digest is a MAC over the root.
+//!   Every MAC names its environment and position, so nothing can move between them.
+//! - **The vault digest** is a MAC over the header, the write counter, every key slot,
+//!   the sealed earlier audit keys and every environment record with its digest.
+//!
+//! A read of one secret verifies the vault digest (work that grows with the number of
+//! environments and key slots, not secrets), the root (8 KiB), one node (8 KiB) and one
+//! leaf (a few records), so it costs the same at 1,000 and 100,000 secrets. Deleting,
+//! adding or rolling back any record changes its leaf; rolling back a leaf's row with it
+//! changes the node, and so on up to the vault digest, which only the data key can make.
+//! Only a whole file replaced by an older copy stays consistent; the write counter and
+//! the high-water mark outside the file (`high_water`) catch that.
+
+use std::collections::BTreeMap;
+
+use super::crypto::{self, Keys, Mac};
+use super::error::{Result, VaultError};
+use super::storage::{ReadTxn, Table, WriteTxn};
+use super::{EnvId, SecretId};
+
+/// A node: 256 child digests of 32 bytes.
+pub const NODE_LEN: usize = 256 * 32;
+pub const ZERO: [u8; 32] = [0; 32];
+
+/// Which leaf a secret's record belongs to.
+pub fn leaf_of(id: &[u8]) -> (u8, u8) {
+    (id[16], id[17])
+}
+
+fn root_key(env: &EnvId) -> Vec<u8> {
+    let mut k = env.to_vec();
+    k.push(0);
+    k
+}
+
+fn node_key(env: &EnvId, b0: u8) -> Vec<u8> {
+    let mut k = env.to_vec();
+    k.extend_from_slice(&[1, b0]);
+    k
+}
+
+fn leaf_prefix(env: &EnvId, b0: u8, b1: u8) -> Vec<u8> {
+    let mut k = env.to_vec();
+    k.extend_from_slice(&[b0, b1]);
+    k
+}
+
+fn child(node: &[u8], i: u8) -> [u8; 32] {
+    let at = usize::from(i) * 32;
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&node[at..at + 32]);
+    out
+}
+
+fn set_child(node: &mut [u8], i: u8, digest: &[u8; 32]) {
+    let at = usize::from(i) * 32;
+    node[at..at + 32].copy_from_slice(digest);
+}
+
+/// A leaf's digest, computed record by record in key order.
+pub struct LeafMac(Option<Mac>);
+
+impl LeafMac {
+    pub fn new() -> LeafMac {
+        LeafMac(None)
+    }
+
+    pub fn add(&mut self, keys: &Keys, id: &[u8], record: &[u8]) -> Result<()> {
+        let mac = match &mut self.0 {
+            Some(m) => m,
+            None => {
+                let mut m = Mac::new(&keys.digest, 32)?;
+                m.field(b"leaf")?;
+                // The record keys name the environment and the leaf's two bytes.
+                self.0.insert({
+                    m.field(&id[..18])?;
+                    m
+                })
+            }
+        };
+        mac.field(id)?;
+        mac.field(record)
+    }
+
+    pub fn finish(self) -> Result<[u8; 32]> {
+        match self.0 {
+            Some(m) => m.finish(),
+            None => Ok(ZERO),
+        }
+    }
+}
+
+fn node_digest(keys: &Keys, env: &EnvId, b0: u8, node: &[u8]) -> Result<[u8; 32]> {
+    if node.iter().all(|&b| b == 0) {
+        return Ok(ZERO);
+    }
+    crypto::keyed_hash(&keys.digest, &[b"node", env, &[b0], node])
+}
+
+fn root_digest(keys: &Keys, env: &EnvId, root: &[u8]) -> Result<[u8; 32]> {
+    crypto::keyed_hash(&keys.digest, &[b"root", env, root])
+}
+
+/// Where a verification failed, for the error the user sees.
+pub struct Place<'a> {
+    pub project: &'a str,
+    pub env: &'a str,
+}
+
+impl Place<'_> {
+    fn mismatch(&self) -> VaultError {
+        VaultError::DigestMismatch {
+            project: self.project.into(),
+            env: self.env.into(),
+        }
+    }
+}
+
+fn node_bytes(bytes: Option<Vec<u8>>, place: &Place) -> Result<Vec<u8>> {
+    match bytes {
+        Some(b) if b.len() == NODE_LEN => Ok(b),
+        _ => Err(place.mismatch()),
+    }
+}
+
+/// The environment's root node, checked against its digest from the verified catalog.
+fn verified_root(
+    keys: &Keys,
+    txn: &dyn ReadTxn,
+    env: &EnvId,
+    digest: &[u8; 32],
+    place: &Place,
+) -> Result<Vec<u8>> {
+    let root = node_bytes(txn.get(Table::Tree, &root_key(env))?, place)?;
+    if !crypto::same(&root_digest(keys, env, &root)?, digest) {
+        return Err(place.mismatch());
+    }
+    Ok(root)
+}
+
+/// The node under the root for `b0` (all zeros when the root says it is empty).
+fn verified_node(
+    keys: &Keys,
+    txn: &dyn ReadTxn,
+    env: &EnvId,
+    root: &[u8],
+    b0: u8,
+    place: &Place,
+) -> Result<Vec<u8>> {
+    let want = child(root, b0);
+    let stored = txn.get(Table::Tree, &node_key(env, b0))?;
+    if want == ZERO {
+        // An empty node has no row; a row where the root says "empty" was put there.
+        return match stored {
+            None => Ok(vec![0u8; NODE_LEN]),
+            Some(_) => Err(place.mismatch()),
+        };
+    }
+    let node = node_bytes(stored, place)?;
+    if !crypto::same(&node_digest(keys, env, b0, &node)?, &want) {
+        return Err(place.mismatch());
+    }
+    Ok(node)
+}
+
+/// The records of one leaf, verified. Work: two nodes and the leaf's few records.
+pub fn verified_leaf(
+    keys: &Keys,
+    txn: &dyn ReadTxn,
+    env: &EnvId,
+    digest: &[u8; 32],
+    (b0, b1): (u8, u8),
+    place: &Place,
+) -> Result<Vec<(SecretId, Vec<u8>)>> {
+    let root = verified_root(keys, txn, env, digest, place)?;
+    let node = verified_node(keys, txn, env, &root, b0, place)?;
+    let want = child(&node, b1);
+    let mut records = Vec::new();
+    let mut mac = LeafMac::new();
+    txn.scan(Table::Secrets, &leaf_prefix(env, b0, b1), &mut |k, v| {
+        mac.add(keys, k, v)?;
+        records.push((secret_id(k, place)?, v.to_vec()));
+        Ok(())
+    })?;
+    if !crypto::same(&mac.finish()?, &want) {
+        return Err(place.mismatch());
+    }
+    Ok(records)
+}
+
+fn secret_id(key: &[u8], place: &Place) -> Result<SecretId> {
+    key.try_into().map_err(|_| place.mismatch())
+}
+
+/// Every record of an environment, verified leaf by leaf, in key order.
+pub fn verified_env(
+    keys: &Keys,
+    txn: &dyn ReadTxn,
+    env: &EnvId,
+    digest: &[u8; 32],
+    place: &Place,
+) -> Result<Vec<(SecretId, Vec<u8>)>> {
+    let root = verified_root(keys, txn, env, digest, place)?;
+    // Every non-empty leaf the tree expects; each must be met exactly once below.
+    let mut expected: BTreeMap<(u8, u8), [u8; 32]> = BTreeMap::new();
+    for b0 in 0..=255u8 {
+        if child(&root, b0) == ZERO {
+            continue;
+        }
+        let node = verified_node(keys, txn, env, &root, b0, place)?;
+        for b1 in 0..=255u8 {
+            let d = child(&node, b1);
+            if d != ZERO {
+                expected.insert((b0, b1), d);
+            }
+        }
+    }
+    let mut records = Vec::new();
+    let mut current: Option<((u8, u8), LeafMac)> = None;
+    let mut check = |leaf: (u8, u8), mac: LeafMac| -> Result<()> {
+        match expected.remove(&leaf) {
+            Some(want) if crypto::same(&mac.finish()?, &want) => Ok(()),
+            _ => Err(place.mismatch()),
+        }
+    };
+    txn.scan(Table::Secrets, env, &mut |k, v| {
+        let leaf = leaf_of(k);
+        match &mut current {
+            Some((l, mac)) if *l == leaf => mac.add(keys, k, v)?,
+            _ => {
+                if let Some((l, mac)) = current.take() {
+                    check(l, mac)?;
+                }
+                let mut mac = LeafMac::new();
+                mac.add(keys, k, v)?;
+                current = Some((leaf, mac));
+            }
+        }
+        records.push((secret_id(k, place)?, v.to_vec()));
+        Ok(())
+    })?;
+    if let Some((l, mac)) = current.take() {
+        check(l, mac)?;
+    }
+    if !expected.is_empty() {
+        // A leaf the tree knows has no records left: they were deleted.
+        return Err(place.mismatch());
+    }
+    Ok(records)
+}
+
+/// Writes an empty tree for a new environment; returns its digest.
+pub fn create_env_tree(keys: &Keys, txn: &mut dyn WriteTxn, env: &EnvId) -> Result<[u8; 32]> {
+    let root = vec![0u8; NODE_LEN];
+    txn.put(Table::Tree, &root_key(env), &root)?;
+    let digest = root_digest(keys, env, &root)?;
+    txn.put(Table::Digests, env, &digest)?;
+    Ok(digest)
+}
+
+/// Removes an environment's tree and digest.
+pub fn remove_env_tree(txn: &mut dyn WriteTxn, env: &EnvId) -> Result<()> {
+    txn.delete_prefix(Table::Tree, env)?;
+    txn.delete(Table::Digests, env)?;
+    Ok(())
+}
+
+/// Recomputes the leaves that changed, their nodes and the root, from the records now
+/// in the transaction. The caller verified the path it touched before changing it, so
+/// only a state that was valid is ever re-sealed. Returns the environment's new digest.
+pub fn rehash(
+    keys: &Keys,
+    txn: &mut dyn WriteTxn,
+    env: &EnvId,
+    changed: impl IntoIterator<Item = (u8, u8)>,
+) -> Result<[u8; 32]> {
+    let mut by_node: BTreeMap<u8, Vec<u8>> = BTreeMap::new();
+    for (b0, b1) in changed {
+        by_node.entry(b0).or_default().push(b1);
+    }
+    let corrupt = || VaultError::Corrupt("an integrity tree node has the wrong size".into());
+    let mut root = match txn.get(Table::Tree, &root_key(env))? {
+        Some(r) if r.len() == NODE_LEN => r,
+        _ => return Err(corrupt()),
+    };
+    for (b0, leaves) in by_node {
+        let mut node = match txn.get(Table::Tree, &node_key(env, b0))? {
+            Some(n) if n.len() == NODE_LEN => n,
+            Some(_) => return Err(corrupt()),
+            None => vec![0u8; NODE_LEN],
+        };
+        for b1 in leaves {
+            let mut mac = LeafMac::new();
+            txn.scan(Table::Secrets, &leaf_prefix(env, b0, b1), &mut |k, v| {
+                mac.add(keys, k, v)
+            })?;
+            set_child(&mut node, b1, &mac.finish()?);
+        }
+        let digest = node_digest(keys, env, b0, &node)?;
+        if digest == ZERO {
+            txn.delete(Table::Tree, &node_key(env, b0))?;
+        } else {
+            txn.put(Table::Tree, &node_key(env, b0), &node)?;
+        }
+        set_child(&mut root, b0, &digest);
+    }
+    txn.put(Table::Tree, &root_key(env), &root)?;
+    let digest = root_digest(keys, env, &root)?;
+    txn.put(Table::Digests, env, &digest)?;
+    Ok(digest)
+}
+
+/// Every leaf of an environment that holds records (for a full rebuild).
+pub fn all_leaves(txn: &dyn ReadTxn, env: &EnvId) -> Result<Vec<(u8, u8)>> {
+    let mut leaves = Vec::new();
+    txn.scan(Table::Secrets, env, &mut |k, _| {
+        let leaf = leaf_of(k);
+        if leaves.last() != Some(&leaf) {
+            leaves.push(leaf);
+        }
+        Ok(())
+    })?;
+    Ok(leaves)
+}
+
+/// An environment row as the vault digest covers it: id, sealed record, tree digest.
+pub struct EnvRow {
+    pub id: EnvId,
+    pub record: Vec<u8>,
+    pub digest: [u8; 32],
+}
+
+/// What the vault digest covers, read from one transaction, and the digest over it.
+pub struct VaultState {
+    pub version: u64,
+    pub envs: Vec<EnvRow>,
+    pub digest: [u8; 32],
+}
+
+pub const HEADER_KEY: &[u8] = b"header";
+pub const VAULT_DIGEST_KEY: &[u8] = b"vault_digest";
+pub const VERSION_KEY: &[u8] = b"version";
+pub const AUDIT_KEYS_KEY: &[u8] = b"audit_keys";
+
+/// Recomputes the vault digest from the tables (see the module docs for what it covers).
+pub fn vault_state(keys: &Keys, txn: &dyn ReadTxn) -> Result<VaultState> {
+    let missing = |what: &str| VaultError::Corrupt(format!("its {what} is missing"));
+    let header = txn
+        .get(Table::Meta, HEADER_KEY)?
+        .ok_or_else(|| missing("header"))?;
+    let version = match txn.get(Table::Meta, VERSION_KEY)? {
+        Some(v) => u64::from_be_bytes(
+            v.as_slice()
+                .try_into()
+                .map_err(|_| VaultError::Corrupt("its write counter is damaged".into()))?,
+        ),
+        None => return Err(missing("write counter")),
+    };
+    let mut mac = Mac::new(&keys.digest, 32)?;
+    mac.field(b"tresor/v2/vault")?;
+    mac.field(&header)?;
+    mac.field(&version.to_be_bytes())?;
+    let mut slots = 0u64;
+    let mut slot_mac = Mac::new(&keys.digest, 32)?;
+    txn.scan(Table::Slots, b"", &mut |k, v| {
+        slots += 1;
+        slot_mac.field(k)?;
+        slot_mac.field(v)
+    })?;
+    mac.field(&slots.to_be_bytes())?;
+    mac.field(&slot_mac.finish::<32>()?)?;
+    match txn.get(Table::Meta, AUDIT_KEYS_KEY)? {
+        Some(blob) => mac.field(&blob)?,
+        None => mac.field(b"")?,
+    }
+    let mut envs = Vec::new();
+    txn.scan(Table::Environments, b"", &mut |k, v| {
+        let id: EnvId = k
+            .try_into()
+            .map_err(|_| VaultError::Corrupt("an environment id has the wrong size".into()))?;
+        envs.push(EnvRow {
+            id,
+            record: v.to_vec(),
+            digest: ZERO,
+        });
+        Ok(())
+    })?;
+    mac.field(&(envs.len() as u64).to_be_bytes())?;
+    for env in &mut envs {
+        env.digest = match txn.get(Table::Digests, &env.id)? {
+            Some(d) => d.as_slice().try_into().map_err(|_| {
+                VaultError::Corrupt("an environment digest has the wrong size".into())
+            })?,
+            None => ZERO,
+        };
+        mac.field(&env.id)?;
+        mac.field(&env.record)?;
+        mac.field(&env.digest)?;
+    }
+    Ok(VaultState {
+        version,
+        envs,
+        digest: mac.finish()?,
+    })
+}
+
+/// Whether the stored vault digest vouches for this state.
+pub fn vouched(txn: &dyn ReadTxn, state: &VaultState) -> Result<bool> {
+    Ok(txn
+        .get(Table::Meta, VAULT_DIGEST_KEY)?
+        .is_some_and(|stored| crypto::same(&stored, &state.digest)))
+}
+
+/// Ends every write: one more on the counter, and the vault digest over the result.
+pub fn seal_vault(keys: &Keys, txn: &mut dyn WriteTxn) -> Result<VaultState> {
+    let version = match txn.get(Table::Meta, VERSION_KEY)? {
+        Some(v) => u64::from_be_bytes(v.as_slice().try_into().unwrap_or([0; 8])),
+        None => 0,
+    };
+    txn.put(Table::Meta, VERSION_KEY, &(version + 1).to_be_bytes())?;
+    let state = vault_state(keys, txn)?;
+    txn.put(Table::Meta, VAULT_DIGEST_KEY, &state.digest)?;
+    Ok(state)
+}

@@ -1,0 +1,215 @@
+//! The embedded backend: one redb file, opened for one transaction at a time.
+//!
+//! Nothing keeps the file open longer than one operation: redb takes an exclusive lock
+//! while a read-write `Database` is open, so the TUI and `tresor run` in another terminal
+//! can only coexist if every handle is short-lived (see `store` for opening, busy
+//! retries and the fence that turns a panic inside redb into an error).
+
+use std::path::{Path, PathBuf};
+
+use redb::{ReadableTable, TableDefinition};
+
+use super::{ReadTxn, Storage, Table, WriteTxn, prefix_end};
+use crate::vault::error::{Result, VaultError};
+use crate::vault::store;
+
+type Def = TableDefinition<'static, &'static [u8], &'static [u8]>;
+
+const META: Def = TableDefinition::new("meta_v2");
+const SLOTS: Def = TableDefinition::new("keyslots_v2");
+const ENVIRONMENTS: Def = TableDefinition::new("environments_v2");
+const SECRETS: Def = TableDefinition::new("secrets_v2");
+const DIGESTS: Def = TableDefinition::new("digests_v2");
+const TREE: Def = TableDefinition::new("tree_v2");
+
+fn def(table: Table) -> Def {
+    match table {
+        Table::Meta => META,
+        Table::Slots => SLOTS,
+        Table::Environments => ENVIRONMENTS,
+        Table::Secrets => SECRETS,
+        Table::Digests => DIGESTS,
+        Table::Tree => TREE,
+    }
+}
+
+/// Whether a redb file has this layout's tables (format 2) rather than format 1's.
+pub fn has_v2_tables(txn: &redb::ReadTransaction) -> Result<bool> {
+    match txn.open_table(META) {
+        Ok(_) => Ok(true),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A vault file on disk.
+pub struct RedbFile {
+    path: PathBuf,
+}
+
+impl RedbFile {
+    pub fn new(path: &Path) -> RedbFile {
+        RedbFile {
+            path: path.to_path_buf(),
+        }
+    }
+
+    /// Creates the file (0600, in a 0700 folder) with every table, and fills it in one
+    /// transaction.
+    pub fn create(path: &Path, f: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<()>) -> Result<()> {
+        let db = store::create(path)?;
+        store::fenced(|| {
+            let txn = store::begin_write(&db)?;
+            for table in Table::ALL {
+                txn.open_table(def(table))?;
+            }
+            f(&mut RedbWrite { txn: &txn })?;
+            txn.commit()?;
+            Ok(())
+        })
+    }
+
+    /// Moves a format-1 file to this layout in one transaction: `f` reads the old tables
+    /// through the raw transaction and fills the new ones; then the old tables go.
+    pub fn migrate<T>(
+        &self,
+        old_tables: &[&str],
+        f: impl FnOnce(&redb::WriteTransaction, &mut dyn WriteTxn) -> Result<T>,
+    ) -> Result<T> {
+        let db = store::open_write(&self.path)?;
+        store::fenced(|| {
+            let txn = store::begin_write(&db)?;
+            for table in Table::ALL {
+                txn.open_table(def(table))?;
+            }
+            let out = f(&txn, &mut RedbWrite { txn: &txn })?;
+            for name in old_tables {
+                // Deleting goes by name only; the key and value types do not matter.
+                txn.delete_table(redb::TableDefinition::<&[u8], &[u8]>::new(name))?;
+            }
+            txn.commit()?;
+            Ok(out)
+        })
+    }
+}
+
+struct Read {
+    // Field order: the tables and the transaction go before the database closes.
+    tables: Vec<(Table, redb::ReadOnlyTable<&'static [u8], &'static [u8]>)>,
+    _txn: redb::ReadTransaction,
+    _db: redb::ReadOnlyDatabase,
+}
+
+impl Read {
+    fn table(&self, table: Table) -> Result<&redb::ReadOnlyTable<&'static [u8], &'static [u8]>> {
+        self.tables
+            .iter()
+            .find(|(t, _)| *t == table)
+            .map(|(_, t)| t)
+            .ok_or_else(|| VaultError::Corrupt(format!("its {table:?} table is missing")))
+    }
+}
+
+fn scan_table(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    prefix: &[u8],
+    f: &mut dyn FnMut(&[u8], &[u8]) -> Result<()>,
+) -> Result<()> {
+    let end = prefix_end(prefix);
+    let range = match &end {
+        Some(end) => table.range::<&[u8]>(prefix..end.as_slice())?,
+        None => table.range::<&[u8]>(prefix..)?,
+    };
+    for entry in range {
+        let (k, v) = entry?;
+        f(k.value(), v.value())?;
+    }
+    Ok(())
+}
+
+impl ReadTxn for Read {
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.table(table)?.get(key)?.map(|v| v.value().to_vec()))
+    }
+
+    fn scan(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        scan_table(self.table(table)?, prefix, f)
+    }
+}
+
+/// The write side, borrowed from a redb write transaction that its owner commits.
+struct RedbWrite<'a> {
+    txn: &'a redb::WriteTransaction,
+}
+
+impl ReadTxn for RedbWrite<'_> {
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let t = self.txn.open_table(def(table))?;
+        let out = t.get(key)?.map(|v| v.value().to_vec());
+        Ok(out)
+    }
+
+    fn scan(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        scan_table(&self.txn.open_table(def(table))?, prefix, f)
+    }
+}
+
+impl WriteTxn for RedbWrite<'_> {
+    fn put(&mut self, table: Table, key: &[u8], value: &[u8]) -> Result<()> {
+        self.txn.open_table(def(table))?.insert(key, value)?;
+        Ok(())
+    }
+
+    fn delete(&mut self, table: Table, key: &[u8]) -> Result<bool> {
+        Ok(self.txn.open_table(def(table))?.remove(key)?.is_some())
+    }
+
+    fn delete_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<u64> {
+        let n = self.count(table, prefix)?;
+        let mut t = self.txn.open_table(def(table))?;
+        match prefix_end(prefix) {
+            Some(end) => t.retain_in::<&[u8], _>(prefix..end.as_slice(), |_, _| false)?,
+            None => t.retain_in::<&[u8], _>(prefix.., |_, _| false)?,
+        }
+        Ok(n)
+    }
+}
+
+impl Storage for RedbFile {
+    fn read(&self, f: &mut dyn FnMut(&dyn ReadTxn) -> Result<()>) -> Result<()> {
+        let db = store::open_read(&self.path)?;
+        let txn = store::read_txn(&db)?;
+        store::fenced(|| {
+            let mut tables = Vec::with_capacity(Table::ALL.len());
+            for table in Table::ALL {
+                tables.push((table, txn.open_table(def(table))?));
+            }
+            let read = Read {
+                tables,
+                _txn: txn,
+                _db: db,
+            };
+            f(&read)
+        })
+    }
+
+    fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<()>) -> Result<()> {
+        let db = store::open_write(&self.path)?;
+        store::fenced(|| {
+            let txn = store::begin_write(&db)?;
+            f(&mut RedbWrite { txn: &txn })?;
+            txn.commit()?;
+            Ok(())
+        })
+    }
+}
