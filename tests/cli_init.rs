@@ -240,19 +240,21 @@ fn default_kdf_is_three_passes_and_64_mib() {
     cmd.arg("--vault").arg(&v.path).arg("init");
     cmd.env("TRESOR_PASSPHRASE", "default cost passphrase");
     output(cmd, None).success();
-    let db = redb::ReadOnlyDatabase::open(&v.path).unwrap();
-    let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
-    let slots = txn.open_table(tresor::vault::store::KEYSLOTS).unwrap();
+    use tresor::vault::storage::{Storage, Table, redb_file::RedbFile};
     let mut kdfs = Vec::new();
-    for entry in redb::ReadableTable::iter(&slots).unwrap() {
-        let (_, bytes) = entry.unwrap();
-        let slot: tresor::vault::records::Slot =
-            tresor::vault::records::decode(bytes.value(), "slot").unwrap();
-        match slot.kind().clone() {
-            tresor::vault::records::SlotKind::Passphrase { kdf, .. } => kdfs.push(kdf),
-            other => panic!("unexpected slot {other:?}"),
-        }
-    }
+    RedbFile::new(&v.path)
+        .read(&mut |txn| {
+            txn.scan(Table::Slots, b"", &mut |_, bytes| {
+                let slot: tresor::vault::records::Slot =
+                    tresor::vault::records::decode(bytes, "slot").unwrap();
+                match slot.kind().clone() {
+                    tresor::vault::records::SlotKind::Passphrase { kdf, .. } => kdfs.push(kdf),
+                    other => panic!("unexpected slot {other:?}"),
+                }
+                Ok(())
+            })
+        })
+        .unwrap();
     let default = tresor::vault::crypto::KdfParams {
         passes: 3,
         memory_kib: 64 * 1024,
@@ -260,9 +262,6 @@ fn default_kdf_is_three_passes_and_64_mib() {
     };
     assert_eq!(kdfs, [default]);
     assert_eq!(tresor::vault::crypto::KdfParams::DEFAULT, default);
-    drop(slots);
-    drop(txn);
-    drop(db);
     let opened = Vault {
         cred: Cred::Passphrase("default cost passphrase".into()),
         ..Vault::uninit()

@@ -541,7 +541,7 @@ fn missing_key_and_unknown_environment_are_named() {
     assert_eq!(v.err(&["-e", "qa", "edit", "X", "-d", "d"], None), no_env);
     assert_eq!(
         v.err(&["-p", "billing", "list"], None),
-        "no environment `development` in project `billing` (see `tresor env list`)"
+        "no project `billing` in this vault (create it with `tresor -p billing env add development`)"
     );
     // TRESOR_ENV and TRESOR_PROJECT select too.
     let mut cmd = v.cmd(&["get", "ONLY_IN_STAGING"]);
