@@ -143,6 +143,8 @@ pub fn tresor() -> Command {
     }
     cmd.env("HOME", "/nonexistent/tresor-test-home")
         .env_remove("XDG_DATA_HOME")
+        .env_remove("XDG_STATE_HOME")
+        .env_remove("XDG_CONFIG_HOME")
         .env_remove("RUST_BACKTRACE")
         .env_remove("RUST_LIB_BACKTRACE");
     cmd
@@ -298,9 +300,21 @@ impl Vault {
         PathBuf::from(p)
     }
 
+    /// Where this vault's high-water mark (what "this machine" has seen) is kept.
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// Forgets what "this machine" has seen of the vault, as a user deleting the state
+    /// folder would (or an attacker who cannot reach it).
+    pub fn forget_seen(&self) {
+        let _ = std::fs::remove_dir_all(self.state_dir());
+    }
+
     /// `tresor --vault V [--keyfile K] ARGS…` (a passphrase goes in TRESOR_PASSPHRASE).
     pub fn cmd<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
         let mut c = tresor();
+        c.env("XDG_STATE_HOME", self.state_dir());
         c.arg("--vault").arg(&self.path);
         match &self.cred {
             Cred::Keyfile(k) => {
