@@ -6,6 +6,7 @@ mod audit;
 mod envs;
 mod keys;
 mod maintenance;
+mod prompt;
 mod secrets;
 mod transfer;
 pub mod unlock;

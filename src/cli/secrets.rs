@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Read, Write};
 use clap::Args;
 use zeroize::Zeroizing;
 
-use super::{CliError, CliResult, Global, confirm, note, unlock, warn};
+use super::{CliError, CliResult, Global, confirm, note, prompt, unlock, warn};
 use crate::vault::{
     NewSecret, SecretEdit, SecretType, SecretValue, VaultError, generate, validate,
 };
@@ -122,12 +122,16 @@ pub fn add(global: &Global, args: AddArgs) -> CliResult {
         Some(len) => generate_value(len as usize)?,
         None if !stdin_is_terminal => read_stdin_value()?,
         None => {
-            let typed = unlock::prompt(&format!("Value for {}: ", args.key))?;
-            Zeroizing::new(
-                secrecy::ExposeSecret::expose_secret(&typed)
-                    .as_bytes()
-                    .to_vec(),
-            )
+            // Say "already exists" before the user pastes a secret for nothing.
+            if key_exists(&vault, global, &args.key)? {
+                return Err(VaultError::Duplicate {
+                    key: args.key,
+                    project: global.project.clone(),
+                    env: global.env.clone(),
+                }
+                .into());
+            }
+            prompt::value(&format!("Value for {}: ", args.key))?
         }
     };
     let info = vault.add(
@@ -158,6 +162,21 @@ pub fn edit(global: &Global, args: EditArgs) -> CliResult {
     let vault = unlock::open_for_change(global)?;
     let value = match (args.generate, args.value_stdin) {
         (Some(len), _) => Some(generate_value(len as usize)?),
+        (None, true) if std::io::stdin().is_terminal() => {
+            // A missing key is an error before the value is asked for, not after.
+            if !key_exists(&vault, global, &args.key)? {
+                return Err(with_suggestion(
+                    &vault,
+                    global,
+                    VaultError::NotFound {
+                        key: args.key,
+                        project: global.project.clone(),
+                        env: global.env.clone(),
+                    },
+                ));
+            }
+            Some(prompt::value(&format!("New value for {}: ", args.key))?).filter(|v| !v.is_empty())
+        }
         (None, true) => Some(read_stdin_value()?).filter(|v| !v.is_empty()),
         (None, false) => None,
     };
@@ -194,6 +213,14 @@ pub fn get(global: &Global, args: GetArgs) -> CliResult {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(CliError::msg(format!("cannot write to stdout: {e}"))),
     }
+}
+
+/// Whether the environment holds `key` (reads no value, writes no audit entry).
+fn key_exists(vault: &crate::vault::Vault, global: &Global, key: &str) -> Result<bool, CliError> {
+    Ok(vault
+        .list(&global.project, &global.env)?
+        .iter()
+        .any(|s| s.key == key))
 }
 
 /// Keys are case-sensitive; `database_url` for `DATABASE_URL` is the likely slip.
