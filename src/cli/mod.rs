@@ -94,7 +94,7 @@ pub enum Command {
     Rm(secrets::RmArgs),
     /// Run a command with the environment's secrets as environment variables
     #[command(
-        after_help = "Examples:\n  tresor run -- npm start\n  tresor -e production run --only DATABASE_URL -- psql \"$DATABASE_URL\"\n\nExits with the command's status. TRESOR_PASSPHRASE and TRESOR_KEYFILE are not passed on."
+        after_help = "Examples:\n  tresor run -- npm start\n  tresor -e production run --only DATABASE_URL -- sh -c 'psql \"$DATABASE_URL\"'\n\nExits with the command's status (127: command not found, 126: cannot be run).\nTRESOR_PASSPHRASE and TRESOR_KEYFILE are not passed on. Secrets whose names make\nprograms load or run other code (PATH, LD_*, DYLD_*, BASH_ENV, ENV, IFS, NODE_OPTIONS,\nPYTHONPATH, HOME, …) are refused unless allowed with --allow-name NAME."
     )]
     Run(secrets::RunArgs),
     /// Import a .env file (npm dotenv's dialect) in one transaction

@@ -69,6 +69,10 @@ pub struct RunArgs {
     /// Only these keys (comma-separated)
     #[arg(long, value_delimiter = ',', value_name = "KEY,…")]
     pub only: Vec<String>,
+    /// Pass these keys although their names can make the command run other code
+    /// (PATH, LD_PRELOAD, BASH_ENV, NODE_OPTIONS, …): only for values you trust
+    #[arg(long, value_delimiter = ',', value_name = "KEY,…")]
+    pub allow_name: Vec<String>,
     /// The command and its arguments
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
@@ -115,6 +119,12 @@ pub fn add(global: &Global, args: AddArgs) -> CliResult {
     validate::description(&args.description)?;
     if let Some(w) = validate::lowercase_warning(&args.key) {
         warn(&w);
+    }
+    if let Some(why) = validate::dangerous_env_name(&args.key) {
+        warn(&format!(
+            "`tresor run` refuses to pass {0} unless run with --allow-name {0}: {why}",
+            args.key
+        ));
     }
     let stdin_is_terminal = std::io::stdin().is_terminal();
     let vault = unlock::open_for_change(global)?;
@@ -342,6 +352,27 @@ pub fn run(global: &Global, args: RunArgs) -> CliResult {
         }
         secrets.retain(|(info, _)| args.only.contains(&info.key));
     }
+    // A secret named PATH, LD_PRELOAD, BASH_ENV… would make the command run code of the
+    // secret's author: refuse unless the user allows each such name.
+    let refused: Vec<(&str, &str)> = secrets
+        .iter()
+        .filter(|(info, _)| !args.allow_name.contains(&info.key))
+        .filter_map(|(info, _)| {
+            validate::dangerous_env_name(&info.key).map(|why| (info.key.as_str(), why))
+        })
+        .collect();
+    if !refused.is_empty() {
+        let named: Vec<String> = refused
+            .iter()
+            .map(|(key, why)| format!("{key} ({why})"))
+            .collect();
+        let keys: Vec<&str> = refused.iter().map(|(key, _)| *key).collect();
+        return Err(CliError::msg(format!(
+            "refusing to pass {} to the command: whoever can add a secret would run code as you. Leave them out with --only, or pass --allow-name {} if these values are yours",
+            named.join(", "),
+            keys.join(",")
+        )));
+    }
     let (program, rest) = args
         .command
         .split_first()
@@ -380,15 +411,25 @@ pub fn run(global: &Global, args: RunArgs) -> CliResult {
     // exec replaces this process, so signals go straight to the child and its exit
     // status is ours. It only returns on failure.
     let err = command.exec();
-    let hint = if err.raw_os_error() == Some(libc::E2BIG) {
-        "; the secrets together are too large for the environment: pass fewer with --only"
-    } else {
-        ""
+    let name = program.to_string_lossy();
+    // Like a shell: 127 when there is no such command, 126 when it cannot be run.
+    let (status, why) = match err.raw_os_error() {
+        Some(libc::ENOENT) if name.contains('/') => (127, "no such file".to_string()),
+        Some(libc::ENOENT) => (127, "command not found (not in PATH)".to_string()),
+        Some(libc::EACCES) => (
+            126,
+            "permission denied (not an executable file)".to_string(),
+        ),
+        Some(libc::E2BIG) => (
+            126,
+            format!(
+                "{err}; the secrets together are too large for the environment: pass fewer with --only"
+            ),
+        ),
+        _ => (126, err.to_string()),
     };
-    Err(CliError::msg(format!(
-        "cannot run {}: {err}{hint}",
-        program.to_string_lossy()
-    )))
+    eprintln!("error: cannot run {name}: {why}");
+    Err(CliError::Exit(status))
 }
 
 fn print_data(text: &str) -> CliResult {

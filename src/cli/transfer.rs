@@ -77,6 +77,7 @@ pub fn import(global: &Global, args: ImportArgs) -> CliResult {
             lowercase.join(", ")
         ));
     }
+    warn_run_names(&entries);
     let vault = unlock::open_for_change(global)?;
     let report = vault.import(&global.project, &global.env, entries, args.overwrite)?;
     let place = format!("{}/{}", global.project, global.env);
@@ -203,6 +204,28 @@ fn shell_quote(value: &str) -> String {
     }
     out.push('\'');
     out
+}
+
+/// Keys that `tresor run` will not pass without `--allow-name` (see
+/// `validate::dangerous_env_name`): said at import, not discovered at the first run.
+fn warn_run_names(entries: &[(String, SecretValue)]) {
+    let keys: Vec<&str> = entries
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| validate::dangerous_env_name(k).is_some())
+        .collect();
+    match keys[..] {
+        [] => {}
+        [key] => warn(&format!(
+            "`tresor run` refuses to pass {key} unless run with --allow-name {key}: {}",
+            validate::dangerous_env_name(key).unwrap_or_default()
+        )),
+        _ => warn(&format!(
+            "`tresor run` refuses to pass these {} keys unless run with --allow-name: {}",
+            keys.len(),
+            keys.join(", ")
+        )),
+    }
 }
 
 /// "1 key", "2 keys": warnings are read by people.

@@ -213,7 +213,13 @@ impl SecretForm {
                 Err(VaultError::KeyRequired) | Ok(()) => None,
                 Err(e) => Some(text::printable(&e.to_string())),
             };
-            self.key_warning = validate::lowercase_warning(&key).map(|w| text::printable(&w));
+            self.key_warning = validate::lowercase_warning(&key)
+                .or_else(|| {
+                    validate::dangerous_env_name(&key).map(|_| {
+                        format!("`tresor run` refuses {key} without --allow-name {key} (it can load code)")
+                    })
+                })
+                .map(|w| text::printable(&w));
         }
         if self.value_error.is_some() && !self.value_is_empty() {
             self.value_error = None;
