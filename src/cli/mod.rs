@@ -6,6 +6,7 @@ mod audit;
 mod envs;
 mod keys;
 mod maintenance;
+mod output;
 mod prompt;
 mod secrets;
 mod transfer;
@@ -102,9 +103,9 @@ pub enum Command {
         after_help = "Examples:\n  tresor import .env\n  tresor -e staging import --overwrite .env.staging\n  cat .env | tresor import -\n\nExisting keys are skipped (and listed) unless --overwrite; empty values are skipped.\nA line that cannot be imported stops the import: nothing is written."
     )]
     Import(transfer::ImportArgs),
-    /// Write the environment's secrets to stdout
+    /// Write the environment's secrets to stdout or a new private file
     #[command(
-        after_help = "Examples:\n  tresor export > .env\n  tresor export --format json\n  eval \"$(tresor export --format shell)\""
+        after_help = "Examples:\n  tresor export --output .env        a new file, readable by you only (0600)\n  tresor export --format json\n  eval \"$(tresor export --format shell)\"\n\nOn a terminal, a value holding control characters is refused unless --raw."
     )]
     Export(transfer::ExportArgs),
     /// Environments of a project

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Read, Write};
 use clap::Args;
 use zeroize::Zeroizing;
 
-use super::{CliError, CliResult, Global, confirm, note, prompt, unlock, warn};
+use super::{CliError, CliResult, Global, confirm, note, output, prompt, unlock, warn};
 use crate::vault::{
     NewSecret, SecretEdit, SecretType, SecretValue, VaultError, generate, validate,
 };
@@ -47,6 +47,10 @@ pub struct EditArgs {
 #[derive(Debug, Args)]
 pub struct GetArgs {
     pub key: String,
+    /// Print the value to a terminal even if it holds control characters (escape
+    /// sequences), which the terminal would act on
+    #[arg(long)]
+    pub raw: bool,
 }
 
 #[derive(Debug, Args)]
@@ -216,6 +220,9 @@ pub fn get(global: &Global, args: GetArgs) -> CliResult {
     let value = vault
         .get(&global.project, &global.env, &args.key)
         .map_err(|e| with_suggestion(&vault, global, e))?;
+    if !args.raw && std::io::stdout().is_terminal() {
+        output::check_for_terminal(&args.key, &value, "send it to a pipe or a file")?;
+    }
     let mut out = std::io::stdout().lock();
     match out.write_all(&value).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
