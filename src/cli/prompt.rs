@@ -229,7 +229,7 @@ struct Input {
     overflow: bool,
     pasting: bool,
     /// Bytes of an escape sequence seen so far (at most a few).
-    esc: Vec<u8>,
+    esc: Zeroizing<Vec<u8>>,
     /// The last pasted byte was a CR turned into LF (so an LF after it is the same break).
     after_cr: bool,
     /// Bytes that came in the same read after Enter.
@@ -244,7 +244,7 @@ impl Input {
             cap,
             overflow: false,
             pasting: false,
-            esc: Vec::with_capacity(16),
+            esc: Zeroizing::new(Vec::with_capacity(16)),
             after_cr: false,
             after_end: 0,
         }
