@@ -80,7 +80,7 @@ pub enum Command {
     Edit(secrets::EditArgs),
     /// Print a secret's value, byte for byte, nothing added
     #[command(
-        after_help = "Examples:\n  tresor get DATABASE_URL\n  tresor -e production get STRIPE_API_KEY | pbcopy"
+        after_help = "Examples:\n  tresor get DATABASE_URL\n  tresor -e production get STRIPE_API_KEY | pbcopy\n\nOn a terminal, a value holding control characters (other than line breaks and tabs)\nis refused unless --raw: escape sequences would drive the terminal."
     )]
     Get(secrets::GetArgs),
     /// List the environment's secrets: key, description, type, created, updated; never values
