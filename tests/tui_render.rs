@@ -455,3 +455,109 @@ fn help_scrolls_to_every_section_and_back() {
     let text = screen_text(&draw(&mut app, 80, 24));
     assert!(text.contains("Secrets table"), "{text}");
 }
+
+/// Every colour drawn anywhere on the screen.
+fn colours(t: &Terminal<TestBackend>) -> Vec<Color> {
+    let buf = t.backend().buffer();
+    let mut out: Vec<Color> = Vec::new();
+    for cell in buf.content() {
+        for c in [cell.fg, cell.bg] {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// The cells of the first screen line containing `needle`, from where it starts.
+fn style_at(t: &Terminal<TestBackend>, needle: &str) -> ratatui::style::Style {
+    let text = screen_text(t);
+    let (row, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not drawn:\n{text}"));
+    let col = line[..line.find(needle).unwrap()].chars().count() as u16;
+    t.backend().buffer()[(col, row as u16)].style()
+}
+
+#[test]
+fn palette_follows_no_color_and_term() {
+    use tresor::tui::ui::theme::Palette;
+    let env = |no_color: Option<&str>, term: Option<&str>| {
+        Palette::from_env(
+            no_color.map(std::ffi::OsStr::new),
+            term.map(std::ffi::OsStr::new),
+        )
+    };
+    assert_eq!(env(None, Some("xterm-256color")), Palette::Full);
+    assert_eq!(env(Some("1"), Some("xterm-256color")), Palette::NoColor);
+    // no-color.org: an empty NO_COLOR is as if unset.
+    assert_eq!(env(Some(""), Some("xterm-256color")), Palette::Full);
+    assert_eq!(env(None, Some("linux")), Palette::Basic);
+    assert_eq!(env(Some("1"), Some("linux")), Palette::NoColor);
+}
+
+#[test]
+fn no_color_keeps_bold_and_reverse_so_the_tab_and_row_stay_visible() {
+    use tresor::tui::ui::theme::{self, Palette};
+    theme::set_palette(Palette::NoColor);
+    let fx = Fixture::new();
+    let mut app = fx.full().app();
+    press(&mut app, KeyCode::Char('j'));
+    let t = draw(&mut app, 120, 40);
+    assert_eq!(colours(&t), [Color::Reset], "no colour at all");
+    let tab = style_at(&t, "development (7)");
+    assert!(
+        tab.add_modifier.contains(Modifier::REVERSED),
+        "active tab: {tab:?}"
+    );
+    let other = style_at(&t, "staging (0)");
+    assert!(
+        !other.add_modifier.contains(Modifier::REVERSED),
+        "{other:?}"
+    );
+    let row = style_at(&t, "DATABASE_URL");
+    assert!(
+        row.add_modifier
+            .contains(Modifier::REVERSED | Modifier::BOLD),
+        "selected row: {row:?}"
+    );
+    let unselected = style_at(&t, "GITHUB_TOKEN");
+    assert!(!unselected.add_modifier.contains(Modifier::REVERSED));
+    // The form's focused button is reversed too.
+    press(&mut app, KeyCode::Char('a'));
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Tab);
+    }
+    let t = draw(&mut app, 80, 24);
+    assert_eq!(colours(&t), [Color::Reset]);
+    let button = style_at(&t, "[ Create Secret ]");
+    assert!(
+        button.add_modifier.contains(Modifier::REVERSED),
+        "{button:?}"
+    );
+    theme::set_palette(Palette::Full);
+}
+
+#[test]
+fn linux_console_gets_sixteen_colours_and_plain_borders() {
+    use tresor::tui::ui::theme::{self, Palette};
+    theme::set_palette(Palette::Basic);
+    let fx = Fixture::new();
+    let mut app = fx.full().app();
+    press(&mut app, KeyCode::Char('j'));
+    let t = draw(&mut app, 80, 24);
+    let basic = |c: &Color| !matches!(c, Color::Indexed(_) | Color::Rgb(..));
+    assert!(colours(&t).iter().all(basic), "{:?}", colours(&t));
+    let row = style_at(&t, "DATABASE_URL");
+    assert!(row.add_modifier.contains(Modifier::REVERSED), "{row:?}");
+    press(&mut app, KeyCode::Char('a'));
+    let t = draw(&mut app, 80, 24);
+    assert!(colours(&t).iter().all(basic), "{:?}", colours(&t));
+    let text = screen_text(&t);
+    assert!(!text.contains('╭') && text.contains('┌'), "{text}");
+    insta::assert_snapshot!("add_linux_console_80x24", stable(&text));
+    theme::set_palette(Palette::Full);
+}

@@ -48,6 +48,17 @@ pub fn run(options: TuiOptions) -> color_eyre::Result<()> {
         options.credential,
         options.auto_lock,
     );
+    let palette = ui::theme::Palette::from_env(
+        std::env::var_os("NO_COLOR").as_deref(),
+        std::env::var_os("TERM").as_deref(),
+    );
+    ui::theme::set_palette(palette);
+    // Under NO_COLOR crossterm turns every colour change into `ESC [ m`, which also
+    // resets bold and reverse. The theme draws no colour there, so let crossterm write
+    // the attributes it is given.
+    if palette == ui::theme::Palette::NoColor {
+        ratatui::crossterm::style::force_color_output(true);
+    }
     // ratatui's hook restores raw mode and the screen, then calls color-eyre's.
     let mut terminal = ratatui::try_init()?;
     let previous = std::panic::take_hook();

@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui_textarea::TextArea;
 
 use super::{status, theme};
@@ -34,6 +34,7 @@ fn split(area: Rect) -> (Rect, Rect) {
 fn input(frame: &mut Frame, area: Rect, ta: &mut TextArea<'static>, focused: bool) {
     ta.set_cursor_style(theme::cursor(focused));
     ta.set_style(theme::input_bg(focused));
+    ta.set_placeholder_style(theme::dim());
     frame.render_widget(&*ta, area);
 }
 
@@ -59,7 +60,7 @@ pub fn render(form: &mut SecretForm, mode: ModeKind, frame: &mut Frame) {
         (" Add Secret ", "Create Secret")
     };
     let block = Block::bordered()
-        .border_type(BorderType::Rounded)
+        .border_type(theme::border())
         .border_style(theme::focused_label())
         .title(Line::styled(title, theme::title()))
         .title_bottom(status::footer_line(mode).centered());

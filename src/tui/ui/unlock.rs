@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Margin, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui_textarea::TextArea;
 
 use super::{status, theme};
@@ -20,7 +20,7 @@ fn boxed(frame: &mut Frame, title: &str, mode: ModeKind, height: u16) -> Rect {
     );
     frame.render_widget(Clear, area);
     let block = Block::bordered()
-        .border_type(BorderType::Rounded)
+        .border_type(theme::border())
         .title(Line::from(vec![
             Span::styled(" tresor ", theme::key()),
             Span::styled(title, theme::title()),
@@ -44,6 +44,7 @@ fn field(frame: &mut Frame, area: Rect, label: &str, ta: &mut TextArea<'static>,
     );
     ta.set_cursor_style(theme::cursor(focused));
     ta.set_style(theme::input_bg(focused));
+    ta.set_placeholder_style(theme::dim());
     frame.render_widget(&*ta, r);
 }
 
