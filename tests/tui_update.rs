@@ -818,21 +818,42 @@ fn a_secret_deleted_elsewhere_is_an_error_in_the_form() {
 }
 
 #[test]
-fn missing_environment_is_reported_not_fatal() {
+fn missing_environment_is_named_and_an_existing_one_opens() {
     let (fx, _app) = Fixture::new();
     let mut app = App::unlocked(fx.vault(), "default", "qa");
     assert!(
-        status(&app).contains("no environment `qa`"),
+        status(&app).contains("no environment `qa` in project `default`"),
         "{}",
         status(&app)
     );
+    assert_eq!(
+        app.env, "development",
+        "opens on an environment that exists"
+    );
     press(&mut app, KeyCode::Char('a'));
     assert!(
-        matches!(app.mode, Mode::Browse),
-        "no form for an environment that does not exist"
+        matches!(app.mode, Mode::Form(_)),
+        "`a` adds to the environment shown"
     );
-    press(&mut app, KeyCode::Tab);
-    assert_eq!(app.env, "staging", "Tab still moves to a real environment");
+}
+
+#[test]
+fn missing_project_is_named_and_an_existing_one_opens() {
+    let (fx, _app) = Fixture::new();
+    fx.vault().add_project("billing").expect("project");
+    let mut app = App::unlocked(fx.vault(), "nope", "qa");
+    assert!(
+        status(&app).contains("no project `nope` (projects: billing, default)"),
+        "{}",
+        status(&app)
+    );
+    assert_eq!(
+        (app.project.as_str(), app.env.as_str()),
+        ("default", "development")
+    );
+    assert!(!app.envs.is_empty(), "the tabs are a real project's");
+    add_via_form(&mut app, "TOKEN", "t");
+    assert_eq!(fx.get("TOKEN"), "t", "`a` never silently does nothing");
 }
 
 #[test]

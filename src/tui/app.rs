@@ -199,7 +199,55 @@ impl App {
         self.screen = Screen::Secrets;
         self.mode = Mode::Browse;
         self.last_input = Instant::now();
+        self.find_place();
         self.load();
+    }
+
+    /// A project or environment named on the command line that does not exist: say so
+    /// and open an existing one, so that what is shown is real and `a` adds somewhere.
+    fn find_place(&mut self) {
+        let Some(vault) = &self.vault else { return };
+        let Ok(all) = vault.environments() else {
+            return; // `load` shows the error.
+        };
+        if all
+            .iter()
+            .any(|e| e.project == self.project && e.name == self.env)
+        {
+            return;
+        }
+        let mut projects: Vec<String> = all.iter().map(|e| e.project.clone()).collect();
+        projects.sort();
+        projects.dedup();
+        let (project, problem) = if projects.contains(&self.project) {
+            let err = VaultError::EnvNotFound {
+                project: self.project.clone(),
+                env: self.env.clone(),
+            };
+            (self.project.clone(), err)
+        } else {
+            let project = if projects.iter().any(|p| p == "default") {
+                "default".to_string()
+            } else {
+                match projects.first() {
+                    Some(p) => p.clone(),
+                    None => return,
+                }
+            };
+            let err = VaultError::ProjectNotFound {
+                project: self.project.clone(),
+                projects,
+            };
+            (project, err)
+        };
+        let Some(env) = all.iter().find(|e| e.project == project) else {
+            return;
+        };
+        self.project = project;
+        self.env = env.name.clone();
+        let problem = problem.to_string();
+        let problem = problem.trim_end_matches(" (see `tresor env list`)");
+        self.warn(format!("{problem}: showing {}/{}", self.project, self.env));
     }
 
     // ----- status line
