@@ -3,7 +3,7 @@
 //! stable. Every buffer is also searched for the secret values in the vault: a value
 //! must never be drawn unless the user revealed what they are typing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ratatui::Terminal;
@@ -15,6 +15,7 @@ use tempfile::TempDir;
 
 use tresor::tui::action::Action;
 use tresor::tui::app::{App, Clock, Screen};
+use tresor::tui::places::Places;
 use tresor::tui::ui;
 use tresor::vault::crypto::KdfParams;
 use tresor::vault::{Credential, NewCredential, NewSecret, SecretValue, Vault};
@@ -182,6 +183,7 @@ fn snap(name: &str, app: &mut App) {
 fn create_screen() {
     let tmp = tempfile::tempdir().unwrap();
     let mut app = App::start(
+        Places::none(),
         tmp.path().join("v.tresor"),
         "default".into(),
         "development".into(),
@@ -197,7 +199,7 @@ fn create_screen() {
     };
     s.keyfile_path = tresor::tui::gate::plain_field("");
     s.keyfile_path
-        .insert_str("/home/ada/.local/share/tresor/vault.tresor.key");
+        .insert_str("/home/ada/.config/tresor/vault.key");
     snap("create_keyfile", &mut app);
 }
 
@@ -216,6 +218,7 @@ fn unlock_screen_with_an_error() {
     )
     .unwrap();
     let mut app = App::start(
+        Places::none(),
         path,
         "default".into(),
         "development".into(),
@@ -231,6 +234,30 @@ fn unlock_screen_with_an_error() {
     app.vault_path = PathBuf::from(SHOWN_PATH);
     typ(&mut app, "TYPED_MUST_NOT_SHOW");
     snap("unlock_error", &mut app);
+}
+
+#[test]
+fn unlock_screen_offers_the_remembered_keyfile() {
+    let fx = Fixture::new();
+    let state = tempfile::tempdir().unwrap();
+    let places = Places {
+        state_dir: Some(state.path().join("state")),
+        config_dir: Some(state.path().join("config")),
+    };
+    let path = fx.tmp.path().join("v.tresor");
+    places
+        .remember_keyfile(&path, Path::new("/home/ada/.config/tresor/vault.key"))
+        .unwrap();
+    let mut app = App::start(
+        places,
+        path,
+        "default".into(),
+        "development".into(),
+        None,
+        Duration::from_secs(300),
+    );
+    app.vault_path = PathBuf::from(SHOWN_PATH);
+    snap("unlock_keyfile", &mut app);
 }
 
 #[test]

@@ -16,6 +16,7 @@ use super::action::Action;
 use super::form::{Field, FormKind, SecretForm};
 use super::gate::{self, CreateState, UnlockState};
 use super::keymap::{self, ModeKind};
+use super::places::Places;
 use super::rows::{self, RowData, SortKey};
 use super::text;
 
@@ -118,8 +119,10 @@ pub struct App {
     pub status: Option<Status>,
     pub clock: Clock,
     pub auto_lock: Duration,
-    /// A keyfile named on the command line or just created: reused after auto-lock.
+    /// The keyfile that unlocked (or created) the vault: offered again after auto-lock.
     pub keyfile: Option<PathBuf>,
+    /// Where the remembered keyfile paths and new keyfiles go.
+    pub places: Places,
     pub last_input: Instant,
     pub last_reload: Instant,
     /// The vault file's modification time and size at the last load: the idle reload
@@ -150,6 +153,7 @@ impl App {
             clock: Clock::System,
             auto_lock: Duration::from_secs(300),
             keyfile: None,
+            places: Places::none(),
             last_input: now,
             last_reload: now,
             file_stamp: None,
@@ -160,30 +164,40 @@ impl App {
     /// Starts from the command line's options: create, unlock, or unlock at once with a
     /// preset credential (after one "Unlocking…" frame).
     pub fn start(
+        places: Places,
         vault_path: PathBuf,
         project: String,
         env: String,
         credential: Option<Credential>,
         auto_lock: Duration,
     ) -> App {
+        let mut keyfile = None;
         let screen = if vault_path.exists() {
-            let keyfile = match &credential {
+            keyfile = match &credential {
                 Some(Credential::Keyfile(p)) => Some(p.clone()),
-                _ => None,
+                _ => places.remembered_keyfile(&vault_path),
             };
-            let mut state = UnlockState::new(keyfile);
+            let mut state = UnlockState::new(keyfile.clone());
             state.pending = credential.is_some();
             state.preset = credential;
             Screen::Unlock(Box::new(state))
         } else {
-            Screen::Create(Box::new(CreateState::new(&vault_path)))
+            Screen::Create(Box::new(CreateState::new(&places.new_keyfile(&vault_path))))
         };
         let mut app = App::blank(vault_path, project, env, screen);
-        if let Screen::Unlock(s) = &app.screen {
-            app.keyfile = s.keyfile.clone();
-        }
+        app.keyfile = keyfile;
+        app.places = places;
         app.auto_lock = auto_lock;
         app
+    }
+
+    /// Remembers the keyfile path that opened this vault, for the next start.
+    fn remember_keyfile(&mut self, keyfile: &Path) {
+        if let Err(e) = self.places.remember_keyfile(&self.vault_path, keyfile) {
+            self.warn(format!(
+                "could not remember the keyfile's path for next time: {e}"
+            ));
+        }
     }
 
     /// An app already unlocked on the Secrets screen (tests, benches).
@@ -465,15 +479,25 @@ impl App {
             Screen::Unlock(mut s) if s.pending => {
                 s.pending = false;
                 match s.take_credential() {
-                    Some(cred) => match Vault::unlock(&self.vault_path, &cred) {
-                        Ok(v) => {
-                            self.status = None;
-                            self.enter_vault(v);
-                            return;
+                    Ok(cred) => {
+                        let keyfile = match &cred {
+                            Credential::Keyfile(p) => Some(p.clone()),
+                            Credential::Passphrase(_) => None,
+                        };
+                        match Vault::unlock(&self.vault_path, &cred) {
+                            Ok(v) => {
+                                self.status = None;
+                                self.enter_vault(v);
+                                if let Some(k) = &keyfile {
+                                    self.remember_keyfile(k);
+                                }
+                                self.keyfile = keyfile;
+                                return;
+                            }
+                            Err(e) => s.error = Some(text::printable(&e.to_string())),
                         }
-                        Err(e) => s.error = Some(text::printable(&e.to_string())),
-                    },
-                    None => s.error = Some(VaultError::EmptyPassphrase.to_string()),
+                    }
+                    Err(e) => s.error = Some(e),
                 }
                 Screen::Unlock(s)
             }
@@ -491,10 +515,13 @@ impl App {
                     Ok(v) => {
                         self.enter_vault(v);
                         match &keyfile {
-                            Some(p) => self.info(format!(
-                                "vault created; keyfile {} unlocks it: keep it safe",
-                                p.display()
-                            )),
+                            Some(p) => {
+                                self.info(format!(
+                                    "vault created; keyfile {} unlocks it: keep it safe",
+                                    p.display()
+                                ));
+                                self.remember_keyfile(p);
+                            }
                             None => self.info("vault created"),
                         }
                         self.keyfile = keyfile;
@@ -530,6 +557,7 @@ impl App {
             },
             Screen::Unlock(s) => match action {
                 Action::Submit => s.pending = true,
+                Action::ToggleKeyfile => s.toggle_keyfile(),
                 Action::Input(i) => s.input(i),
                 Action::Paste(p) => s.paste(&p),
                 _ => {}

@@ -105,6 +105,7 @@ pub const BINDINGS: &[Binding] = &[
     b(Create, Esc, NONE, Action::Quit, "quit", "quit"),
     // Unlock
     b(Unlock, Enter, NONE, Action::Submit, "unlock", "unlock"),
+    b(Unlock, Char('k'), CTRL, Action::ToggleKeyfile, "unlock with a keyfile instead of a passphrase (or back)", "keyfile"),
     b(Unlock, Esc, NONE, Action::Quit, "quit", "quit"),
     // Secrets table
     b(Browse, Char('a'), NONE, Action::OpenAdd, "add a secret", "add"),

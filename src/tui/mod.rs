@@ -11,6 +11,7 @@ pub mod form;
 pub mod gate;
 pub mod keymap;
 mod modals;
+pub mod places;
 pub mod rows;
 pub mod text;
 pub mod ui;
@@ -42,6 +43,7 @@ pub struct TuiOptions {
 /// on panic (raw mode off, alternate screen left and cleared, bracketed paste off).
 pub fn run(options: TuiOptions) -> color_eyre::Result<()> {
     let mut app = App::start(
+        places::Places::from_env(),
         options.vault_path,
         options.project,
         options.env,
