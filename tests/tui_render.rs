@@ -588,3 +588,68 @@ fn linux_console_gets_sixteen_colours_and_plain_borders() {
     insta::assert_snapshot!("add_linux_console_80x24", stable(&text));
     theme::set_palette(Palette::Full);
 }
+
+#[test]
+fn ctrl_r_shows_every_line_of_a_multi_line_value() {
+    let fx = Fixture::new();
+    let mut app = fx.app();
+    press(&mut app, KeyCode::Char('a'));
+    typ(&mut app, "TLS_KEY");
+    press(&mut app, KeyCode::Tab);
+    app.update(Action::Paste(
+        "-----BEGIN PRIVATE KEY-----\nLINE_TWO\nLINE_THREE\n-----END PRIVATE KEY-----".into(),
+    ));
+    ctrl(&mut app, 'r');
+    let text = screen_text(&draw(&mut app, 80, 24));
+    for line in [
+        "-----BEGIN PRIVATE KEY-----",
+        "LINE_TWO",
+        "LINE_THREE",
+        "-----END PRIVATE KEY-----",
+    ] {
+        assert!(text.contains(line), "{line:?} not shown:\n{text}");
+    }
+    insta::assert_snapshot!("add_multi_line_revealed_80x24", stable(&text));
+}
+
+#[test]
+fn a_long_revealed_value_scrolls_with_up_and_down() {
+    let fx = Fixture::new();
+    let mut app = fx.app();
+    press(&mut app, KeyCode::Char('a'));
+    typ(&mut app, "LONG");
+    press(&mut app, KeyCode::Tab);
+    let value: Vec<String> = (1..=20).map(|i| format!("ROW_{i:02}")).collect();
+    app.update(Action::Paste(value.join("\n")));
+    ctrl(&mut app, 'r');
+    let text = screen_text(&draw(&mut app, 80, 24));
+    assert!(
+        text.contains("ROW_20") && !text.contains("ROW_01"),
+        "{text}"
+    );
+    for _ in 0..19 {
+        press(&mut app, KeyCode::Up);
+    }
+    let text = screen_text(&draw(&mut app, 80, 24));
+    assert!(
+        text.contains("ROW_01"),
+        "scrolled to the first line:\n{text}"
+    );
+    let tresor::tui::app::Mode::Form(form) = &app.mode else {
+        panic!("form closed")
+    };
+    assert_eq!(
+        form.focus,
+        tresor::tui::form::Field::Value,
+        "Up stayed in the value"
+    );
+    press(&mut app, KeyCode::Up);
+    let tresor::tui::app::Mode::Form(form) = &app.mode else {
+        panic!("form closed")
+    };
+    assert_eq!(
+        form.focus,
+        tresor::tui::form::Field::Key,
+        "past the first line: the field above"
+    );
+}

@@ -684,6 +684,8 @@ impl App {
             }
             Action::NextField => form.next_field(true),
             Action::PrevField => form.next_field(false),
+            Action::Down => form.line_or_field(true),
+            Action::Up => form.line_or_field(false),
             Action::ToggleReveal => form.toggle_reveal(),
             Action::Generate => form.generate(),
             Action::TypePrev if form.focus == Field::Type => form.cycle_type(false),

@@ -2,7 +2,7 @@
 //! becomes a `NewSecret` or a `SecretEdit`. No drawing and no vault calls here.
 
 use ratatui::style::Style;
-use ratatui_textarea::{Input, TextArea};
+use ratatui_textarea::{CursorMove, Input, TextArea};
 use zeroize::Zeroize;
 
 use crate::vault::validate;
@@ -11,6 +11,8 @@ use crate::vault::{NewSecret, SecretEdit, SecretType, SecretValue, VaultError};
 use super::text;
 
 pub const MASK: char = '•';
+/// The most rows a shown multi-line value takes in the form before it scrolls.
+pub const MAX_VALUE_ROWS: u16 = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -128,6 +130,32 @@ impl SecretForm {
         } else {
             (i + n - 1) % n
         }];
+    }
+
+    /// Up / Down: through the lines of a shown multi-line value, else to the next field.
+    pub fn line_or_field(&mut self, forward: bool) {
+        if self.focus == Field::Value && self.revealed && self.value.lines().len() > 1 {
+            let row = self.value.cursor().0;
+            if forward && row + 1 < self.value.lines().len() {
+                self.value.move_cursor(CursorMove::Down);
+                return;
+            }
+            if !forward && row > 0 {
+                self.value.move_cursor(CursorMove::Up);
+                return;
+            }
+        }
+        self.next_field(forward);
+    }
+
+    /// Rows the value field takes: every line of a shown multi-line value, up to a
+    /// limit (the field scrolls beyond it); one row otherwise.
+    pub fn value_rows(&self) -> u16 {
+        if self.revealed && self.value_line_count() > 1 {
+            self.value_line_count().min(MAX_VALUE_ROWS as usize) as u16
+        } else {
+            1
+        }
     }
 
     /// True when the focus is on a text field (keys type into it).

@@ -51,7 +51,7 @@ pub fn render(form: &mut SecretForm, mode: ModeKind, frame: &mut Frame) {
     let full = frame.area();
     let area = full.centered(
         Constraint::Length(full.width.saturating_sub(4).min(78)),
-        Constraint::Length(full.height.min(15)),
+        Constraint::Length(full.height.min(14 + form.value_rows())),
     );
     frame.render_widget(Clear, area);
     let (title, button) = if form.is_edit() {
@@ -80,7 +80,7 @@ pub fn render(form: &mut SecretForm, mode: ModeKind, frame: &mut Frame) {
     ] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(2),
-        Constraint::Length(1),
+        Constraint::Length(form.value_rows()),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
@@ -142,7 +142,10 @@ pub fn render(form: &mut SecretForm, mode: ModeKind, frame: &mut Frame) {
         input(frame, r, &mut form.value, focused);
     }
     let (_, r) = split(value_msg);
-    let hint = if form.revealed {
+    let scroll = format!("Ctrl-R hide · ↑/↓ through the {lines} lines");
+    let hint = if form.revealed && form.value_line_count() > 1 {
+        scroll.as_str()
+    } else if form.revealed {
         "Ctrl-R hide · Ctrl-G generate"
     } else {
         "Ctrl-R show · Ctrl-G generate"
