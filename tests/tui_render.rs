@@ -620,7 +620,7 @@ fn a_long_revealed_value_scrolls_with_up_and_down() {
     typ(&mut app, "LONG");
     press(&mut app, KeyCode::Tab);
     let value: Vec<String> = (1..=20).map(|i| format!("ROW_{i:02}")).collect();
-    app.update(Action::Paste(value.join("\n")));
+    app.update(Action::Paste(value.join("\n").into()));
     ctrl(&mut app, 'r');
     let text = screen_text(&draw(&mut app, 80, 24));
     assert!(

@@ -524,6 +524,51 @@ fn auto_lock_drops_the_keys_and_shows_the_unlock_screen() {
     assert!(app.vault.is_some());
 }
 
+#[test]
+fn auto_lock_keeps_a_half_filled_form_without_its_value() {
+    let (fx, mut app) = Fixture::new();
+    app.keyfile = Some(fx.keyfile());
+    press(&mut app, KeyCode::Char('a'));
+    typ(&mut app, "STRIPE_API_KEY");
+    press(&mut app, KeyCode::Tab);
+    typ(&mut app, "sk_live_half_typed");
+    press(&mut app, KeyCode::Tab);
+    typ(&mut app, "from the dashboard");
+    app.on_tick(Instant::now() + Duration::from_secs(301));
+    assert!(app.vault.is_none(), "locked");
+    assert!(
+        matches!(app.mode, Mode::Browse),
+        "nothing drawn over the unlock screen"
+    );
+    press(&mut app, KeyCode::Enter);
+    app.run_pending();
+    assert!(matches!(app.screen, Screen::Secrets));
+    let f = form(&app);
+    assert_eq!(f.key_text(), "STRIPE_API_KEY", "the key typed is kept");
+    assert_eq!(f.description_text(), "from the dashboard");
+    assert!(f.value_is_empty(), "the value is never kept while locked");
+    assert_eq!(f.focus, Field::Value, "ready to type the value again");
+    assert_eq!(
+        status(&app),
+        "your unsaved form was kept; the value was cleared"
+    );
+    typ(&mut app, "sk_live_again");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(fx.get("STRIPE_API_KEY"), "sk_live_again");
+}
+
+#[test]
+fn auto_lock_with_an_untouched_form_keeps_nothing() {
+    let (fx, mut app) = Fixture::new();
+    app.keyfile = Some(fx.keyfile());
+    press(&mut app, KeyCode::Char('a'));
+    app.on_tick(Instant::now() + Duration::from_secs(301));
+    press(&mut app, KeyCode::Enter);
+    app.run_pending();
+    assert!(matches!(app.mode, Mode::Browse));
+    assert_eq!(status(&app), "");
+}
+
 fn passphrase_vault(dir: &Path) -> PathBuf {
     let path = dir.join("p.tresor");
     let cheap = KdfParams {

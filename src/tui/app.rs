@@ -123,6 +123,9 @@ pub struct App {
     pub keyfile: Option<PathBuf>,
     /// Where the remembered keyfile paths and new keyfiles go.
     pub places: Places,
+    /// A form open when auto-lock struck, without its value, with its project and
+    /// environment: reopened after unlocking.
+    pub kept_form: Option<(String, String, Box<SecretForm>)>,
     pub last_input: Instant,
     pub last_reload: Instant,
     /// The vault file's modification time and size at the last load: the idle reload
@@ -154,6 +157,7 @@ impl App {
             auto_lock: Duration::from_secs(300),
             keyfile: None,
             places: Places::none(),
+            kept_form: None,
             last_input: now,
             last_reload: now,
             file_stamp: None,
@@ -189,6 +193,17 @@ impl App {
         app.places = places;
         app.auto_lock = auto_lock;
         app
+    }
+
+    /// After unlocking: the form auto-lock kept, where it was.
+    fn reopen_kept_form(&mut self) {
+        if let Some((project, env, form)) = self.kept_form.take()
+            && project == self.project
+            && env == self.env
+        {
+            self.mode = Mode::Form(form);
+            self.info("your unsaved form was kept; the value was cleared");
+        }
     }
 
     /// Remembers the keyfile path that opened this vault, for the next start.
@@ -443,7 +458,14 @@ impl App {
     /// Drops the keys (zeroized on drop) and everything shown, back to the unlock screen.
     pub fn lock(&mut self) {
         self.vault = None;
-        self.mode = Mode::Browse;
+        // A half-filled form is kept without its value; any other modal just closes.
+        self.kept_form = match std::mem::replace(&mut self.mode, Mode::Browse) {
+            Mode::Form(mut form) if form.has_input() => {
+                form.keep_without_value();
+                Some((self.project.clone(), self.env.clone(), form))
+            }
+            _ => None,
+        };
         self.rows = Vec::new();
         self.visible = Vec::new();
         self.envs = Vec::new();
@@ -488,6 +510,7 @@ impl App {
                             Ok(v) => {
                                 self.status = None;
                                 self.enter_vault(v);
+                                self.reopen_kept_form();
                                 if let Some(k) = &keyfile {
                                     self.remember_keyfile(k);
                                 }

@@ -210,7 +210,7 @@ impl CreateState {
     }
 
     pub fn strength(&self) -> Option<text::Strength> {
-        let pass = self.passphrase.lines().join("");
+        let pass = zeroize::Zeroizing::new(self.passphrase.lines().join(""));
         (!pass.is_empty()).then(|| text::strength(&pass))
     }
 

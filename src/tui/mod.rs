@@ -100,7 +100,8 @@ fn event_loop(terminal: &mut DefaultTerminal, app: &mut App) -> color_eyre::Resu
                 Event::Key(key) if key.is_press() || key.is_repeat() => app.handle_key(key),
                 Event::Paste(text) => {
                     app.last_input = Instant::now();
-                    app.update(Action::Paste(text));
+                    // Moved, not copied: the one String is wiped when the action is done.
+                    app.update(Action::Paste(text.into()));
                 }
                 // Resize: the next draw adapts.
                 _ => {}
