@@ -1043,3 +1043,19 @@ fn the_loop_never_spins() {
         Duration::from_millis(500)
     );
 }
+
+#[test]
+fn a_passphrase_deleted_with_ctrl_w_is_not_kept_for_pasting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = passphrase_vault(tmp.path());
+    let mut app = start(path, None);
+    typ(&mut app, "right horse");
+    ctrl(&mut app, 'w');
+    let s = unlock_state(&app);
+    assert_eq!(s.passphrase.lines(), ["right "]);
+    assert_eq!(
+        s.passphrase.yank_text(),
+        "",
+        "the deleted word is in no buffer"
+    );
+}

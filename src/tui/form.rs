@@ -389,7 +389,8 @@ impl SecretForm {
 /// A key for the value field. The text area copies what its word and line deletions,
 /// cut and copy remove into a yank buffer that cannot be wiped: those are done here
 /// through a selection, which deletes without copying, and copy does nothing.
-fn value_input(value: &mut TextArea<'static>, input: Input) -> bool {
+/// Used for passphrase fields too.
+pub fn value_input(value: &mut TextArea<'static>, input: Input) -> bool {
     let select = match (input.key, input.ctrl, input.alt) {
         (Key::Char('k'), true, false) => Some(CursorMove::End),
         (Key::Char('j'), true, false) => Some(CursorMove::Head),

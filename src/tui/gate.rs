@@ -29,6 +29,16 @@ pub fn plain_field(placeholder: &str) -> TextArea<'static> {
     ta
 }
 
+/// A key for a field: a passphrase field never copies what is deleted into the text
+/// area's yank buffer (see `form::value_input`).
+fn secret_or_plain_input(ta: &mut TextArea<'static>, input: Input, secret: bool) {
+    if secret {
+        super::form::value_input(ta, input);
+    } else {
+        ta.input(input);
+    }
+}
+
 /// Wipes a field that held a passphrase.
 pub fn wipe(ta: &mut TextArea<'static>) {
     let placeholder = ta.placeholder_text().to_string();
@@ -91,7 +101,8 @@ impl UnlockState {
     }
 
     pub fn input(&mut self, input: Input) {
-        self.focused().input(input);
+        let secret = !self.use_keyfile;
+        secret_or_plain_input(self.focused(), input, secret);
     }
 
     pub fn paste(&mut self, pasted: &str) {
@@ -172,7 +183,8 @@ impl CreateState {
     }
 
     pub fn input(&mut self, input: Input) {
-        self.focused().input(input);
+        let secret = self.focus != CreateField::Keyfile;
+        secret_or_plain_input(self.focused(), input, secret);
         self.error = None;
     }
 
