@@ -380,7 +380,7 @@ fn a_vault_created_with_a_keyfile_opens_again_with_it() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let vault = tmp.path().join("data/new.tresor");
     let shell = format!(
-        "env -u TRESOR_PASSPHRASE -u TRESOR_KEYFILE -u TRESOR_PROJECT -u TRESOR_ENV XDG_STATE_HOME={state} XDG_CONFIG_HOME={config} TRESOR_VAULT={vault} {BIN}; echo EXIT=$?; \
+        "env -u TRESOR_PASSPHRASE -u TRESOR_KEYFILE -u TRESOR_PROJECT -u TRESOR_ENV XDG_STATE_HOME={state} XDG_CONFIG_HOME={config} TRESOR_VAULT={vault} {BIN}; echo EXIT=$?; read _; \
          env -u TRESOR_PASSPHRASE -u TRESOR_KEYFILE XDG_STATE_HOME={state} XDG_CONFIG_HOME={config} TRESOR_VAULT={vault} {BIN}; echo EXIT2=$?; sleep 5",
         state = quote(&tmp.path().join("state")),
         config = quote(&tmp.path().join("config")),
@@ -399,6 +399,7 @@ fn a_vault_created_with_a_keyfile_opens_again_with_it() {
     t.wait_for("development (0)");
     t.keys(&["q"]);
     t.wait_for("EXIT=0");
+    t.keys(&["Enter"]);
 
     // The second start offers the keyfile: no passphrase field, Enter unlocks.
     let screen = t.wait_for("· unlock");
