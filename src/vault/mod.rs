@@ -653,6 +653,15 @@ impl Vault {
         {
             return Ok(e.id);
         }
+        if !catalog.iter().any(|e| e.project == project) {
+            let mut projects: Vec<String> = catalog.iter().map(|e| e.project.clone()).collect();
+            projects.sort();
+            projects.dedup();
+            return Err(VaultError::ProjectNotFound {
+                project: project.into(),
+                projects,
+            });
+        }
         Err(VaultError::EnvNotFound {
             project: project.into(),
             env: env.into(),
