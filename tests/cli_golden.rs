@@ -169,62 +169,15 @@ fn the_v1_fixture_opens_with_its_passphrase_and_accepts_writes_after_upgrade() {
 
 /// The fixture predates the vault digest (it has only the catalog digest over the
 /// environment records). It reads as it is and `doctor` says so. Its upgrade gives it a
-/// new data key and a format-2 header bound to every key slot, so no part of the old file
-/// can bring the older digests back: not the legacy digest alone, and not the old header,
-/// key slots and legacy digest together (they unwrap the old data key, which opens
-/// nothing written since).
+/// new data key, format-2 tables and a header bound to every key slot, so nothing of the
+/// old file can bring the older digests back: a format-2 file has no fallback digest, and
+/// the old file as a whole is an older copy, refused by what this machine has seen.
 #[test]
 fn after_the_upgrade_the_older_digests_can_never_vouch_again() {
-    use redb::{ReadableDatabase, ReadableTable};
-    use tresor::vault::store::{
-        DIGESTS, HEADER_KEY, KEYSLOTS, LEGACY_CATALOG_DIGEST_KEY, META, SECRETS, VAULT_DIGEST_KEY,
-    };
+    use tresor::vault::storage::{Storage, Table, redb_file::RedbFile};
 
-    type Rows<K> = Vec<(K, Vec<u8>)>;
-    struct OldParts {
-        header: Vec<u8>,
-        legacy: Vec<u8>,
-        slots: Rows<u32>,
-        secrets: Rows<[u8; 48]>,
-        digests: Vec<([u8; 16], [u8; 32])>,
-    }
     let v = fixture("keyfile");
-    let old = {
-        let db = redb::Builder::new().open_read_only(&v.path).unwrap();
-        let txn = db.begin_read().unwrap();
-        let meta = txn.open_table(META).unwrap();
-        assert!(meta.get(VAULT_DIGEST_KEY).unwrap().is_none(), "old layout");
-        OldParts {
-            header: meta.get(HEADER_KEY).unwrap().unwrap().value().to_vec(),
-            legacy: meta
-                .get(LEGACY_CATALOG_DIGEST_KEY)
-                .unwrap()
-                .unwrap()
-                .value()
-                .to_vec(),
-            slots: txn
-                .open_table(KEYSLOTS)
-                .unwrap()
-                .iter()
-                .unwrap()
-                .map(|e| e.map(|(k, v)| (k.value(), v.value().to_vec())).unwrap())
-                .collect(),
-            secrets: txn
-                .open_table(SECRETS)
-                .unwrap()
-                .iter()
-                .unwrap()
-                .map(|e| e.map(|(k, v)| (k.value(), v.value().to_vec())).unwrap())
-                .collect(),
-            digests: txn
-                .open_table(DIGESTS)
-                .unwrap()
-                .iter()
-                .unwrap()
-                .map(|e| e.map(|(k, d)| (k.value(), d.value())).unwrap())
-                .collect(),
-        }
-    };
+    let old_file = v.bytes();
     let doctor = v.ok(&["doctor"], None).text();
     assert!(doctor.contains("older catalog digest"), "{doctor}");
     assert!(doctor.contains("format 1"), "{doctor}");
@@ -239,51 +192,32 @@ fn after_the_upgrade_the_older_digests_can_never_vouch_again() {
     let doctor = v.ok(&["doctor"], None).text();
     assert!(!doctor.contains("older catalog digest"), "{doctor}");
     assert!(!doctor.contains("format 1"), "{doctor}");
-
-    let write = |f: &dyn Fn(&redb::WriteTransaction)| {
-        let db = redb::Builder::new().create(&v.path).unwrap();
-        let txn = db.begin_write().unwrap();
-        f(&txn);
-        txn.commit().unwrap();
-    };
     let current = v.bytes();
 
-    // 1. The new digest removed and the legacy one put back.
-    write(&|txn| {
-        let mut meta = txn.open_table(META).unwrap();
-        meta.remove(VAULT_DIGEST_KEY).unwrap();
-        meta.insert(LEGACY_CATALOG_DIGEST_KEY, old.legacy.as_slice())
-            .unwrap();
-    });
+    // 1. The vault digest removed: a format-2 file has nothing else to fall back on.
+    RedbFile::new(&v.path)
+        .write(&mut |txn| {
+            txn.delete(Table::Meta, b"vault_digest")?;
+            Ok(())
+        })
+        .unwrap();
     let error = v.run(&["get", "CUSTOM_TYPED"], None).failure().error();
     assert!(error.contains("does not match its digest"), "{error}");
     std::fs::write(&v.path, &current).unwrap();
 
-    // 2. Everything that vouched for the old state put back: header, key slots, legacy
-    //    digest, and the old development records with their digest row.
-    write(&|txn| {
-        let mut meta = txn.open_table(META).unwrap();
-        meta.remove(VAULT_DIGEST_KEY).unwrap();
-        meta.insert(HEADER_KEY, old.header.as_slice()).unwrap();
-        meta.insert(LEGACY_CATALOG_DIGEST_KEY, old.legacy.as_slice())
-            .unwrap();
-        let mut slots = txn.open_table(KEYSLOTS).unwrap();
-        slots.retain(|_, _| false).unwrap();
-        for (k, bytes) in &old.slots {
-            slots.insert(*k, bytes.as_slice()).unwrap();
-        }
-        let mut secrets = txn.open_table(SECRETS).unwrap();
-        for (k, bytes) in &old.secrets {
-            secrets.insert(*k, bytes.as_slice()).unwrap();
-        }
-        let mut digests = txn.open_table(DIGESTS).unwrap();
-        for (k, d) in &old.digests {
-            digests.insert(*k, *d).unwrap();
-        }
-    });
-    let out = v.run(&["get", "CUSTOM_TYPED"], None);
-    assert_ne!(out.code, 0, "a mixed old/new file must not open");
-    assert_ne!(out.stdout, b"hunter2-golden");
+    // 2. The whole format-1 file put back (header, key slots, legacy digest and all):
+    //    this machine has opened the vault in format 2, so it is an older copy.
+    std::fs::write(&v.path, &old_file).unwrap();
+    let error = v.run(&["get", "CUSTOM_TYPED"], None).failure().error();
+    assert!(
+        error.contains("this machine has already opened this vault in format 2"),
+        "{error}"
+    );
+    // What cannot be detected without that record: the whole old file on a machine
+    // that never saw the new one. It opens, with the old values.
+    v.forget_seen();
+    assert_eq!(v.get("CUSTOM_TYPED"), b"hunter2-golden");
+
     std::fs::write(&v.path, &current).unwrap();
     assert_eq!(v.get("CUSTOM_TYPED"), b"rotated");
 }

@@ -197,16 +197,37 @@ fn a_nul_byte_is_a_clear_error_naming_the_key() {
 }
 
 #[test]
-fn a_missing_command_is_an_error() {
+fn a_missing_command_exits_127_and_one_not_executable_126_like_a_shell() {
     let v = Vault::new();
     v.add("X", b"1");
+    let out = v.run(&["run", "--", "tresor-no-such-command-xyz"], None);
+    assert_eq!(out.code, 127, "{}", out.stderr);
+    assert!(out.stdout.is_empty());
     assert_eq!(
-        v.err(&["run", "--", "tresor-no-such-command-xyz"], None),
-        "cannot run tresor-no-such-command-xyz: No such file or directory (os error 2)"
+        out.stderr,
+        "error: cannot run tresor-no-such-command-xyz: command not found (not in PATH)\n"
     );
+    let missing = v.dir.path().join("no-such-script");
+    let out = v.run(&["run", "--", missing.to_str().unwrap()], None);
+    assert_eq!(out.code, 127, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        format!("error: cannot run {}: no such file\n", missing.display())
+    );
+    // A directory, and a file without the execute bit: found, but not runnable.
     let dir = v.dir.path().to_str().unwrap().to_string();
-    let err = v.err(&["run", "--", &dir], None);
-    assert!(err.starts_with(&format!("cannot run {dir}: ")), "{err}");
+    let out = v.run(&["run", "--", &dir], None);
+    assert_eq!(out.code, 126, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        format!("error: cannot run {dir}: permission denied (not an executable file)\n")
+    );
+    let script = v.dir.path().join("script.sh");
+    std::fs::write(&script, "#!/bin/sh\necho ran\n").unwrap();
+    common::chmod(&script, 0o644);
+    let out = v.run(&["run", "--", script.to_str().unwrap()], None);
+    assert_eq!(out.code, 126, "{}", out.stderr);
+    assert!(out.stdout.is_empty());
     // No command at all is a usage error.
     v.run(&["run"], None).usage_error();
     v.run(&["run", "--"], None).usage_error();
@@ -257,10 +278,173 @@ fn secrets_too_large_together_get_a_hint() {
         .map(|n| format!("{n}={}\n", String::from_utf8_lossy(&value)))
         .collect();
     v.ok(&["import", "-"], Some(text.as_bytes()));
-    let err = v.err(&["run", "--", "true"], None);
+    let out = v.run(&["run", "--", "true"], None);
+    assert_eq!(out.code, 126, "found but not run, like a shell");
     assert_eq!(
-        err,
-        "cannot run true: Argument list too long (os error 7); the secrets together are too large for the environment: pass fewer with --only"
+        out.stderr,
+        "error: cannot run true: Argument list too long (os error 7); the secrets together are too large for the environment: pass fewer with --only\n"
     );
     v.ok(&["run", "--only", "PART_00,PART_01", "--", "true"], None);
+}
+
+#[test]
+fn dangerous_names_are_refused_unless_allowed_by_name() {
+    let v = Vault::new();
+    v.add("API_KEY", b"k");
+    // A PATH of three spaces: every command would be "not found".
+    v.add("PATH", b"   ");
+    v.add("BASH_ENV", b"/tmp/evil.sh");
+    v.add("LD_PRELOAD", b"/tmp/evil.so");
+    let out = v
+        .run(&["run", "--", "/bin/sh", "-c", "echo ran"], None)
+        .failure();
+    assert_eq!(
+        out.error(),
+        "refusing to pass BASH_ENV (a shell runs the file it names at start), LD_PRELOAD (the dynamic loader loads code it names into every program), PATH (it chooses which program every command name runs) to the command: whoever can add a secret would run code as you. Leave them out with --only, or pass --allow-name BASH_ENV,LD_PRELOAD,PATH if these values are yours"
+    );
+    // Allowing some is not enough.
+    let err = v.err(
+        &[
+            "run",
+            "--allow-name",
+            "PATH,BASH_ENV",
+            "--",
+            "/bin/sh",
+            "-c",
+            "echo ran",
+        ],
+        None,
+    );
+    assert!(err.starts_with("refusing to pass LD_PRELOAD ("), "{err}");
+    // --only without them runs.
+    let out = v.ok(
+        &[
+            "run",
+            "--only",
+            "API_KEY",
+            "--",
+            "/bin/sh",
+            "-c",
+            "printf %s \"$API_KEY\"",
+        ],
+        None,
+    );
+    assert_eq!(out.stdout, b"k");
+    // Every one allowed by name (repeated or comma-separated) runs.
+    v.ok(&["rm", "LD_PRELOAD", "--yes"], None);
+    let out = v.ok(
+        &[
+            "run",
+            "--allow-name",
+            "PATH",
+            "--allow-name",
+            "BASH_ENV",
+            "--",
+            "/usr/bin/env",
+        ],
+        None,
+    );
+    assert!(out.text().contains("PATH=   \n"), "{}", out.text());
+}
+
+#[test]
+fn the_deny_list_covers_loaders_shells_and_interpreters() {
+    let v = Vault::new();
+    let names = [
+        "PATH",
+        "LD_LIBRARY_PATH",
+        "LD_AUDIT",
+        "DYLD_INSERT_LIBRARIES",
+        "ENV",
+        "IFS",
+        "SHELLOPTS",
+        "BASHOPTS",
+        "PS4",
+        "PROMPT_COMMAND",
+        "CDPATH",
+        "GLOBIGNORE",
+        "NODE_OPTIONS",
+        "NODE_PATH",
+        "PYTHONSTARTUP",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PERL5OPT",
+        "PERL5LIB",
+        "PERLLIB",
+        "RUBYOPT",
+        "RUBYLIB",
+        "JAVA_TOOL_OPTIONS",
+        "_JAVA_OPTIONS",
+        "JDK_JAVA_OPTIONS",
+        "GIT_SSH_COMMAND",
+        "GIT_EXEC_PATH",
+        "GCONV_PATH",
+        "HOME",
+        "SHELL",
+        "TMPDIR",
+        "MALLOC_CHECK_",
+        "GLIBC_TUNABLES",
+    ];
+    for name in names {
+        v.add(name, b"x");
+        let err = v.err(&["run", "--", "true"], None);
+        assert!(
+            err.starts_with(&format!("refusing to pass {name} (")),
+            "{err}"
+        );
+        v.ok(&["run", "--allow-name", name, "--", "/bin/true"], None);
+        v.ok(&["rm", name, "--yes"], None);
+    }
+    // Ordinary names, and names that only look alike, pass.
+    for name in [
+        "DATABASE_URL",
+        "PATH_PREFIX",
+        "MY_PATH",
+        "HOMEPAGE",
+        "ENVIRONMENT",
+    ] {
+        v.add(name, b"x");
+    }
+    v.ok(&["run", "--", "/bin/true"], None);
+}
+
+#[test]
+fn adding_or_importing_a_dangerous_name_warns() {
+    let v = Vault::new();
+    let out = v.ok(&["add", "LD_PRELOAD"], Some(b"/tmp/x.so"));
+    assert_eq!(
+        out.stderr,
+        "warning: `tresor run` refuses to pass LD_PRELOAD unless run with --allow-name LD_PRELOAD: the dynamic loader loads code it names into every program\n\
+         added LD_PRELOAD to default/development (Other)\n"
+    );
+    let out = v.ok(
+        &["import", "-"],
+        Some(b"NODE_OPTIONS=--require x\nPATH=/x\nOK=1\n"),
+    );
+    assert!(
+        out.stderr.starts_with(
+            "warning: `tresor run` refuses to pass these 2 keys unless run with --allow-name: NODE_OPTIONS, PATH\n"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn the_help_example_is_not_expanded_by_the_outer_shell() {
+    let out = common::output(
+        {
+            let mut c = common::tresor();
+            c.args(["run", "--help"]);
+            c
+        },
+        None,
+    )
+    .success();
+    let help = out.text();
+    assert!(
+        help.contains(r#"run --only DATABASE_URL -- sh -c 'psql "$DATABASE_URL"'"#),
+        "{help}"
+    );
+    assert!(!help.contains(r#"-- psql "$DATABASE_URL""#), "{help}");
 }

@@ -541,7 +541,12 @@ fn missing_key_and_unknown_environment_are_named() {
     assert_eq!(v.err(&["-e", "qa", "edit", "X", "-d", "d"], None), no_env);
     assert_eq!(
         v.err(&["-p", "billing", "list"], None),
-        "no project `billing` in this vault (create it with `tresor -p billing env add development`)"
+        "no project `billing` (projects: default)"
+    );
+    assert_eq!(
+        v.err(&["-p", "nope", "-e", "qa", "get", "X"], None),
+        "no project `nope` (projects: default)",
+        "the missing project is named, not the environment"
     );
     // TRESOR_ENV and TRESOR_PROJECT select too.
     let mut cmd = v.cmd(&["get", "ONLY_IN_STAGING"]);

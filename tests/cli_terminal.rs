@@ -345,3 +345,21 @@ fn a_piped_value_with_a_prompted_passphrase() {
     assert!(!screen.contains("piped flow passphrase"), "{screen:?}");
     assert_eq!(v.get("DATABASE_URL"), b"postgres://piped");
 }
+
+#[test]
+fn add_of_an_existing_key_says_so_before_asking_for_the_value() {
+    let v = Vault::new();
+    v.add("TAKEN", b"first");
+    let t = Term::spawn(&v, &["add", "TAKEN"]);
+    let (code, _, screen) = t.finish();
+    assert_eq!(code, 1, "{screen}");
+    assert!(
+        screen.contains("error: secret `TAKEN` already exists in default/development"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("Value for"),
+        "asked for a value first: {screen}"
+    );
+    assert_eq!(v.get("TAKEN"), b"first");
+}

@@ -362,12 +362,109 @@ fn auto_lock_returns_to_the_unlock_screen() {
     t.wait_for("development (0)");
     let screen = t.wait_for("locked after 1 s without a key press");
     assert!(
-        screen.contains("Passphrase") && !screen.contains("development (0)"),
+        screen.contains("Keyfile") && !screen.contains("development (0)"),
         "{screen}"
     );
-    // Enter on the empty field unlocks again with the keyfile given at start.
+    // The unlock screen offers the keyfile given at start: Enter unlocks again.
     t.keys(&["Enter"]);
     t.wait_for("development (0)");
     t.keys(&["C-c"]);
+    t.wait_for("EXIT=0");
+}
+
+#[test]
+fn a_vault_created_with_a_keyfile_opens_again_with_it() {
+    if !tmux_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let vault = tmp.path().join("data/new.tresor");
+    let shell = format!(
+        "env -u TRESOR_PASSPHRASE -u TRESOR_KEYFILE -u TRESOR_PROJECT -u TRESOR_ENV XDG_STATE_HOME={state} XDG_CONFIG_HOME={config} TRESOR_VAULT={vault} {BIN}; echo EXIT=$?; read _; \
+         env -u TRESOR_PASSPHRASE -u TRESOR_KEYFILE XDG_STATE_HOME={state} XDG_CONFIG_HOME={config} TRESOR_VAULT={vault} {BIN}; echo EXIT2=$?; sleep 5",
+        state = quote(&tmp.path().join("state")),
+        config = quote(&tmp.path().join("config")),
+        vault = quote(&vault),
+    );
+    let t = Tmux::start("keyfile", &shell);
+    t.wait_for("create a new vault");
+    t.keys(&["C-k"]);
+    let keyfile = tmp.path().join("config/tresor/new.key");
+    let screen = t.wait_for("Keyfile");
+    assert!(
+        screen.contains("away") && screen.contains("config/tresor/new.key"),
+        "says where the keyfile goes:\n{screen}"
+    );
+    t.keys(&["Enter"]);
+    t.wait_for("development (0)");
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0");
+    t.keys(&["Enter"]);
+
+    // The second start offers the keyfile: no passphrase field, Enter unlocks.
+    let screen = t.wait_for("· unlock");
+    assert!(
+        screen.contains("Keyfile") && screen.contains("new.key"),
+        "{screen}"
+    );
+    t.keys(&["Enter"]);
+    t.wait_for("development (0)");
+    t.keys(&["q"]);
+    t.wait_for("EXIT2=0");
+    assert!(Vault::unlock(&vault, &Credential::Keyfile(keyfile)).is_ok());
+}
+
+#[test]
+fn no_color_draws_the_selected_row_in_reverse_video() {
+    if !tmux_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (vault, keyfile) = keyfile_vault(tmp.path());
+    let v = Vault::unlock(&vault, &Credential::Keyfile(keyfile.clone())).expect("unlock");
+    for key in ["ALPHA_KEY", "BETA_KEY"] {
+        v.add(
+            "default",
+            "development",
+            tresor::vault::NewSecret {
+                key: key.into(),
+                value: tresor::vault::SecretValue::new(b"v".to_vec()),
+                description: String::new(),
+                kind: None,
+            },
+        )
+        .expect("add");
+    }
+    drop(v);
+    let shell = format!(
+        "env -u TRESOR_PASSPHRASE NO_COLOR=1 TRESOR_VAULT={} TRESOR_KEYFILE={} {BIN}; echo EXIT=$?; sleep 5",
+        quote(&vault),
+        quote(&keyfile)
+    );
+    let t = Tmux::start("nocolor", &shell);
+    t.wait_for("development (2)");
+    let styled = String::from_utf8_lossy(&t.run(&["capture-pane", "-e", "-p", "-t", "t"]).stdout)
+        .into_owned();
+    let row = styled
+        .lines()
+        .find(|l| l.contains("ALPHA_KEY"))
+        .expect("row drawn");
+    assert!(
+        row.contains("\x1b[7m") || row.contains(";7m"),
+        "reverse video on the selected row: {row:?}"
+    );
+    // Every SGR parameter: 39/49 (default colours) are fine, a colour is not.
+    let colours: Vec<&str> = styled
+        .split("\x1b[")
+        .skip(1)
+        .filter_map(|s| s.split_once('m').map(|(p, _)| p))
+        .flat_map(|p| p.split(';'))
+        .filter(|n| {
+            n.parse::<u16>()
+                .is_ok_and(|n| matches!(n, 30..=38 | 40..=48 | 90..=97 | 100..=107))
+        })
+        .collect();
+    assert!(colours.is_empty(), "colour under NO_COLOR: {colours:?}");
+    t.keys(&["q"]);
     t.wait_for("EXIT=0");
 }

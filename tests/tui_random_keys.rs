@@ -155,7 +155,7 @@ proptest! {
                 // Quitting would end the run early; every other key goes through the table.
                 Step::Key(KeyCode::Char('q'), _) => {}
                 Step::Key(code, mods) => app.handle_key(KeyEvent::new(code, mods)),
-                Step::Paste(text) => app.update(Action::Paste(text)),
+                Step::Paste(text) => app.update(Action::Paste(text.into())),
                 Step::Lock => app.lock(),
                 Step::Resize(w, h) => terminal.backend_mut().resize(w, h),
             }

@@ -3,7 +3,7 @@
 //! stable. Every buffer is also searched for the secret values in the vault: a value
 //! must never be drawn unless the user revealed what they are typing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ratatui::Terminal;
@@ -15,6 +15,7 @@ use tempfile::TempDir;
 
 use tresor::tui::action::Action;
 use tresor::tui::app::{App, Clock, Screen};
+use tresor::tui::places::Places;
 use tresor::tui::ui;
 use tresor::vault::crypto::KdfParams;
 use tresor::vault::{Credential, NewCredential, NewSecret, SecretValue, Vault};
@@ -182,6 +183,7 @@ fn snap(name: &str, app: &mut App) {
 fn create_screen() {
     let tmp = tempfile::tempdir().unwrap();
     let mut app = App::start(
+        Places::none(),
         tmp.path().join("v.tresor"),
         "default".into(),
         "development".into(),
@@ -197,7 +199,7 @@ fn create_screen() {
     };
     s.keyfile_path = tresor::tui::gate::plain_field("");
     s.keyfile_path
-        .insert_str("/home/ada/.local/share/tresor/vault.tresor.key");
+        .insert_str("/home/ada/.config/tresor/vault.key");
     snap("create_keyfile", &mut app);
 }
 
@@ -216,6 +218,7 @@ fn unlock_screen_with_an_error() {
     )
     .unwrap();
     let mut app = App::start(
+        Places::none(),
         path,
         "default".into(),
         "development".into(),
@@ -231,6 +234,30 @@ fn unlock_screen_with_an_error() {
     app.vault_path = PathBuf::from(SHOWN_PATH);
     typ(&mut app, "TYPED_MUST_NOT_SHOW");
     snap("unlock_error", &mut app);
+}
+
+#[test]
+fn unlock_screen_offers_the_remembered_keyfile() {
+    let fx = Fixture::new();
+    let state = tempfile::tempdir().unwrap();
+    let places = Places {
+        state_dir: Some(state.path().join("state")),
+        config_dir: Some(state.path().join("config")),
+    };
+    let path = fx.tmp.path().join("v.tresor");
+    places
+        .remember_keyfile(&path, Path::new("/home/ada/.config/tresor/vault.key"))
+        .unwrap();
+    let mut app = App::start(
+        places,
+        path,
+        "default".into(),
+        "development".into(),
+        None,
+        Duration::from_secs(300),
+    );
+    app.vault_path = PathBuf::from(SHOWN_PATH);
+    snap("unlock_keyfile", &mut app);
 }
 
 #[test]
@@ -454,4 +481,175 @@ fn help_scrolls_to_every_section_and_back() {
     }
     let text = screen_text(&draw(&mut app, 80, 24));
     assert!(text.contains("Secrets table"), "{text}");
+}
+
+/// Every colour drawn anywhere on the screen.
+fn colours(t: &Terminal<TestBackend>) -> Vec<Color> {
+    let buf = t.backend().buffer();
+    let mut out: Vec<Color> = Vec::new();
+    for cell in buf.content() {
+        for c in [cell.fg, cell.bg] {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// The cells of the first screen line containing `needle`, from where it starts.
+fn style_at(t: &Terminal<TestBackend>, needle: &str) -> ratatui::style::Style {
+    let text = screen_text(t);
+    let (row, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not drawn:\n{text}"));
+    let col = line[..line.find(needle).unwrap()].chars().count() as u16;
+    t.backend().buffer()[(col, row as u16)].style()
+}
+
+#[test]
+fn palette_follows_no_color_and_term() {
+    use tresor::tui::ui::theme::Palette;
+    let env = |no_color: Option<&str>, term: Option<&str>| {
+        Palette::from_env(
+            no_color.map(std::ffi::OsStr::new),
+            term.map(std::ffi::OsStr::new),
+        )
+    };
+    assert_eq!(env(None, Some("xterm-256color")), Palette::Full);
+    assert_eq!(env(Some("1"), Some("xterm-256color")), Palette::NoColor);
+    // no-color.org: an empty NO_COLOR is as if unset.
+    assert_eq!(env(Some(""), Some("xterm-256color")), Palette::Full);
+    assert_eq!(env(None, Some("linux")), Palette::Basic);
+    assert_eq!(env(Some("1"), Some("linux")), Palette::NoColor);
+}
+
+#[test]
+fn no_color_keeps_bold_and_reverse_so_the_tab_and_row_stay_visible() {
+    use tresor::tui::ui::theme::{self, Palette};
+    theme::set_palette(Palette::NoColor);
+    let fx = Fixture::new();
+    let mut app = fx.full().app();
+    press(&mut app, KeyCode::Char('j'));
+    let t = draw(&mut app, 120, 40);
+    assert_eq!(colours(&t), [Color::Reset], "no colour at all");
+    let tab = style_at(&t, "development (7)");
+    assert!(
+        tab.add_modifier.contains(Modifier::REVERSED),
+        "active tab: {tab:?}"
+    );
+    let other = style_at(&t, "staging (0)");
+    assert!(
+        !other.add_modifier.contains(Modifier::REVERSED),
+        "{other:?}"
+    );
+    let row = style_at(&t, "DATABASE_URL");
+    assert!(
+        row.add_modifier
+            .contains(Modifier::REVERSED | Modifier::BOLD),
+        "selected row: {row:?}"
+    );
+    let unselected = style_at(&t, "GITHUB_TOKEN");
+    assert!(!unselected.add_modifier.contains(Modifier::REVERSED));
+    // The form's focused button is reversed too.
+    press(&mut app, KeyCode::Char('a'));
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Tab);
+    }
+    let t = draw(&mut app, 80, 24);
+    assert_eq!(colours(&t), [Color::Reset]);
+    let button = style_at(&t, "[ Create Secret ]");
+    assert!(
+        button.add_modifier.contains(Modifier::REVERSED),
+        "{button:?}"
+    );
+    theme::set_palette(Palette::Full);
+}
+
+#[test]
+fn linux_console_gets_sixteen_colours_and_plain_borders() {
+    use tresor::tui::ui::theme::{self, Palette};
+    theme::set_palette(Palette::Basic);
+    let fx = Fixture::new();
+    let mut app = fx.full().app();
+    press(&mut app, KeyCode::Char('j'));
+    let t = draw(&mut app, 80, 24);
+    let basic = |c: &Color| !matches!(c, Color::Indexed(_) | Color::Rgb(..));
+    assert!(colours(&t).iter().all(basic), "{:?}", colours(&t));
+    let row = style_at(&t, "DATABASE_URL");
+    assert!(row.add_modifier.contains(Modifier::REVERSED), "{row:?}");
+    press(&mut app, KeyCode::Char('a'));
+    let t = draw(&mut app, 80, 24);
+    assert!(colours(&t).iter().all(basic), "{:?}", colours(&t));
+    let text = screen_text(&t);
+    assert!(!text.contains('╭') && text.contains('┌'), "{text}");
+    insta::assert_snapshot!("add_linux_console_80x24", stable(&text));
+    theme::set_palette(Palette::Full);
+}
+
+#[test]
+fn ctrl_r_shows_every_line_of_a_multi_line_value() {
+    let fx = Fixture::new();
+    let mut app = fx.app();
+    press(&mut app, KeyCode::Char('a'));
+    typ(&mut app, "TLS_KEY");
+    press(&mut app, KeyCode::Tab);
+    app.update(Action::Paste(
+        "-----BEGIN PRIVATE KEY-----\nLINE_TWO\nLINE_THREE\n-----END PRIVATE KEY-----".into(),
+    ));
+    ctrl(&mut app, 'r');
+    let text = screen_text(&draw(&mut app, 80, 24));
+    for line in [
+        "-----BEGIN PRIVATE KEY-----",
+        "LINE_TWO",
+        "LINE_THREE",
+        "-----END PRIVATE KEY-----",
+    ] {
+        assert!(text.contains(line), "{line:?} not shown:\n{text}");
+    }
+    insta::assert_snapshot!("add_multi_line_revealed_80x24", stable(&text));
+}
+
+#[test]
+fn a_long_revealed_value_scrolls_with_up_and_down() {
+    let fx = Fixture::new();
+    let mut app = fx.app();
+    press(&mut app, KeyCode::Char('a'));
+    typ(&mut app, "LONG");
+    press(&mut app, KeyCode::Tab);
+    let value: Vec<String> = (1..=20).map(|i| format!("ROW_{i:02}")).collect();
+    app.update(Action::Paste(value.join("\n").into()));
+    ctrl(&mut app, 'r');
+    let text = screen_text(&draw(&mut app, 80, 24));
+    assert!(
+        text.contains("ROW_20") && !text.contains("ROW_01"),
+        "{text}"
+    );
+    for _ in 0..19 {
+        press(&mut app, KeyCode::Up);
+    }
+    let text = screen_text(&draw(&mut app, 80, 24));
+    assert!(
+        text.contains("ROW_01"),
+        "scrolled to the first line:\n{text}"
+    );
+    let tresor::tui::app::Mode::Form(form) = &app.mode else {
+        panic!("form closed")
+    };
+    assert_eq!(
+        form.focus,
+        tresor::tui::form::Field::Value,
+        "Up stayed in the value"
+    );
+    press(&mut app, KeyCode::Up);
+    let tresor::tui::app::Mode::Form(form) = &app.mode else {
+        panic!("form closed")
+    };
+    assert_eq!(
+        form.focus,
+        tresor::tui::form::Field::Key,
+        "past the first line: the field above"
+    );
 }

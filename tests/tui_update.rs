@@ -2,6 +2,7 @@
 //! real key table, against a real temporary vault. Each test asserts what the user
 //! would see change (mode, rows, messages) and what the vault then holds.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,8 @@ use tempfile::TempDir;
 use tresor::tui::action::Action;
 use tresor::tui::app::{App, ConfirmFocus, Mode, Screen};
 use tresor::tui::form::{Field, SecretForm};
+use tresor::tui::gate::UnlockState;
+use tresor::tui::places::Places;
 use tresor::tui::rows::SortKey;
 use tresor::vault::crypto::KdfParams;
 use tresor::vault::{Credential, NewCredential, NewSecret, SecretType, SecretValue, Vault};
@@ -109,9 +112,11 @@ fn add_via_form(app: &mut App, key: &str, value: &str) {
     press(app, KeyCode::Enter);
 }
 
-/// The app as `tresor` starts it on `path`, project default/development, 5-minute lock.
+/// The app as `tresor` starts it on `path`, project default/development, 5-minute lock,
+/// remembering nothing.
 fn start(path: PathBuf, credential: Option<Credential>) -> App {
     App::start(
+        Places::none(),
         path,
         "default".into(),
         "development".into(),
@@ -511,12 +516,57 @@ fn auto_lock_drops_the_keys_and_shows_the_unlock_screen() {
     assert_eq!(app.filter_text(), "");
     assert!(app.rows.is_empty());
     assert!(status(&app).contains("locked after 5 min"));
-    // Unlock again with the known keyfile: Enter on the empty passphrase.
+    // The unlock screen offers the keyfile that was in use: Enter unlocks.
     press(&mut app, KeyCode::Enter);
     assert!(app.has_pending(), "an Unlocking… frame comes first");
     app.run_pending();
     assert!(matches!(app.screen, Screen::Secrets));
     assert!(app.vault.is_some());
+}
+
+#[test]
+fn auto_lock_keeps_a_half_filled_form_without_its_value() {
+    let (fx, mut app) = Fixture::new();
+    app.keyfile = Some(fx.keyfile());
+    press(&mut app, KeyCode::Char('a'));
+    typ(&mut app, "STRIPE_API_KEY");
+    press(&mut app, KeyCode::Tab);
+    typ(&mut app, "sk_live_half_typed");
+    press(&mut app, KeyCode::Tab);
+    typ(&mut app, "from the dashboard");
+    app.on_tick(Instant::now() + Duration::from_secs(301));
+    assert!(app.vault.is_none(), "locked");
+    assert!(
+        matches!(app.mode, Mode::Browse),
+        "nothing drawn over the unlock screen"
+    );
+    press(&mut app, KeyCode::Enter);
+    app.run_pending();
+    assert!(matches!(app.screen, Screen::Secrets));
+    let f = form(&app);
+    assert_eq!(f.key_text(), "STRIPE_API_KEY", "the key typed is kept");
+    assert_eq!(f.description_text(), "from the dashboard");
+    assert!(f.value_is_empty(), "the value is never kept while locked");
+    assert_eq!(f.focus, Field::Value, "ready to type the value again");
+    assert_eq!(
+        status(&app),
+        "your unsaved form was kept; the value was cleared"
+    );
+    typ(&mut app, "sk_live_again");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(fx.get("STRIPE_API_KEY"), "sk_live_again");
+}
+
+#[test]
+fn auto_lock_with_an_untouched_form_keeps_nothing() {
+    let (fx, mut app) = Fixture::new();
+    app.keyfile = Some(fx.keyfile());
+    press(&mut app, KeyCode::Char('a'));
+    app.on_tick(Instant::now() + Duration::from_secs(301));
+    press(&mut app, KeyCode::Enter);
+    app.run_pending();
+    assert!(matches!(app.mode, Mode::Browse));
+    assert_eq!(status(&app), "");
 }
 
 fn passphrase_vault(dir: &Path) -> PathBuf {
@@ -583,31 +633,155 @@ fn preset_credential_unlocks_after_one_frame() {
     assert!(matches!(app.screen, Screen::Secrets));
 }
 
+/// The user's state and config folders, inside a test's temporary folder.
+fn places(dir: &Path) -> Places {
+    Places {
+        state_dir: Some(dir.join("state/tresor")),
+        config_dir: Some(dir.join("config/tresor")),
+    }
+}
+
+fn start_in(dir: &Path, path: PathBuf, credential: Option<Credential>) -> App {
+    App::start(
+        places(dir),
+        path,
+        "default".into(),
+        "development".into(),
+        credential,
+        Duration::from_secs(300),
+    )
+}
+
+fn unlock_state(app: &App) -> &UnlockState {
+    match &app.screen {
+        Screen::Unlock(s) => s,
+        _ => panic!("not on the unlock screen"),
+    }
+}
+
 #[test]
 fn create_screen_with_a_keyfile() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("new.tresor");
-    let mut app = start(path.clone(), None);
+    let mut app = start_in(tmp.path(), path.clone(), None);
     assert!(matches!(app.screen, Screen::Create(_)));
     ctrl(&mut app, 'k');
     let Screen::Create(s) = &app.screen else {
         panic!()
     };
     assert!(s.use_keyfile);
+    let keyfile = tmp.path().join("config/tresor/new.key");
     assert_eq!(
         s.keyfile_path(),
-        tmp.path().join("new.tresor.key"),
-        "default next to the vault"
+        keyfile,
+        "the default is in the config folder, not beside the vault"
     );
     press(&mut app, KeyCode::Enter);
     app.run_pending();
     assert!(matches!(app.screen, Screen::Secrets), "created and open");
-    assert!(path.exists());
-    let v = Vault::unlock(
-        &path,
-        &Credential::Keyfile(tmp.path().join("new.tresor.key")),
+    assert!(
+        status(&app).contains(&keyfile.display().to_string()),
+        "{}",
+        status(&app)
     );
-    assert!(v.is_ok());
+    assert!(path.exists());
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&keyfile), 0o600);
+    assert_eq!(mode(&tmp.path().join("config/tresor")), 0o700);
+    assert!(Vault::unlock(&path, &Credential::Keyfile(keyfile)).is_ok());
+}
+
+#[test]
+fn a_vault_created_with_a_keyfile_opens_again_with_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("new.tresor");
+    let mut app = start_in(tmp.path(), path.clone(), None);
+    ctrl(&mut app, 'k');
+    press(&mut app, KeyCode::Enter);
+    app.run_pending();
+    assert!(matches!(app.screen, Screen::Secrets));
+    drop(app);
+
+    // The next start offers the keyfile, prefilled: Enter unlocks.
+    let mut app = start_in(tmp.path(), path.clone(), None);
+    let s = unlock_state(&app);
+    assert!(s.use_keyfile, "the unlock screen offers the keyfile");
+    assert_eq!(s.keyfile_path(), tmp.path().join("config/tresor/new.key"));
+    press(&mut app, KeyCode::Enter);
+    app.run_pending();
+    assert!(
+        matches!(app.screen, Screen::Secrets),
+        "unlocked with the remembered keyfile"
+    );
+
+    // Only the path is kept, in a private file under the state folder.
+    let state = tmp.path().join("state/tresor/keyfiles.json");
+    let text = std::fs::read_to_string(&state).unwrap();
+    let key = std::fs::read_to_string(tmp.path().join("config/tresor/new.key")).unwrap();
+    let hex = key.trim().rsplit(':').next().unwrap();
+    assert!(!text.contains(hex), "the key itself is never remembered");
+    assert!(text.contains("new.key"), "{text}");
+    assert_eq!(
+        std::fs::metadata(&state).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn unlock_screen_ctrl_k_takes_a_keyfile_path_and_remembers_it() {
+    let (fx, _app) = Fixture::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = start_in(tmp.path(), fx.path(), None);
+    assert!(
+        !unlock_state(&app).use_keyfile,
+        "nothing remembered: passphrase first"
+    );
+    ctrl(&mut app, 'k');
+    assert!(unlock_state(&app).use_keyfile);
+    // A wrong keyfile: the one generic message, the path stays for correcting.
+    typ(
+        &mut app,
+        &tmp.path().join("missing.key").display().to_string(),
+    );
+    press(&mut app, KeyCode::Enter);
+    app.run_pending();
+    let s = unlock_state(&app);
+    assert!(
+        s.error.as_deref().unwrap_or("").contains("missing.key"),
+        "{:?}",
+        s.error
+    );
+    assert!(s.use_keyfile);
+    for _ in 0..200 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    typ(&mut app, &fx.keyfile().display().to_string());
+    press(&mut app, KeyCode::Enter);
+    app.run_pending();
+    assert!(matches!(app.screen, Screen::Secrets));
+    let again = start_in(tmp.path(), fx.path(), None);
+    assert_eq!(unlock_state(&again).keyfile_path(), fx.keyfile());
+    assert!(unlock_state(&again).use_keyfile);
+}
+
+#[test]
+fn a_keyfile_given_at_start_is_remembered() {
+    let (fx, _app) = Fixture::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = start_in(
+        tmp.path(),
+        fx.path(),
+        Some(Credential::Keyfile(fx.keyfile())),
+    );
+    app.run_pending();
+    assert!(matches!(app.screen, Screen::Secrets));
+    let again = start_in(tmp.path(), fx.path(), None);
+    assert!(unlock_state(&again).use_keyfile);
+    assert_eq!(unlock_state(&again).keyfile_path(), fx.keyfile());
+    // Ctrl-K goes back to the passphrase.
+    let mut again = again;
+    ctrl(&mut again, 'k');
+    assert!(!unlock_state(&again).use_keyfile);
 }
 
 #[test]
@@ -818,21 +992,42 @@ fn a_secret_deleted_elsewhere_is_an_error_in_the_form() {
 }
 
 #[test]
-fn missing_environment_is_reported_not_fatal() {
+fn missing_environment_is_named_and_an_existing_one_opens() {
     let (fx, _app) = Fixture::new();
     let mut app = App::unlocked(fx.vault(), "default", "qa");
     assert!(
-        status(&app).contains("no environment `qa`"),
+        status(&app).contains("no environment `qa` in project `default`"),
         "{}",
         status(&app)
     );
+    assert_eq!(
+        app.env, "development",
+        "opens on an environment that exists"
+    );
     press(&mut app, KeyCode::Char('a'));
     assert!(
-        matches!(app.mode, Mode::Browse),
-        "no form for an environment that does not exist"
+        matches!(app.mode, Mode::Form(_)),
+        "`a` adds to the environment shown"
     );
-    press(&mut app, KeyCode::Tab);
-    assert_eq!(app.env, "staging", "Tab still moves to a real environment");
+}
+
+#[test]
+fn missing_project_is_named_and_an_existing_one_opens() {
+    let (fx, _app) = Fixture::new();
+    fx.vault().add_project("billing").expect("project");
+    let mut app = App::unlocked(fx.vault(), "nope", "qa");
+    assert!(
+        status(&app).contains("no project `nope` (projects: billing, default)"),
+        "{}",
+        status(&app)
+    );
+    assert_eq!(
+        (app.project.as_str(), app.env.as_str()),
+        ("default", "development")
+    );
+    assert!(!app.envs.is_empty(), "the tabs are a real project's");
+    add_via_form(&mut app, "TOKEN", "t");
+    assert_eq!(fx.get("TOKEN"), "t", "`a` never silently does nothing");
 }
 
 #[test]
@@ -846,5 +1041,21 @@ fn the_loop_never_spins() {
     assert_eq!(
         app.poll_timeout(now + Duration::from_secs(400)),
         Duration::from_millis(500)
+    );
+}
+
+#[test]
+fn a_passphrase_deleted_with_ctrl_w_is_not_kept_for_pasting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = passphrase_vault(tmp.path());
+    let mut app = start(path, None);
+    typ(&mut app, "right horse");
+    ctrl(&mut app, 'w');
+    let s = unlock_state(&app);
+    assert_eq!(s.passphrase.lines(), ["right "]);
+    assert_eq!(
+        s.passphrase.yank_text(),
+        "",
+        "the deleted word is in no buffer"
     );
 }

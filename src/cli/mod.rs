@@ -6,6 +6,8 @@ mod audit;
 mod envs;
 mod keys;
 mod maintenance;
+mod output;
+mod prompt;
 mod secrets;
 mod transfer;
 pub mod unlock;
@@ -78,7 +80,7 @@ pub enum Command {
     Edit(secrets::EditArgs),
     /// Print a secret's value, byte for byte, nothing added
     #[command(
-        after_help = "Examples:\n  tresor get DATABASE_URL\n  tresor -e production get STRIPE_API_KEY | pbcopy"
+        after_help = "Examples:\n  tresor get DATABASE_URL\n  tresor -e production get STRIPE_API_KEY | pbcopy\n\nOn a terminal, a value holding control characters (other than line breaks and tabs)\nis refused unless --raw: escape sequences would drive the terminal."
     )]
     Get(secrets::GetArgs),
     /// List the environment's secrets: key, description, type, created, updated; never values
@@ -93,7 +95,7 @@ pub enum Command {
     Rm(secrets::RmArgs),
     /// Run a command with the environment's secrets as environment variables
     #[command(
-        after_help = "Examples:\n  tresor run -- npm start\n  tresor -e production run --only DATABASE_URL -- psql \"$DATABASE_URL\"\n\nExits with the command's status. TRESOR_PASSPHRASE and TRESOR_KEYFILE are not passed on."
+        after_help = "Examples:\n  tresor run -- npm start\n  tresor -e production run --only DATABASE_URL -- sh -c 'psql \"$DATABASE_URL\"'\n\nExits with the command's status (127: command not found, 126: cannot be run).\nTRESOR_PASSPHRASE and TRESOR_KEYFILE are not passed on. Secrets whose names make\nprograms load or run other code (PATH, LD_*, DYLD_*, BASH_ENV, ENV, IFS, NODE_OPTIONS,\nPYTHONPATH, HOME, …) are refused unless allowed with --allow-name NAME."
     )]
     Run(secrets::RunArgs),
     /// Import a .env file (npm dotenv's dialect) in one transaction
@@ -101,9 +103,9 @@ pub enum Command {
         after_help = "Examples:\n  tresor import .env\n  tresor -e staging import --overwrite .env.staging\n  cat .env | tresor import -\n\nExisting keys are skipped (and listed) unless --overwrite; empty values are skipped.\nA line that cannot be imported stops the import: nothing is written."
     )]
     Import(transfer::ImportArgs),
-    /// Write the environment's secrets to stdout
+    /// Write the environment's secrets to stdout or a new private file
     #[command(
-        after_help = "Examples:\n  tresor export > .env\n  tresor export --format json\n  eval \"$(tresor export --format shell)\""
+        after_help = "Examples:\n  tresor export --output .env        a new file, readable by you only (0600)\n  tresor export --format json\n  eval \"$(tresor export --format shell)\"\n\nOn a terminal, a value holding control characters is refused unless --raw."
     )]
     Export(transfer::ExportArgs),
     /// Environments of a project

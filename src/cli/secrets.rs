@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Read, Write};
 use clap::Args;
 use zeroize::Zeroizing;
 
-use super::{CliError, CliResult, Global, confirm, note, unlock, warn};
+use super::{CliError, CliResult, Global, confirm, note, output, prompt, unlock, warn};
 use crate::vault::{
     NewSecret, SecretEdit, SecretType, SecretValue, VaultError, generate, validate,
 };
@@ -47,6 +47,10 @@ pub struct EditArgs {
 #[derive(Debug, Args)]
 pub struct GetArgs {
     pub key: String,
+    /// Print the value to a terminal even if it holds control characters (escape
+    /// sequences), which the terminal would act on
+    #[arg(long)]
+    pub raw: bool,
 }
 
 #[derive(Debug, Args)]
@@ -69,6 +73,10 @@ pub struct RunArgs {
     /// Only these keys (comma-separated)
     #[arg(long, value_delimiter = ',', value_name = "KEY,…")]
     pub only: Vec<String>,
+    /// Pass these keys although their names can make the command run other code
+    /// (PATH, LD_PRELOAD, BASH_ENV, NODE_OPTIONS, …): only for values you trust
+    #[arg(long, value_delimiter = ',', value_name = "KEY,…")]
+    pub allow_name: Vec<String>,
     /// The command and its arguments
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
@@ -116,18 +124,28 @@ pub fn add(global: &Global, args: AddArgs) -> CliResult {
     if let Some(w) = validate::lowercase_warning(&args.key) {
         warn(&w);
     }
+    if let Some(why) = validate::dangerous_env_name(&args.key) {
+        warn(&format!(
+            "`tresor run` refuses to pass {0} unless run with --allow-name {0}: {why}",
+            args.key
+        ));
+    }
     let stdin_is_terminal = std::io::stdin().is_terminal();
     let vault = unlock::open_for_change(global)?;
     let value = match args.generate {
         Some(len) => generate_value(len as usize)?,
         None if !stdin_is_terminal => read_stdin_value()?,
         None => {
-            let typed = unlock::prompt(&format!("Value for {}: ", args.key))?;
-            Zeroizing::new(
-                secrecy::ExposeSecret::expose_secret(&typed)
-                    .as_bytes()
-                    .to_vec(),
-            )
+            // Say "already exists" before the user pastes a secret for nothing.
+            if key_exists(&vault, global, &args.key)? {
+                return Err(VaultError::Duplicate {
+                    key: args.key,
+                    project: global.project.clone(),
+                    env: global.env.clone(),
+                }
+                .into());
+            }
+            prompt::value(&format!("Value for {}: ", args.key))?
         }
     };
     let info = vault.add(
@@ -158,6 +176,21 @@ pub fn edit(global: &Global, args: EditArgs) -> CliResult {
     let vault = unlock::open_for_change(global)?;
     let value = match (args.generate, args.value_stdin) {
         (Some(len), _) => Some(generate_value(len as usize)?),
+        (None, true) if std::io::stdin().is_terminal() => {
+            // A missing key is an error before the value is asked for, not after.
+            if !key_exists(&vault, global, &args.key)? {
+                return Err(with_suggestion(
+                    &vault,
+                    global,
+                    VaultError::NotFound {
+                        key: args.key,
+                        project: global.project.clone(),
+                        env: global.env.clone(),
+                    },
+                ));
+            }
+            Some(prompt::value(&format!("New value for {}: ", args.key))?).filter(|v| !v.is_empty())
+        }
         (None, true) => Some(read_stdin_value()?).filter(|v| !v.is_empty()),
         (None, false) => None,
     };
@@ -187,6 +220,9 @@ pub fn get(global: &Global, args: GetArgs) -> CliResult {
     let value = vault
         .get(&global.project, &global.env, &args.key)
         .map_err(|e| with_suggestion(&vault, global, e))?;
+    if !args.raw && std::io::stdout().is_terminal() {
+        output::check_for_terminal(&args.key, &value, "send it to a pipe or a file")?;
+    }
     let mut out = std::io::stdout().lock();
     match out.write_all(&value).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
@@ -194,6 +230,14 @@ pub fn get(global: &Global, args: GetArgs) -> CliResult {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(CliError::msg(format!("cannot write to stdout: {e}"))),
     }
+}
+
+/// Whether the environment holds `key` (reads no value, writes no audit entry).
+fn key_exists(vault: &crate::vault::Vault, global: &Global, key: &str) -> Result<bool, CliError> {
+    Ok(vault
+        .list(&global.project, &global.env)?
+        .iter()
+        .any(|s| s.key == key))
 }
 
 /// Keys are case-sensitive; `database_url` for `DATABASE_URL` is the likely slip.
@@ -315,6 +359,27 @@ pub fn run(global: &Global, args: RunArgs) -> CliResult {
         }
         secrets.retain(|(info, _)| args.only.contains(&info.key));
     }
+    // A secret named PATH, LD_PRELOAD, BASH_ENV… would make the command run code of the
+    // secret's author: refuse unless the user allows each such name.
+    let refused: Vec<(&str, &str)> = secrets
+        .iter()
+        .filter(|(info, _)| !args.allow_name.contains(&info.key))
+        .filter_map(|(info, _)| {
+            validate::dangerous_env_name(&info.key).map(|why| (info.key.as_str(), why))
+        })
+        .collect();
+    if !refused.is_empty() {
+        let named: Vec<String> = refused
+            .iter()
+            .map(|(key, why)| format!("{key} ({why})"))
+            .collect();
+        let keys: Vec<&str> = refused.iter().map(|(key, _)| *key).collect();
+        return Err(CliError::msg(format!(
+            "refusing to pass {} to the command: whoever can add a secret would run code as you. Leave them out with --only, or pass --allow-name {} if these values are yours",
+            named.join(", "),
+            keys.join(",")
+        )));
+    }
     let (program, rest) = args
         .command
         .split_first()
@@ -353,15 +418,25 @@ pub fn run(global: &Global, args: RunArgs) -> CliResult {
     // exec replaces this process, so signals go straight to the child and its exit
     // status is ours. It only returns on failure.
     let err = command.exec();
-    let hint = if err.raw_os_error() == Some(libc::E2BIG) {
-        "; the secrets together are too large for the environment: pass fewer with --only"
-    } else {
-        ""
+    let name = program.to_string_lossy();
+    // Like a shell: 127 when there is no such command, 126 when it cannot be run.
+    let (status, why) = match err.raw_os_error() {
+        Some(libc::ENOENT) if name.contains('/') => (127, "no such file".to_string()),
+        Some(libc::ENOENT) => (127, "command not found (not in PATH)".to_string()),
+        Some(libc::EACCES) => (
+            126,
+            "permission denied (not an executable file)".to_string(),
+        ),
+        Some(libc::E2BIG) => (
+            126,
+            format!(
+                "{err}; the secrets together are too large for the environment: pass fewer with --only"
+            ),
+        ),
+        _ => (126, err.to_string()),
     };
-    Err(CliError::msg(format!(
-        "cannot run {}: {err}{hint}",
-        program.to_string_lossy()
-    )))
+    eprintln!("error: cannot run {name}: {why}");
+    Err(CliError::Exit(status))
 }
 
 fn print_data(text: &str) -> CliResult {

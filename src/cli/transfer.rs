@@ -1,12 +1,12 @@
 //! import and export: .env files in npm dotenv's dialect, JSON and shell.
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use zeroize::Zeroizing;
 
-use super::{CliError, CliResult, Global, note, unlock, warn};
+use super::{CliError, CliResult, Global, note, output, unlock, warn};
 use crate::vault::{SecretValue, dotenv, validate};
 
 #[derive(Debug, Args)]
@@ -22,6 +22,16 @@ pub struct ImportArgs {
 pub struct ExportArgs {
     #[arg(long, value_enum, default_value = "dotenv")]
     pub format: Format,
+    /// Write to this new file, created readable by you only (0600), never through a
+    /// symbolic link; `> FILE` would get the shell's umask, often 0644
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// With --output: replace an existing file (made 0600; a symbolic link is still refused)
+    #[arg(long, requires = "output")]
+    pub force: bool,
+    /// Print to a terminal even values holding control characters (escape sequences)
+    #[arg(long)]
+    pub raw: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -77,6 +87,7 @@ pub fn import(global: &Global, args: ImportArgs) -> CliResult {
             lowercase.join(", ")
         ));
     }
+    warn_run_names(&entries);
     let vault = unlock::open_for_change(global)?;
     let report = vault.import(&global.project, &global.env, entries, args.overwrite)?;
     let place = format!("{}/{}", global.project, global.env);
@@ -178,11 +189,49 @@ pub fn export(global: &Global, args: ExportArgs) -> CliResult {
             }
         }
     }
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush())
+    write_output(&args, &secrets, out.as_bytes())
+}
+
+/// Sends the export where it was asked to go: a new private file (`--output`), or
+/// stdout, where a terminal gets no control characters unless `--raw`.
+fn write_output(
+    args: &ExportArgs,
+    secrets: &[(crate::vault::SecretInfo, SecretValue)],
+    text: &[u8],
+) -> CliResult {
+    if let Some(path) = &args.output {
+        output::write_private_file(path, text, args.force)?;
+        note(&format!(
+            "wrote {} to {} (mode 0600)",
+            count(secrets.len(), "secret", "secrets"),
+            path.display()
+        ));
+        return Ok(());
+    }
+    if !args.raw
+        && std::io::stdout().is_terminal()
+        && let Some(what) = output::terminal_hazard(text)
     {
+        let hint = "write a file with --output FILE";
+        // Name a secret that holds what the terminal would see (a format such as JSON
+        // escapes some control characters itself).
+        let culprit = secrets
+            .iter()
+            .find(|(_, v)| output::terminal_hazard(v).as_ref() == Some(&what))
+            .or_else(|| {
+                secrets
+                    .iter()
+                    .find(|(_, v)| output::terminal_hazard(v).is_some())
+            });
+        if let Some((info, value)) = culprit {
+            output::check_for_terminal(&info.key, value, hint)?;
+        }
+        return Err(CliError::msg(format!(
+            "the export holds a control character ({what}) that a terminal would act on; pass --raw to print it anyway, or {hint}"
+        )));
+    }
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(CliError::msg(format!("cannot write to stdout: {e}")))
         }
@@ -203,6 +252,28 @@ fn shell_quote(value: &str) -> String {
     }
     out.push('\'');
     out
+}
+
+/// Keys that `tresor run` will not pass without `--allow-name` (see
+/// `validate::dangerous_env_name`): said at import, not discovered at the first run.
+fn warn_run_names(entries: &[(String, SecretValue)]) {
+    let keys: Vec<&str> = entries
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| validate::dangerous_env_name(k).is_some())
+        .collect();
+    match keys[..] {
+        [] => {}
+        [key] => warn(&format!(
+            "`tresor run` refuses to pass {key} unless run with --allow-name {key}: {}",
+            validate::dangerous_env_name(key).unwrap_or_default()
+        )),
+        _ => warn(&format!(
+            "`tresor run` refuses to pass these {} keys unless run with --allow-name: {}",
+            keys.len(),
+            keys.join(", ")
+        )),
+    }
 }
 
 /// "1 key", "2 keys": warnings are read by people.

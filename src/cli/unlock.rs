@@ -36,12 +36,9 @@ pub fn can_prompt() -> bool {
         && std::fs::File::open("/dev/tty").is_ok()
 }
 
+/// Asks for a passphrase on the terminal, hidden (see `prompt::passphrase`).
 pub fn prompt(question: &str) -> Result<SecretString, CliError> {
-    let answer = Zeroizing::new(
-        rpassword::prompt_password(question)
-            .map_err(|e| CliError::msg(format!("cannot read from the terminal: {e}")))?,
-    );
-    Ok(SecretString::from(answer.as_str()))
+    super::prompt::passphrase(question)
 }
 
 /// An unlocked vault for one command. When the command is done with it, it says so if

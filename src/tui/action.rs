@@ -1,7 +1,42 @@
 //! Everything the user can ask for, as data: the keymap produces these, `App::update`
 //! applies them. Tests drive the app with the same values.
 
+use std::fmt;
+use std::ops::Deref;
+
 use ratatui_textarea::Input;
+use zeroize::Zeroizing;
+
+/// The text of a bracketed paste (a PEM key, a password): wiped when dropped, and
+/// `Debug` shows only its length.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Pasted(Zeroizing<String>);
+
+impl Deref for Pasted {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Pasted {
+    /// Takes the terminal's string as it is: no copy is made.
+    fn from(text: String) -> Pasted {
+        Pasted(Zeroizing::new(text))
+    }
+}
+
+impl From<&str> for Pasted {
+    fn from(text: &str) -> Pasted {
+        Pasted(Zeroizing::new(text.to_string()))
+    }
+}
+
+impl fmt::Debug for Pasted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Pasted({} bytes)", self.0.len())
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -44,7 +79,7 @@ pub enum Action {
     /// A key for the focused text field.
     Input(Input),
     /// A bracketed paste, as the terminal sent it.
-    Paste(String),
+    Paste(Pasted),
     /// Swallowed on purpose (Ctrl-M / Ctrl-J in text fields: never a newline).
     Ignore,
 }

@@ -16,6 +16,7 @@ use super::action::Action;
 use super::form::{Field, FormKind, SecretForm};
 use super::gate::{self, CreateState, UnlockState};
 use super::keymap::{self, ModeKind};
+use super::places::Places;
 use super::rows::{self, RowData, SortKey};
 use super::text;
 
@@ -118,8 +119,13 @@ pub struct App {
     pub status: Option<Status>,
     pub clock: Clock,
     pub auto_lock: Duration,
-    /// A keyfile named on the command line or just created: reused after auto-lock.
+    /// The keyfile that unlocked (or created) the vault: offered again after auto-lock.
     pub keyfile: Option<PathBuf>,
+    /// Where the remembered keyfile paths and new keyfiles go.
+    pub places: Places,
+    /// A form open when auto-lock struck, without its value, with its project and
+    /// environment: reopened after unlocking.
+    pub kept_form: Option<(String, String, Box<SecretForm>)>,
     pub last_input: Instant,
     pub last_reload: Instant,
     /// The vault file's modification time and size at the last load: the idle reload
@@ -150,6 +156,8 @@ impl App {
             clock: Clock::System,
             auto_lock: Duration::from_secs(300),
             keyfile: None,
+            places: Places::none(),
+            kept_form: None,
             last_input: now,
             last_reload: now,
             file_stamp: None,
@@ -160,30 +168,51 @@ impl App {
     /// Starts from the command line's options: create, unlock, or unlock at once with a
     /// preset credential (after one "Unlocking…" frame).
     pub fn start(
+        places: Places,
         vault_path: PathBuf,
         project: String,
         env: String,
         credential: Option<Credential>,
         auto_lock: Duration,
     ) -> App {
+        let mut keyfile = None;
         let screen = if vault_path.exists() {
-            let keyfile = match &credential {
+            keyfile = match &credential {
                 Some(Credential::Keyfile(p)) => Some(p.clone()),
-                _ => None,
+                _ => places.remembered_keyfile(&vault_path),
             };
-            let mut state = UnlockState::new(keyfile);
+            let mut state = UnlockState::new(keyfile.clone());
             state.pending = credential.is_some();
             state.preset = credential;
             Screen::Unlock(Box::new(state))
         } else {
-            Screen::Create(Box::new(CreateState::new(&vault_path)))
+            Screen::Create(Box::new(CreateState::new(&places.new_keyfile(&vault_path))))
         };
         let mut app = App::blank(vault_path, project, env, screen);
-        if let Screen::Unlock(s) = &app.screen {
-            app.keyfile = s.keyfile.clone();
-        }
+        app.keyfile = keyfile;
+        app.places = places;
         app.auto_lock = auto_lock;
         app
+    }
+
+    /// After unlocking: the form auto-lock kept, where it was.
+    fn reopen_kept_form(&mut self) {
+        if let Some((project, env, form)) = self.kept_form.take()
+            && project == self.project
+            && env == self.env
+        {
+            self.mode = Mode::Form(form);
+            self.info("your unsaved form was kept; the value was cleared");
+        }
+    }
+
+    /// Remembers the keyfile path that opened this vault, for the next start.
+    fn remember_keyfile(&mut self, keyfile: &Path) {
+        if let Err(e) = self.places.remember_keyfile(&self.vault_path, keyfile) {
+            self.warn(format!(
+                "could not remember the keyfile's path for next time: {e}"
+            ));
+        }
     }
 
     /// An app already unlocked on the Secrets screen (tests, benches).
@@ -199,7 +228,55 @@ impl App {
         self.screen = Screen::Secrets;
         self.mode = Mode::Browse;
         self.last_input = Instant::now();
+        self.find_place();
         self.load();
+    }
+
+    /// A project or environment named on the command line that does not exist: say so
+    /// and open an existing one, so that what is shown is real and `a` adds somewhere.
+    fn find_place(&mut self) {
+        let Some(vault) = &self.vault else { return };
+        let Ok(all) = vault.environments() else {
+            return; // `load` shows the error.
+        };
+        if all
+            .iter()
+            .any(|e| e.project == self.project && e.name == self.env)
+        {
+            return;
+        }
+        let mut projects: Vec<String> = all.iter().map(|e| e.project.clone()).collect();
+        projects.sort();
+        projects.dedup();
+        let (project, problem) = if projects.contains(&self.project) {
+            let err = VaultError::EnvNotFound {
+                project: self.project.clone(),
+                env: self.env.clone(),
+            };
+            (self.project.clone(), err)
+        } else {
+            let project = if projects.iter().any(|p| p == "default") {
+                "default".to_string()
+            } else {
+                match projects.first() {
+                    Some(p) => p.clone(),
+                    None => return,
+                }
+            };
+            let err = VaultError::ProjectNotFound {
+                project: self.project.clone(),
+                projects,
+            };
+            (project, err)
+        };
+        let Some(env) = all.iter().find(|e| e.project == project) else {
+            return;
+        };
+        self.project = project;
+        self.env = env.name.clone();
+        let problem = problem.to_string();
+        let problem = problem.trim_end_matches(" (see `tresor env list`)");
+        self.warn(format!("{problem}: showing {}/{}", self.project, self.env));
     }
 
     // ----- status line
@@ -381,7 +458,14 @@ impl App {
     /// Drops the keys (zeroized on drop) and everything shown, back to the unlock screen.
     pub fn lock(&mut self) {
         self.vault = None;
-        self.mode = Mode::Browse;
+        // A half-filled form is kept without its value; any other modal just closes.
+        self.kept_form = match std::mem::replace(&mut self.mode, Mode::Browse) {
+            Mode::Form(mut form) if form.has_input() => {
+                form.keep_without_value();
+                Some((self.project.clone(), self.env.clone(), form))
+            }
+            _ => None,
+        };
         self.rows = Vec::new();
         self.visible = Vec::new();
         self.envs = Vec::new();
@@ -417,15 +501,26 @@ impl App {
             Screen::Unlock(mut s) if s.pending => {
                 s.pending = false;
                 match s.take_credential() {
-                    Some(cred) => match Vault::unlock(&self.vault_path, &cred) {
-                        Ok(v) => {
-                            self.status = None;
-                            self.enter_vault(v);
-                            return;
+                    Ok(cred) => {
+                        let keyfile = match &cred {
+                            Credential::Keyfile(p) => Some(p.clone()),
+                            Credential::Passphrase(_) => None,
+                        };
+                        match Vault::unlock(&self.vault_path, &cred) {
+                            Ok(v) => {
+                                self.status = None;
+                                self.enter_vault(v);
+                                self.reopen_kept_form();
+                                if let Some(k) = &keyfile {
+                                    self.remember_keyfile(k);
+                                }
+                                self.keyfile = keyfile;
+                                return;
+                            }
+                            Err(e) => s.error = Some(text::printable(&e.to_string())),
                         }
-                        Err(e) => s.error = Some(text::printable(&e.to_string())),
-                    },
-                    None => s.error = Some(VaultError::EmptyPassphrase.to_string()),
+                    }
+                    Err(e) => s.error = Some(e),
                 }
                 Screen::Unlock(s)
             }
@@ -443,10 +538,13 @@ impl App {
                     Ok(v) => {
                         self.enter_vault(v);
                         match &keyfile {
-                            Some(p) => self.info(format!(
-                                "vault created; keyfile {} unlocks it: keep it safe",
-                                p.display()
-                            )),
+                            Some(p) => {
+                                self.info(format!(
+                                    "vault created; keyfile {} unlocks it: keep it safe",
+                                    p.display()
+                                ));
+                                self.remember_keyfile(p);
+                            }
                             None => self.info("vault created"),
                         }
                         self.keyfile = keyfile;
@@ -482,6 +580,7 @@ impl App {
             },
             Screen::Unlock(s) => match action {
                 Action::Submit => s.pending = true,
+                Action::ToggleKeyfile => s.toggle_keyfile(),
                 Action::Input(i) => s.input(i),
                 Action::Paste(p) => s.paste(&p),
                 _ => {}
@@ -608,6 +707,8 @@ impl App {
             }
             Action::NextField => form.next_field(true),
             Action::PrevField => form.next_field(false),
+            Action::Down => form.line_or_field(true),
+            Action::Up => form.line_or_field(false),
             Action::ToggleReveal => form.toggle_reveal(),
             Action::Generate => form.generate(),
             Action::TypePrev if form.focus == Field::Type => form.cycle_type(false),

@@ -2,7 +2,7 @@
 //! becomes a `NewSecret` or a `SecretEdit`. No drawing and no vault calls here.
 
 use ratatui::style::Style;
-use ratatui_textarea::{Input, TextArea};
+use ratatui_textarea::{CursorMove, Input, Key, TextArea};
 use zeroize::Zeroize;
 
 use crate::vault::validate;
@@ -11,6 +11,8 @@ use crate::vault::{NewSecret, SecretEdit, SecretType, SecretValue, VaultError};
 use super::text;
 
 pub const MASK: char = '•';
+/// The most rows a shown multi-line value takes in the form before it scrolls.
+pub const MAX_VALUE_ROWS: u16 = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -130,6 +132,32 @@ impl SecretForm {
         }];
     }
 
+    /// Up / Down: through the lines of a shown multi-line value, else to the next field.
+    pub fn line_or_field(&mut self, forward: bool) {
+        if self.focus == Field::Value && self.revealed && self.value.lines().len() > 1 {
+            let row = self.value.cursor().0;
+            if forward && row + 1 < self.value.lines().len() {
+                self.value.move_cursor(CursorMove::Down);
+                return;
+            }
+            if !forward && row > 0 {
+                self.value.move_cursor(CursorMove::Up);
+                return;
+            }
+        }
+        self.next_field(forward);
+    }
+
+    /// Rows the value field takes: every line of a shown multi-line value, up to a
+    /// limit (the field scrolls beyond it); one row otherwise.
+    pub fn value_rows(&self) -> u16 {
+        if self.revealed && self.value_line_count() > 1 {
+            self.value_line_count().min(MAX_VALUE_ROWS as usize) as u16
+        } else {
+            1
+        }
+    }
+
     /// True when the focus is on a text field (keys type into it).
     pub fn focus_is_text(&self) -> bool {
         matches!(self.focus, Field::Key | Field::Value | Field::Description)
@@ -145,10 +173,15 @@ impl SecretForm {
     }
 
     pub fn input(&mut self, input: Input) {
-        let Some(ta) = self.focused_text() else {
-            return;
+        let changed = if self.focus == Field::Value {
+            value_input(&mut self.value, input)
+        } else {
+            match self.focused_text() {
+                Some(ta) => ta.input(input),
+                None => return,
+            }
         };
-        if ta.input(input) {
+        if changed {
             self.after_change();
         }
     }
@@ -213,7 +246,13 @@ impl SecretForm {
                 Err(VaultError::KeyRequired) | Ok(()) => None,
                 Err(e) => Some(text::printable(&e.to_string())),
             };
-            self.key_warning = validate::lowercase_warning(&key).map(|w| text::printable(&w));
+            self.key_warning = validate::lowercase_warning(&key)
+                .or_else(|| {
+                    validate::dangerous_env_name(&key).map(|_| {
+                        format!("`tresor run` refuses {key} without --allow-name {key} (it can load code)")
+                    })
+                })
+                .map(|w| text::printable(&w));
         }
         if self.value_error.is_some() && !self.value_is_empty() {
             self.value_error = None;
@@ -263,6 +302,31 @@ impl SecretForm {
         out
     }
 
+    /// Whether closing the form would lose something the user typed or chose.
+    pub fn has_input(&self) -> bool {
+        match &self.kind {
+            FormKind::Add => {
+                !self.key.is_empty() || !self.value_is_empty() || !self.description.is_empty()
+            }
+            FormKind::Edit { .. } => {
+                let edit = self.secret_edit();
+                edit.value.is_some() || edit.description.is_some() || edit.kind.is_some()
+            }
+        }
+    }
+
+    /// Auto-lock: the form stays, its value does not (wiped), so it can be typed again
+    /// after unlocking.
+    pub fn keep_without_value(&mut self) {
+        self.clear_value();
+        if self.revealed {
+            self.toggle_reveal();
+        }
+        self.value_error = None;
+        self.error = None;
+        self.focus = Field::Value;
+    }
+
     fn clear_value(&mut self) {
         let old = std::mem::take(&mut self.value);
         let mask = old.mask_char();
@@ -298,7 +362,7 @@ impl SecretForm {
         let shown = text::paste_single_line(&text::printable(description));
         SecretEdit {
             value: (!self.value_is_empty()).then(|| self.value_bytes()),
-            description: (typed != shown).then_some(typed),
+            description: (typed != *shown).then_some(typed),
             kind: (self.secret_type != *kind).then_some(self.secret_type),
         }
     }
@@ -328,11 +392,92 @@ impl SecretForm {
     }
 }
 
+/// A key for the value field. The text area copies what its word and line deletions,
+/// cut and copy remove into a yank buffer that cannot be wiped: those are done here
+/// through a selection, which deletes without copying, and copy does nothing.
+/// Used for passphrase fields too.
+pub fn value_input(value: &mut TextArea<'static>, input: Input) -> bool {
+    let select = match (input.key, input.ctrl, input.alt) {
+        (Key::Char('k'), true, false) => Some(CursorMove::End),
+        (Key::Char('j'), true, false) => Some(CursorMove::Head),
+        (Key::Char('w'), true, false)
+        | (Key::Char('h'), false, true)
+        | (Key::Backspace, false, true) => Some(CursorMove::WordBack),
+        (Key::Char('d'), false, true) | (Key::Delete, false, true) => Some(CursorMove::WordForward),
+        (Key::Char('x'), true, false) | (Key::Cut, _, _) => None,
+        (Key::Char('c'), true, false) | (Key::Copy, _, _) => return false,
+        _ => return value.input(input),
+    };
+    if let Some(to) = select
+        && !value.is_selecting()
+    {
+        value.start_selection();
+        value.move_cursor(to);
+    }
+    // With a selection, delete_str removes it and yanks nothing.
+    let changed = value.delete_str(0);
+    value.cancel_selection();
+    changed
+}
+
 impl Drop for SecretForm {
     /// The typed value lives in the TextArea's Strings: wipe them when the form closes.
     fn drop(&mut self) {
         for mut line in std::mem::take(&mut self.value).into_lines() {
             line.zeroize();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(key: Key, ctrl: bool, alt: bool) -> Input {
+        Input {
+            key,
+            ctrl,
+            alt,
+            shift: false,
+        }
+    }
+
+    fn value_form(text: &str) -> SecretForm {
+        let mut form = SecretForm::add();
+        form.focus = Field::Value;
+        form.value.insert_str(text);
+        form
+    }
+
+    #[test]
+    fn deleting_in_the_value_never_fills_the_yank_buffer() {
+        // The text area keeps what these keys delete in a buffer nobody can wipe.
+        for (input, left) in [
+            (key(Key::Char('w'), true, false), "left "),
+            (key(Key::Backspace, false, true), "left "),
+            (key(Key::Char('h'), false, true), "left "),
+        ] {
+            let mut form = value_form("left SECRET");
+            let shown = format!("{input:?}");
+            form.input(input);
+            assert_eq!(form.value.lines(), [left]);
+            assert_eq!(form.value.yank_text(), "", "{shown}");
+        }
+        let mut form = value_form("left SECRET");
+        form.value.move_cursor(CursorMove::Head);
+        form.input(key(Key::Char('d'), false, true));
+        assert_eq!(form.value.yank_text(), "");
+        form.input(key(Key::Char('k'), true, false));
+        assert_eq!(form.value.lines(), [""]);
+        assert_eq!(form.value.yank_text(), "");
+        // A selection cut or copied stays out of it too.
+        let mut form = value_form("SECRET");
+        form.value.move_cursor(CursorMove::Head);
+        form.value.start_selection();
+        form.value.move_cursor(CursorMove::End);
+        form.input(key(Key::Copy, false, false));
+        form.input(key(Key::Char('x'), true, false));
+        assert_eq!(form.value.yank_text(), "");
+        assert!(form.value_is_empty());
     }
 }

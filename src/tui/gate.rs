@@ -29,6 +29,16 @@ pub fn plain_field(placeholder: &str) -> TextArea<'static> {
     ta
 }
 
+/// A key for a field: a passphrase field never copies what is deleted into the text
+/// area's yank buffer (see `form::value_input`).
+fn secret_or_plain_input(ta: &mut TextArea<'static>, input: Input, secret: bool) {
+    if secret {
+        super::form::value_input(ta, input);
+    } else {
+        ta.input(input);
+    }
+}
+
 /// Wipes a field that held a passphrase.
 pub fn wipe(ta: &mut TextArea<'static>) {
     let placeholder = ta.placeholder_text().to_string();
@@ -52,45 +62,80 @@ pub fn take_secret(ta: &mut TextArea<'static>) -> SecretString {
 
 pub struct UnlockState {
     pub passphrase: TextArea<'static>,
+    /// The keyfile way: a path, prefilled with the one that last unlocked this vault.
+    pub keyfile_path: TextArea<'static>,
+    /// Which of the two fields is shown (Ctrl-K switches).
+    pub use_keyfile: bool,
     /// Set after a failed attempt: one generic message.
     pub error: Option<String>,
     /// A credential from the command line, tried once before asking.
     pub preset: Option<Credential>,
-    /// A keyfile known from the command line: Enter on an empty field uses it again
-    /// (after auto-lock, a keyfile-only vault has no passphrase to type).
-    pub keyfile: Option<PathBuf>,
     /// Enter was pressed: the next loop turn draws "Unlocking…" and then unlocks.
     pub pending: bool,
 }
 
 impl UnlockState {
+    /// `keyfile`: a keyfile known to open this vault (given at start, remembered, or used
+    /// before auto-lock): the screen starts on it, prefilled.
     pub fn new(keyfile: Option<PathBuf>) -> UnlockState {
+        let mut keyfile_path = plain_field("path of the keyfile");
+        if let Some(k) = &keyfile {
+            keyfile_path.insert_str(k.to_string_lossy());
+        }
         UnlockState {
             passphrase: secret_field("passphrase"),
+            keyfile_path,
+            use_keyfile: keyfile.is_some(),
             error: None,
             preset: None,
-            keyfile,
             pending: false,
         }
     }
 
+    fn focused(&mut self) -> &mut TextArea<'static> {
+        if self.use_keyfile {
+            &mut self.keyfile_path
+        } else {
+            &mut self.passphrase
+        }
+    }
+
     pub fn input(&mut self, input: Input) {
-        self.passphrase.input(input);
+        let secret = !self.use_keyfile;
+        secret_or_plain_input(self.focused(), input, secret);
     }
 
     pub fn paste(&mut self, pasted: &str) {
-        self.passphrase.insert_str(text::paste_single_line(pasted));
+        let clean = text::paste_single_line(pasted);
+        self.focused().insert_str(&*clean);
     }
 
-    /// What to unlock with: the preset once, a typed passphrase, or the known keyfile.
-    pub fn take_credential(&mut self) -> Option<Credential> {
+    pub fn toggle_keyfile(&mut self) {
+        self.use_keyfile = !self.use_keyfile;
+        self.error = None;
+    }
+
+    pub fn keyfile_path(&self) -> PathBuf {
+        PathBuf::from(self.keyfile_path.lines().join(""))
+    }
+
+    /// What to unlock with: the preset once, else the field shown. `Err` is the message
+    /// for an empty field.
+    pub fn take_credential(&mut self) -> Result<Credential, String> {
         if let Some(c) = self.preset.take() {
-            return Some(c);
+            return Ok(c);
+        }
+        if self.use_keyfile {
+            let path = self.keyfile_path();
+            if path.as_os_str().is_empty() {
+                return Err("keyfile path is required".into());
+            }
+            return Ok(Credential::Keyfile(path));
         }
         if self.passphrase.is_empty() {
-            return self.keyfile.clone().map(Credential::Keyfile);
+            return Err(crate::vault::VaultError::EmptyPassphrase.to_string());
         }
-        Some(Credential::Passphrase(take_secret(&mut self.passphrase)))
+        Ok(Credential::Passphrase(take_secret(&mut self.passphrase)))
     }
 }
 
@@ -113,9 +158,10 @@ pub struct CreateState {
 }
 
 impl CreateState {
-    pub fn new(vault_path: &Path) -> CreateState {
+    /// `new_keyfile`: where a keyfile is suggested (see `Places::new_keyfile`).
+    pub fn new(new_keyfile: &Path) -> CreateState {
         let mut keyfile_path = plain_field("path of the new keyfile");
-        keyfile_path.insert_str(default_keyfile(vault_path).to_string_lossy());
+        keyfile_path.insert_str(new_keyfile.to_string_lossy());
         CreateState {
             passphrase: secret_field("passphrase"),
             confirm: secret_field("the same again"),
@@ -137,7 +183,8 @@ impl CreateState {
     }
 
     pub fn input(&mut self, input: Input) {
-        self.focused().input(input);
+        let secret = self.focus != CreateField::Keyfile;
+        secret_or_plain_input(self.focused(), input, secret);
         self.error = None;
     }
 
@@ -175,7 +222,7 @@ impl CreateState {
     }
 
     pub fn strength(&self) -> Option<text::Strength> {
-        let pass = self.passphrase.lines().join("");
+        let pass = zeroize::Zeroizing::new(self.passphrase.lines().join(""));
         (!pass.is_empty()).then(|| text::strength(&pass))
     }
 
@@ -220,14 +267,4 @@ impl Drop for UnlockState {
     fn drop(&mut self) {
         wipe(&mut self.passphrase);
     }
-}
-
-/// The keyfile suggested on the create screen: next to the vault.
-pub fn default_keyfile(vault_path: &Path) -> PathBuf {
-    let mut name = vault_path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_else(|| "vault".into());
-    name.push(".key");
-    vault_path.with_file_name(name)
 }

@@ -105,6 +105,7 @@ pub const BINDINGS: &[Binding] = &[
     b(Create, Esc, NONE, Action::Quit, "quit", "quit"),
     // Unlock
     b(Unlock, Enter, NONE, Action::Submit, "unlock", "unlock"),
+    b(Unlock, Char('k'), CTRL, Action::ToggleKeyfile, "unlock with a keyfile instead of a passphrase (or back)", "keyfile"),
     b(Unlock, Esc, NONE, Action::Quit, "quit", "quit"),
     // Secrets table
     b(Browse, Char('a'), NONE, Action::OpenAdd, "add a secret", "add"),
@@ -140,9 +141,9 @@ pub const BINDINGS: &[Binding] = &[
     b(Form, Enter, NONE, Action::Submit, "save (Create Secret / Update Secret)", "save"),
     b(Form, Esc, NONE, Action::Cancel, "cancel", "cancel"),
     b(Form, Tab, NONE, Action::NextField, "next field", "next"),
-    b(Form, Down, NONE, Action::NextField, "next field", ""),
+    b(Form, Down, NONE, Action::Down, "next field, or next line of a shown value", ""),
     b(Form, BackTab, NONE, Action::PrevField, "previous field", ""),
-    b(Form, Up, NONE, Action::PrevField, "previous field", ""),
+    b(Form, Up, NONE, Action::Up, "previous field, or previous line of a shown value", ""),
     b(Form, Char('r'), CTRL, Action::ToggleReveal, "show / hide the value", ""),
     b(Form, Char('g'), CTRL, Action::Generate, "generate a strong random value", ""),
     // Form, Type selector and button

@@ -11,6 +11,7 @@ pub mod form;
 pub mod gate;
 pub mod keymap;
 mod modals;
+pub mod places;
 pub mod rows;
 pub mod text;
 pub mod ui;
@@ -42,12 +43,24 @@ pub struct TuiOptions {
 /// on panic (raw mode off, alternate screen left and cleared, bracketed paste off).
 pub fn run(options: TuiOptions) -> color_eyre::Result<()> {
     let mut app = App::start(
+        places::Places::from_env(),
         options.vault_path,
         options.project,
         options.env,
         options.credential,
         options.auto_lock,
     );
+    let palette = ui::theme::Palette::from_env(
+        std::env::var_os("NO_COLOR").as_deref(),
+        std::env::var_os("TERM").as_deref(),
+    );
+    ui::theme::set_palette(palette);
+    // Under NO_COLOR crossterm turns every colour change into `ESC [ m`, which also
+    // resets bold and reverse. The theme draws no colour there, so let crossterm write
+    // the attributes it is given.
+    if palette == ui::theme::Palette::NoColor {
+        ratatui::crossterm::style::force_color_output(true);
+    }
     // ratatui's hook restores raw mode and the screen, then calls color-eyre's.
     let mut terminal = ratatui::try_init()?;
     let previous = std::panic::take_hook();
@@ -87,7 +100,8 @@ fn event_loop(terminal: &mut DefaultTerminal, app: &mut App) -> color_eyre::Resu
                 Event::Key(key) if key.is_press() || key.is_repeat() => app.handle_key(key),
                 Event::Paste(text) => {
                     app.last_input = Instant::now();
-                    app.update(Action::Paste(text));
+                    // Moved, not copied: the one String is wiped when the action is done.
+                    app.update(Action::Paste(text.into()));
                 }
                 // Resize: the next draw adapts.
                 _ => {}

@@ -2,6 +2,7 @@
 //! generating values, estimating passphrase strength, and formatting times.
 
 use chrono::{DateTime, Local, TimeZone};
+use zeroize::Zeroizing;
 
 /// Replaces every control character (ESC, CR, TAB, NUL…) with U+FFFD so that text
 /// imported from elsewhere can never drive the terminal.
@@ -15,15 +16,27 @@ pub fn printable(text: &str) -> String {
 }
 
 /// A paste into a multi-line field (the value): CRLF and lone CR become LF, because
-/// terminals differ in what a pasted line break is.
-pub fn paste_multi_line(text: &str) -> String {
-    text.replace("\r\n", "\n").replace('\r', "\n")
+/// terminals differ in what a pasted line break is. One buffer, sized once and wiped.
+pub fn paste_multi_line(text: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(text.len()));
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' {
+            chars.next_if_eq(&'\n');
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A paste into a single-line field: line breaks are dropped, other control characters
-/// too (a key or description never holds them).
-pub fn paste_single_line(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).collect()
+/// too (a key or description never holds them). One buffer, sized once and wiped.
+pub fn paste_single_line(text: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(text.len()));
+    out.extend(text.chars().filter(|c| !c.is_control()));
+    out
 }
 
 /// How hard a passphrase is to guess, as a word for the create-vault screen.
@@ -114,8 +127,8 @@ mod tests {
 
     #[test]
     fn pastes_are_normalised() {
-        assert_eq!(paste_multi_line("a\r\nb\rc\nd"), "a\nb\nc\nd");
-        assert_eq!(paste_single_line("KEY\r\n\tX\n"), "KEYX");
+        assert_eq!(*paste_multi_line("a\r\nb\rc\nd\r"), "a\nb\nc\nd\n");
+        assert_eq!(*paste_single_line("KEY\r\n\tX\n"), "KEYX");
     }
 
     #[test]

@@ -14,6 +14,17 @@ use super::{
     legacy, now, validate,
 };
 
+/// A missing project, named with the projects there are.
+pub(super) fn project_not_found(project: &str, all: impl Iterator<Item = String>) -> VaultError {
+    let mut projects: Vec<String> = all.collect();
+    projects.sort();
+    projects.dedup();
+    VaultError::ProjectNotFound {
+        project: project.into(),
+        projects,
+    }
+}
+
 impl Catalog {
     /// Finds an environment. A project that does not exist is named as such.
     fn find(&self, project: &str, env: &str) -> Result<&EnvEntry> {
@@ -25,9 +36,10 @@ impl Catalog {
             return Ok(e);
         }
         if !self.entries.iter().any(|e| e.project == project) {
-            return Err(VaultError::ProjectNotFound {
-                project: project.into(),
-            });
+            return Err(project_not_found(
+                project,
+                self.entries.iter().map(|e| e.project.clone()),
+            ));
         }
         Err(VaultError::EnvNotFound {
             project: project.into(),

@@ -41,12 +41,16 @@ pub enum VaultError {
         project: String,
         env: String,
     },
+    #[error(
+        "no project `{project}` (projects: {})",
+        if .projects.is_empty() { "none".to_string() } else { .projects.join(", ") }
+    )]
+    ProjectNotFound {
+        project: String,
+        projects: Vec<String>,
+    },
     #[error("no environment `{env}` in project `{project}` (see `tresor env list`)")]
     EnvNotFound { project: String, env: String },
-    #[error(
-        "no project `{project}` in this vault (create it with `tresor -p {project} env add development`)"
-    )]
-    ProjectNotFound { project: String },
     #[error("environment `{env}` already exists in project `{project}`")]
     EnvExists { project: String, env: String },
     #[error(

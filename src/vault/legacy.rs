@@ -152,9 +152,10 @@ where
     fn find(&self, vault: &Vault, project: &str, env: &str) -> Result<V1Env> {
         let envs = self.catalog(vault)?;
         if !envs.iter().any(|e| e.project == project) {
-            return Err(VaultError::ProjectNotFound {
-                project: project.into(),
-            });
+            return Err(super::environments::project_not_found(
+                project,
+                envs.iter().map(|e| e.project.clone()),
+            ));
         }
         let want = vault.env_id(project, env)?;
         envs.into_iter()

@@ -151,6 +151,65 @@ fn suggestion(key: &str) -> String {
     s
 }
 
+/// Names that `tresor run` refuses to pass to its command unless allowed one by one.
+///
+/// A secret becomes an environment variable of the command, and these variables make a
+/// program (or the loader, the shell, an interpreter it starts) run code or files that
+/// the variable names. So whoever can add a secret to the vault (a teammate with a copy,
+/// an imported .env file) could run code as whoever runs `tresor run`. The list covers:
+/// the program search path; the dynamic loader (glibc `LD_*`, `GCONV_PATH`, `MALLOC_*`,
+/// `GLIBC_TUNABLES`; macOS `DYLD_*`); shell start-up and parsing (`BASH_ENV`, `ENV`,
+/// `ZDOTDIR`, `IFS`, `SHELLOPTS`, `BASHOPTS`, `PS4`, `PROMPT_COMMAND`, `CDPATH`,
+/// `GLOBIGNORE`); interpreters' start-up code and module paths (Node, Python, Perl,
+/// Ruby, Java); commands git and ssh run; programs other tools start (editor, pager,
+/// askpass); and `HOME`, `SHELL`, `TMPDIR`, which move every program's settings files,
+/// shell and scratch files somewhere else. Returns why the name is on the list.
+pub fn dangerous_env_name(key: &str) -> Option<&'static str> {
+    const LOADER: &str = "the dynamic loader loads code it names into every program";
+    const LIBC: &str = "it changes how the C library loads modules or manages memory";
+    const SHELL_START: &str = "a shell runs the file it names at start";
+    const SHELL_PARSE: &str = "it changes how shell scripts run or parse commands";
+    const INTERPRETER: &str = "an interpreter loads code it names at start";
+    const RUNS_COMMAND: &str = "tools run the command it names";
+    const MOVES_FILES: &str = "it moves where programs read their settings or write files";
+    let why = match key {
+        "PATH" => "it chooses which program every command name runs",
+        "BASH_ENV" | "ENV" | "ZDOTDIR" => SHELL_START,
+        "IFS" | "SHELLOPTS" | "BASHOPTS" | "PS4" | "PROMPT_COMMAND" | "CDPATH" | "GLOBIGNORE" => {
+            SHELL_PARSE
+        }
+        "GCONV_PATH" | "GLIBC_TUNABLES" | "LOCPATH" => LIBC,
+        "NODE_OPTIONS" | "NODE_PATH" | "PYTHONSTARTUP" | "PYTHONPATH" | "PYTHONHOME"
+        | "PYTHONBREAKPOINT" | "PYTHONUSERBASE" | "PERL5OPT" | "PERL5LIB" | "PERLLIB"
+        | "PERL5DB" | "RUBYOPT" | "RUBYLIB" | "JAVA_TOOL_OPTIONS" | "_JAVA_OPTIONS"
+        | "JDK_JAVA_OPTIONS" | "CLASSPATH" => INTERPRETER,
+        "GIT_SSH"
+        | "GIT_SSH_COMMAND"
+        | "GIT_EXEC_PATH"
+        | "GIT_ASKPASS"
+        | "GIT_PROXY_COMMAND"
+        | "GIT_EDITOR"
+        | "GIT_PAGER"
+        | "GIT_CONFIG_GLOBAL"
+        | "GIT_CONFIG_SYSTEM"
+        | "GIT_CONFIG_PARAMETERS"
+        | "SSH_ASKPASS"
+        | "SUDO_ASKPASS"
+        | "EDITOR"
+        | "VISUAL"
+        | "PAGER"
+        | "MANPAGER"
+        | "LESSOPEN"
+        | "LESSCLOSE"
+        | "BROWSER" => RUNS_COMMAND,
+        "HOME" | "SHELL" | "TMPDIR" | "XDG_CONFIG_HOME" => MOVES_FILES,
+        _ if key.starts_with("LD_") || key.starts_with("DYLD_") => LOADER,
+        _ if key.starts_with("MALLOC_") => LIBC,
+        _ => return None,
+    };
+    Some(why)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

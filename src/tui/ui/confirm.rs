@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::{status, theme};
 use crate::tui::app::ConfirmFocus;
@@ -18,7 +18,7 @@ pub fn render(key: &str, focus: ConfirmFocus, project: &str, env: &str, frame: &
     );
     frame.render_widget(Clear, area);
     let block = Block::bordered()
-        .border_type(BorderType::Rounded)
+        .border_type(theme::border())
         .border_style(theme::error())
         .title(Line::styled(" Delete Secret ", theme::title()))
         .title_bottom(status::footer_line(ModeKind::Confirm).centered());

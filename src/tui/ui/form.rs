@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui_textarea::TextArea;
 
 use super::{status, theme};
@@ -34,6 +34,7 @@ fn split(area: Rect) -> (Rect, Rect) {
 fn input(frame: &mut Frame, area: Rect, ta: &mut TextArea<'static>, focused: bool) {
     ta.set_cursor_style(theme::cursor(focused));
     ta.set_style(theme::input_bg(focused));
+    ta.set_placeholder_style(theme::dim());
     frame.render_widget(&*ta, area);
 }
 
@@ -50,7 +51,7 @@ pub fn render(form: &mut SecretForm, mode: ModeKind, frame: &mut Frame) {
     let full = frame.area();
     let area = full.centered(
         Constraint::Length(full.width.saturating_sub(4).min(78)),
-        Constraint::Length(full.height.min(15)),
+        Constraint::Length(full.height.min(14 + form.value_rows())),
     );
     frame.render_widget(Clear, area);
     let (title, button) = if form.is_edit() {
@@ -59,7 +60,7 @@ pub fn render(form: &mut SecretForm, mode: ModeKind, frame: &mut Frame) {
         (" Add Secret ", "Create Secret")
     };
     let block = Block::bordered()
-        .border_type(BorderType::Rounded)
+        .border_type(theme::border())
         .border_style(theme::focused_label())
         .title(Line::styled(title, theme::title()))
         .title_bottom(status::footer_line(mode).centered());
@@ -79,7 +80,7 @@ pub fn render(form: &mut SecretForm, mode: ModeKind, frame: &mut Frame) {
     ] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(2),
-        Constraint::Length(1),
+        Constraint::Length(form.value_rows()),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
@@ -141,7 +142,10 @@ pub fn render(form: &mut SecretForm, mode: ModeKind, frame: &mut Frame) {
         input(frame, r, &mut form.value, focused);
     }
     let (_, r) = split(value_msg);
-    let hint = if form.revealed {
+    let scroll = format!("Ctrl-R hide · ↑/↓ through the {lines} lines");
+    let hint = if form.revealed && form.value_line_count() > 1 {
+        scroll.as_str()
+    } else if form.revealed {
         "Ctrl-R hide · Ctrl-G generate"
     } else {
         "Ctrl-R show · Ctrl-G generate"

@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Margin};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph};
+use ratatui::widgets::{Block, Clear, Padding, Paragraph};
 
 use super::{status, theme};
 use crate::tui::keymap::{self, ModeKind};
@@ -38,7 +38,7 @@ pub fn render(scroll: &mut u16, frame: &mut Frame) {
     let max = (lines.len() as u16).saturating_sub(area.height.saturating_sub(2));
     *scroll = (*scroll).min(max);
     let block = Block::bordered()
-        .border_type(BorderType::Rounded)
+        .border_type(theme::border())
         .padding(Padding::horizontal(1))
         .title(Line::styled(" Help: keys ", theme::title()))
         .title_bottom(status::footer_line(ModeKind::Help).centered())

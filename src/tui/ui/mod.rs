@@ -21,6 +21,11 @@ pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 15;
 
 pub fn render(app: &mut App, frame: &mut Frame) {
+    draw(app, frame);
+    theme::enforce(frame.buffer_mut());
+}
+
+fn draw(app: &mut App, frame: &mut Frame) {
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let msg = format!("terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT})");

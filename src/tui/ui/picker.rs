@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Margin};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, List, ListItem, ListState, Paragraph, Wrap};
 
 use super::{status, theme};
 use crate::tui::app::PickerState;
@@ -24,7 +24,7 @@ pub fn render(picker: &mut PickerState, current: &str, frame: &mut Frame) {
         ModeKind::Picker
     };
     let block = Block::bordered()
-        .border_type(BorderType::Rounded)
+        .border_type(theme::border())
         .title(Line::styled(" Projects ", theme::title()))
         .title_bottom(status::footer_line(mode).centered());
     let inner = block.inner(area).inner(Margin::new(1, 0));

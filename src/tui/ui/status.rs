@@ -34,7 +34,7 @@ pub fn render_tabs(app: &App, frame: &mut Frame, area: Rect) {
     let tabs = Tabs::new(titles)
         .select(selected)
         .style(theme::label())
-        .highlight_style(theme::focused_label())
+        .highlight_style(theme::active_tab())
         .divider("│");
     if app.envs.is_empty() {
         let msg = format!(

@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Margin, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui_textarea::TextArea;
 
 use super::{status, theme};
@@ -20,7 +20,7 @@ fn boxed(frame: &mut Frame, title: &str, mode: ModeKind, height: u16) -> Rect {
     );
     frame.render_widget(Clear, area);
     let block = Block::bordered()
-        .border_type(BorderType::Rounded)
+        .border_type(theme::border())
         .title(Line::from(vec![
             Span::styled(" tresor ", theme::key()),
             Span::styled(title, theme::title()),
@@ -44,6 +44,7 @@ fn field(frame: &mut Frame, area: Rect, label: &str, ta: &mut TextArea<'static>,
     );
     ta.set_cursor_style(theme::cursor(focused));
     ta.set_style(theme::input_bg(focused));
+    ta.set_placeholder_style(theme::dim());
     frame.render_widget(&*ta, r);
 }
 
@@ -77,27 +78,26 @@ pub fn render_unlock(
     ])
     .areas(inner);
     frame.render_widget(vault_line(path), vault);
-    field(
-        frame,
-        pass,
-        "Passphrase",
-        &mut state.passphrase,
-        !state.pending,
-    );
+    let focused = !state.pending;
+    if state.use_keyfile {
+        field(frame, pass, "Keyfile", &mut state.keyfile_path, focused);
+    } else {
+        field(frame, pass, "Passphrase", &mut state.passphrase, focused);
+    }
     let line = if state.pending {
         Line::styled("Unlocking…", theme::warning())
     } else if let Some(e) = &state.error {
         Line::styled(e.clone(), theme::error())
-    } else if let Some(k) = &state.keyfile {
+    } else if state.use_keyfile {
         Line::styled(
-            format!(
-                "Enter with no passphrase uses the keyfile {}",
-                printable(&k.to_string_lossy())
-            ),
+            "The keyfile that last opened this vault. Ctrl-K: use a passphrase instead.",
             theme::dim(),
         )
     } else {
-        Line::styled("The passphrase is never stored; Esc quits.", theme::dim())
+        Line::styled(
+            "The passphrase is never stored. Ctrl-K: use a keyfile instead.",
+            theme::dim(),
+        )
     };
     frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), indent(msg));
     if let Some(s) = status_text {
@@ -133,7 +133,7 @@ fn strength_line(strength: Option<Strength>) -> Line<'static> {
 
 pub fn render_create(state: &mut CreateState, path: &std::path::Path, frame: &mut Frame) {
     let inner = boxed(frame, "· create a new vault ", ModeKind::Create, 13);
-    let [intro, vault, _, first, second, third, _, msg] = Layout::vertical([
+    let [intro, vault, _, first, second, third, fourth, msg] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
@@ -156,11 +156,11 @@ pub fn render_create(state: &mut CreateState, path: &std::path::Path, frame: &mu
         field(frame, first, "Keyfile", &mut state.keyfile_path, true);
         frame.render_widget(
             Paragraph::new(Line::styled(
-                "A new random keyfile is written here (mode 0600). Anyone who has it can unlock the vault: keep it safe.",
+                "A new random keyfile is written here (mode 0600), away from the vault's folder so that one backup never holds both. Whoever has it can unlock the vault: keep it safe.",
                 theme::dim(),
             ))
             .wrap(Wrap { trim: false }),
-            indent(second.union(third)),
+            indent(second.union(fourth)),
         );
     } else {
         let focus = state.focus;
