@@ -6,11 +6,10 @@ mod common;
 
 use std::os::unix::process::CommandExt;
 
-use redb::{ReadableDatabase, ReadableTable};
 use secrecy::SecretString;
 use tresor::vault::Credential;
 use tresor::vault::records::{self, Slot, SlotKind};
-use tresor::vault::store::{HEADER_KEY, KEYSLOTS, META};
+use tresor::vault::storage::{Storage, Table, redb_file::RedbFile};
 
 use common::{CHEAP_KDF, Cred, Vault, WRONG_CREDENTIAL, output};
 
@@ -32,44 +31,42 @@ fn by_keyfile(v: &Vault, keyfile: &std::path::Path) -> Vault {
     }
 }
 
-type Rows = Vec<(u32, Vec<u8>)>;
+type Rows = Vec<(Vec<u8>, Vec<u8>)>;
 
 fn slots_and_header(path: &std::path::Path) -> (Rows, Vec<u8>) {
-    let db = redb::Builder::new().open_read_only(path).unwrap();
-    let txn = db.begin_read().unwrap();
-    let slots = txn
-        .open_table(KEYSLOTS)
-        .unwrap()
-        .iter()
-        .unwrap()
-        .map(|e| e.map(|(k, v)| (k.value(), v.value().to_vec())).unwrap())
-        .collect();
-    let header = txn
-        .open_table(META)
-        .unwrap()
-        .get(HEADER_KEY)
-        .unwrap()
-        .unwrap()
-        .value()
-        .to_vec();
+    let mut slots = Vec::new();
+    let mut header = Vec::new();
+    RedbFile::new(path)
+        .read(&mut |txn| {
+            txn.scan(Table::Slots, b"", &mut |k, v| {
+                slots.push((k.to_vec(), v.to_vec()));
+                Ok(())
+            })?;
+            header = txn.get(Table::Meta, b"header")?.unwrap_or_default();
+            Ok(())
+        })
+        .unwrap();
     (slots, header)
 }
 
 /// Replaces the file's key slots (and header, if given) as someone with write access.
 fn put_slots(path: &std::path::Path, slots: &Rows, header: Option<&[u8]>) {
-    let db = redb::Builder::new().create(path).unwrap();
-    let txn = db.begin_write().unwrap();
-    {
-        let mut table = txn.open_table(KEYSLOTS).unwrap();
-        table.retain(|_, _| false).unwrap();
-        for (id, bytes) in slots {
-            table.insert(*id, bytes.as_slice()).unwrap();
-        }
-        if let Some(h) = header {
-            txn.open_table(META).unwrap().insert(HEADER_KEY, h).unwrap();
-        }
-    }
-    txn.commit().unwrap();
+    RedbFile::new(path)
+        .write(&mut |txn| {
+            txn.delete_prefix(Table::Slots, b"")?;
+            for (id, bytes) in slots {
+                txn.put(Table::Slots, id, bytes)?;
+            }
+            if let Some(h) = header {
+                txn.put(Table::Meta, b"header", h)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn slot_id(key: &[u8]) -> u32 {
+    u32::from_be_bytes(key.try_into().unwrap())
 }
 
 #[test]
@@ -156,7 +153,7 @@ fn a_key_slot_put_back_outside_tresor_is_detected() {
     slots.pop();
     let (keyfile_vault, keyfile) = vault_with_keyfile();
     let (mut two, _) = slots_and_header(&keyfile_vault.path);
-    two.retain(|(id, _)| *id == 1);
+    two.retain(|(id, _)| slot_id(id) == 1);
     put_slots(&keyfile_vault.path, &two, None);
     let err = by_keyfile(&keyfile_vault, &keyfile).err(&["list"], None);
     assert!(
@@ -369,9 +366,14 @@ fn a_format_1_vault_with_one_slot_is_upgraded_by_its_first_change() {
         cred: Cred::Keyfile(keyfile),
         ..v
     };
-    let (slots, _) = slots_and_header(&v.path);
-    let only_keyfile: Rows = slots.into_iter().filter(|(id, _)| *id == 0).collect();
-    put_slots(&v.path, &only_keyfile, None);
+    {
+        // Format 1's own table, as that release laid it out.
+        let slots: redb::TableDefinition<u32, &[u8]> = redb::TableDefinition::new("keyslots_v1");
+        let db = redb::Database::open(&v.path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(slots).unwrap().remove(1).unwrap();
+        txn.commit().unwrap();
+    }
 
     let out = v.ok(&["add", "NEW"], Some(b"n"));
     assert!(out.stderr.starts_with("upgraded the vault to format 2 before this change: a new data key encrypts all 6 values"), "{}", out.stderr);
