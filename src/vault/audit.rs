@@ -540,3 +540,157 @@ pub fn slot_last_used(lines: &[AuditLine]) -> std::collections::BTreeMap<u32, i6
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Keys {
+        Keys::derive(crypto::random_key().unwrap(), [7u8; 16]).unwrap()
+    }
+
+    fn event(action: &str) -> AuditEvent {
+        AuditEvent {
+            time: 1,
+            user: "u".into(),
+            host: "h".into(),
+            via: Via::Cli,
+            action: action.into(),
+            project: "p".into(),
+            env: "e".into(),
+            key: String::new(),
+            slot: Some(0),
+        }
+    }
+
+    /// One letter per line: o ok, b broken, i interrupted, x oversized.
+    fn judged(vault: &Path, keys: &Keys) -> String {
+        read(vault, keys)
+            .unwrap()
+            .iter()
+            .map(|l| match l {
+                AuditLine::Ok(_) => 'o',
+                AuditLine::Broken { .. } => 'b',
+                AuditLine::Interrupted { .. } => 'i',
+                AuditLine::Oversized { .. } => 'x',
+            })
+            .collect()
+    }
+
+    fn setup(n: usize) -> (tempfile::TempDir, PathBuf, Keys) {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = dir.path().join("v.tresor");
+        let keys = keys();
+        for i in 0..n {
+            append(&vault, &keys, event(&format!("a{i}"))).unwrap();
+        }
+        (dir, vault, keys)
+    }
+
+    fn cut(vault: &Path, by: usize) {
+        let path = log_path(vault);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - by]).unwrap();
+    }
+
+    #[test]
+    fn a_torn_line_anywhere_costs_only_itself() {
+        let (_d, vault, keys) = setup(3);
+        cut(&vault, 30);
+        assert_eq!(judged(&vault, &keys), "ooi");
+        append(&vault, &keys, event("after")).unwrap();
+        append(&vault, &keys, event("after")).unwrap();
+        assert_eq!(judged(&vault, &keys), "ooioo");
+        // Torn again right after the recovery, and as the very first line.
+        cut(&vault, 10);
+        append(&vault, &keys, event("again")).unwrap();
+        assert_eq!(judged(&vault, &keys), "ooioio");
+
+        let (_d, vault, keys) = setup(1);
+        cut(&vault, 5);
+        append(&vault, &keys, event("first")).unwrap();
+        assert_eq!(judged(&vault, &keys), "io");
+    }
+
+    /// Chaining past a line binds that line's bytes: swapping entries, or replacing the
+    /// torn fragment, never reads as an interruption.
+    #[test]
+    fn moved_entries_are_broken_not_interrupted() {
+        let (_d, vault, keys) = setup(4);
+        let path = log_path(&vault);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let l: Vec<&str> = text.lines().collect();
+        std::fs::write(&path, [l[0], l[2], l[1], l[3], ""].join("\n")).unwrap();
+        assert!(!judged(&vault, &keys).contains('i'));
+
+        let (_d, vault, keys) = setup(2);
+        cut(&vault, 30);
+        append(&vault, &keys, event("after")).unwrap();
+        let path = log_path(&vault);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let replaced = text.replacen(text.lines().nth(1).unwrap(), "00ff", 1);
+        std::fs::write(&path, replaced).unwrap();
+        assert_eq!(judged(&vault, &keys), "obb");
+    }
+
+    #[test]
+    fn oversized_lines_are_skipped_without_reading_them_back() {
+        let (_d, vault, keys) = setup(1);
+        let path = log_path(&vault);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend(std::iter::repeat_n(b'a', MAX_LINE + 1));
+        std::fs::write(&path, &bytes).unwrap();
+        append(&vault, &keys, event("after")).unwrap();
+        assert_eq!(judged(&vault, &keys), "oxo");
+        // A torn line after a complete oversized one.
+        append(&vault, &keys, event("x")).unwrap();
+        cut(&vault, 20);
+        append(&vault, &keys, event("y")).unwrap();
+        assert_eq!(judged(&vault, &keys), "oxoio");
+    }
+
+    #[test]
+    fn a_huge_key_list_is_cut_to_fit_a_line() {
+        let (_d, vault, keys) = setup(0);
+        let mut e = event("import");
+        e.key = (0..40_000)
+            .map(|i| format!("KEY_NUMBER_{i:08}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        append(&vault, &keys, e).unwrap();
+        let text = std::fs::read(log_path(&vault)).unwrap();
+        assert!(text.len() < MAX_LINE, "{}", text.len());
+        let lines = read(&vault, &keys).unwrap();
+        let AuditLine::Ok(e) = &lines[0] else {
+            panic!("{lines:?}")
+        };
+        assert!(
+            e.key.ends_with(",…(40000 keys in all)"),
+            "{}",
+            &e.key[e.key.len() - 40..]
+        );
+    }
+
+    /// postcard is positional: a V1 entry must decode as V1 forever.
+    #[test]
+    fn v1_entries_still_decode() {
+        let old = AuditEventV1 {
+            time: 5,
+            user: "u".into(),
+            host: "h".into(),
+            via: Via::Tui,
+            action: "get".into(),
+            project: "p".into(),
+            env: "e".into(),
+            key: "K".into(),
+        };
+        let bytes = encode(&AuditRecord::V1(old.clone())).unwrap();
+        assert_eq!(bytes[0], 0, "V1 is variant 0");
+        let AuditRecord::V1(back) = decode::<AuditRecord>(&bytes, "t").unwrap() else {
+            panic!()
+        };
+        let event: AuditEvent = back.into();
+        assert_eq!(event.slot, None);
+        assert_eq!(event.via, Via::Tui);
+    }
+}
