@@ -104,7 +104,7 @@ pub fn show(global: &Global, args: AuditArgs) -> CliResult {
                 );
             }
             AuditLine::Interrupted { line } => println!(
-                "line {line}: an entry was interrupted while being written (a crash or a full disk); it is lost, the entries after it verify"
+                "line {line}: an entry was interrupted while being written (a crash or a full disk); only that entry is lost"
             ),
         }
     }

@@ -217,7 +217,7 @@ impl Vault {
                     len >> 20
                 ))),
                 audit::AuditLine::Interrupted { line } => out.push(Finding::Warning(format!(
-                    "audit log: line {line} is an entry interrupted while being written (a crash or a full disk); that entry is lost, the entries after it verify"
+                    "audit log: line {line} is an entry interrupted while being written (a crash or a full disk); only that entry is lost"
                 ))),
             }
         }
