@@ -483,6 +483,7 @@ impl Vault {
             project: project.into(),
             env: env.into(),
             key: key.into(),
+            slot: Some(self.slot),
         };
         if let Err(e) = audit::append(&self.path, &self.keys, event) {
             *self.audit_failure.borrow_mut() = Some(e.to_string());
@@ -1535,8 +1536,7 @@ impl Vault {
 
     /// When each key slot last unlocked the vault, from the audit log.
     pub fn slot_last_used(&self) -> Result<BTreeMap<u32, i64>> {
-        // Filled in from the audit entries' slot field.
-        Ok(BTreeMap::new())
+        Ok(audit::slot_last_used(&self.audit_log()?))
     }
 
     /// The audit log, oldest first.
