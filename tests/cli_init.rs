@@ -488,7 +488,10 @@ fn a_damaged_keyfile_is_named() {
         .arg(&missing)
         .arg("list");
     let err = output(cmd, None).failure().error();
-    assert!(err.starts_with(&missing.display().to_string()), "{err}");
+    assert!(
+        err.starts_with(&format!("keyfile {} not found", missing.display())),
+        "{err}"
+    );
 }
 
 #[test]

@@ -164,7 +164,7 @@ fn audit_records_reads_and_changes_but_never_values() {
                 assert_eq!(who, u);
             }
             assert!(!host.is_empty());
-            assert_eq!(r[2], "cli", "{r:?}");
+            assert_eq!(r[2], "cli/slot 0 (keyfile)", "{r:?}");
             (r[3].clone(), r[4].clone(), r[5].clone())
         })
         .collect();

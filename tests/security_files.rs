@@ -445,3 +445,129 @@ trait NoDebug {
 }
 
 impl<T> NoDebug for Probe<'_, T> {}
+
+fn running_as_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A keyfile is read from the handle that was checked: a named pipe or a folder at the
+/// keyfile path is refused at once (no read that waits forever).
+#[test]
+fn a_keyfile_that_is_a_pipe_or_a_folder_is_refused_without_hanging() {
+    let v = Vault::new();
+    v.add("A", b"1");
+    std::fs::remove_file(v.keyfile()).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg("-m")
+        .arg("600")
+        .arg(v.keyfile())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let error = v.err(&["get", "A"], None);
+    assert_eq!(
+        error,
+        format!(
+            "keyfile {}: not a regular file (a named pipe)",
+            v.keyfile().display()
+        )
+    );
+
+    std::fs::remove_file(v.keyfile()).unwrap();
+    std::fs::create_dir(v.keyfile()).unwrap();
+    chmod(v.keyfile(), 0o700);
+    let error = v.err(&["get", "A"], None);
+    assert_eq!(
+        error,
+        format!(
+            "keyfile {}: not a regular file (a folder)",
+            v.keyfile().display()
+        )
+    );
+}
+
+#[test]
+fn a_missing_keyfile_is_named() {
+    let v = Vault::new();
+    let missing = v.dir.path().join("nowhere/ci.key");
+    let out = output(
+        {
+            let mut c = tresor();
+            c.arg("--vault")
+                .arg(&v.path)
+                .arg("--keyfile")
+                .arg(&missing)
+                .arg("list");
+            c
+        },
+        None,
+    )
+    .failure();
+    assert_eq!(
+        out.error(),
+        format!(
+            "keyfile {} not found: check the path given with --keyfile or TRESOR_KEYFILE",
+            missing.display()
+        )
+    );
+}
+
+/// Root opens files of any user: tresor does not, so a vault or keyfile planted or left by
+/// another account is not trusted by a root-run tresor either.
+#[test]
+fn a_vault_or_keyfile_of_another_user_is_refused_even_for_root() {
+    if !running_as_root() {
+        eprintln!("skipped: only root can give a file to another user");
+        return;
+    }
+    let v = Vault::new();
+    v.add("A", b"1");
+    std::os::unix::fs::chown(&v.path, Some(65534), None).unwrap();
+    let error = v.err(&["get", "A"], None);
+    assert_eq!(
+        error,
+        format!(
+            "{path}: belongs to uid 65534, not to you (uid 0); if you trust it, `chown 0 {path}`",
+            path = v.path.display()
+        )
+    );
+    let out = v.run(&["doctor"], None).failure_after_output();
+    assert!(
+        out.text().contains("belongs to uid 65534"),
+        "{}",
+        out.text()
+    );
+    std::os::unix::fs::chown(&v.path, Some(0), None).unwrap();
+
+    std::os::unix::fs::chown(v.keyfile(), Some(65534), None).unwrap();
+    let error = v.err(&["get", "A"], None);
+    assert_eq!(
+        error,
+        format!(
+            "{path}: belongs to uid 65534, not to you (uid 0); if you trust it, `chown 0 {path}`",
+            path = v.keyfile().display()
+        )
+    );
+    std::os::unix::fs::chown(v.keyfile(), Some(0), None).unwrap();
+    assert_eq!(v.get("A"), b"1");
+}
+
+/// The vault is checked on the handle redb then uses: a folder or a pipe at the vault path
+/// is "not a tresor vault", not a hang or a redb error.
+#[test]
+fn a_vault_path_that_is_not_a_file_is_refused() {
+    let v = Vault::new();
+    std::fs::remove_file(&v.path).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg("-m")
+        .arg("600")
+        .arg(&v.path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(
+        v.err(&["list"], None),
+        format!("{} is not a tresor vault", v.path.display())
+    );
+}

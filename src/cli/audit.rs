@@ -1,10 +1,15 @@
 //! `tresor audit`: the access log, oldest first. Never values.
+//!
+//! `-p`/`-e` given on the command line filter it; their defaults (and `TRESOR_PROJECT`/
+//! `TRESOR_ENV`, which say where commands act, not what to look back at) do not.
+
+use std::collections::BTreeMap;
 
 use clap::Args;
 
 use super::secrets::rfc3339;
 use super::{CliError, CliResult, Global, unlock};
-use crate::vault::audit::AuditLine;
+use crate::vault::audit::{AuditEvent, AuditLine};
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -13,12 +18,62 @@ pub struct AuditArgs {
     pub last: Option<usize>,
 }
 
+/// Which entries to show: only what was given on the command line filters.
+struct Filter {
+    project: Option<String>,
+    env: Option<String>,
+}
+
+impl Filter {
+    fn from(global: &Global) -> Filter {
+        Filter {
+            project: given_on_command_line("project").then(|| global.project.clone()),
+            env: given_on_command_line("env").then(|| global.env.clone()),
+        }
+    }
+
+    fn keeps(&self, e: &AuditEvent) -> bool {
+        self.project.as_ref().is_none_or(|p| *p == e.project)
+            && self.env.as_ref().is_none_or(|env| *env == e.env)
+    }
+}
+
+/// Whether a global option was typed, not defaulted: `Global` holds only the value, so
+/// the arguments are parsed again for their source.
+fn given_on_command_line(id: &str) -> bool {
+    use clap::CommandFactory;
+    use clap::parser::ValueSource;
+    let Ok(matches) = super::Cli::command().try_get_matches_from(std::env::args_os()) else {
+        return false;
+    };
+    let audit = matches.subcommand_matches("audit");
+    [Some(&matches), audit]
+        .into_iter()
+        .flatten()
+        .any(|m| m.value_source(id) == Some(ValueSource::CommandLine))
+}
+
 pub fn show(global: &Global, args: AuditArgs) -> CliResult {
     let vault = unlock::open(global)?;
     let lines = vault.audit_log()?;
-    let skip = args.last.map_or(0, |n| lines.len().saturating_sub(n));
+    let kinds: BTreeMap<u32, &'static str> = vault
+        .slots()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| (s.id, s.kind.label()))
+        .collect();
+    let filter = Filter::from(global);
+    // Lines that fail to verify cannot be placed, so a filter keeps them all.
+    let shown: Vec<&AuditLine> = lines
+        .iter()
+        .filter(|l| match l {
+            AuditLine::Ok(e) => filter.keeps(e),
+            _ => true,
+        })
+        .collect();
+    let skip = args.last.map_or(0, |n| shown.len().saturating_sub(n));
     let mut broken = 0;
-    for line in lines.iter().skip(skip) {
+    for line in shown.iter().skip(skip) {
         match line {
             AuditLine::Ok(e) => {
                 let place = match (e.project.as_str(), e.env.as_str()) {
@@ -31,7 +86,7 @@ pub fn show(global: &Global, args: AuditArgs) -> CliResult {
                     rfc3339(e.time),
                     e.user,
                     e.host,
-                    e.via.label(),
+                    via(e, &kinds),
                     e.action,
                     place,
                     summarize_keys(&e.key)
@@ -41,6 +96,16 @@ pub fn show(global: &Global, args: AuditArgs) -> CliResult {
                 broken += 1;
                 println!("line {line}: entry failed verification (edited, reordered or damaged)");
             }
+            AuditLine::Oversized { line, len } => {
+                broken += 1;
+                println!(
+                    "line {line}: {} MiB long, longer than any entry can be (planted or damaged); not read",
+                    len >> 20
+                );
+            }
+            AuditLine::Interrupted { line } => println!(
+                "line {line}: an entry was interrupted while being written (a crash or a full disk); only that entry is lost"
+            ),
         }
     }
     if broken > 0 {
@@ -51,6 +116,18 @@ pub fn show(global: &Global, args: AuditArgs) -> CliResult {
     Ok(())
 }
 
+/// `cli/slot 1 (keyfile)`; entries from before slots were recorded say only `cli`.
+fn via(e: &AuditEvent, kinds: &BTreeMap<u32, &'static str>) -> String {
+    match e.slot {
+        None => e.via.label().to_string(),
+        Some(id) => format!(
+            "{}/slot {id} ({})",
+            e.via.label(),
+            kinds.get(&id).copied().unwrap_or("removed")
+        ),
+    }
+}
+
 /// `run`, `export` and `import` record every key they touched; a line shows a few.
 fn summarize_keys(keys: &str) -> String {
     const SHOWN: usize = 5;
@@ -58,5 +135,12 @@ fn summarize_keys(keys: &str) -> String {
     if all.len() <= SHOWN {
         return keys.to_string();
     }
-    format!("{},… ({} keys)", all[..SHOWN].join(","), all.len())
+    // A very long list was cut when written and ends with its own count.
+    let total = all
+        .last()
+        .and_then(|l| l.strip_prefix("…("))
+        .and_then(|l| l.strip_suffix(" keys in all)"))
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(all.len());
+    format!("{},… ({total} keys)", all[..SHOWN].join(","))
 }

@@ -19,7 +19,9 @@ pub fn doctor(global: &Global, _args: DoctorArgs) -> CliResult {
     let path = vault_path(global)?;
     let mut findings = maintenance::check_file(&path);
     // Deep checks need the key; a damaged file stops at the storage findings.
-    if !findings.iter().any(Finding::is_problem) {
+    let vault_ok = !findings.iter().any(Finding::is_problem);
+    findings.push(maintenance::check_audit_file(&path));
+    if vault_ok {
         match unlock::open(global) {
             Ok(vault) => match vault.doctor() {
                 Ok(more) => findings.extend(more),

@@ -136,7 +136,9 @@ pub enum Command {
     )]
     Upgrade(keys::RekeyArgs),
     /// Show the audit log: who read or changed what, when; never values
-    #[command(after_help = "Examples:\n  tresor audit\n  tresor audit --last 20")]
+    #[command(
+        after_help = "Examples:\n  tresor audit                      everything, oldest first\n  tresor audit -e production        production's entries, in every project\n  tresor -p billing audit --last 20\n\nOnly -p/-e typed on the command line filter (not TRESOR_PROJECT/TRESOR_ENV).\nThe via column says where an entry came from and which key slot unlocked the vault\n(see `tresor keyfile list`). Exits 1 when an entry fails verification."
+    )]
     Audit(audit::AuditArgs),
     /// Check the vault file: storage checksums, digests, every record, permissions, KDF settings
     #[command(after_help = "Example:\n  tresor doctor\n\nExits 1 when it finds a problem.")]

@@ -88,6 +88,11 @@ pub enum VaultError {
     PassphraseMismatch,
     #[error("keyfile {path}: {reason}", path = .path.display())]
     BadKeyfile { path: PathBuf, reason: String },
+    #[error(
+        "keyfile {path} not found: check the path given with --keyfile or TRESOR_KEYFILE",
+        path = .0.display()
+    )]
+    KeyfileNotFound(PathBuf),
     #[error("vault is busy: another tresor process is writing to it (waited 2 s); try again")]
     Busy,
     #[error("{0} is not a tresor vault")]

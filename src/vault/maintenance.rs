@@ -23,6 +23,18 @@ impl Finding {
     }
 }
 
+/// The audit log file beside the vault: what `audit::check_file` finds, as a finding.
+pub fn check_audit_file(vault: &Path) -> Finding {
+    match audit::check_file(vault) {
+        Ok(true) => Finding::Ok(format!(
+            "{} is a private regular file",
+            audit::log_path(vault).display()
+        )),
+        Ok(false) => Finding::Ok("no audit log yet".into()),
+        Err(why) => Finding::Problem(why),
+    }
+}
+
 /// Checks that need no credential: permissions and redb's own integrity check.
 pub fn check_file(path: &Path) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -80,25 +92,48 @@ impl Vault {
         } else {
             self.doctor_format_2(&mut out)?;
         }
-        let lines = audit::read(&self.path, &self.keys)?;
-        let bad: Vec<usize> = lines
-            .iter()
-            .filter_map(|l| match l {
-                audit::AuditLine::Broken { line } => Some(*line),
-                audit::AuditLine::Ok(_) => None,
-            })
-            .collect();
-        if bad.is_empty() {
-            out.push(Finding::Ok(format!(
-                "audit log: {} entries, chain intact",
-                lines.len()
-            )));
-        } else {
+        out.extend(self.audit_findings());
+        Ok(out)
+    }
+
+    /// The audit chain, line by line: damage and oversized lines are problems, an entry
+    /// interrupted by a crash is a warning (see `audit`'s module notes for the rule).
+    fn audit_findings(&self) -> Vec<Finding> {
+        let lines = match audit::read(&self.path, &self.keys) {
+            Ok(lines) => lines,
+            // The file checks already said why (symlink, owner, mode).
+            Err(e) => {
+                return vec![Finding::Problem(format!("audit log: not read ({e})"))];
+            }
+        };
+        let mut out = Vec::new();
+        let mut bad = Vec::new();
+        let mut entries = 0;
+        for line in &lines {
+            match line {
+                audit::AuditLine::Ok(_) => entries += 1,
+                audit::AuditLine::Broken { line } => bad.push(*line),
+                audit::AuditLine::Oversized { line, len } => out.push(Finding::Problem(format!(
+                    "audit log: line {line} is {} MiB long, longer than any entry can be (planted or damaged); move the log aside to start a new one",
+                    len >> 20
+                ))),
+                audit::AuditLine::Interrupted { line } => out.push(Finding::Warning(format!(
+                    "audit log: line {line} is an entry interrupted while being written (a crash or a full disk); only that entry is lost"
+                ))),
+            }
+        }
+        if !bad.is_empty() {
             out.push(Finding::Problem(format!(
                 "audit log: entries on lines {bad:?} fail verification (edited, reordered or damaged)"
             )));
         }
-        Ok(out)
+        if out.iter().all(|f| !f.is_problem()) {
+            out.insert(
+                0,
+                Finding::Ok(format!("audit log: {entries} entries, chain intact")),
+            );
+        }
+        out
     }
 
     fn report_slots(&self, slots: &[Slot], out: &mut Vec<Finding>) {

@@ -371,6 +371,7 @@ impl Vault {
             project: project.into(),
             env: env.into(),
             key: key.into(),
+            slot: Some(self.slot),
         };
         if let Err(e) = audit::append(&self.path, &self.keys, event) {
             *self.audit_failure.borrow_mut() = Some(e.to_string());

@@ -266,7 +266,7 @@ impl Vault {
 
     /// When each key slot last unlocked the vault, from the audit log.
     pub fn slot_last_used(&self) -> Result<std::collections::BTreeMap<u32, i64>> {
-        Ok(std::collections::BTreeMap::new())
+        Ok(super::audit::slot_last_used(&self.audit_log()?))
     }
 
     /// Removes a key slot; the last one stays. Its credential no longer opens this file,

@@ -94,15 +94,29 @@ pub fn ensure_parent_dir(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Refuses a file that is missing, empty, or that other users can read.
+/// Refuses a file that is missing, empty, not a regular file, not yours, or that other
+/// users can read.
 pub fn check_file(path: &Path) -> Result<()> {
-    let meta = match fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(VaultError::NoVault(path.to_path_buf()));
-        }
-        Err(e) => return Err(VaultError::io(path, e)),
-    };
+    open_checked(path, false).map(drop)
+}
+
+/// Opens the vault file once and checks that handle (fstat), so the file redb reads is
+/// the one checked. A symlink to a vault is followed: keeping the vault in a synced
+/// folder and linking it into place is a fair setup, and the target is what is checked.
+fn open_checked(path: &Path, write: bool) -> Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(write)
+        // O_NONBLOCK: a named pipe at the vault path must not hang the open. It has no
+        // effect on a regular file.
+        .custom_flags(libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => VaultError::NoVault(path.to_path_buf()),
+            std::io::ErrorKind::IsADirectory => VaultError::NotAVault(path.to_path_buf()),
+            _ => VaultError::io(path, e),
+        })?;
+    let meta = file.metadata().map_err(|e| VaultError::io(path, e))?;
     if !meta.is_file() {
         return Err(VaultError::NotAVault(path.to_path_buf()));
     }
@@ -111,10 +125,13 @@ pub fn check_file(path: &Path) -> Result<()> {
     if meta.len() == 0 {
         return Err(VaultError::NotAVault(path.to_path_buf()));
     }
-    check_private(path, &meta)
+    check_private(path, &meta)?;
+    Ok(file)
 }
 
-/// Group or others having any access to a secret-bearing file is refused.
+/// Group or others having any access to a secret-bearing file is refused, and so is a
+/// file of another user, for root too: root can open anything, so whoever can plant a
+/// file where root's tresor looks would otherwise choose what it trusts.
 pub fn check_private(path: &Path, meta: &fs::Metadata) -> Result<()> {
     let mode = meta.permissions().mode() & 0o7777;
     if mode & 0o077 != 0 {
@@ -123,11 +140,16 @@ pub fn check_private(path: &Path, meta: &fs::Metadata) -> Result<()> {
             mode,
         });
     }
+    // SAFETY: geteuid has no preconditions.
     let uid = unsafe { libc::geteuid() };
-    if meta.uid() != uid && uid != 0 {
+    if meta.uid() != uid {
         return Err(VaultError::Io {
             path: path.to_path_buf(),
-            source: std::io::Error::other("the file belongs to another user"),
+            source: std::io::Error::other(format!(
+                "belongs to uid {}, not to you (uid {uid}); if you trust it, `chown {uid} {}`",
+                meta.uid(),
+                path.display()
+            )),
         });
     }
     Ok(())
@@ -135,13 +157,13 @@ pub fn check_private(path: &Path, meta: &fs::Metadata) -> Result<()> {
 
 /// Opens for reading, shared with other readers. Retries while a writer holds the lock.
 pub fn open_read(path: &Path) -> Result<ReadOnlyDatabase> {
-    check_file(path)?;
     let mut repaired = false;
     retry_busy(|| {
+        let backend = FileBackend::new(open_checked(path, false)?).map_err(map_db_error)?;
         match fenced(|| {
             Builder::new()
                 .set_cache_size(CACHE_BYTES)
-                .open_read_only(path)
+                .open_read_only_with_backend(backend)
                 .map_err(map_db_error)
         }) {
             // A crash left the file needing repair, which needs a read-write open once.
@@ -158,13 +180,15 @@ pub fn open_read(path: &Path) -> Result<ReadOnlyDatabase> {
 /// Opens for writing with redb's integrity check: a file altered since redb last wrote
 /// it fails here instead of being trusted.
 pub fn open_write(path: &Path) -> Result<Database> {
-    check_file(path)?;
     retry_busy(|| {
+        let backend = FileBackend::new(open_checked(path, true)?).map_err(map_db_error)?;
         fenced(|| {
+            // `create_with_backend` opens an existing database like `open` does; it would
+            // initialise an empty file, which `open_checked` refused on this handle.
             Builder::new()
                 .set_cache_size(CACHE_BYTES)
                 .set_check_integrity_on_open(true)
-                .open(path)
+                .create_with_backend(backend)
                 .map_err(map_db_error)
         })
     })
