@@ -123,7 +123,9 @@ fn put(v: &Vault, table: Table, key: &[u8], value: &[u8]) {
 }
 
 fn delete(v: &Vault, table: Table, key: &[u8]) {
-    tamper(v, |txn| assert!(txn.delete(table, key).unwrap(), "row exists"));
+    tamper(v, |txn| {
+        assert!(txn.delete(table, key).unwrap(), "row exists")
+    });
 }
 
 fn record(v: &Vault, env: &str, key: &str) -> Vec<u8> {
@@ -295,8 +297,16 @@ fn a_record_copied_into_another_environment_is_refused() {
         let a = record(&v, "development", "A");
         put_record(&v, "staging", "A", &a);
         finish(&v, resealed);
-        assert_level(&refused(&v, &["-e", "staging", "get", "A"]), "staging", resealed);
-        assert_level(&refused(&v, &["-e", "staging", "list"]), "staging", resealed);
+        assert_level(
+            &refused(&v, &["-e", "staging", "get", "A"]),
+            "staging",
+            resealed,
+        );
+        assert_level(
+            &refused(&v, &["-e", "staging", "list"]),
+            "staging",
+            resealed,
+        );
         assert_eq!(v.get("A"), ALPHA);
 
         // Into an environment where the key does not exist.
@@ -342,7 +352,10 @@ fn a_record_moved_into_another_environment_is_refused() {
         if resealed {
             // The key holder may delete a record; it may not make it readable elsewhere.
             let err = refused(&v, &["get", "A"]);
-            assert!(err.starts_with("no secret `A` in default/development"), "{err}");
+            assert!(
+                err.starts_with("no secret `A` in default/development"),
+                "{err}"
+            );
             assert_doctor_finds(&v, &[tampered_in("production")]);
         } else {
             // The record is missing from development, not silently gone.
@@ -507,6 +520,25 @@ fn an_added_record_breaks_the_digest() {
     assert_eq!(v.get_in("production", "C"), PROD_CHARLIE);
 }
 
+/// `env list` counts the rows of each environment's range without verifying them, so
+/// records added outside tresor show up in the count.
+#[test]
+#[ignore = "vault bug: `env list` reports unverified per-environment secret counts"]
+fn env_list_does_not_count_records_added_outside_tresor() {
+    let v = vault();
+    let b = record(&v, "development", "B");
+    put_record(&v, "development", "NEW", &b);
+    put_record(&v, "development", "NEW2", &b);
+    let out = v.run(&["env", "list"], None);
+    if out.code == 0 {
+        let text = out.text();
+        let dev = text.lines().find(|l| l.starts_with("development")).unwrap();
+        assert!(dev.ends_with("2 secrets"), "{text}");
+    } else {
+        assert_eq!(out.failure().error(), digest_of("development"));
+    }
+}
+
 #[test]
 fn a_rolled_back_record_breaks_the_digest() {
     let v = vault();
@@ -531,7 +563,9 @@ fn a_whole_leafs_records_deleted_break_the_digest() {
     // Every record sharing the first two bytes of A's blind index.
     let n = {
         let mut n = 0;
-        tamper(&v, |txn| n = txn.delete_prefix(Table::Secrets, &a[..18]).unwrap());
+        tamper(&v, |txn| {
+            n = txn.delete_prefix(Table::Secrets, &a[..18]).unwrap()
+        });
         n
     };
     assert!(n >= 1);
@@ -792,7 +826,11 @@ fn an_edited_write_counter_is_refused() {
         );
         let edited = now.checked_add_signed(delta).unwrap();
         put(&v, Table::Meta, b"version", &edited.to_be_bytes());
-        assert_eq!(refused(&v, &["get", "A"]), CATALOG, "write {now} → {edited}");
+        assert_eq!(
+            refused(&v, &["get", "A"]),
+            CATALOG,
+            "write {now} → {edited}"
+        );
         assert_eq!(v.err(&["add", "X"], Some(b"x")), CATALOG);
     }
 }
@@ -824,7 +862,10 @@ fn an_edited_header_unlocks_nothing() {
     let last = header.len() - 1;
     header[last] ^= 0x01; // the creation time
     put(&v, Table::Meta, b"header", &header);
-    assert_eq!(v.run(&["get", "A"], None).failure().stderr, WRONG_CREDENTIAL);
+    assert_eq!(
+        v.run(&["get", "A"], None).failure().stderr,
+        WRONG_CREDENTIAL
+    );
 }
 
 #[test]
@@ -953,8 +994,14 @@ fn an_older_copy_of_the_whole_file_is_refused_until_accepted() {
         );
     }
     let err = v.err(&["add", "X"], Some(b"x"));
-    assert!(err.contains("older than the one this machine last saw"), "{err}");
-    assert_doctor_finds(&v, &["older than the one this machine last saw".to_string()]);
+    assert!(
+        err.contains("older than the one this machine last saw"),
+        "{err}"
+    );
+    assert_doctor_finds(
+        &v,
+        &["older than the one this machine last saw".to_string()],
+    );
     // Accepted on purpose, the copy is the vault again, as it was.
     v.ok(&["restore", "--accept-older"], None);
     assert_eq!(v.get("A"), ALPHA);
