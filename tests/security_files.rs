@@ -80,13 +80,27 @@ fn the_files_hold_no_names_values_or_descriptions_in_clear() {
             );
         }
     }
-    // Every file in the vault's directory, whatever it is.
-    for entry in std::fs::read_dir(v.dir.path()).unwrap() {
-        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
-        for canary in CANARIES {
-            assert!(!contains(&bytes, canary.as_bytes()), "{canary}");
+    // Every file under the vault's directory, whatever it is (the high-water mark too).
+    let mut dirs = vec![v.dir.path().to_path_buf()];
+    let mut seen = 0;
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            seen += 1;
+            let bytes = std::fs::read(&path).unwrap();
+            for canary in CANARIES {
+                assert!(!contains(&bytes, canary.as_bytes()), "{canary}");
+            }
         }
     }
+    assert!(
+        seen >= 4,
+        "vault, keyfile, audit log and high-water mark: {seen}"
+    );
 }
 
 fn utf16(s: &str) -> Vec<u8> {

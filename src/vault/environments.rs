@@ -101,11 +101,18 @@ impl Vault {
             self.read(|txn, catalog| {
                 let mut out = Vec::with_capacity(catalog.entries.len());
                 for e in &catalog.entries {
+                    // Counted from verified records: rows added outside tresor do not count.
+                    let place = integrity::Place {
+                        project: &e.project,
+                        env: &e.name,
+                    };
+                    let records =
+                        integrity::verified_env(&self.keys, txn, &e.id, &e.digest, &place)?;
                     out.push(EnvironmentInfo {
                         project: e.project.clone(),
                         name: e.name.clone(),
                         created: e.created,
-                        secrets: txn.count(Table::Secrets, &e.id)? as usize,
+                        secrets: records.len(),
                     });
                 }
                 Ok(out)
@@ -169,7 +176,6 @@ impl Vault {
     /// a project stays, so a project never silently disappears.
     pub fn remove_env(&self, project: &str, env: &str, force: bool) -> Result<usize> {
         let removed = self.write(|txn, catalog| {
-            let env_id = self.find_env(catalog, project, env)?.id;
             let siblings = catalog
                 .entries
                 .iter()
@@ -181,7 +187,11 @@ impl Vault {
                     env: env.into(),
                 });
             }
-            let count = txn.count(Table::Secrets, &env_id)? as usize;
+            let entry = self.find_env(catalog, project, env)?;
+            let env_id = entry.id;
+            let place = integrity::Place { project, env };
+            let count =
+                integrity::verified_env(&self.keys, &*txn, &entry.id, &entry.digest, &place)?.len();
             if count > 0 && !force {
                 return Err(VaultError::EnvNotEmpty {
                     project: project.into(),

@@ -209,6 +209,25 @@ pub fn verified_env(
     place: &Place,
 ) -> Result<Vec<(SecretId, Vec<u8>)>> {
     let root = verified_root(keys, txn, env, digest, place)?;
+    // The tree's rows must be exactly the root and one node per non-empty root slot: a
+    // node row where the root says "empty" was planted (and must never be re-sealed).
+    let mut rows = Vec::new();
+    txn.scan(Table::Tree, env, &mut |k, _| {
+        rows.push(k[16..].to_vec());
+        Ok(())
+    })?;
+    let expected_rows: Vec<Vec<u8>> = std::iter::once(vec![0])
+        .chain(
+            (0..=255u8)
+                .filter(|b0| child(&root, *b0) != ZERO)
+                .map(|b0| vec![1, b0]),
+        )
+        .collect();
+    let mut sorted_expected = expected_rows.clone();
+    sorted_expected.sort();
+    if rows != sorted_expected {
+        return Err(place.mismatch());
+    }
     // Every non-empty leaf the tree expects; each must be met exactly once below.
     let mut expected: BTreeMap<(u8, u8), [u8; 32]> = BTreeMap::new();
     for b0 in 0..=255u8 {
@@ -293,6 +312,12 @@ pub fn rehash(
     };
     for (b0, leaves) in by_node {
         let mut node = match txn.get(Table::Tree, &node_key(env, b0))? {
+            // A row where the root says "empty" was planted: never seal it in.
+            Some(_) if child(&root, b0) == ZERO => {
+                return Err(VaultError::Corrupt(
+                    "an integrity tree node is where its environment has none".into(),
+                ));
+            }
             Some(n) if n.len() == NODE_LEN => n,
             Some(_) => return Err(corrupt()),
             None => vec![0u8; NODE_LEN],

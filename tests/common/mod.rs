@@ -133,7 +133,8 @@ impl Output {
 }
 
 /// `tresor` with a clean environment: no `TRESOR_*` variable from the developer's shell,
-/// and a HOME where nothing can be written (a test that forgets `--vault` fails).
+/// and a HOME where nothing can be written, even as root (a path under /dev/null): a test
+/// that forgets `--vault` fails, and nothing is remembered between tests by accident.
 pub fn tresor() -> Command {
     let mut cmd = Command::new(BIN);
     for (name, _) in std::env::vars_os() {
@@ -141,7 +142,7 @@ pub fn tresor() -> Command {
             cmd.env_remove(name);
         }
     }
-    cmd.env("HOME", "/nonexistent/tresor-test-home")
+    cmd.env("HOME", "/dev/null/tresor-test-home")
         .env_remove("XDG_DATA_HOME")
         .env_remove("XDG_STATE_HOME")
         .env_remove("XDG_CONFIG_HOME")
@@ -238,7 +239,8 @@ impl Vault {
         let out = output(
             {
                 let mut c = tresor();
-                c.arg("--vault")
+                c.env("XDG_STATE_HOME", v.state_dir())
+                    .arg("--vault")
                     .arg(&v.path)
                     .arg("--keyfile")
                     .arg(&keyfile)
