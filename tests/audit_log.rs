@@ -405,6 +405,7 @@ fn a_vault_created_in_the_tui_is_logged_as_tui() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("new.tresor");
     let mut app = App::start(
+        tresor::tui::places::Places::none(),
         path.clone(),
         "default".into(),
         "development".into(),
