@@ -496,3 +496,101 @@ fn an_unwritable_audit_log_warns_and_loses_nothing() {
     let out = v.run(&["get", "KEPT"], None).success();
     assert_eq!(out.stderr, "", "a writable log again: no warning");
 }
+
+/// The characters RFC 3986 leaves unreserved, minus `.` and `~`: safe in every part of a
+/// URL, unquoted in a shell and bare in a .env file.
+fn url_safe(value: &[u8]) -> bool {
+    value
+        .iter()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_'))
+}
+
+#[test]
+fn generated_values_go_into_a_url_unchanged() {
+    let v = Vault::new();
+    for i in 0..20 {
+        let key = format!("DB_PASSWORD_{i}");
+        v.ok(&["add", &key, "--generate"], None);
+        let value = v.get(&key);
+        assert_eq!(value.len(), 32);
+        assert!(url_safe(&value), "{}", String::from_utf8_lossy(&value));
+        // What the shell and a .env file read back too.
+        let export = v.ok(&["export"], None).text();
+        let line = format!("{key}={}\n", String::from_utf8_lossy(&value));
+        assert!(export.contains(&line), "{export}");
+    }
+}
+
+#[test]
+fn generate_takes_a_length_and_a_charset() {
+    let v = Vault::new();
+    let out = v.ok(
+        &[
+            "add",
+            "HEX_KEY",
+            "--generate",
+            "--charset",
+            "hex",
+            "--length",
+            "40",
+        ],
+        None,
+    );
+    assert_eq!(
+        out.stderr,
+        "added HEX_KEY to default/development (Credential, generated 40 hex characters)\n"
+    );
+    let hex = v.get("HEX_KEY");
+    assert_eq!(hex.len(), 40);
+    assert!(hex.iter().all(|c| b"0123456789abcdef".contains(c)));
+
+    v.ok(&["add", "ALNUM", "--generate=20", "--charset=alnum"], None);
+    let alnum = v.get("ALNUM");
+    assert_eq!(alnum.len(), 20);
+    assert!(alnum.iter().all(u8::is_ascii_alphanumeric));
+
+    v.ok(
+        &["add", "SYMBOLS", "--generate", "--charset", "symbols"],
+        None,
+    );
+    let symbols = v.get("SYMBOLS");
+    assert_eq!(symbols.len(), 32);
+    assert!(
+        symbols
+            .iter()
+            .all(|c| c.is_ascii_graphic() && !b"'\"`\\".contains(c))
+    );
+
+    // edit rotates with the same options.
+    v.ok(
+        &[
+            "edit",
+            "HEX_KEY",
+            "--generate",
+            "--length",
+            "64",
+            "--charset",
+            "hex",
+        ],
+        None,
+    );
+    let rotated = v.get("HEX_KEY");
+    assert_eq!(rotated.len(), 64);
+    assert!(rotated.iter().all(|c| b"0123456789abcdef".contains(c)));
+
+    // Mistakes are usage errors that name the choices, and nothing is stored.
+    let out = v
+        .run(&["add", "X", "--generate", "--charset", "emoji"], None)
+        .usage_error();
+    assert!(
+        out.stderr.contains("urlsafe") && out.stderr.contains("hex"),
+        "{}",
+        out.stderr
+    );
+    v.run(&["add", "X", "--generate", "--length", "4"], None)
+        .usage_error();
+    v.run(&["add", "X", "--length", "40"], None).usage_error();
+    v.run(&["add", "X", "--generate=40", "--length", "50"], None)
+        .usage_error();
+    assert!(!v.keys("development").contains(&"X".to_string()));
+}

@@ -455,3 +455,29 @@ fn help_scrolls_to_every_section_and_back() {
     let text = screen_text(&draw(&mut app, 80, 24));
     assert!(text.contains("Secrets table"), "{text}");
 }
+
+#[test]
+fn ctrl_g_again_picks_the_next_charset_and_says_which() {
+    let fx = Fixture::new();
+    let mut app = fx.app();
+    press(&mut app, KeyCode::Char('a'));
+    typ(&mut app, "DB_PASSWORD");
+    ctrl(&mut app, 'g');
+    let text = screen_text(&draw(&mut app, 80, 24));
+    assert!(
+        text.contains("urlsafe · Ctrl-G: alnum · Ctrl-R show"),
+        "{text}"
+    );
+    snap("add_generated", &mut app);
+    for (next, after) in [("alnum", "symbols"), ("symbols", "hex"), ("hex", "urlsafe")] {
+        ctrl(&mut app, 'g');
+        let text = screen_text(&draw(&mut app, 80, 24));
+        assert!(
+            text.contains(&format!("{next} · Ctrl-G: {after} · Ctrl-R show")),
+            "{text}"
+        );
+    }
+    // Typing in the value starts over: the next Ctrl-G is the default again.
+    typ(&mut app, "x");
+    assert!(screen_text(&draw(&mut app, 80, 24)).contains("Ctrl-R show · Ctrl-G generate"));
+}

@@ -848,3 +848,20 @@ fn the_loop_never_spins() {
         Duration::from_millis(500)
     );
 }
+
+#[test]
+fn ctrl_g_cycles_through_the_charsets() {
+    use tresor::vault::generate::Charset;
+    let (_fx, mut app) = Fixture::new();
+    press(&mut app, KeyCode::Char('a'));
+    for charset in Charset::ALL.into_iter().chain([Charset::Urlsafe]) {
+        ctrl(&mut app, 'g');
+        let value = form(&app).value_bytes().to_vec();
+        assert_eq!(value.len(), 32);
+        assert!(
+            value.iter().all(|b| charset.alphabet().contains(b)),
+            "{charset:?}: {}",
+            String::from_utf8_lossy(&value)
+        );
+    }
+}

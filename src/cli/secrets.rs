@@ -20,10 +20,51 @@ pub struct AddArgs {
     /// api-key, token, password, connection-string, certificate, credential, other [default: detected]
     #[arg(long = "type", value_parser = parse_type)]
     pub kind: Option<SecretType>,
-    /// Store a strong random value of LEN characters instead of reading one
-    #[arg(long, value_name = "LEN", num_args = 0..=1, default_missing_value = "32",
+    #[command(flatten)]
+    pub generate: GenerateArgs,
+}
+
+/// `--generate[=LEN]`, `--length N`, `--charset NAME`, shared by add and edit.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Store a strong random value (32 characters, or LEN) instead of reading one
+    #[arg(long, value_name = "LEN", num_args = 0..=1,
           value_parser = clap::value_parser!(u16).range(8..=4096))]
-    pub generate: Option<u16>,
+    pub generate: Option<Option<u16>>,
+    /// Length of the generated value (8 to 4096) [default: 32]
+    #[arg(long, value_name = "N", requires = "generate",
+          value_parser = clap::value_parser!(u16).range(8..=4096))]
+    pub length: Option<u16>,
+    /// Characters of the generated value: urlsafe (letters, digits, - and _: fits in
+    /// URLs, shells and .env files unquoted), alnum, symbols (needs quoting), hex
+    #[arg(long, value_name = "NAME", requires = "generate", value_parser = parse_charset)]
+    pub charset: Option<generate::Charset>,
+}
+
+impl GenerateArgs {
+    /// The length and charset asked for, if a value is to be generated.
+    fn wanted(&self) -> Result<Option<(usize, generate::Charset)>, CliError> {
+        let Some(given) = self.generate else {
+            return Ok(None);
+        };
+        let len = match (given, self.length) {
+            (Some(a), Some(b)) if a != b => {
+                // A usage error, like clap's: same prefix, same exit status.
+                eprintln!("error: --generate={a} and --length {b} disagree: give the length once");
+                return Err(CliError::Exit(2));
+            }
+            (Some(n), _) | (None, Some(n)) => usize::from(n),
+            (None, None) => generate::DEFAULT_LEN,
+        };
+        Ok(Some((len, self.charset.unwrap_or_default())))
+    }
+}
+
+fn parse_charset(text: &str) -> Result<generate::Charset, String> {
+    generate::Charset::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = generate::Charset::ALL.iter().map(|c| c.name()).collect();
+        format!("unknown charset `{text}`; use one of {}", names.join(", "))
+    })
 }
 
 #[derive(Debug, Args)]
@@ -38,10 +79,8 @@ pub struct EditArgs {
     /// Read a new value from stdin (one trailing newline stripped; empty keeps the current one)
     #[arg(long, conflicts_with = "generate")]
     pub value_stdin: bool,
-    /// Replace the value with a strong random one of LEN characters
-    #[arg(long, value_name = "LEN", num_args = 0..=1, default_missing_value = "32",
-          value_parser = clap::value_parser!(u16).range(8..=4096))]
-    pub generate: Option<u16>,
+    #[command(flatten)]
+    pub generate: GenerateArgs,
 }
 
 #[derive(Debug, Args)]
@@ -105,8 +144,8 @@ fn strip_one_newline(mut value: SecretValue) -> SecretValue {
 }
 
 /// A strong random value (see `vault::generate`).
-fn generate_value(len: usize) -> Result<SecretValue, CliError> {
-    Ok(generate::value(len)?)
+fn generate_value((len, charset): (usize, generate::Charset)) -> Result<SecretValue, CliError> {
+    Ok(generate::value_from(charset, len)?)
 }
 
 pub fn add(global: &Global, args: AddArgs) -> CliResult {
@@ -116,10 +155,11 @@ pub fn add(global: &Global, args: AddArgs) -> CliResult {
     if let Some(w) = validate::lowercase_warning(&args.key) {
         warn(&w);
     }
+    let wanted = args.generate.wanted()?;
     let stdin_is_terminal = std::io::stdin().is_terminal();
     let vault = unlock::open(global)?;
-    let value = match args.generate {
-        Some(len) => generate_value(len as usize)?,
+    let value = match wanted {
+        Some(wanted) => generate_value(wanted)?,
         None if !stdin_is_terminal => read_stdin_value()?,
         None => {
             let typed = unlock::prompt(&format!("Value for {}: ", args.key))?;
@@ -140,8 +180,9 @@ pub fn add(global: &Global, args: AddArgs) -> CliResult {
             kind: args.kind,
         },
     )?;
-    let generated = match args.generate {
-        Some(n) => format!(", generated {n} characters"),
+    let generated = match wanted {
+        Some((n, generate::Charset::Urlsafe)) => format!(", generated {n} characters"),
+        Some((n, charset)) => format!(", generated {n} {} characters", charset.name()),
         None => String::new(),
     };
     note(&format!(
@@ -155,9 +196,10 @@ pub fn edit(global: &Global, args: EditArgs) -> CliResult {
     if let Some(d) = &args.description {
         validate::description(d)?;
     }
+    let wanted = args.generate.wanted()?;
     let vault = unlock::open(global)?;
-    let value = match (args.generate, args.value_stdin) {
-        (Some(len), _) => Some(generate_value(len as usize)?),
+    let value = match (wanted, args.value_stdin) {
+        (Some(wanted), _) => Some(generate_value(wanted)?),
         (None, true) => Some(read_stdin_value()?).filter(|v| !v.is_empty()),
         (None, false) => None,
     };
