@@ -99,7 +99,7 @@ fn projects_and_the_last_environment() {
 fn environment_names_are_checked() {
     let v = Vault::new();
     let cases: &[(&str, &str)] = &[
-        ("bad name", "character U+0020 is not allowed"),
+        ("bad name", "a space is not allowed"),
         ("-leading", "it must start with a letter or digit"),
         ("a/b", "character `/` is not allowed"),
     ];
@@ -593,4 +593,122 @@ fn generate_takes_a_length_and_a_charset() {
     v.run(&["add", "X", "--generate=40", "--length", "50"], None)
         .usage_error();
     assert!(!v.keys("development").contains(&"X".to_string()));
+}
+
+#[test]
+fn doctor_lists_environments_like_env_list() {
+    let v = Vault::new();
+    for env in ["zeta", "alpha", "mid"] {
+        v.ok(&["env", "add", env], None);
+    }
+    v.ok(&["-p", "other", "env", "add", "qa"], None);
+    v.add_in("staging", "ONLY", b"1");
+    let report = v.ok(&["doctor"], None).text();
+    let envs: Vec<&str> = report
+        .lines()
+        .filter_map(|l| l.split_once(": ").map(|(head, _)| head))
+        .filter_map(|head| head.strip_prefix("ok       "))
+        .filter(|head| head.contains('/') && !head.starts_with('/'))
+        .collect();
+    assert_eq!(
+        envs,
+        [
+            "default/development",
+            "default/staging",
+            "default/production",
+            "default/alpha",
+            "default/mid",
+            "default/zeta",
+            "other/qa",
+        ],
+        "{report}"
+    );
+}
+
+#[test]
+fn counts_of_one_are_singular() {
+    let v = Vault::new();
+    v.ok(&["env", "add", "preview"], None);
+    v.add_in("preview", "ONLY", b"1");
+    assert_eq!(
+        v.ok(&["env", "list"], None).text(),
+        "development\t0 secrets\nstaging\t0 secrets\nproduction\t0 secrets\npreview\t1 secret\n"
+    );
+    assert_eq!(
+        v.err(&["env", "rm", "preview"], None),
+        "environment `default/preview` holds 1 secret: pass --yes to delete it with it"
+    );
+    let report = v.ok(&["doctor"], None).text();
+    for line in [
+        "default/preview: 1 secret decrypts and matches its digest",
+        "default/staging: 0 secrets decrypt and match their digest",
+        "1 key slot: 0 passphrase, 1 keyfile",
+        "4 environments match the catalog digest",
+    ] {
+        assert!(report.contains(line), "{line:?} in:\n{report}");
+    }
+    assert_eq!(
+        v.ok(&["env", "rm", "preview", "--yes"], None).stderr,
+        "removed environment default/preview and its 1 secret\n"
+    );
+
+    // One audit entry, one broken line, one problem.
+    let fresh = Vault::new();
+    let report = fresh.ok(&["doctor"], None).text();
+    assert!(
+        report.contains("audit log: 1 entry, chain intact"),
+        "{report}"
+    );
+    let audit = fresh.audit_path();
+    let text = std::fs::read_to_string(&audit).unwrap();
+    let mut chars: Vec<char> = text.trim_end().chars().collect();
+    let i = chars.len() / 2;
+    chars[i] = if chars[i] == '0' { '1' } else { '0' };
+    std::fs::write(&audit, chars.into_iter().collect::<String>() + "\n").unwrap();
+    let out = fresh.run(&["doctor"], None).failure_after_output();
+    assert_eq!(out.error(), "doctor found 1 problem");
+    let out = fresh.run(&["audit"], None).failure_after_output();
+    assert!(
+        out.error()
+            .ends_with("has 1 entry that failed verification"),
+        "{}",
+        out.error()
+    );
+}
+
+#[test]
+fn key_messages_are_complete_and_never_show_a_value() {
+    let v = Vault::new();
+    let err = v.err(&["add", "MY KEY"], Some(b"v"));
+    assert_eq!(
+        err,
+        "invalid secret key `MY KEY`: a space is not allowed; use letters, digits and `_` (e.g. MY_KEY)"
+    );
+    let err = v.err(&["add", "TAB\tKEY"], Some(b"v"));
+    assert!(err.contains(": a tab is not allowed;"), "{err}");
+
+    // A pasted KEY=value line or block: the key is named, the value never shown.
+    for (pasted, key) in [
+        ("DATABASE_URL=postgres://app:hunter2@db/app", "DATABASE_URL"),
+        ("export STRIPE_KEY=sk_live_hunter2", "STRIPE_KEY"),
+        ("A=hunter2\nB=hunter2", "A"),
+        ("db.url = hunter2", "DB_URL"),
+    ] {
+        let err = v.err(&["add", pasted], Some(b"v"));
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(
+            err == format!("looks like KEY=value: the key is `{key}`; the value goes separately"),
+            "{err}"
+        );
+    }
+
+    // A long pasted key: the message stays short enough to read whole, suggestion included.
+    let long = format!("{} X", "K".repeat(200));
+    let err = v.err(&["add", &long], Some(b"v"));
+    assert!(err.len() < 140, "{} bytes: {err}", err.len());
+    assert!(
+        err.contains("…") && err.ends_with("letters, digits and `_`"),
+        "{err}"
+    );
+    assert!(v.list("development").is_empty());
 }

@@ -481,3 +481,24 @@ fn ctrl_g_again_picks_the_next_charset_and_says_which() {
     typ(&mut app, "x");
     assert!(screen_text(&draw(&mut app, 80, 24)).contains("Ctrl-R show · Ctrl-G generate"));
 }
+
+#[test]
+fn a_pasted_assignment_in_the_key_field_gets_a_whole_message() {
+    let fx = Fixture::new();
+    let mut app = fx.app();
+    press(&mut app, KeyCode::Char('a'));
+    app.update(Action::Paste(
+        "DATABASE_URL=postgres://app:pw@db/app".into(),
+    ));
+    for (w, h) in SIZES {
+        let text = screen_text(&draw(&mut app, w, h));
+        let words: Vec<&str> = text.split_whitespace().filter(|w| *w != "│").collect();
+        let flat = words.join(" ");
+        assert!(
+            flat.contains(
+                "looks like KEY=value: the key is `DATABASE_URL`; the value goes separately"
+            ),
+            "{text}"
+        );
+    }
+}

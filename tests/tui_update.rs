@@ -469,7 +469,10 @@ fn project_picker_creates_and_opens_a_project() {
         panic!("picker closed")
     };
     assert!(
-        p.error.as_deref().unwrap_or("").contains("U+0020"),
+        p.error
+            .as_deref()
+            .unwrap_or("")
+            .contains("a space is not allowed"),
         "{:?}",
         p.error
     );

@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use zeroize::Zeroizing;
 
 use super::{CliError, CliResult, Global, note, unlock, warn};
+use crate::vault::validate::count;
 use crate::vault::wipe::WipeBuf;
 use crate::vault::{SecretInfo, SecretValue, dotenv, validate};
 
@@ -364,11 +365,6 @@ fn shell_quote(out: &mut WipeBuf, value: &str) {
 
 fn shell_quoted_len(value: &str) -> usize {
     value.len() + 2 + 3 * value.matches('\'').count()
-}
-
-/// "1 key", "2 keys": warnings are read by people.
-pub fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]
