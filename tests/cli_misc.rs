@@ -712,3 +712,52 @@ fn key_messages_are_complete_and_never_show_a_value() {
     );
     assert!(v.list("development").is_empty());
 }
+
+/// The terminal columns `text` takes: 2 for CJK and emoji, 1 for the rest used here.
+fn columns(text: &str) -> usize {
+    text.chars()
+        .map(|c| {
+            if (c as u32) >= 0x1100 && c != '…' {
+                2
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+#[test]
+fn list_columns_line_up_with_wide_characters() {
+    let v = Vault::new();
+    for (key, description) in [
+        ("A_KEY", "鍵の説明 🔑 wide".to_string()),
+        ("B_KEY", "plain text".to_string()),
+        ("C_KEY", "長い説明".repeat(10)),
+    ] {
+        v.ok(
+            &["add", key, "-d", &description, "--type", "other"],
+            Some(b"1"),
+        );
+    }
+    let out = v.ok(&["list"], None).text();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    // The TYPE column starts at the same terminal column on every line.
+    let type_at = |line: &str| {
+        let cut = line
+            .find("Other")
+            .or_else(|| line.find("TYPE"))
+            .unwrap_or_else(|| panic!("no type in {line:?}"));
+        columns(&line[..cut])
+    };
+    let header = type_at(lines[0]);
+    for line in &lines[1..] {
+        assert_eq!(type_at(line), header, "{out}");
+    }
+    // A long description is cut by width, with an ellipsis, at most 50 columns.
+    let c_line = lines[3];
+    let desc = c_line["C_KEY".len()..].trim_start();
+    let desc = &desc[..desc.find("  ").unwrap()];
+    assert!(desc.ends_with('…'), "{out}");
+    assert!(columns(desc) <= 50, "{} columns: {out}", columns(desc));
+}

@@ -3,6 +3,7 @@
 use std::io::{IsTerminal, Read, Write};
 
 use clap::Args;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use zeroize::Zeroizing;
 
 use super::{CliError, CliResult, Global, confirm, note, unlock, warn};
@@ -434,31 +435,46 @@ fn one_line(text: &str) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    if flat.chars().count() > 50 {
-        let cut: String = flat.chars().take(49).collect();
-        format!("{cut}…")
-    } else {
-        flat
-    }
+    truncate_to_width(&flat, DESCRIPTION_COLUMNS)
 }
 
-/// Plain aligned columns (width by characters; good enough for a terminal listing).
+/// The widest a description gets in `list`, in terminal columns.
+const DESCRIPTION_COLUMNS: usize = 50;
+
+/// `text` cut to at most `max` terminal columns, with `…` when cut.
+fn truncate_to_width(text: &str, max: usize) -> String {
+    if text.width() <= max {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > max.saturating_sub(1) {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// Aligned columns, padded by terminal width (CJK and emoji take two columns).
 pub fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
-    let mut widths = header.map(|h| h.chars().count());
+    let mut widths = header.map(|h| h.width());
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(cell.width());
         }
     }
     let mut out = String::new();
     let mut line = |cells: Vec<&str>| {
         let mut l = String::new();
         for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == N {
-                l.push_str(cell);
-            } else {
-                l.push_str(cell);
-                l.push_str(&" ".repeat(w - cell.chars().count() + 2));
+            l.push_str(cell);
+            if i + 1 < N {
+                l.push_str(&" ".repeat(w - cell.width() + 2));
             }
         }
         out.push_str(l.trim_end());
@@ -469,4 +485,25 @@ pub fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String 
         line(row.iter().map(String::as_str).collect());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_counts_columns_not_characters() {
+        assert_eq!(truncate_to_width("short", 50), "short");
+        let wide = "鍵".repeat(30);
+        let cut = truncate_to_width(&wide, 50);
+        assert_eq!(cut, format!("{}…", "鍵".repeat(24)));
+        assert!(cut.width() <= 50);
+        // A wide character that would straddle the limit is left out whole.
+        assert_eq!(truncate_to_width("ab鍵", 3), "ab…");
+        let table = table(
+            ["A", "B"],
+            &[["鍵🔑".into(), "x".into()], ["ab".into(), "y".into()]],
+        );
+        assert_eq!(table, "A     B\n鍵🔑  x\nab    y\n");
+    }
 }
