@@ -413,6 +413,18 @@ mod tests {
     }
 
     #[test]
+    fn an_import_file_is_read_into_one_buffer_of_its_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.env");
+        let text = "A=1\nB='two words'\n".repeat(1000);
+        std::fs::write(&path, &text).unwrap();
+        let buf = read_input(&path).unwrap();
+        assert_eq!(buf.as_bytes(), text.as_bytes());
+        // The length plus the one byte that shows the end: no regrowth copy was made.
+        assert_eq!(buf.capacity(), text.len() + 1);
+    }
+
+    #[test]
     fn json_export_is_what_serde_json_prints() {
         let secrets = sample();
         let out = render(Format::Json, &secrets).unwrap();
