@@ -502,3 +502,28 @@ fn a_pasted_assignment_in_the_key_field_gets_a_whole_message() {
         );
     }
 }
+
+#[test]
+fn the_project_picker_counts_one_in_the_singular() {
+    let fx = Fixture::new();
+    let vault = fx.vault();
+    vault.add_project("solo").unwrap();
+    for env in ["staging", "production"] {
+        vault.remove_env("solo", env, true).unwrap();
+    }
+    let secret = NewSecret {
+        key: "ONLY".into(),
+        value: SecretValue::new(b"1".to_vec()),
+        description: String::new(),
+        kind: None,
+    };
+    vault.add("solo", "development", secret).unwrap();
+    let mut app = fx.app();
+    press(&mut app, KeyCode::Char('p'));
+    let text = screen_text(&draw(&mut app, 80, 24));
+    assert!(text.contains("1 environment · 1 secret"), "{text}");
+    assert!(
+        !text.contains("1 environments") && !text.contains("1 secrets"),
+        "{text}"
+    );
+}
