@@ -761,3 +761,13 @@ fn list_columns_line_up_with_wide_characters() {
     assert!(desc.ends_with('…'), "{out}");
     assert!(columns(desc) <= 50, "{} columns: {out}", columns(desc));
 }
+
+#[test]
+fn doctor_says_1_pass() {
+    let v = Vault::with_passphrase("correct horse battery");
+    let report = v.ok(&["doctor"], None).text();
+    assert!(
+        report.contains("cheap Argon2id setting (1 pass, 8 MiB)"),
+        "{report}"
+    );
+}

@@ -129,8 +129,8 @@ impl Vault {
                     || kdf.memory_kib < KdfParams::DEFAULT.memory_kib)
             {
                 out.push(Finding::Warning(format!(
-                    "the passphrase uses a cheap Argon2id setting ({} passes, {} MiB); `tresor passwd` with the defaults (3 passes, 64 MiB) makes guessing it harder",
-                    kdf.passes,
+                    "the passphrase uses a cheap Argon2id setting ({}, {} MiB); `tresor passwd` with the defaults (3 passes, 64 MiB) makes guessing it harder",
+                    validate::count(kdf.passes as usize, "pass", "passes"),
                     kdf.memory_kib / 1024
                 )));
             }
