@@ -9,7 +9,7 @@ use super::crypto::KdfParams;
 use super::error::{Result, VaultError};
 use super::records::{SecretRecord, Slot, SlotKind, decode};
 use super::store::{self, DIGESTS, ENVIRONMENTS, KEYSLOTS, META, SECRETS, VAULT_DIGEST_KEY};
-use super::{Vault, audit, env_range};
+use super::{Vault, audit, env_range, env_rank, validate};
 
 /// One line of a doctor report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +88,7 @@ impl Vault {
     /// Deep checks with the data key: key slots, digests, every record decrypts, the audit chain.
     pub fn doctor(&self) -> Result<Vec<Finding>> {
         let mut out = Vec::new();
-        let (slots, catalog_ok, legacy, envs) = self.read(|txn| {
+        let (slots, catalog_ok, legacy, mut envs) = self.read(|txn| {
             let mut slots = Vec::new();
             for entry in txn.open_table(KEYSLOTS)?.iter()? {
                 let (_, v) = entry?;
@@ -143,8 +143,8 @@ impl Vault {
             .count();
         let keyfiles = slots.len() - passphrases;
         out.push(Finding::Ok(format!(
-            "{} key slots: {passphrases} passphrase, {keyfiles} keyfile",
-            slots.len()
+            "{}: {passphrases} passphrase, {keyfiles} keyfile",
+            validate::count(slots.len(), "key slot", "key slots")
         )));
         if self.format() < 2 {
             out.push(Finding::Warning(
@@ -157,8 +157,8 @@ impl Vault {
                     || kdf.memory_kib < KdfParams::DEFAULT.memory_kib)
             {
                 out.push(Finding::Warning(format!(
-                    "the passphrase uses a cheap Argon2id setting ({} passes, {} MiB); `tresor passwd` with the defaults (3 passes, 64 MiB) makes guessing it harder",
-                    kdf.passes,
+                    "the passphrase uses a cheap Argon2id setting ({}, {} MiB); `tresor passwd` with the defaults (3 passes, 64 MiB) makes guessing it harder",
+                    validate::count(kdf.passes as usize, "pass", "passes"),
                     kdf.memory_kib / 1024
                 )));
             }
@@ -170,16 +170,23 @@ impl Vault {
         }
         if catalog_ok {
             out.push(Finding::Ok(format!(
-                "{} environments match the catalog digest",
-                envs.len()
+                "{} the catalog digest",
+                validate::count(envs.len(), "environment matches", "environments match")
             )));
         } else {
             out.push(Finding::Problem(VaultError::CatalogMismatch.to_string()));
         }
+        // In the order of `env list`.
+        envs.sort_by(|a, b| (&a.0, env_rank(&a.1)).cmp(&(&b.0, env_rank(&b.1))));
         for (project, env, count, digest_error, broken) in envs {
             match (digest_error, broken.is_empty()) {
                 (None, true) => out.push(Finding::Ok(format!(
-                    "{project}/{env}: {count} secrets decrypt and match their digest"
+                    "{project}/{env}: {}",
+                    validate::count(
+                        count,
+                        "secret decrypts and matches its digest",
+                        "secrets decrypt and match their digest"
+                    )
                 ))),
                 (digest_error, _) => {
                     if let Some(e) = digest_error {
@@ -229,7 +236,10 @@ impl Vault {
         if out.iter().all(|f| !f.is_problem()) {
             out.insert(
                 0,
-                Finding::Ok(format!("audit log: {entries} entries, chain intact")),
+                Finding::Ok(format!(
+                    "audit log: {}, chain intact",
+                    super::validate::count(entries, "entry", "entries")
+                )),
             );
         }
         out

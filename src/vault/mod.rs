@@ -16,6 +16,7 @@ pub mod model;
 pub mod records;
 pub mod store;
 pub mod validate;
+pub mod wipe;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
