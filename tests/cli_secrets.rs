@@ -56,10 +56,10 @@ fn bad_key_characters_are_named() {
     let cases: &[(&str, &str)] = &[
         ("API-KEY", "character `-` is not allowed"),
         ("9LIVES", "it starts with the digit `9`"),
-        ("MY KEY", "character U+0020 is not allowed"),
+        ("MY KEY", "a space is not allowed"),
         ("CLÉ", "character `É` is not allowed"),
         ("A.B", "character `.` is not allowed"),
-        ("TAB\tKEY", "character U+0009 is not allowed"),
+        ("TAB\tKEY", "a tab is not allowed"),
     ];
     for (key, reason) in cases {
         let err = v.err(&["add", key], Some(b"value"));

@@ -578,3 +578,156 @@ fn an_unchanged_import_keeps_each_values_age() {
     assert_eq!(after[0], before[0]);
     assert_ne!(after[1]["value_changed"], before[1]["value_changed"]);
 }
+
+/// Values a POSIX shell and npm dotenv can both read from one `KEY=…` line.
+const SHELL_SAFE_VALUES: &[(&str, &str)] = &[
+    ("APP_NAME", "My App"),
+    ("PLAIN", "plain-word_1.2"),
+    ("URL", "postgres://user:pw@host:5432/db?sslmode=require"),
+    ("DOLLAR", "$HOME ${X} $(id)"),
+    ("BACKTICK", "`id`"),
+    ("SEMICOLON", "a; echo pwned"),
+    ("AMPERSAND", "a && b | c > d < e"),
+    ("GLOB", "* ? [a]"),
+    ("TILDE", "~/x:~/y"),
+    ("HASH", "a#b # c"),
+    ("DOUBLE", "say \"hi\""),
+    ("SINGLE", "it's"),
+    ("BACKSLASH", "C:\\dir\\n"),
+    ("SPACES", "  padded  "),
+    ("TAB", "a\tb"),
+    ("EQUALS", "a=b=c"),
+    ("PEM", "-----BEGIN KEY-----\nabc\n-----END KEY-----"),
+    ("MULTI_SINGLE", "it's\nmulti"),
+    ("LOOKS_LIKE_A_LINE", "x\nOTHER=injected\n# not a comment"),
+    ("UNICODE", "日本 😀 é"),
+    ("EXCLAMATION", "hello!world"),
+    ("BRACES", "{a,b}"),
+];
+
+fn added(values: &[(&str, &str)]) -> Vault {
+    let v = Vault::new();
+    for (k, val) in values {
+        v.add(k, val.as_bytes());
+    }
+    v
+}
+
+/// What `sh` reads for `key` after `set -a; . FILE`.
+fn shell_reads(file: &std::path::Path, key: &str) -> Vec<u8> {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("set -a; . \"$1\" || exit 9; printf %s \"${key}\""))
+        .arg("sh")
+        .arg(file)
+        .current_dir(file.parent().unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sh failed on {key}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn export_dotenv_is_what_a_posix_shell_reads() {
+    let v = added(SHELL_SAFE_VALUES);
+    let out = v.ok(&["export"], None);
+    assert!(out.stderr.is_empty(), "no warning: {}", out.stderr);
+    let file = v.dir.path().join("out.env");
+    std::fs::write(&file, &out.stdout).unwrap();
+    // A value with a space is quoted: sourcing never runs `App`.
+    assert!(out.text().contains("APP_NAME='My App'\n"), "{}", out.text());
+    assert!(
+        out.text().contains("PLAIN=plain-word_1.2\n"),
+        "{}",
+        out.text()
+    );
+    for (k, val) in SHELL_SAFE_VALUES {
+        assert_eq!(
+            String::from_utf8_lossy(&shell_reads(&file, k)),
+            *val,
+            "{k} in:\n{}",
+            out.text()
+        );
+    }
+    let want: BTreeMap<String, String> = SHELL_SAFE_VALUES
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(npm_dotenv_parse(&out.text()), want);
+    v.ok(&["-e", "staging", "import", "-"], Some(&out.stdout));
+    assert_eq!(v.export_json("staging"), want);
+}
+
+#[test]
+fn export_dotenv_warns_about_values_only_npm_dotenv_reads() {
+    // A `'` with a `$` or a `"` has no form that a shell and npm dotenv both read.
+    let v = added(&[
+        ("MIXED", "it's $HOME"),
+        ("BOTH_QUOTES", "it's \"x\""),
+        ("FINE", "it's fine"),
+    ]);
+    let out = v.ok(&["export"], None);
+    assert_eq!(
+        out.stderr,
+        "warning: 2 values hold a `'` and one of $ ` \\ \", written as only npm dotenv and `tresor import` read them; a shell sourcing this file reads other values and may run part of them as commands (use --format shell for a shell): BOTH_QUOTES, MIXED\n"
+    );
+    v.ok(&["-e", "staging", "import", "-"], Some(&out.stdout));
+    let got = v.export_json("staging");
+    assert_eq!(got["MIXED"], "it's $HOME");
+    assert_eq!(got["BOTH_QUOTES"], "it's \"x\"");
+    assert_eq!(got["FINE"], "it's fine");
+}
+
+#[test]
+fn export_docker_writes_values_literally() {
+    let values: &[(&str, &str)] = &[
+        ("APP_NAME", "My App"),
+        ("QUOTES", "it's \"x\""),
+        ("DOLLAR", "$HOME `id` # not a comment"),
+        ("SPACES", "  padded  "),
+        ("UNICODE", "日本 😀"),
+    ];
+    let v = added(values);
+    v.ok(&["edit", "APP_NAME", "-d", "the app's name"], None);
+    let out = v.ok(&["export", "--format", "docker"], None);
+    assert_eq!(
+        out.text(),
+        "# the app's name\nAPP_NAME=My App\nDOLLAR=$HOME `id` # not a comment\nQUOTES=it's \"x\"\nSPACES=  padded  \nUNICODE=日本 😀\n"
+    );
+}
+
+#[test]
+fn export_docker_refuses_values_it_cannot_hold() {
+    for (value, why) in [
+        ("a\nb", "line break"),
+        ("a\rb", "carriage return"),
+        ("a\0b", "NUL"),
+        ("'quoted'", "quote"),
+        ("\"quoted\"", "quote"),
+    ] {
+        let v = added(&[("OK", "fine"), ("BAD_ONE", value)]);
+        let out = v.run(&["export", "--format", "docker"], None).failure();
+        assert!(out.stdout.is_empty(), "nothing partial is written");
+        let err = out.error();
+        assert!(
+            err.contains("BAD_ONE") && err.contains(why),
+            "{value:?}: {err}"
+        );
+    }
+    let long = "x".repeat(70_000);
+    let v = added(&[("LONG", &long)]);
+    let err = v
+        .run(&["export", "--format", "docker"], None)
+        .failure()
+        .error();
+    assert!(err.contains("LONG") && err.contains("64 KiB"), "{err}");
+}

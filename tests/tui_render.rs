@@ -653,3 +653,75 @@ fn a_long_revealed_value_scrolls_with_up_and_down() {
         "past the first line: the field above"
     );
 }
+
+#[test]
+fn ctrl_g_again_picks_the_next_charset_and_says_which() {
+    let fx = Fixture::new();
+    let mut app = fx.app();
+    press(&mut app, KeyCode::Char('a'));
+    typ(&mut app, "DB_PASSWORD");
+    ctrl(&mut app, 'g');
+    let text = screen_text(&draw(&mut app, 80, 24));
+    assert!(
+        text.contains("urlsafe · Ctrl-G: alnum · Ctrl-R show"),
+        "{text}"
+    );
+    snap("add_generated", &mut app);
+    for (next, after) in [("alnum", "symbols"), ("symbols", "hex"), ("hex", "urlsafe")] {
+        ctrl(&mut app, 'g');
+        let text = screen_text(&draw(&mut app, 80, 24));
+        assert!(
+            text.contains(&format!("{next} · Ctrl-G: {after} · Ctrl-R show")),
+            "{text}"
+        );
+    }
+    // Typing in the value starts over: the next Ctrl-G is the default again.
+    typ(&mut app, "x");
+    assert!(screen_text(&draw(&mut app, 80, 24)).contains("Ctrl-R show · Ctrl-G generate"));
+}
+
+#[test]
+fn a_pasted_assignment_in_the_key_field_gets_a_whole_message() {
+    let fx = Fixture::new();
+    let mut app = fx.app();
+    press(&mut app, KeyCode::Char('a'));
+    app.update(Action::Paste(
+        "DATABASE_URL=postgres://app:pw@db/app".into(),
+    ));
+    for (w, h) in SIZES {
+        let text = screen_text(&draw(&mut app, w, h));
+        let words: Vec<&str> = text.split_whitespace().filter(|w| *w != "│").collect();
+        let flat = words.join(" ");
+        assert!(
+            flat.contains(
+                "looks like KEY=value: the key is `DATABASE_URL`; the value goes separately"
+            ),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn the_project_picker_counts_one_in_the_singular() {
+    let fx = Fixture::new();
+    let vault = fx.vault();
+    vault.add_project("solo").unwrap();
+    for env in ["staging", "production"] {
+        vault.remove_env("solo", env, true).unwrap();
+    }
+    let secret = NewSecret {
+        key: "ONLY".into(),
+        value: SecretValue::new(b"1".to_vec()),
+        description: String::new(),
+        kind: None,
+    };
+    vault.add("solo", "development", secret).unwrap();
+    let mut app = fx.app();
+    press(&mut app, KeyCode::Char('p'));
+    let text = screen_text(&draw(&mut app, 80, 24));
+    assert!(text.contains("1 environment · 1 secret"), "{text}");
+    assert!(
+        !text.contains("1 environments") && !text.contains("1 secrets"),
+        "{text}"
+    );
+}

@@ -474,7 +474,10 @@ fn project_picker_creates_and_opens_a_project() {
         panic!("picker closed")
     };
     assert!(
-        p.error.as_deref().unwrap_or("").contains("U+0020"),
+        p.error
+            .as_deref()
+            .unwrap_or("")
+            .contains("a space is not allowed"),
         "{:?}",
         p.error
     );
@@ -1058,4 +1061,21 @@ fn a_passphrase_deleted_with_ctrl_w_is_not_kept_for_pasting() {
         "",
         "the deleted word is in no buffer"
     );
+}
+
+#[test]
+fn ctrl_g_cycles_through_the_charsets() {
+    use tresor::vault::generate::Charset;
+    let (_fx, mut app) = Fixture::new();
+    press(&mut app, KeyCode::Char('a'));
+    for charset in Charset::ALL.into_iter().chain([Charset::Urlsafe]) {
+        ctrl(&mut app, 'g');
+        let value = form(&app).value_bytes().to_vec();
+        assert_eq!(value.len(), 32);
+        assert!(
+            value.iter().all(|b| charset.alphabet().contains(b)),
+            "{charset:?}: {}",
+            String::from_utf8_lossy(&value)
+        );
+    }
 }

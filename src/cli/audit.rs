@@ -10,6 +10,7 @@ use clap::Args;
 use super::secrets::rfc3339;
 use super::{CliError, CliResult, Global, unlock};
 use crate::vault::audit::{AuditEvent, AuditLine};
+use crate::vault::validate;
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -110,7 +111,8 @@ pub fn show(global: &Global, args: AuditArgs) -> CliResult {
     }
     if broken > 0 {
         return Err(CliError::msg(format!(
-            "the audit log has {broken} entries that failed verification"
+            "the audit log has {} that failed verification",
+            validate::count(broken, "entry", "entries")
         )));
     }
     Ok(())

@@ -3,7 +3,7 @@
 use clap::Subcommand;
 
 use super::{CliError, CliResult, Global, confirm, note, unlock};
-use crate::vault::VaultError;
+use crate::vault::{VaultError, validate};
 
 #[derive(Debug, Subcommand)]
 pub enum EnvCommand {
@@ -84,8 +84,9 @@ pub fn run(global: &Global, command: EnvCommand) -> CliResult {
                 other => other?,
             };
             note(&format!(
-                "removed environment {}/{name} and its {removed} secrets",
-                global.project
+                "removed environment {}/{name} and its {}",
+                global.project,
+                validate::count(removed, "secret", "secrets")
             ));
             Ok(())
         }

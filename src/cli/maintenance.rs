@@ -4,6 +4,7 @@ use clap::Args;
 
 use super::{CliError, CliResult, Global, note, unlock, vault_path};
 use crate::vault::maintenance::{self, Finding};
+use crate::vault::validate;
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {}
@@ -44,7 +45,10 @@ pub fn doctor(global: &Global, _args: DoctorArgs) -> CliResult {
         }
     }
     if problems > 0 {
-        return Err(CliError::msg(format!("doctor found {problems} problems")));
+        return Err(CliError::msg(format!(
+            "doctor found {}",
+            validate::count(problems, "problem", "problems")
+        )));
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 use std::io::{IsTerminal, Read, Write};
 
 use clap::Args;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use zeroize::Zeroizing;
 
 use super::{CliError, CliResult, Global, confirm, note, output, prompt, unlock, warn};
@@ -20,10 +21,51 @@ pub struct AddArgs {
     /// api-key, token, password, connection-string, certificate, credential, other [default: detected]
     #[arg(long = "type", value_parser = parse_type)]
     pub kind: Option<SecretType>,
-    /// Store a strong random value of LEN characters instead of reading one
-    #[arg(long, value_name = "LEN", num_args = 0..=1, default_missing_value = "32",
+    #[command(flatten)]
+    pub generate: GenerateArgs,
+}
+
+/// `--generate[=LEN]`, `--length N`, `--charset NAME`, shared by add and edit.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Store a strong random value (32 characters, or LEN) instead of reading one
+    #[arg(long, value_name = "LEN", num_args = 0..=1,
           value_parser = clap::value_parser!(u16).range(8..=4096))]
-    pub generate: Option<u16>,
+    pub generate: Option<Option<u16>>,
+    /// Length of the generated value (8 to 4096) [default: 32]
+    #[arg(long, value_name = "N", requires = "generate",
+          value_parser = clap::value_parser!(u16).range(8..=4096))]
+    pub length: Option<u16>,
+    /// Characters of the generated value: urlsafe (letters, digits, - and _: fits in
+    /// URLs, shells and .env files unquoted), alnum, symbols (needs quoting), hex
+    #[arg(long, value_name = "NAME", requires = "generate", value_parser = parse_charset)]
+    pub charset: Option<generate::Charset>,
+}
+
+impl GenerateArgs {
+    /// The length and charset asked for, if a value is to be generated.
+    fn wanted(&self) -> Result<Option<(usize, generate::Charset)>, CliError> {
+        let Some(given) = self.generate else {
+            return Ok(None);
+        };
+        let len = match (given, self.length) {
+            (Some(a), Some(b)) if a != b => {
+                // A usage error, like clap's: same prefix, same exit status.
+                eprintln!("error: --generate={a} and --length {b} disagree: give the length once");
+                return Err(CliError::Exit(2));
+            }
+            (Some(n), _) | (None, Some(n)) => usize::from(n),
+            (None, None) => generate::DEFAULT_LEN,
+        };
+        Ok(Some((len, self.charset.unwrap_or_default())))
+    }
+}
+
+fn parse_charset(text: &str) -> Result<generate::Charset, String> {
+    generate::Charset::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = generate::Charset::ALL.iter().map(|c| c.name()).collect();
+        format!("unknown charset `{text}`; use one of {}", names.join(", "))
+    })
 }
 
 #[derive(Debug, Args)]
@@ -38,10 +80,8 @@ pub struct EditArgs {
     /// Read a new value from stdin (one trailing newline stripped; empty keeps the current one)
     #[arg(long, conflicts_with = "generate")]
     pub value_stdin: bool,
-    /// Replace the value with a strong random one of LEN characters
-    #[arg(long, value_name = "LEN", num_args = 0..=1, default_missing_value = "32",
-          value_parser = clap::value_parser!(u16).range(8..=4096))]
-    pub generate: Option<u16>,
+    #[command(flatten)]
+    pub generate: GenerateArgs,
 }
 
 #[derive(Debug, Args)]
@@ -113,8 +153,8 @@ fn strip_one_newline(mut value: SecretValue) -> SecretValue {
 }
 
 /// A strong random value (see `vault::generate`).
-fn generate_value(len: usize) -> Result<SecretValue, CliError> {
-    Ok(generate::value(len)?)
+fn generate_value((len, charset): (usize, generate::Charset)) -> Result<SecretValue, CliError> {
+    Ok(generate::value_from(charset, len)?)
 }
 
 pub fn add(global: &Global, args: AddArgs) -> CliResult {
@@ -130,10 +170,11 @@ pub fn add(global: &Global, args: AddArgs) -> CliResult {
             args.key
         ));
     }
+    let wanted = args.generate.wanted()?;
     let stdin_is_terminal = std::io::stdin().is_terminal();
     let vault = unlock::open_for_change(global)?;
-    let value = match args.generate {
-        Some(len) => generate_value(len as usize)?,
+    let value = match wanted {
+        Some(wanted) => generate_value(wanted)?,
         None if !stdin_is_terminal => read_stdin_value()?,
         None => {
             // Say "already exists" before the user pastes a secret for nothing.
@@ -158,8 +199,9 @@ pub fn add(global: &Global, args: AddArgs) -> CliResult {
             kind: args.kind,
         },
     )?;
-    let generated = match args.generate {
-        Some(n) => format!(", generated {n} characters"),
+    let generated = match wanted {
+        Some((n, generate::Charset::Urlsafe)) => format!(", generated {n} characters"),
+        Some((n, charset)) => format!(", generated {n} {} characters", charset.name()),
         None => String::new(),
     };
     note(&format!(
@@ -173,9 +215,10 @@ pub fn edit(global: &Global, args: EditArgs) -> CliResult {
     if let Some(d) = &args.description {
         validate::description(d)?;
     }
+    let wanted = args.generate.wanted()?;
     let vault = unlock::open_for_change(global)?;
-    let value = match (args.generate, args.value_stdin) {
-        (Some(len), _) => Some(generate_value(len as usize)?),
+    let value = match (wanted, args.value_stdin) {
+        (Some(wanted), _) => Some(generate_value(wanted)?),
         (None, true) if std::io::stdin().is_terminal() => {
             // A missing key is an error before the value is asked for, not after.
             if !key_exists(&vault, global, &args.key)? {
@@ -467,31 +510,46 @@ fn one_line(text: &str) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    if flat.chars().count() > 50 {
-        let cut: String = flat.chars().take(49).collect();
-        format!("{cut}…")
-    } else {
-        flat
-    }
+    truncate_to_width(&flat, DESCRIPTION_COLUMNS)
 }
 
-/// Plain aligned columns (width by characters; good enough for a terminal listing).
+/// The widest a description gets in `list`, in terminal columns.
+const DESCRIPTION_COLUMNS: usize = 50;
+
+/// `text` cut to at most `max` terminal columns, with `…` when cut.
+fn truncate_to_width(text: &str, max: usize) -> String {
+    if text.width() <= max {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > max.saturating_sub(1) {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// Aligned columns, padded by terminal width (CJK and emoji take two columns).
 pub fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
-    let mut widths = header.map(|h| h.chars().count());
+    let mut widths = header.map(|h| h.width());
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(cell.width());
         }
     }
     let mut out = String::new();
     let mut line = |cells: Vec<&str>| {
         let mut l = String::new();
         for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == N {
-                l.push_str(cell);
-            } else {
-                l.push_str(cell);
-                l.push_str(&" ".repeat(w - cell.chars().count() + 2));
+            l.push_str(cell);
+            if i + 1 < N {
+                l.push_str(&" ".repeat(w - cell.width() + 2));
             }
         }
         out.push_str(l.trim_end());
@@ -502,4 +560,25 @@ pub fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String 
         line(row.iter().map(String::as_str).collect());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_counts_columns_not_characters() {
+        assert_eq!(truncate_to_width("short", 50), "short");
+        let wide = "鍵".repeat(30);
+        let cut = truncate_to_width(&wide, 50);
+        assert_eq!(cut, format!("{}…", "鍵".repeat(24)));
+        assert!(cut.width() <= 50);
+        // A wide character that would straddle the limit is left out whole.
+        assert_eq!(truncate_to_width("ab鍵", 3), "ab…");
+        let table = table(
+            ["A", "B"],
+            &[["鍵🔑".into(), "x".into()], ["ab".into(), "y".into()]],
+        );
+        assert_eq!(table, "A     B\n鍵🔑  x\nab    y\n");
+    }
 }

@@ -5,6 +5,7 @@ use ratatui::style::Style;
 use ratatui_textarea::{CursorMove, Input, Key, TextArea};
 use zeroize::Zeroize;
 
+use crate::vault::generate::{self, Charset};
 use crate::vault::validate;
 use crate::vault::{NewSecret, SecretEdit, SecretType, SecretValue, VaultError};
 
@@ -49,6 +50,9 @@ pub struct SecretForm {
     pub value_error: Option<String>,
     /// Errors that belong to no single field: no changes, busy vault, storage.
     pub error: Option<String>,
+    /// The charset of the value Ctrl-G just put in, until anything else changes: Ctrl-G
+    /// again then picks the next one.
+    pub generated: Option<Charset>,
 }
 
 fn field(placeholder: &str) -> TextArea<'static> {
@@ -77,6 +81,7 @@ impl SecretForm {
             key_warning: None,
             value_error: None,
             error: None,
+            generated: None,
         }
     }
 
@@ -201,9 +206,11 @@ impl SecretForm {
         self.after_change();
     }
 
-    /// Ctrl-G: replaces the value with a strong random one.
+    /// Ctrl-G: replaces the value with a strong random one, of the default charset, or
+    /// of the next one if Ctrl-G made the current value.
     pub fn generate(&mut self) {
-        match crate::vault::generate::value(crate::vault::generate::DEFAULT_LEN) {
+        let charset = self.generated.map_or_else(Charset::default, Charset::next);
+        match generate::value_from(charset, generate::DEFAULT_LEN) {
             Ok(v) => {
                 self.clear_value();
                 // The alphabet is ASCII, so the bytes are the characters.
@@ -211,6 +218,7 @@ impl SecretForm {
                 self.focus = Field::Value;
                 self.value_error = None;
                 self.after_change();
+                self.generated = Some(charset);
             }
             Err(_) => self.value_error = Some("the system random generator failed".into()),
         }
@@ -239,6 +247,7 @@ impl SecretForm {
 
     /// Live validation of the key, and type detection while the user has not chosen.
     fn after_change(&mut self) {
+        self.generated = None;
         if !self.is_edit() {
             let key = self.key_text();
             // An empty key is only an error on submit: not while the form is fresh.

@@ -26,12 +26,14 @@ use std::fmt;
 use std::sync::LazyLock;
 
 use regex::Regex;
+use zeroize::Zeroizing;
 
 /// One `KEY=value` assignment as read from a file.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Entry {
     pub key: String,
-    pub value: String,
+    /// Wiped when dropped; take it with `std::mem::take(&mut *entry.value)`.
+    pub value: Zeroizing<String>,
     /// 1-based line of the key (a quoted value may go on over the following lines).
     pub line: usize,
 }
@@ -127,64 +129,130 @@ pub fn dedup_last_wins(entries: Vec<Entry>) -> Vec<Entry> {
     kept
 }
 
+/// Who reads a line written by [`encode_line`] as the value it was written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readers {
+    /// npm dotenv (so `tresor import`), a POSIX shell (`set -a; . ./.env`) and dotenvy;
+    /// python-dotenv too, unless the value holds a backslash (it reads `\\` and `\'` in
+    /// single quotes as escapes).
+    Everyone,
+    /// npm dotenv and `tresor import` only: a shell would read another value, and may run
+    /// part of it as a command.
+    NpmDotenv,
+}
+
+/// Characters that every reader takes literally in an unquoted value, a shell included.
+fn is_plain(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || matches!(c, '_' | '-' | '.' | '/' | ':' | '@' | '%' | '+' | ',' | '=')
+}
+
+/// What a backslash before a closing quote needs (see [`quoted_lines`]).
+const GUARD: &str = " # 'value ends with a backslash'";
+
+/// The longest line [`encode_line`] can return for `key` and `value`: the key, `=`, two
+/// quotes, the value with every byte escaped to two, and the guard comment.
+pub fn encoded_len_bound(key: &str, value: &str) -> usize {
+    key.len() + 3 + 2 * value.len() + GUARD.len()
+}
+
 /// Encodes one `KEY=value` line (no trailing newline) that [`parse`] reads back as exactly
-/// `value`, alone or followed by any other lines.
+/// `value`, alone or followed by any other lines, and says who else reads it the same way.
 ///
-/// Tries, simplest first: bare, single quotes, double quotes, backticks, then double quotes
-/// with `\n`/`\r` escapes. Each candidate is proven by parsing it back rather than by
-/// reasoning about the grammar, whose corners (a `#`, a leading quote, a trailing
-/// backslash, U+2028...) are too many to enumerate safely. `key` must match
-/// `[A-Za-z0-9_.-]+`; other keys come back as `Unrepresentable`.
+/// First the forms that a POSIX shell reads the same way too: bare if every character is
+/// plain, single quotes if the value has no `'` (nor CR, which npm dotenv turns into a
+/// newline, nor NUL, which a shell cannot hold), double quotes if it has a `'` but nothing
+/// that a shell expands in double quotes (`$`, a backtick, `\`, `"`). A value with a `'`
+/// and one of those has no form both read: then npm dotenv's forms, simplest first: bare,
+/// single quotes, double quotes, backticks, then double quotes with `\n`/`\r` escapes.
+/// Each candidate is proven by parsing it back rather than by reasoning about the grammar,
+/// whose corners (a `#`, a leading quote, a trailing backslash, U+2028...) are too many to
+/// enumerate safely. `key` must match `[A-Za-z0-9_.-]+`; other keys come back as
+/// `Unrepresentable`.
 ///
 /// Besides values that hold all three quote characters, two rarer kinds can fail: values
 /// holding `'`, a backtick and a literal `\n` or `\r` (double quotes would expand it), and
 /// values holding a carriage return, which survives only as `\r` inside double quotes,
 /// where a literal `\n` or `\r` cannot, nor a `"` that does not follow a backslash if
 /// there is also a `#`.
-pub fn encode_line(key: &str, value: &str) -> Result<String, DotenvError> {
-    let has_cr = value.contains('\r');
-    let has_lf = value.contains('\n');
+///
+/// Every candidate is built in a buffer that is wiped when dropped.
+pub fn encode_line(key: &str, value: &str) -> Result<(Zeroizing<String>, Readers), DotenvError> {
+    let has = |c: char| value.contains(c);
+    let has_cr = has('\r');
+    let has_lf = has('\n');
+    let bare = || std::iter::once(joined(&[key, "=", value]));
+    let shell_bare = value.chars().all(is_plain).then(bare).into_iter().flatten();
+    let shell_single = (!has('\'') && !has_cr && !has('\0'))
+        .then(|| quoted_lines(key, '\'', value))
+        .into_iter()
+        .flatten();
+    let shell_double = (has('\'') && !value.contains(['"', '$', '`', '\\', '\r', '\0']))
+        .then(|| quoted_lines(key, '"', value))
+        .into_iter()
+        .flatten();
+    let everyone = shell_bare
+        .chain(shell_single)
+        .chain(shell_double)
+        .map(|line| (line, Readers::Everyone));
+
     // Unquoted, `#` starts a comment and a newline ends the value. A raw CR never
     // survives at all: parse turns CR and CRLF into LF before anything else.
-    let bare = (!has_cr && !has_lf && !value.contains('#')).then(|| format!("{key}={value}"));
-    let quoted = if has_cr {
-        &[][..]
-    } else {
-        &['\'', '"', '`'][..]
-    };
-    let quoted = quoted.iter().map(|&q| (q, Cow::Borrowed(value)));
-    let escaped = (has_cr || has_lf).then(|| {
-        let escaped = value.replace('\n', "\\n").replace('\r', "\\r");
-        ('"', Cow::Owned(escaped))
-    });
-    bare.into_iter()
-        .chain(
-            quoted
-                .chain(escaped)
-                .flat_map(|(q, body)| quoted_lines(key, q, body)),
-        )
-        .find(|line| round_trips(line, key, value))
+    let npm_bare = (!has_cr && !has_lf && !has('#'))
+        .then(bare)
+        .into_iter()
+        .flatten();
+    let quotes: &[char] = if has_cr { &[] } else { &['\'', '"', '`'] };
+    let npm_quoted = quotes.iter().flat_map(|&q| quoted_lines(key, q, value));
+    let npm_escaped = (has_cr || has_lf)
+        .then(|| {
+            let mut escaped = Zeroizing::new(String::with_capacity(2 * value.len()));
+            for c in value.chars() {
+                match c {
+                    '\n' => escaped.push_str("\\n"),
+                    '\r' => escaped.push_str("\\r"),
+                    c => escaped.push(c),
+                }
+            }
+            quoted_lines(key, '"', &escaped).collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten();
+    let npm_only = npm_bare
+        .chain(npm_quoted)
+        .chain(npm_escaped)
+        .map(|line| (line, Readers::NpmDotenv));
+
+    everyone
+        .chain(npm_only)
+        .find(|(line, _)| round_trips(line, key, value))
         .ok_or_else(|| DotenvError::Unrepresentable {
             key: key.to_owned(),
         })
 }
 
+/// The concatenation, in a buffer of exactly its size that is wiped when dropped.
+fn joined(parts: &[&str]) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(parts.iter().map(|p| p.len()).sum()));
+    for part in parts {
+        out.push_str(part);
+    }
+    out
+}
+
 /// `KEY=<q>body<q>`, then, if the body ends with a backslash, the same with a guard.
-fn quoted_lines<'a>(
-    key: &'a str,
-    q: char,
-    body: Cow<'a, str>,
-) -> impl Iterator<Item = String> + 'a {
-    let plain = format!("{key}={q}{body}{q}");
+fn quoted_lines(key: &str, q: char, body: &str) -> impl Iterator<Item = Zeroizing<String>> {
+    let mut quote = [0; 4];
+    let q: &str = q.encode_utf8(&mut quote);
+    let plain = joined(&[key, "=", q, body, q]);
     // Before a closing quote, a backslash lets the grammar read `\'` as an escaped quote
     // and run on to the next line that holds one. A comment holding that quote, followed
     // by more text, stops the run on the same line and leaves the short reading as the
     // only one that matches.
-    let guarded = body
-        .ends_with('\\')
-        .then_some(())
-        .into_iter()
-        .map(move |()| format!("{key}={q}{body}{q} # {q}value ends with a backslash{q}"));
+    let guarded = body.ends_with('\\').then(|| {
+        let guard = GUARD.replace('\'', q);
+        joined(&[key, "=", q, body, q, &guard])
+    });
     std::iter::once(plain).chain(guarded)
 }
 
@@ -195,13 +263,13 @@ fn quoted_lines<'a>(
 const RUN_ON_PROBE: &str = "\n'\n\"\n`";
 
 fn round_trips(line: &str, key: &str, value: &str) -> bool {
-    let is_it = |e: &Entry| e.key == key && e.value == value;
+    let is_it = |e: &Entry| e.key == key && e.value.as_str() == value;
     let alone = scan(line);
     if alone.first_bad.is_some() || alone.entries.len() != 1 || !is_it(&alone.entries[0]) {
         return false;
     }
     !may_run_on(line, key)
-        || scan(&format!("{line}{RUN_ON_PROBE}"))
+        || scan(&joined(&[line, RUN_ON_PROBE]))
             .entries
             .first()
             .is_some_and(is_it)
@@ -232,8 +300,8 @@ struct Scan {
 /// dotenv's `while ((match = LINE.exec(lines)) != null)` loop, plus a look at the text
 /// between matches, which JS ignores.
 fn scan(src: &str) -> Scan {
-    let text = normalize_line_ends(src);
-    let text = text.as_ref();
+    let normalized = normalize_line_ends(src);
+    let text = normalized.as_deref().map_or(src, String::as_str);
     let mut lines = LineCounter::default();
     let mut entries = Vec::new();
     let mut first_bad = None;
@@ -293,12 +361,23 @@ fn scan(src: &str) -> Scan {
 }
 
 /// JS `lines.replace(/\r\n?/mg, '\n')`.
-fn normalize_line_ends(src: &str) -> Cow<'_, str> {
-    if src.contains('\r') {
-        Cow::Owned(src.replace("\r\n", "\n").replace('\r', "\n"))
-    } else {
-        Cow::Borrowed(src)
+/// `None` when there is nothing to change; a copy is made in one pass into a buffer that
+/// is wiped.
+fn normalize_line_ends(src: &str) -> Option<Zeroizing<String>> {
+    if !src.contains('\r') {
+        return None;
     }
+    let mut out = Zeroizing::new(String::with_capacity(src.len()));
+    let mut chars = src.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' {
+            chars.next_if_eq(&'\n');
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
 }
 
 /// Where a JS `m`-flag `^` first holds at or after `pos`.
@@ -358,7 +437,7 @@ fn bad_line_reason(body: &str, unclosed_quote_line: Option<usize>) -> String {
     if body.starts_with('=') {
         "missing key before `=`".to_owned()
     } else if after_key.len() == after_export.len() {
-        "expected KEY=value; a key is made of letters, digits, `_`, `.` and `-`".to_owned()
+        "expected KEY=value; a key is made of letters, digits and `_`".to_owned()
     } else if after_key.starts_with(':') {
         "expected `=` after the key (or `: ` with a space)".to_owned()
     } else {
@@ -368,19 +447,44 @@ fn bad_line_reason(body: &str, unclosed_quote_line: Option<usize>) -> String {
 
 /// The value part of dotenv's loop: trim, strip quotes, expand `\n`/`\r` if the trimmed
 /// value began with `"`. Also tells whether the value opens a quote that it never closes.
-fn js_value(raw: &str) -> (String, bool) {
+fn js_value(raw: &str) -> (Zeroizing<String>, bool) {
     let trimmed = raw.trim_matches(is_js_ws);
     let first = trimmed.chars().next();
     let unclosed =
         first.is_some_and(|q| is_quote(q) && (trimmed.len() < 2 || !trimmed.ends_with(q)));
-    let stripped = strip_quotes(trimmed);
+    // Every copy of the value is wiped when dropped.
+    let stripped = match strip_quotes(trimmed) {
+        Cow::Borrowed(s) => Zeroizing::new(s.to_owned()),
+        Cow::Owned(s) => Zeroizing::new(s),
+    };
     let value = if first == Some('"') {
-        // Two passes in this order, like JS: `\\n` becomes a backslash and a newline.
-        stripped.replace("\\n", "\n").replace("\\r", "\r")
+        expand_newline_escapes(&stripped)
     } else {
-        stripped.into_owned()
+        stripped
     };
     (value, unclosed)
+}
+
+/// JS `.replace(/\\n/g, '\n').replace(/\\r/g, '\r')` in one pass: the two patterns never
+/// overlap, so `\\n` still becomes a backslash and a newline.
+fn expand_newline_escapes(text: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(text.len()));
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let escaped = match (c, chars.peek()) {
+            ('\\', Some('n')) => Some('\n'),
+            ('\\', Some('r')) => Some('\r'),
+            _ => None,
+        };
+        match escaped {
+            Some(e) => {
+                chars.next();
+                out.push(e);
+            }
+            None => out.push(c),
+        }
+    }
+    out
 }
 
 fn is_quote(c: char) -> bool {
@@ -466,8 +570,13 @@ mod tests {
         parse(src)
             .unwrap_or_else(|e| panic!("{src:?} should parse: {e}"))
             .into_iter()
-            .map(|e| (e.key, e.value))
+            .map(|e| (e.key, e.value.to_string()))
             .collect()
+    }
+
+    /// The line alone, whoever reads it.
+    fn line_for(key: &str, value: &str) -> Result<String, DotenvError> {
+        encode_line(key, value).map(|(line, _)| line.to_string())
     }
 
     fn one(src: &str) -> String {
@@ -771,7 +880,7 @@ u4QuUoobAgMBAAE=
         assert_eq!(entries.len(), 5);
         let kept: Vec<(String, String, usize)> = dedup_last_wins(entries)
             .into_iter()
-            .map(|e| (e.key, e.value, e.line))
+            .map(|e| (e.key, e.value.to_string(), e.line))
             .collect();
         assert_eq!(
             kept,
@@ -878,7 +987,12 @@ u4QuUoobAgMBAAE=
         assert_eq!(bad_line("export KEY").0, 1);
         assert_eq!(bad_line("A=1\r\n\r\n{\"json\": true}\r\n").0, 3);
         assert!(bad_line("KEY:value").1.contains("`: `"));
-        assert!(bad_line("A=1\n$X=2").1.contains("a key is made of"));
+        let reason = bad_line("A=1\n$X=2").1;
+        // The key rule is tresor's, not the grammar's: `.` and `-` are refused later.
+        assert!(
+            reason.ends_with("a key is made of letters, digits and `_`"),
+            "{reason}"
+        );
         // Only the first bad line is reported.
         assert_eq!(bad_line("A=1\nbad one\nbad two").0, 2);
         // Blank lines, whitespace and comments anywhere are fine.
@@ -909,33 +1023,62 @@ u4QuUoobAgMBAAE=
     }
 
     fn encoded(value: &str) -> String {
-        encode_line("KEY", value).unwrap_or_else(|e| panic!("{value:?}: {e}"))
+        line_for("KEY", value).unwrap_or_else(|e| panic!("{value:?}: {e}"))
     }
 
     #[test]
     fn encode_picks_the_simplest_form() {
+        let everyone = |value: &str| encode_line("KEY", value).unwrap().1 == Readers::Everyone;
+        // Forms a shell reads the same way: bare only for plain words.
         assert_eq!(encoded("abc"), "KEY=abc");
-        assert_eq!(encoded("a b=c $HOME"), "KEY=a b=c $HOME");
-        assert_eq!(encoded(r"a\nb"), r"KEY=a\nb");
-        assert_eq!(encoded("x\\"), "KEY=x\\");
+        assert_eq!(
+            encoded("postgres://u:p@h:5432/d?x=1"),
+            "KEY='postgres://u:p@h:5432/d?x=1'"
+        );
+        assert_eq!(
+            encoded("a-b_c.d/e:f@g%h+i,j=k"),
+            "KEY=a-b_c.d/e:f@g%h+i,j=k"
+        );
+        assert_eq!(encoded("My App"), "KEY='My App'");
+        assert_eq!(encoded("a b=c $HOME"), "KEY='a b=c $HOME'");
+        assert_eq!(encoded(r"a\nb"), r"KEY='a\nb'");
         assert_eq!(encoded(""), "KEY=");
         assert_eq!(encoded(" padded "), "KEY=' padded '");
         assert_eq!(encoded("a#b"), "KEY='a#b'");
-        assert_eq!(encoded("'quoted'"), "KEY=''quoted''");
+        assert_eq!(encoded("`id`"), "KEY='`id`'");
+        assert_eq!(encoded("'quoted'"), "KEY=\"'quoted'\"");
         assert_eq!(encoded("it's #1"), "KEY=\"it's #1\"");
-        assert_eq!(encoded(r"it's #1\n"), "KEY=`it's #1\\n`");
-        assert_eq!(encoded("say \"hi\" it's #1"), "KEY=`say \"hi\" it's #1`");
         assert_eq!(encoded("line1\nline2"), "KEY='line1\nline2'");
-        assert_eq!(encoded("a\r\nb"), r#"KEY="a\r\nb""#);
-        assert_eq!(encoded("'\"`\nx"), r#"KEY="'"`\nx""#);
+        assert_eq!(encoded("it's\nline2"), "KEY=\"it's\nline2\"");
         assert_eq!(encoded(&format!("{PEM}\n")), format!("KEY='{PEM}\n'"));
         // A closing quote after a backslash needs a guard against reading it as escaped.
+        assert_eq!(encoded("x\\"), "KEY='x\\' # 'value ends with a backslash'");
         assert_eq!(
             encoded(" a\\"),
             "KEY=' a\\' # 'value ends with a backslash'"
         );
+        for value in ["abc", "My App", "it's #1", "x\\", "`$(id)`", ""] {
+            assert!(everyone(value), "{value:?}");
+        }
+
+        // A `'` with something a shell expands in double quotes: npm dotenv's forms.
+        assert_eq!(encoded(r"it's #1\n"), "KEY=`it's #1\\n`");
+        assert_eq!(encoded("say \"hi\" it's #1"), "KEY=`say \"hi\" it's #1`");
+        assert_eq!(encoded("it's $HOME"), "KEY=it's $HOME");
+        assert_eq!(encoded("a\r\nb"), r#"KEY="a\r\nb""#);
+        assert_eq!(encoded("'\"`\nx"), r#"KEY="'"`\nx""#);
         // Unless the quote cannot be closed early anyway.
         assert_eq!(encoded(" a'b\\"), "KEY=' a'b\\'");
+        for value in [
+            "it's $HOME",
+            "it's `id`",
+            "it's \"x\"",
+            "it's \\",
+            "a\rb",
+            "a\0b",
+        ] {
+            assert!(!everyone(value), "{value:?}");
+        }
     }
 
     #[test]
@@ -968,7 +1111,7 @@ u4QuUoobAgMBAAE=
         // value run on to the `'` of the next line, swallowing B.
         assert_eq!(kv("KEY='a\\'\nB='# x'").len(), 1);
         for value in ["a\\\n", "'a", "\"a", "`a", "x\\'"] {
-            if let Ok(line) = encode_line("KEY", value) {
+            if let Ok(line) = line_for("KEY", value) {
                 for next in ["B='# x'", "B=\"# x\"", "B=`# x`", "B=x'", "B=x\"", "B=x`"] {
                     let src = format!("{line}\n{next}");
                     let got = kv(&src);
@@ -990,7 +1133,7 @@ u4QuUoobAgMBAAE=
                 2 => format!("multi\nline {i}"),
                 _ => format!("it's \"{i}\""),
             };
-            let line = encode_line(&format!("KEY_{i}"), &value).expect("representable");
+            let line = line_for(&format!("KEY_{i}"), &value).expect("representable");
             src.push_str(&line);
             src.push('\n');
             values.push(value);
@@ -999,7 +1142,7 @@ u4QuUoobAgMBAAE=
         let entries = parse(&src).expect("valid");
         // Generous: this runs unoptimized too. It catches quadratic behaviour, not speed.
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
-        let got: Vec<String> = entries.into_iter().map(|e| e.value).collect();
+        let got: Vec<String> = entries.into_iter().map(|e| e.value.to_string()).collect();
         assert_eq!(got, values);
 
         // JS tries the regex at every line start, and `^\s*` runs over all the blank
@@ -1044,7 +1187,7 @@ u4QuUoobAgMBAAE=
 
         #[test]
         fn encode_round_trips_or_refuses(value in tricky_value()) {
-            match encode_line("KEY", &value) {
+            match line_for("KEY", &value) {
                 Ok(line) => prop_assert_eq!(kv(&line), vec![("KEY".to_owned(), value)]),
                 Err(DotenvError::Unrepresentable { .. }) => {
                     prop_assert!(!surely_representable(&value), "refused {:?}", value);
@@ -1066,7 +1209,7 @@ u4QuUoobAgMBAAE=
             let mut lines = vec!["# exported by tresor".to_owned()];
             for (i, value) in values.into_iter().enumerate() {
                 let key = format!("KEY_{i}");
-                if let Ok(line) = encode_line(&key, &value) {
+                if let Ok(line) = line_for(&key, &value) {
                     lines.push(line);
                     expected.push((key, value));
                 }
@@ -1079,5 +1222,43 @@ u4QuUoobAgMBAAE=
         fn parse_never_panics(src in proptest::collection::vec(tricky_value(), 0..8)) {
             let _ = parse(&src.join("\n"));
         }
+    }
+
+    proptest! {
+        // Each case starts a shell per value.
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn lines_for_everyone_are_what_a_shell_reads(
+            values in proptest::collection::vec(tricky_value(), 1..12),
+        ) {
+            let mut file = String::new();
+            let mut expected = Vec::new();
+            for (i, value) in values.into_iter().enumerate() {
+                let key = format!("KEY_{i}");
+                if let Ok((line, Readers::Everyone)) = encode_line(&key, &value) {
+                    file.push_str(&line);
+                    file.push('\n');
+                    expected.push((key, value));
+                }
+            }
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("out.env");
+            std::fs::write(&path, &file).expect("write");
+            for (key, value) in expected {
+                // The shell cannot hold NUL, so no `Everyone` line may contain one.
+                prop_assert!(!value.contains('\0'));
+                let out = std::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(format!("set -a; . \"$1\" || exit 9; printf %s \"${key}\""))
+                    .arg("sh")
+                    .arg(&path)
+                    .output()
+                    .expect("sh runs");
+                prop_assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stderr), file);
+                prop_assert_eq!(String::from_utf8_lossy(&out.stdout), value, "{}", file);
+            }
+        }
+
     }
 }

@@ -19,6 +19,9 @@ pub enum VaultError {
     InvalidKey { key: String, reason: String },
     #[error("secret key is too long ({len} bytes, at most {max})")]
     KeyTooLong { len: usize, max: usize },
+    /// A pasted `KEY=value` line where a key belongs. Never holds the value.
+    #[error("looks like KEY=value: the key is `{key}`; the value goes separately")]
+    KeyWithValue { key: String },
     #[error("description is too long ({len} characters, at most {max})")]
     DescriptionTooLong { len: usize, max: usize },
     #[error("secret value is too large ({len} bytes, at most 1 MiB)")]
@@ -54,7 +57,9 @@ pub enum VaultError {
     #[error("environment `{env}` already exists in project `{project}`")]
     EnvExists { project: String, env: String },
     #[error(
-        "environment `{project}/{env}` holds {count} secrets: pass --yes to delete it with them"
+        "environment `{project}/{env}` holds {}: pass --yes to delete it with {}",
+        super::validate::count(*.count, "secret", "secrets"),
+        if *.count == 1 { "it" } else { "them" }
     )]
     EnvNotEmpty {
         project: String,

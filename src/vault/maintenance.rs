@@ -7,7 +7,7 @@ use super::crypto::KdfParams;
 use super::error::{Result, VaultError};
 use super::integrity::{self, Place};
 use super::records::{FORMAT, SecretMeta, SecretRecord, Slot, SlotKind, decode};
-use super::{Vault, audit, high_water, legacy, slots, store};
+use super::{Vault, audit, high_water, legacy, slots, store, validate};
 
 /// One line of a doctor report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,8 +143,8 @@ impl Vault {
             .count();
         let keyfiles = slots.len() - passphrases;
         out.push(Finding::Ok(format!(
-            "{} key slots: {passphrases} passphrase, {keyfiles} keyfile",
-            slots.len()
+            "{}: {passphrases} passphrase, {keyfiles} keyfile",
+            validate::count(slots.len(), "key slot", "key slots")
         )));
         for kind in slots.iter().map(Slot::kind) {
             if let SlotKind::Passphrase { kdf, .. } = kind
@@ -152,8 +152,8 @@ impl Vault {
                     || kdf.memory_kib < KdfParams::DEFAULT.memory_kib)
             {
                 out.push(Finding::Warning(format!(
-                    "the passphrase uses a cheap Argon2id setting ({} passes, {} MiB); `tresor passwd` with the defaults (3 passes, 64 MiB) makes guessing it harder",
-                    kdf.passes,
+                    "the passphrase uses a cheap Argon2id setting ({}, {} MiB); `tresor passwd` with the defaults (3 passes, 64 MiB) makes guessing it harder",
+                    validate::count(kdf.passes as usize, "pass", "passes"),
                     kdf.memory_kib / 1024
                 )));
             }
@@ -249,7 +249,8 @@ impl Vault {
     fn report_catalog(&self, ok: bool, envs: usize, out: &mut Vec<Finding>) {
         if ok {
             out.push(Finding::Ok(format!(
-                "{envs} environments and the key slots match the vault digest"
+                "{} and the key slots match the vault digest",
+                validate::count(envs, "environment", "environments")
             )));
         } else {
             out.push(Finding::Problem(VaultError::CatalogMismatch.to_string()));
@@ -285,8 +286,12 @@ fn report_env(
 ) {
     if problems.is_empty() {
         out.push(Finding::Ok(format!(
-            "{project}/{env}: {count} {} decrypt and match their digest",
-            if count == 1 { "secret" } else { "secrets" }
+            "{project}/{env}: {}",
+            validate::count(
+                count,
+                "secret decrypts and matches its digest",
+                "secrets decrypt and match their digest"
+            )
         )));
     } else {
         out.extend(problems.into_iter().map(Finding::Problem));

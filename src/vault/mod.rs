@@ -32,6 +32,7 @@ pub mod store;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod validate;
+pub mod wipe;
 
 use std::path::{Path, PathBuf};
 

@@ -4,7 +4,7 @@
 
 use super::error::Result;
 use super::integrity;
-use super::storage::{Storage, Table};
+use super::storage::Table;
 use super::{SecretId, Vault};
 
 impl Vault {

@@ -20,8 +20,12 @@ pub fn secret_key(key: &str) -> Result<()> {
             max: MAX_KEY_BYTES,
         });
     }
+    if let Some(key) = pasted_assignment(key) {
+        // Short, to be read whole under the form's key field; never quotes the value.
+        return Err(VaultError::KeyWithValue { key });
+    }
     let invalid = |reason: String| VaultError::InvalidKey {
-        key: printable(key),
+        key: shortened(&printable(key)),
         reason,
     };
     for (i, c) in key.chars().enumerate() {
@@ -31,10 +35,16 @@ pub fn secret_key(key: &str) -> Result<()> {
             )));
         }
         if !(c.is_ascii_alphanumeric() || c == '_') {
+            let suggested = suggestion(key);
+            // A long suggestion would push the message past a line; the rule is enough.
+            let example = if suggested.chars().count() <= SHOWN_KEY_CHARS {
+                format!(" (e.g. {suggested})")
+            } else {
+                String::new()
+            };
             return Err(invalid(format!(
-                "character {} is not allowed; use letters, digits and `_` (e.g. {})",
-                describe_char(c),
-                suggestion(key)
+                "{} is not allowed; use letters, digits and `_`{example}",
+                describe_char(c)
             )));
         }
     }
@@ -104,19 +114,74 @@ pub fn name(what: &'static str, name: &str) -> Result<()> {
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
     {
         return Err(invalid(&format!(
-            "character {} is not allowed (use letters, digits, `-`, `_`, `.`)",
+            "{} is not allowed (use letters, digits, `-`, `_`, `.`)",
             describe_char(c)
         )));
     }
     Ok(())
 }
 
-fn describe_char(c: char) -> String {
-    if c.is_control() || c.is_whitespace() {
-        format!("U+{:04X}", c as u32)
-    } else {
-        format!("`{c}`")
+/// How long a key may be when quoted whole in a message.
+const SHOWN_KEY_CHARS: usize = 32;
+
+/// The key as quoted in a message: a pasted block would otherwise push the reason off
+/// the line (a form shows two lines of message).
+fn shortened(key: &str) -> String {
+    if key.chars().count() <= SHOWN_KEY_CHARS {
+        return key.to_owned();
     }
+    let mut short: String = key.chars().take(SHOWN_KEY_CHARS - 1).collect();
+    short.push('…');
+    short
+}
+
+/// The key of a pasted `KEY=value` line (or the first line of a pasted block), made
+/// valid if it is not: `export A=1` gives `A`, `db.url = x` gives `DB_URL`.
+fn pasted_assignment(text: &str) -> Option<String> {
+    let (before, _) = text.split_once('=')?;
+    let before = before.trim();
+    let before = before
+        .strip_prefix("export")
+        .filter(|rest| rest.starts_with(char::is_whitespace))
+        .map_or(before, str::trim_start);
+    if before.is_empty() {
+        return None;
+    }
+    let valid = before.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && before
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let named = if valid {
+        before.to_owned()
+    } else {
+        suggestion(before)
+    };
+    Some(shortened(&named))
+}
+
+/// A character as a message names it: common blanks in words, other invisible ones by
+/// code point, the rest quoted.
+fn describe_char(c: char) -> String {
+    let named = match c {
+        ' ' => "a space",
+        '\t' => "a tab",
+        '\n' => "a line break",
+        '\r' => "a carriage return",
+        '\0' => "a NUL byte",
+        '\u{a0}' => "a no-break space",
+        '\u{feff}' => "a byte order mark (U+FEFF)",
+        '\u{200b}' => "a zero-width space (U+200B)",
+        c if c.is_control() || c.is_whitespace() => {
+            return format!("the invisible character U+{:04X}", c as u32);
+        }
+        c => return format!("character `{c}`"),
+    };
+    named.to_owned()
+}
+
+/// "1 secret", "2 secrets": messages are read by people.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Keys end up in error messages and descriptions in .env comments: control characters
@@ -228,7 +293,9 @@ mod tests {
         let err = secret_key("9LIVES").unwrap_err().to_string();
         assert!(err.contains("digit `9`"), "{err}");
         let err = secret_key("A B").unwrap_err().to_string();
-        assert!(err.contains("U+0020"), "{err}");
+        assert!(err.contains("a space is not allowed"), "{err}");
+        let err = secret_key("A\u{85}B").unwrap_err().to_string();
+        assert!(err.contains("the invisible character U+0085"), "{err}");
         let err = secret_key("CLÉ").unwrap_err().to_string();
         assert!(err.contains("`É`"), "{err}");
         assert_eq!(

@@ -142,15 +142,24 @@ pub fn render(form: &mut SecretForm, mode: ModeKind, frame: &mut Frame) {
         input(frame, r, &mut form.value, focused);
     }
     let (_, r) = split(value_msg);
-    let scroll = format!("Ctrl-R hide · ↑/↓ through the {lines} lines");
-    let hint = if form.revealed && form.value_line_count() > 1 {
-        scroll.as_str()
-    } else if form.revealed {
-        "Ctrl-R hide · Ctrl-G generate"
+    let reveal = if form.revealed {
+        "Ctrl-R hide"
     } else {
-        "Ctrl-R show · Ctrl-G generate"
+        "Ctrl-R show"
     };
-    message(frame, r, form.value_error.as_deref(), None, hint);
+    let hint = if form.revealed && form.value_line_count() > 1 {
+        format!("Ctrl-R hide · ↑/↓ through the {lines} lines")
+    } else {
+        match form.generated {
+            Some(charset) => format!(
+                "{} · Ctrl-G: {} · {reveal}",
+                charset.name(),
+                charset.next().name()
+            ),
+            None => format!("{reveal} · Ctrl-G generate"),
+        }
+    };
+    message(frame, r, form.value_error.as_deref(), None, &hint);
 
     let (l, r) = split(desc_row);
     let focused = form.focus == Field::Description;

@@ -9,6 +9,7 @@ use super::{status, theme};
 use crate::tui::app::PickerState;
 use crate::tui::keymap::ModeKind;
 use crate::tui::text::printable;
+use crate::vault::validate::count;
 
 pub fn render(picker: &mut PickerState, current: &str, frame: &mut Frame) {
     let full = frame.area();
@@ -51,8 +52,9 @@ pub fn render(picker: &mut PickerState, current: &str, frame: &mut Frame) {
                 Span::styled(format!("{:<name_w$}", printable(&p.name)), theme::key()),
                 Span::styled(
                     format!(
-                        "  {} environments · {} secrets{mark}",
-                        p.environments, p.secrets
+                        "  {} · {}{mark}",
+                        count(p.environments, "environment", "environments"),
+                        count(p.secrets, "secret", "secrets")
                     ),
                     theme::dim(),
                 ),
