@@ -1,4 +1,4 @@
-//! Benchmarks of DESIGN.md §7's TUI figures: draw one frame of a 100,000-row table
+//! Benchmarks of the TUI's speed targets: draw one frame of a 100,000-row table
 //! (target < 2 ms), filter 100,000 rows per keystroke (< 10 ms), and open a
 //! 10,000-secret environment up to its first frame (< 50 ms after unlock).
 //!

@@ -1,4 +1,4 @@
-//! Benchmarks of DESIGN.md §7's CLI figures on a 10,000-secret vault:
+//! Benchmarks of the CLI's speed targets on a 10,000-secret vault:
 //! whole-process `tresor get` with a keyfile (target < 10 ms median), whole-process
 //! `tresor list`, and `tresor import` of a 10,000-line .env (target < 1 s), plus the
 //! in-process library calls behind them.

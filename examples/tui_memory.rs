@@ -1,6 +1,6 @@
 //! The Secrets screen at 100,000 secrets, measured end to end on a real vault: the time
 //! from unlock to the first frame, one filter keystroke, and the process's peak memory
-//! (DESIGN.md §7: under 100 MB).
+//! (the target: under 100 MB).
 //!
 //! Run: `cargo run --release --example tui_memory [SECRETS]`
 

@@ -1,5 +1,6 @@
-//! The committed vault in tests/fixtures/v1-vault (see its README.txt) must keep opening,
-//! with the same values, in every later build: it guards the on-disk format.
+//! The committed vaults in tests/fixtures/v1-vault and v2-vault (see their README.txt)
+//! must keep opening, with the same values, in every later build: they guard the on-disk
+//! formats. Format 1 reads as it is and is upgraded before its first change.
 
 mod common;
 
@@ -11,7 +12,13 @@ const CREATED: &str = "2026-11-27T07:21:30Z";
 
 /// A private copy (git does not keep 0600, and reads append to the audit log beside it).
 fn fixture(cred: &str) -> Vault {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1-vault");
+    fixture_of("v1-vault", cred)
+}
+
+fn fixture_of(name: &str, cred: &str) -> Vault {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     let v = Vault::uninit();
     std::fs::copy(src.join("vault.tresor"), &v.path).unwrap();
     let keyfile = v.dir.path().join("vault.key");
@@ -220,4 +227,63 @@ fn after_the_upgrade_the_older_digests_can_never_vouch_again() {
 
     std::fs::write(&v.path, &current).unwrap();
     assert_eq!(v.get("CUSTOM_TYPED"), b"rotated");
+}
+
+/// The format-2 fixture: every value, both credentials, the slots listed, doctor clean.
+#[test]
+fn the_v2_fixture_still_reads() {
+    for cred in ["keyfile", "golden fixture passphrase"] {
+        let v = fixture_of("v2-vault", cred);
+        assert_eq!(
+            v.ok(&["env", "list"], None).text(),
+            "development\t4 secrets\nstaging\t0 secrets\nproduction\t1 secret\n"
+        );
+        assert_eq!(
+            v.get("DATABASE_URL"),
+            b"postgres://app:g0lden@db.internal:5432/app"
+        );
+        assert_eq!(v.get("MULTI_LINE"), b"line one\nline two\n");
+        assert_eq!(v.get("BINARY_BLOB"), [0x00, 0xff, 0xfe, 0x01]);
+        assert_eq!(v.get("CUSTOM_TYPED"), b"hunter2-golden");
+        assert_eq!(
+            v.get_in("production", "STRIPE_API_KEY"),
+            b"sk_live_golden_0123456789"
+        );
+        assert_eq!(
+            v.ok(
+                &["-p", "billing", "-e", "production", "get", "INVOICE_TOKEN"],
+                None
+            )
+            .stdout,
+            b"inv_golden_token"
+        );
+        let kinds: Vec<(String, String)> = v
+            .list("development")
+            .iter()
+            .map(|s| {
+                assert_eq!(s["created"], s["value_changed"]);
+                (
+                    s["key"].as_str().unwrap().to_string(),
+                    s["type"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("BINARY_BLOB".to_string(), "other".to_string()),
+                ("CUSTOM_TYPED".into(), "password".into()),
+                ("DATABASE_URL".into(), "connection-string".into()),
+                ("MULTI_LINE".into(), "other".into()),
+            ]
+        );
+        let slots = v.ok(&["keyfile", "list"], None).text();
+        assert!(slots.contains("\n0\tkeyfile\t2026-11-30T"), "{slots}");
+        assert!(slots.contains("\n1\tpassphrase\t2026-11-30T"), "{slots}");
+        let doctor = v.ok(&["doctor"], None).text();
+        assert!(!doctor.contains("PROBLEM"), "{doctor}");
+        // And it takes a change like any vault of its format.
+        v.add("NEW_ONE", b"n");
+        assert_eq!(v.get("NEW_ONE"), b"n");
+    }
 }

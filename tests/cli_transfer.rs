@@ -1,5 +1,5 @@
 //! import and export: npm dotenv's dialect, JSON and shell output, and the round trip
-//! export → import → export that the brief promises.
+//! export → import → export that the CLI promises.
 //!
 //! The .env cases depend on `src/vault/dotenv.rs` being the faithful port of npm dotenv's
 //! parser (the stub it replaces fails them). `common::npm_dotenv_parse` is an independent
@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use common::{Cred, Vault, npm_dotenv_parse};
 use proptest::prelude::*;
 
-/// Every dialect feature of DESIGN.md §5 in one file (line numbers matter below).
+/// Every feature of the .env dialect in one file (line numbers matter below).
 const DIALECT: &str = r#"# a comment line
 export EXPORTED=yes
 PLAIN=hello world   # trailing comment

@@ -1,4 +1,4 @@
-//! Crash safety (issue #4; DESIGN.md §3, research T-18, T-20): SIGKILL real `tresor`
+//! Crash safety: SIGKILL real `tresor`
 //! processes in the middle of writes (import, add, edit, rm, passwd), then check that the
 //! vault still opens, that an import is all or nothing, that every write acknowledged
 //! (exit 0) before the kill survived intact, and that the killed one happened completely
@@ -27,7 +27,7 @@ use common::{Output, output, tresor};
 const ROUNDS: usize = 80;
 /// Lines in the imported .env file.
 const IMPORT_LINES: usize = 2000;
-/// The brief's kill window; widened to the measured length of an import when that is
+/// The kill window; widened to the measured length of an import when that is
 /// longer, so that kills land before, during and after the commit.
 const MIN_WINDOW_MS: u64 = 80;
 
@@ -384,7 +384,7 @@ fn sigkill_during_writes_loses_no_acknowledged_write_and_breaks_no_import() {
     );
 }
 
-/// Research T-20: a `passwd` killed at any moment leaves exactly one of the old and the new
+/// A `passwd` killed at any moment leaves exactly one of the old and the new
 /// passphrase working (the slots are replaced in one transaction), never neither, and the
 /// secrets readable with it.
 #[test]

@@ -1,4 +1,4 @@
-//! A full disk (DESIGN.md: bad input loses nothing): a write that cannot fit fails with a
+//! A full disk (bad input loses nothing): a write that cannot fit fails with a
 //! clear error and changes nothing, reads keep working (the audit log's miss is a
 //! warning), and once space is back, writes work again. The vault lives on a small tmpfs
 //! mounted for the test; where mounting is not allowed the test says so and skips.

@@ -136,6 +136,7 @@ pub fn init(global: &Global, args: InitArgs) -> CliResult {
         DEFAULT_ENVIRONMENTS.join(", ")
     ));
     if let Some(keyfile) = &global.keyfile {
+        remember_keyfile(&path, keyfile);
         warn(&format!(
             "keyfile {} unlocks this vault: keep it private and backed up; without it the secrets are lost",
             keyfile.display()
@@ -144,11 +145,18 @@ pub fn init(global: &Global, args: InitArgs) -> CliResult {
     Ok(())
 }
 
+/// The Secrets screen offers the keyfile that last opened a vault (its path, never the
+/// key); a keyfile made here is that keyfile. Not remembering it is never an error.
+fn remember_keyfile(vault: &std::path::Path, keyfile: &std::path::Path) {
+    let _ = crate::tui::places::Places::from_env().remember_keyfile(vault, keyfile);
+}
+
 pub fn keyfile(global: &Global, command: KeyfileCommand) -> CliResult {
     match command {
         KeyfileCommand::Add { path } => {
             let vault = unlock::open_for_change(global)?;
             let id = vault.add_keyfile(&path)?;
+            remember_keyfile(vault.path(), &path);
             note(&format!(
                 "wrote keyfile {} (mode 0600); it now unlocks the vault as key slot {id}",
                 path.display()

@@ -1,10 +1,9 @@
 //! add, edit, get, list, rm and run: one secret or one environment at a time.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 
 use clap::Args;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
-use zeroize::Zeroizing;
 
 use super::{CliError, CliResult, Global, confirm, note, output, prompt, unlock, warn};
 use crate::vault::{
@@ -132,12 +131,11 @@ fn parse_type(text: &str) -> Result<SecretType, String> {
 /// Reads a value from stdin, sized for the 1 MiB limit plus one byte to detect overflow.
 fn read_stdin_value() -> Result<SecretValue, CliError> {
     let limit = validate::MAX_VALUE_BYTES + 2;
-    let mut buf = Zeroizing::new(Vec::with_capacity(64 * 1024));
-    std::io::stdin()
-        .take(limit as u64 + 1)
-        .read_to_end(&mut buf)
+    // A buffer that wipes its old copy whenever it grows (a plain Vec leaves them behind).
+    let mut buf = crate::vault::wipe::WipeBuf::with_capacity(64 * 1024);
+    buf.read_from(std::io::stdin(), limit as u64 + 1, 64 * 1024)
         .map_err(|e| CliError::msg(format!("cannot read the value from stdin: {e}")))?;
-    Ok(strip_one_newline(buf))
+    Ok(strip_one_newline(buf.into_inner()))
 }
 
 /// Pipes and heredocs end with a newline the user did not mean as part of the value.
@@ -388,20 +386,23 @@ pub fn run(global: &Global, args: RunArgs) -> CliResult {
     use std::os::unix::process::CommandExt;
 
     let vault = unlock::open(global)?;
-    let mut secrets = vault.reveal_all(&global.project, &global.env, "run")?;
-    if !args.only.is_empty() {
-        for key in &args.only {
-            if !secrets.iter().any(|(info, _)| &info.key == key) {
+    let secrets = if args.only.is_empty() {
+        vault.reveal_all(&global.project, &global.env, "run")?
+    } else {
+        // Only what is asked for is read (and decrypted): the same cost at any size.
+        let mut only = args.only.clone();
+        only.sort();
+        only.dedup();
+        match vault.reveal_some(&global.project, &global.env, &only, "run") {
+            Err(VaultError::NotFound { key, .. }) => {
                 return Err(CliError::msg(format!(
-                    "--only names `{}`, which is not in {}/{}",
-                    validate::printable(key),
-                    global.project,
-                    global.env
+                    "--only names `{key}`, which is not in {}/{}",
+                    global.project, global.env
                 )));
             }
+            other => other?,
         }
-        secrets.retain(|(info, _)| args.only.contains(&info.key));
-    }
+    };
     // A secret named PATH, LD_PRELOAD, BASH_ENV… would make the command run code of the
     // secret's author: refuse unless the user allows each such name.
     let refused: Vec<(&str, &str)> = secrets

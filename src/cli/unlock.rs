@@ -1,4 +1,4 @@
-//! Where the credential comes from, in the brief's order: `--keyfile`/`TRESOR_KEYFILE`,
+//! Where the credential comes from, in this order: `--keyfile`/`TRESOR_KEYFILE`,
 //! then `TRESOR_PASSPHRASE`, then a prompt on the terminal; otherwise fail at once
 //! (never hang waiting for input that cannot come).
 

@@ -224,12 +224,24 @@ impl App {
     }
 
     fn enter_vault(&mut self, vault: Vault) {
-        self.vault = Some(vault.with_via(Via::Tui));
+        let mut vault = vault.with_via(Via::Tui);
+        // A format-1 vault is upgraded once, before anything can change it; one that
+        // needs other credentials for that still opens to read.
+        let upgraded = vault.upgrade_before_write();
+        self.vault = Some(vault);
         self.screen = Screen::Secrets;
         self.mode = Mode::Browse;
         self.last_input = Instant::now();
         self.find_place();
         self.load();
+        match upgraded {
+            Ok(Some(report)) => self.info(format!(
+                "upgraded the vault to format 2: a new data key encrypts all {} values",
+                report.values
+            )),
+            Ok(None) => {}
+            Err(e) => self.error(&e),
+        }
     }
 
     /// A project or environment named on the command line that does not exist: say so

@@ -130,7 +130,10 @@ impl Vault {
         if out.iter().all(|f| !f.is_problem()) {
             out.insert(
                 0,
-                Finding::Ok(format!("audit log: {entries} entries, chain intact")),
+                Finding::Ok(format!(
+                    "audit log: {}, chain intact",
+                    validate::count(entries, "entry", "entries")
+                )),
             );
         }
         out

@@ -1,4 +1,4 @@
-//! The domain words of the brief: a secret's type and what a listing shows of a secret.
+//! The domain words (vault, project, environment, secret): a secret's type and what a listing shows of a secret.
 //!
 //! Nothing here holds a value; values travel as [`SecretValue`] (zeroized on drop).
 
