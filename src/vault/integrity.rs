@@ -26,6 +26,10 @@ use super::error::{Result, VaultError};
 use super::storage::{ReadTxn, Table, WriteTxn};
 use super::{EnvId, SecretId};
 
+/// Above this many changed leaves, `rehash` reads the environment once instead of once
+/// per leaf.
+const BULK_LEAVES: usize = 64;
+
 /// A node: 256 child digests of 32 bytes.
 pub const NODE_LEN: usize = 256 * 32;
 pub const ZERO: [u8; 32] = [0; 32];
@@ -302,8 +306,45 @@ pub fn rehash(
     changed: impl IntoIterator<Item = (u8, u8)>,
 ) -> Result<[u8; 32]> {
     let mut by_node: BTreeMap<u8, Vec<u8>> = BTreeMap::new();
+    let mut count = 0usize;
     for (b0, b1) in changed {
         by_node.entry(b0).or_default().push(b1);
+        count += 1;
+    }
+    // Many changed leaves (an import, a rekey): one pass over the environment computes
+    // them all, instead of one range scan per leaf.
+    let mut precomputed: Option<BTreeMap<(u8, u8), [u8; 32]>> = None;
+    if count > BULK_LEAVES {
+        let mut digests = BTreeMap::new();
+        let mut current: Option<((u8, u8), LeafMac)> = None;
+        let mut failed = None;
+        txn.scan(Table::Secrets, env, &mut |k, v| {
+            let leaf = leaf_of(k);
+            match &mut current {
+                Some((l, mac)) if *l == leaf => mac.add(keys, k, v),
+                _ => {
+                    if let Some((l, mac)) = current.take() {
+                        match mac.finish() {
+                            Ok(d) => {
+                                digests.insert(l, d);
+                            }
+                            Err(e) => failed = Some(e),
+                        }
+                    }
+                    let mut mac = LeafMac::new();
+                    mac.add(keys, k, v)?;
+                    current = Some((leaf, mac));
+                    Ok(())
+                }
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if let Some((l, mac)) = current.take() {
+            digests.insert(l, mac.finish()?);
+        }
+        precomputed = Some(digests);
     }
     let corrupt = || VaultError::Corrupt("an integrity tree node has the wrong size".into());
     let mut root = match txn.get(Table::Tree, &root_key(env))? {
@@ -323,11 +364,17 @@ pub fn rehash(
             None => vec![0u8; NODE_LEN],
         };
         for b1 in leaves {
-            let mut mac = LeafMac::new();
-            txn.scan(Table::Secrets, &leaf_prefix(env, b0, b1), &mut |k, v| {
-                mac.add(keys, k, v)
-            })?;
-            set_child(&mut node, b1, &mac.finish()?);
+            let digest = match &precomputed {
+                Some(all) => all.get(&(b0, b1)).copied().unwrap_or(ZERO),
+                None => {
+                    let mut mac = LeafMac::new();
+                    txn.scan(Table::Secrets, &leaf_prefix(env, b0, b1), &mut |k, v| {
+                        mac.add(keys, k, v)
+                    })?;
+                    mac.finish()?
+                }
+            };
+            set_child(&mut node, b1, &digest);
         }
         let digest = node_digest(keys, env, b0, &node)?;
         if digest == ZERO {

@@ -13,7 +13,7 @@ use redb::{ReadableTable, TableDefinition};
 
 use super::crypto::{self, Mac};
 use super::error::{Result, VaultError};
-use super::records::{EnvMeta, EnvRecord, SecretMeta, SecretRecord, Slot, decode};
+use super::records::{EnvMeta, SecretMeta, SecretRecord, Slot, decode};
 use super::rekey::{Plain, PlainEnv};
 use super::secrets::{info, not_found};
 use super::{EnvId, EnvironmentInfo, SecretInfo, SecretValue, Vault, high_water, store};
@@ -36,8 +36,11 @@ const HEADER_KEY: &str = "header";
 const VAULT_DIGEST_KEY: &str = "vault_digest";
 const LEGACY_CATALOG_DIGEST_KEY: &str = "catalog_digest";
 
+/// The header's bytes and the key slots, by id.
+pub(super) type HeaderAndSlots = (Vec<u8>, Vec<(u32, Slot)>);
+
 /// The header and key slots of a format-1 file.
-pub(super) fn read_header_and_slots(path: &Path) -> Result<(Vec<u8>, Vec<(u32, Slot)>)> {
+pub(super) fn read_header_and_slots(path: &Path) -> Result<HeaderAndSlots> {
     let db = store::open_read(path)?;
     let txn = store::read_txn(&db)?;
     store::fenced(|| {
@@ -106,21 +109,11 @@ where
                 Some(d) => mac.field(&d.value())?,
                 None => mac.field(b"")?,
             }
-            let EnvRecord::V1 { nonce, sealed } = decode(v.value(), "environment record")?;
-            let plain = crypto::open(
-                &vault.keys.meta,
-                &nonce,
-                &sealed,
-                &vault.ad(b"tresor/v1/environment\0", &id),
-            )
-            .map_err(|_| {
-                VaultError::Corrupt("an environment record failed authentication".into())
-            })?;
             let EnvMeta::V1 {
                 project,
                 name,
                 created,
-            } = decode(&plain, "environment")?;
+            } = vault.open_env_record(&id, v.value())?;
             out.push(V1Env {
                 id,
                 project,

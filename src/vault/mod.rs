@@ -244,21 +244,11 @@ impl Vault {
         let state = integrity::vault_state(&self.keys, txn)?;
         let mut entries = Vec::with_capacity(state.envs.len());
         for row in &state.envs {
-            let EnvRecord::V1 { nonce, sealed } = decode(&row.record, "environment record")?;
-            let plain = crypto::open(
-                &self.keys.meta,
-                &nonce,
-                &sealed,
-                &self.ad(b"tresor/v1/environment\0", &row.id),
-            )
-            .map_err(|_| {
-                VaultError::Corrupt("an environment record failed authentication".into())
-            })?;
             let EnvMeta::V1 {
                 project,
                 name,
                 created,
-            } = decode(&plain, "environment")?;
+            } = self.open_env_record(&row.id, &row.record)?;
             entries.push(EnvEntry {
                 id: row.id,
                 project,
@@ -268,6 +258,19 @@ impl Vault {
             });
         }
         Ok(Catalog { entries, state })
+    }
+
+    /// An environment's sealed (project, name, created), opened.
+    fn open_env_record(&self, id: &EnvId, bytes: &[u8]) -> Result<EnvMeta> {
+        let EnvRecord::V1 { nonce, sealed } = decode(bytes, "environment record")?;
+        let plain = crypto::open(
+            &self.keys.meta,
+            &nonce,
+            &sealed,
+            &self.ad(b"tresor/v1/environment\0", id),
+        )
+        .map_err(|_| VaultError::Corrupt("an environment record failed authentication".into()))?;
+        decode(&plain, "environment")
     }
 
     /// One read transaction over a verified catalog, checked against what this machine

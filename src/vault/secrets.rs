@@ -9,7 +9,7 @@ use super::crypto;
 use super::error::{Result, VaultError};
 use super::integrity::{self, Place, leaf_of};
 use super::records::{FORMAT, SecretMeta, SecretRecord, decode, encode};
-use super::storage::{Table, WriteTxn};
+use super::storage::{ReadTxn, Table, WriteTxn};
 use super::{SecretId, SecretInfo, SecretType, SecretValue, Vault, legacy, now, validate};
 
 /// A secret to create.
@@ -121,6 +121,34 @@ impl Vault {
         Ok(current.len() == candidate.len() && crypto::same(&current, candidate))
     }
 
+    /// A secret's id and, if it exists, its record: only its leaf of the tree is
+    /// verified, so this costs the same at any size.
+    fn find_record(
+        &self,
+        txn: &dyn ReadTxn,
+        entry: &super::EnvEntry,
+        project: &str,
+        env: &str,
+        key: &str,
+    ) -> Result<(SecretId, Option<SecretRecord>)> {
+        let id = self.secret_id(&entry.id, project, env, key)?;
+        let place = Place { project, env };
+        let leaf = integrity::verified_leaf(
+            &self.keys,
+            txn,
+            &entry.id,
+            &entry.digest,
+            leaf_of(&id),
+            &place,
+        )?;
+        let record = leaf
+            .iter()
+            .find(|(k, _)| *k == id)
+            .map(|(_, bytes)| decode::<SecretRecord>(bytes, "secret record"))
+            .transpose()?;
+        Ok((id, record))
+    }
+
     /// Every record of an environment, verified, as (id, record).
     fn env_records(&self, project: &str, env: &str) -> Result<Vec<(SecretId, SecretRecord)>> {
         self.read(|txn, catalog| {
@@ -153,21 +181,8 @@ impl Vault {
         } else {
             self.read(|txn, catalog| {
                 let entry = self.find_env(catalog, project, env)?;
-                let id = self.secret_id(&entry.id, project, env, key)?;
-                let place = Place { project, env };
-                let leaf = integrity::verified_leaf(
-                    &self.keys,
-                    txn,
-                    &entry.id,
-                    &entry.digest,
-                    leaf_of(&id),
-                    &place,
-                )?;
-                let (_, bytes) = leaf
-                    .iter()
-                    .find(|(k, _)| *k == id)
-                    .ok_or_else(|| not_found(project, env, key))?;
-                let record: SecretRecord = decode(bytes, "secret record")?;
+                let (id, record) = self.find_record(txn, entry, project, env, key)?;
+                let record = record.ok_or_else(|| not_found(project, env, key))?;
                 self.open_value(&id, &record, (project, env), key)
             })?
         };
@@ -220,23 +235,10 @@ impl Vault {
         } else {
             self.read(|txn, catalog| {
                 let entry = self.find_env(catalog, project, env)?;
-                let place = Place { project, env };
                 let mut out = Vec::with_capacity(keys.len());
                 for key in keys {
-                    let id = self.secret_id(&entry.id, project, env, key)?;
-                    let leaf = integrity::verified_leaf(
-                        &self.keys,
-                        txn,
-                        &entry.id,
-                        &entry.digest,
-                        leaf_of(&id),
-                        &place,
-                    )?;
-                    let (_, bytes) = leaf
-                        .iter()
-                        .find(|(k, _)| *k == id)
-                        .ok_or_else(|| not_found(project, env, key))?;
-                    let record: SecretRecord = decode(bytes, "secret record")?;
+                    let (id, record) = self.find_record(txn, entry, project, env, key)?;
+                    let record = record.ok_or_else(|| not_found(project, env, key))?;
                     let meta = info(self.open_meta(&id, &record, (project, env))?);
                     let value = self.open_value(&id, &record, (project, env), key)?;
                     out.push((meta, value));
@@ -260,21 +262,7 @@ impl Vault {
     ) -> Result<T> {
         self.write(|txn, catalog| {
             let entry = self.find_env(catalog, project, env)?;
-            let id = self.secret_id(&entry.id, project, env, key)?;
-            let place = Place { project, env };
-            let leaf = integrity::verified_leaf(
-                &self.keys,
-                &*txn,
-                &entry.id,
-                &entry.digest,
-                leaf_of(&id),
-                &place,
-            )?;
-            let existing = leaf
-                .iter()
-                .find(|(k, _)| *k == id)
-                .map(|(_, bytes)| decode::<SecretRecord>(bytes, "secret record"))
-                .transpose()?;
+            let (id, existing) = self.find_record(&*txn, entry, project, env, key)?;
             let out = f(txn, &id, existing)?;
             integrity::rehash(&self.keys, txn, &entry.id, [leaf_of(&id)])?;
             Ok(out)

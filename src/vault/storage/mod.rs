@@ -38,16 +38,14 @@ impl Table {
     ];
 }
 
+/// What a scan calls for each (key, value), in key order; an error stops the scan.
+pub type Visit<'a> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'a;
+
 /// A consistent snapshot to read from.
 pub trait ReadTxn {
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>>;
     /// Calls `f` for every entry whose key starts with `prefix`, in key order.
-    fn scan(
-        &self,
-        table: Table,
-        prefix: &[u8],
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<()>,
-    ) -> Result<()>;
+    fn scan(&self, table: Table, prefix: &[u8], f: &mut Visit<'_>) -> Result<()>;
     /// The number of entries whose key starts with `prefix`.
     fn count(&self, table: Table, prefix: &[u8]) -> Result<u64> {
         let mut n = 0;

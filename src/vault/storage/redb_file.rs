@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 
 use redb::{ReadableTable, TableDefinition};
 
-use super::{ReadTxn, Storage, Table, WriteTxn, prefix_end};
+use super::{ReadTxn, Storage, Table, Visit, WriteTxn, prefix_end};
 use crate::vault::error::{Result, VaultError};
 use crate::vault::store;
 
 type Def = TableDefinition<'static, &'static [u8], &'static [u8]>;
+type ByteTable = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
 
 const META: Def = TableDefinition::new("meta_v2");
 const SLOTS: Def = TableDefinition::new("keyslots_v2");
@@ -95,13 +96,13 @@ impl RedbFile {
 
 struct Read {
     // Field order: the tables and the transaction go before the database closes.
-    tables: Vec<(Table, redb::ReadOnlyTable<&'static [u8], &'static [u8]>)>,
+    tables: Vec<(Table, ByteTable)>,
     _txn: redb::ReadTransaction,
     _db: redb::ReadOnlyDatabase,
 }
 
 impl Read {
-    fn table(&self, table: Table) -> Result<&redb::ReadOnlyTable<&'static [u8], &'static [u8]>> {
+    fn table(&self, table: Table) -> Result<&ByteTable> {
         self.tables
             .iter()
             .find(|(t, _)| *t == table)
@@ -113,7 +114,7 @@ impl Read {
 fn scan_table(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     prefix: &[u8],
-    f: &mut dyn FnMut(&[u8], &[u8]) -> Result<()>,
+    f: &mut Visit<'_>,
 ) -> Result<()> {
     let end = prefix_end(prefix);
     let range = match &end {
@@ -132,12 +133,7 @@ impl ReadTxn for Read {
         Ok(self.table(table)?.get(key)?.map(|v| v.value().to_vec()))
     }
 
-    fn scan(
-        &self,
-        table: Table,
-        prefix: &[u8],
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<()>,
-    ) -> Result<()> {
+    fn scan(&self, table: Table, prefix: &[u8], f: &mut Visit<'_>) -> Result<()> {
         scan_table(self.table(table)?, prefix, f)
     }
 }
@@ -154,12 +150,7 @@ impl ReadTxn for RedbWrite<'_> {
         Ok(out)
     }
 
-    fn scan(
-        &self,
-        table: Table,
-        prefix: &[u8],
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<()>,
-    ) -> Result<()> {
+    fn scan(&self, table: Table, prefix: &[u8], f: &mut Visit<'_>) -> Result<()> {
         scan_table(&self.txn.open_table(def(table))?, prefix, f)
     }
 }
