@@ -1,5 +1,6 @@
 //! Arbitrary bytes as a vault file, unlocked with the keyfile the seed vaults in
-//! `corpus/vault_open` were made with, then read the way the CLI reads. Every call must
+//! `corpus/vault_open` were made with (format 1 and format 2), then read the way the CLI
+//! reads. Every call must
 //! return `Ok` or `Err`: never panic, abort, hang or run out of memory.
 //!
 //! redb may panic on a damaged file; the vault fences every redb call with `catch_unwind`
@@ -25,6 +26,9 @@ struct Paths {
     vault: PathBuf,
     audit: PathBuf,
     keyfile: PathBuf,
+    /// The high-water marks: forgotten before every input, so that one input's mark
+    /// never turns the next into an "older copy" and hides the code behind that check.
+    state: PathBuf,
 }
 
 fn private_file(path: &PathBuf, bytes: &[u8]) {
@@ -45,6 +49,9 @@ fn setup() -> &'static Paths {
         std::fs::create_dir_all(&dir).expect("scratch dir");
         let keyfile = dir.join("fuzz.key");
         private_file(&keyfile, KEYFILE.as_bytes());
+        let state = dir.join("state");
+        // SAFETY: set once, before any other thread of this process reads the environment.
+        unsafe { std::env::set_var("XDG_STATE_HOME", &state) };
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             if !store::in_storage() {
@@ -55,6 +62,7 @@ fn setup() -> &'static Paths {
             audit: dir.join("vault.tresor.audit"),
             vault: dir.join("vault.tresor"),
             keyfile,
+            state,
         }
     })
 }
@@ -63,6 +71,7 @@ fuzz_target!(|data: &[u8]| {
     let paths = setup();
     private_file(&paths.vault, data);
     let _ = std::fs::remove_file(&paths.audit);
+    let _ = std::fs::remove_dir_all(&paths.state);
     let Ok(vault) = Vault::unlock(&paths.vault, &Credential::Keyfile(paths.keyfile.clone())) else {
         return;
     };
