@@ -16,8 +16,9 @@ fuzz_target!(|src: &str| {
     };
     for entry in &entries {
         match dotenv::encode_line(KEY, &entry.value) {
-            Ok(line) => {
-                let back = dotenv::parse(&line)
+            Ok((line, _readers)) => {
+                let line: &str = &line;
+                let back = dotenv::parse(line)
                     .unwrap_or_else(|e| panic!("encoded line {line:?} does not parse: {e}"));
                 assert_eq!(back.len(), 1, "encoded line {line:?} parses to {} entries", back.len());
                 assert_eq!(back[0].key, KEY, "key of {line:?}");
