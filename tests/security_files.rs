@@ -97,10 +97,7 @@ fn the_files_hold_no_names_values_or_descriptions_in_clear() {
             }
         }
     }
-    assert!(
-        seen >= 3,
-        "vault, audit log and high-water mark: {seen}"
-    );
+    assert!(seen >= 3, "vault, audit log and high-water mark: {seen}");
 }
 
 fn utf16(s: &str) -> Vec<u8> {
