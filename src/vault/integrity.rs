@@ -11,9 +11,12 @@
 //! - **The vault digest** is a MAC over the header, the write counter, every key slot,
 //!   the sealed earlier audit keys and every environment record with its digest.
 //!
+//! A node is stored with only its non-empty children, as (index, digest) pairs, and its
+//! MAC is over that form, so a small environment's nodes stay small.
+//!
 //! A read of one secret verifies the vault digest (work that grows with the number of
-//! environments and key slots, not secrets), the root (8 KiB), one node (8 KiB) and one
-//! leaf (a few records), so it costs the same at 1,000 and 100,000 secrets. Deleting,
+//! environments and key slots, not secrets), the root (8 KiB), one node (at most 8.25 KiB)
+//! and one leaf (a few records), so it costs the same at 1,000 and 100,000 secrets. Deleting,
 //! adding or rolling back any record changes its leaf; rolling back a leaf's row with it
 //! changes the node, and so on up to the vault digest, which only the data key can make.
 //! Only a whole file replaced by an older copy stays consistent; the write counter and
@@ -102,11 +105,45 @@ impl LeafMac {
     }
 }
 
+/// A node as stored: only its non-empty children, as (index, digest) in index order.
+/// A small environment's nodes hold a few children each, so reading and hashing them
+/// costs little; a full node is 256 × 33 bytes.
+fn encode_node(node: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 0..=255u8 {
+        let d = child(node, i);
+        if d != ZERO {
+            out.push(i);
+            out.extend_from_slice(&d);
+        }
+    }
+    out
+}
+
+/// The stored form back into 256 children; anything but strictly increasing indices
+/// with non-empty digests is not a node tresor wrote.
+fn decode_node(bytes: &[u8]) -> Option<Vec<u8>> {
+    if bytes.is_empty() || bytes.len() % 33 != 0 {
+        return None;
+    }
+    let mut node = vec![0u8; NODE_LEN];
+    let mut last: Option<u8> = None;
+    for entry in bytes.chunks(33) {
+        let i = entry[0];
+        if last.is_some_and(|l| i <= l) || entry[1..].iter().all(|&b| b == 0) {
+            return None;
+        }
+        last = Some(i);
+        node[usize::from(i) * 32..usize::from(i) * 32 + 32].copy_from_slice(&entry[1..]);
+    }
+    Some(node)
+}
+
 fn node_digest(keys: &Keys, env: &EnvId, b0: u8, node: &[u8]) -> Result<[u8; 32]> {
     if node.iter().all(|&b| b == 0) {
         return Ok(ZERO);
     }
-    crypto::keyed_hash(&keys.digest, &[b"node", env, &[b0], node])
+    crypto::keyed_hash(&keys.digest, &[b"node", env, &[b0], &encode_node(node)])
 }
 
 fn root_digest(keys: &Keys, env: &EnvId, root: &[u8]) -> Result<[u8; 32]> {
@@ -168,7 +205,10 @@ fn verified_node(
             Some(_) => Err(place.mismatch()),
         };
     }
-    let node = node_bytes(stored, place)?;
+    let node = stored
+        .as_deref()
+        .and_then(decode_node)
+        .ok_or_else(|| place.mismatch())?;
     if !crypto::same(&node_digest(keys, env, b0, &node)?, &want) {
         return Err(place.mismatch());
     }
@@ -346,7 +386,7 @@ pub fn rehash(
         }
         precomputed = Some(digests);
     }
-    let corrupt = || VaultError::Corrupt("an integrity tree node has the wrong size".into());
+    let corrupt = || VaultError::Corrupt("an integrity tree node is damaged".into());
     let mut root = match txn.get(Table::Tree, &root_key(env))? {
         Some(r) if r.len() == NODE_LEN => r,
         _ => return Err(corrupt()),
@@ -359,8 +399,7 @@ pub fn rehash(
                     "an integrity tree node is where its environment has none".into(),
                 ));
             }
-            Some(n) if n.len() == NODE_LEN => n,
-            Some(_) => return Err(corrupt()),
+            Some(n) => decode_node(&n).ok_or_else(corrupt)?,
             None => vec![0u8; NODE_LEN],
         };
         for b1 in leaves {
@@ -380,7 +419,7 @@ pub fn rehash(
         if digest == ZERO {
             txn.delete(Table::Tree, &node_key(env, b0))?;
         } else {
-            txn.put(Table::Tree, &node_key(env, b0), &node)?;
+            txn.put(Table::Tree, &node_key(env, b0), &encode_node(&node))?;
         }
         set_child(&mut root, b0, &digest);
     }
