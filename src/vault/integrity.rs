@@ -123,7 +123,7 @@ fn encode_node(node: &[u8]) -> Vec<u8> {
 /// The stored form back into 256 children; anything but strictly increasing indices
 /// with non-empty digests is not a node tresor wrote.
 fn decode_node(bytes: &[u8]) -> Option<Vec<u8>> {
-    if bytes.is_empty() || bytes.len() % 33 != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(33) {
         return None;
     }
     let mut node = vec![0u8; NODE_LEN];
