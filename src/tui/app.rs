@@ -248,7 +248,7 @@ impl App {
     /// and open an existing one, so that what is shown is real and `a` adds somewhere.
     fn find_place(&mut self) {
         let Some(vault) = &self.vault else { return };
-        let Ok(all) = vault.environments() else {
+        let Ok(all) = vault.environment_tabs() else {
             return; // `load` shows the error.
         };
         if all
@@ -320,7 +320,7 @@ impl App {
         self.last_reload = Instant::now();
         self.file_stamp = file_stamp(&self.vault_path);
         let Some(vault) = &self.vault else { return };
-        let envs = vault.environments();
+        let envs = vault.environment_tabs();
         let list = vault.list(&self.project, &self.env);
         match envs {
             Ok(all) => {

@@ -122,6 +122,30 @@ impl Vault {
         Ok(out)
     }
 
+    /// Every environment, verified, with the number of its stored records, counted
+    /// without verifying each record: for the Secrets screen's tabs, which are redrawn
+    /// often. A record added outside tresor can show in this count, never in a listing
+    /// (`environments` counts verified records, at the cost of reading them all).
+    pub fn environment_tabs(&self) -> Result<Vec<EnvironmentInfo>> {
+        if self.format < super::records::FORMAT {
+            return self.environments();
+        }
+        let mut out = self.read(|txn, catalog| {
+            let mut out = Vec::with_capacity(catalog.entries.len());
+            for e in &catalog.entries {
+                out.push(EnvironmentInfo {
+                    project: e.project.clone(),
+                    name: e.name.clone(),
+                    created: e.created,
+                    secrets: txn.count(Table::Secrets, &e.id)? as usize,
+                });
+            }
+            Ok(out)
+        })?;
+        out.sort_by(|a, b| (&a.project, env_rank(&a.name)).cmp(&(&b.project, env_rank(&b.name))));
+        Ok(out)
+    }
+
     /// Projects, each with its environments in display order.
     pub fn projects(&self) -> Result<BTreeMap<String, Vec<EnvironmentInfo>>> {
         let mut map: BTreeMap<String, Vec<EnvironmentInfo>> = BTreeMap::new();
