@@ -385,3 +385,24 @@ fn a_format_1_vault_with_one_slot_is_upgraded_by_its_first_change() {
     let again = v.ok(&["add", "NEWER"], Some(b"m"));
     assert!(!again.stderr.contains("upgraded"), "once only");
 }
+
+/// A screen or process unlocked before someone ran `rekey` is told so, not shown a
+/// tampering error; it opens again with its credential.
+#[test]
+fn a_handle_unlocked_before_a_rekey_is_told_to_unlock_again() {
+    let (v, keyfile) = vault_with_keyfile();
+    v.add("A", b"alpha");
+    let before =
+        tresor::vault::Vault::unlock(&v.path, &Credential::Keyfile(keyfile.clone())).unwrap();
+    v.ok(&["rekey"], None);
+    let err = before.get("default", "development", "A").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the vault was given a new data key (`tresor rekey`) since it was unlocked here: unlock it again"
+    );
+    let again = tresor::vault::Vault::unlock(&v.path, &Credential::Keyfile(keyfile)).unwrap();
+    assert_eq!(
+        &again.get("default", "development", "A").unwrap()[..],
+        b"alpha"
+    );
+}

@@ -142,6 +142,10 @@ pub enum VaultError {
         path = .0.display()
     )]
     HighWaterForged(PathBuf),
+    #[error(
+        "the vault was given a new data key (`tresor rekey`) since it was unlocked here: unlock it again"
+    )]
+    Rekeyed,
     #[error("no key slot {id} in this vault (see `tresor keyfile list`)")]
     SlotNotFound { id: u32 },
     #[error(

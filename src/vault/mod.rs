@@ -241,6 +241,17 @@ impl Vault {
     /// The catalog as the tables hold it, before comparing with the stored digest
     /// (`doctor` reports on everything even when the digest fails).
     fn catalog_unverified(&self, txn: &dyn ReadTxn) -> Result<Catalog> {
+        // Another process may have rekeyed since this handle was unlocked: say so, rather
+        // than report the (honestly) failing digest as tampering.
+        if let Some(header) = txn.get(Table::Meta, integrity::HEADER_KEY)?
+            && let Ok(Header::V1 { dek_check, .. }) = decode::<Header>(&header, "vault header")
+            && !crypto::same(
+                &Keys::dek_check(self.keys.dek(), &self.keys.vault_id)?,
+                &dek_check,
+            )
+        {
+            return Err(VaultError::Rekeyed);
+        }
         let state = integrity::vault_state(&self.keys, txn)?;
         let mut entries = Vec::with_capacity(state.envs.len());
         for row in &state.envs {
