@@ -406,3 +406,43 @@ fn a_handle_unlocked_before_a_rekey_is_told_to_unlock_again() {
         b"alpha"
     );
 }
+
+/// Someone who holds the data key before a rekey swaps the public key of a slot that
+/// stays, hoping the rekey wraps the next data key to them. The slot that unlocks is
+/// checked against its credential, and `rekey` takes that slot's public key from the
+/// credential, never from the file.
+#[test]
+fn a_key_slot_whose_public_key_was_swapped_is_refused() {
+    let v = Vault::with_passphrase("victim passphrase");
+    v.add("A", b"alpha");
+    let attacker = tresor::vault::Vault::unlock(
+        &v.path,
+        &Credential::Passphrase(SecretString::from("victim passphrase")),
+    )
+    .unwrap();
+    let (slots, _) = slots_and_header(&v.path);
+    let swapped: Rows = slots
+        .into_iter()
+        .map(|(id, bytes)| {
+            let mut slot: Slot = records::decode(&bytes, "slot").unwrap();
+            if let Slot::V2 { public, .. } = &mut slot {
+                *public = [7u8; 32];
+            }
+            (id, records::encode(&slot).unwrap())
+        })
+        .collect();
+    put_slots(&v.path, &swapped, None);
+    attacker.test_reseal().unwrap();
+    v.forget_seen();
+    let err = v.err(&["get", "A"], None);
+    assert!(
+        err.contains(
+            "key slot 0 was changed outside tresor: its public key is not its credential's"
+        ),
+        "{err}"
+    );
+    assert!(
+        v.run(&["rekey"], None).code != 0,
+        "no rekey to a planted key"
+    );
+}

@@ -37,9 +37,13 @@ const BULK_LEAVES: usize = 64;
 pub const NODE_LEN: usize = 256 * 32;
 pub const ZERO: [u8; 32] = [0; 32];
 
-/// Which leaf a secret's record belongs to.
+/// Which leaf a secret's record belongs to (a table key shorter than a secret's is
+/// never one: the callers check the length first).
 pub fn leaf_of(id: &[u8]) -> (u8, u8) {
-    (id[16], id[17])
+    match id {
+        [_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, b0, b1, ..] => (*b0, *b1),
+        _ => (0, 0),
+    }
 }
 
 fn root_key(env: &EnvId) -> Vec<u8> {
@@ -81,6 +85,11 @@ impl LeafMac {
     }
 
     pub fn add(&mut self, keys: &Keys, id: &[u8], record: &[u8]) -> Result<()> {
+        if id.len() != 48 {
+            return Err(VaultError::Corrupt(
+                "a secret record is stored under a key of the wrong size".into(),
+            ));
+        }
         let mac = match &mut self.0 {
             Some(m) => m,
             None => {
@@ -295,6 +304,9 @@ pub fn verified_env(
         }
     };
     txn.scan(Table::Secrets, env, &mut |k, v| {
+        if k.len() != 48 {
+            return Err(place.mismatch());
+        }
         let leaf = leaf_of(k);
         match &mut current {
             Some((l, mac)) if *l == leaf => mac.add(keys, k, v)?,

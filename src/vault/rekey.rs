@@ -230,6 +230,15 @@ impl Vault {
                 continue;
             }
             let (public, added) = match slot {
+                // The slot this handle opened: its public key comes from its credential,
+                // not from the file.
+                Slot::V2 { added, .. } if *id == self.slot && self.slot_kek.is_some() => (
+                    self.slot_kek
+                        .as_ref()
+                        .map(slot_wrap::public_key)
+                        .transpose()?,
+                    *added,
+                ),
                 Slot::V2 { public, added, .. } => (Some(*public), *added),
                 Slot::V1 { kind, .. } => {
                     let kek = match (&self.slot_kek, *id == self.slot) {
@@ -270,7 +279,12 @@ impl Vault {
         }
         let mut new_slot = None;
         if let Some((pass, kdf)) = &plan.new_passphrase {
-            let next = plain.slots.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
+            let next = match plain.slots.iter().map(|(i, _)| *i).max() {
+                Some(last) => last
+                    .checked_add(1)
+                    .ok_or_else(|| VaultError::Corrupt("a key slot has an impossible id".into()))?,
+                None => 0,
+            };
             let credential = NewCredential::Passphrase(pass.clone(), *kdf);
             new_slots.push((
                 next,

@@ -157,6 +157,15 @@ pub(super) fn unlock_with(
         let Ok(dek) = open_slot(slot, &kek, &found.header_bytes, *id) else {
             continue;
         };
+        // The public key is what `rekey` wraps the next data key to: one that is not this
+        // credential's was put there to receive it.
+        if let Slot::V2 { public, .. } = slot
+            && !crypto::same(&slot_wrap::public_key(&kek)?, public)
+        {
+            return Err(VaultError::Corrupt(format!(
+                "key slot {id} was changed outside tresor: its public key is not its credential's"
+            )));
+        }
         if !crypto::same(&Keys::dek_check(&dek, &found.vault_id)?, &found.dek_check) {
             return Err(VaultError::Corrupt(
                 "a key slot yields a different data key than the header records".into(),
@@ -205,7 +214,10 @@ impl Vault {
             let mut stale = Vec::new();
             txn.scan(Table::Slots, b"", &mut |k, v| {
                 let id = slot_id(k)?;
-                next = next.max(id + 1);
+                let after = id
+                    .checked_add(1)
+                    .ok_or_else(|| VaultError::Corrupt("a key slot has an impossible id".into()))?;
+                next = next.max(after);
                 let slot: Slot = decode(v, "key slot")?;
                 if replace_passphrase && matches!(slot.kind(), SlotKind::Passphrase { .. }) {
                     stale.push(id);
