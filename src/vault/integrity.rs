@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 
 use super::crypto::{self, Keys, Mac};
 use super::error::{Result, VaultError};
-use super::storage::{ReadTxn, Table, WriteTxn};
+use super::storage::{ReadTxn, Table, Visit, WriteTxn};
 use super::{EnvId, SecretId};
 
 /// Above this many changed leaves, `rehash` reads the environment once instead of once
@@ -276,9 +276,8 @@ pub fn verified_env(
                 .map(|b0| vec![1, b0]),
         )
         .collect();
-    let mut sorted_expected = expected_rows.clone();
-    sorted_expected.sort();
-    if rows != sorted_expected {
+    // Both lists are in key order: the root's key sorts before every node's.
+    if rows != expected_rows {
         return Err(place.mismatch());
     }
     // Every non-empty leaf the tree expects; each must be met exactly once below.
@@ -296,40 +295,54 @@ pub fn verified_env(
         }
     }
     let mut records = Vec::new();
-    let mut current: Option<((u8, u8), LeafMac)> = None;
-    let mut check = |leaf: (u8, u8), mac: LeafMac| -> Result<()> {
-        match expected.remove(&leaf) {
-            Some(want) if crypto::same(&mac.finish()?, &want) => Ok(()),
-            _ => Err(place.mismatch()),
-        }
-    };
-    txn.scan(Table::Secrets, env, &mut |k, v| {
+    let found = leaf_digests(keys, txn, env, &mut |k, v| {
         if k.len() != 48 {
             return Err(place.mismatch());
-        }
-        let leaf = leaf_of(k);
-        match &mut current {
-            Some((l, mac)) if *l == leaf => mac.add(keys, k, v)?,
-            _ => {
-                if let Some((l, mac)) = current.take() {
-                    check(l, mac)?;
-                }
-                let mut mac = LeafMac::new();
-                mac.add(keys, k, v)?;
-                current = Some((leaf, mac));
-            }
         }
         records.push((secret_id(k, place)?, v.to_vec()));
         Ok(())
     })?;
-    if let Some((l, mac)) = current.take() {
-        check(l, mac)?;
-    }
-    if !expected.is_empty() {
-        // A leaf the tree knows has no records left: they were deleted.
+    // Exactly the leaves the tree expects, each with its digest: a leaf missing here lost
+    // all its records, an extra one gained some.
+    let same = found.len() == expected.len()
+        && found
+            .iter()
+            .zip(&expected)
+            .all(|((l, d), (m, e))| l == m && crypto::same(d, e));
+    if !same {
         return Err(place.mismatch());
     }
     Ok(records)
+}
+
+/// The digest of every non-empty leaf of an environment, in one pass over its records;
+/// `each` sees every record first (and can stop the pass with an error).
+fn leaf_digests(
+    keys: &Keys,
+    txn: &dyn ReadTxn,
+    env: &EnvId,
+    each: &mut Visit<'_>,
+) -> Result<BTreeMap<(u8, u8), [u8; 32]>> {
+    let mut digests = BTreeMap::new();
+    let mut current: Option<((u8, u8), LeafMac)> = None;
+    txn.scan(Table::Secrets, env, &mut |k, v| {
+        each(k, v)?;
+        let leaf = leaf_of(k);
+        if let Some((l, _)) = &current
+            && *l != leaf
+            && let Some((l, mac)) = current.take()
+        {
+            digests.insert(l, mac.finish()?);
+        }
+        current
+            .get_or_insert_with(|| (leaf, LeafMac::new()))
+            .1
+            .add(keys, k, v)
+    })?;
+    if let Some((l, mac)) = current {
+        digests.insert(l, mac.finish()?);
+    }
+    Ok(digests)
 }
 
 /// Writes an empty tree for a new environment; returns its digest.
@@ -365,39 +378,11 @@ pub fn rehash(
     }
     // Many changed leaves (an import, a rekey): one pass over the environment computes
     // them all, instead of one range scan per leaf.
-    let mut precomputed: Option<BTreeMap<(u8, u8), [u8; 32]>> = None;
-    if count > BULK_LEAVES {
-        let mut digests = BTreeMap::new();
-        let mut current: Option<((u8, u8), LeafMac)> = None;
-        let mut failed = None;
-        txn.scan(Table::Secrets, env, &mut |k, v| {
-            let leaf = leaf_of(k);
-            match &mut current {
-                Some((l, mac)) if *l == leaf => mac.add(keys, k, v),
-                _ => {
-                    if let Some((l, mac)) = current.take() {
-                        match mac.finish() {
-                            Ok(d) => {
-                                digests.insert(l, d);
-                            }
-                            Err(e) => failed = Some(e),
-                        }
-                    }
-                    let mut mac = LeafMac::new();
-                    mac.add(keys, k, v)?;
-                    current = Some((leaf, mac));
-                    Ok(())
-                }
-            }
-        })?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        if let Some((l, mac)) = current.take() {
-            digests.insert(l, mac.finish()?);
-        }
-        precomputed = Some(digests);
-    }
+    let precomputed = if count > BULK_LEAVES {
+        Some(leaf_digests(keys, &*txn, env, &mut |_, _| Ok(()))?)
+    } else {
+        None
+    };
     let corrupt = || VaultError::Corrupt("an integrity tree node is damaged".into());
     let mut root = match txn.get(Table::Tree, &root_key(env))? {
         Some(r) if r.len() == NODE_LEN => r,
