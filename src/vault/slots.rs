@@ -15,9 +15,9 @@ use super::crypto::{self, KdfParams, Keys, slot_wrap};
 use super::error::{Result, VaultError};
 use super::integrity::{AUDIT_KEYS_KEY, HEADER_KEY};
 use super::records::{FORMAT, Header, MAGIC, OLDEST_FORMAT, Slot, SlotKind, decode, encode};
-use super::storage::redb_file::{self, RedbFile};
-use super::storage::{ReadTxn, Storage, Table};
-use super::{Credential, NewCredential, Vault, keyfile, legacy, now, store, validate};
+use super::storage::redb_file::RedbFile;
+use super::storage::{ReadTxn, Table};
+use super::{Credential, NewCredential, Vault, keyfile, legacy, now, validate};
 
 /// A key slot as `tresor keyfile list` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,29 +71,25 @@ pub(super) struct Found {
 
 /// Reads the header and key slots, from either layout.
 pub(super) fn read_header_and_slots(path: &Path) -> Result<Found> {
-    let db = store::open_read(path)?;
-    let txn = store::read_txn(&db)?;
-    let v2 = store::fenced(|| redb_file::has_v2_tables(&txn))?;
-    drop(txn);
-    drop(db);
-    let (header_bytes, slots, audit_keys) = if v2 {
-        let mut out = None;
-        RedbFile::new(path).read(&mut |txn| {
-            let header = txn
-                .get(Table::Meta, HEADER_KEY)?
-                .ok_or_else(|| VaultError::NotAVault(path.to_path_buf()))?;
-            let mut slots = Vec::new();
-            txn.scan(Table::Slots, b"", &mut |k, v| {
-                slots.push((slot_id(k)?, decode::<Slot>(v, "key slot")?));
-                Ok(())
-            })?;
-            out = Some((header, slots, txn.get(Table::Meta, AUDIT_KEYS_KEY)?));
+    let mut out = None;
+    let v2 = RedbFile::new(path).read_current(&mut |txn| {
+        let header = txn
+            .get(Table::Meta, HEADER_KEY)?
+            .ok_or_else(|| VaultError::NotAVault(path.to_path_buf()))?;
+        let mut slots = Vec::new();
+        txn.scan(Table::Slots, b"", &mut |k, v| {
+            slots.push((slot_id(k)?, decode::<Slot>(v, "key slot")?));
             Ok(())
         })?;
-        out.ok_or_else(|| VaultError::NotAVault(path.to_path_buf()))?
-    } else {
-        let (header, slots) = legacy::read_header_and_slots(path)?;
-        (header, slots, None)
+        out = Some((header, slots, txn.get(Table::Meta, AUDIT_KEYS_KEY)?));
+        Ok(())
+    })?;
+    let (header_bytes, slots, audit_keys) = match out {
+        Some(found) => found,
+        None => {
+            let (header, slots) = legacy::read_header_and_slots(path)?;
+            (header, slots, None)
+        }
     };
     let not_a_vault = || VaultError::NotAVault(path.to_path_buf());
     let Header::V1 {

@@ -35,7 +35,7 @@ fn def(table: Table) -> Def {
 }
 
 /// Whether a redb file has this layout's tables (format 2) rather than format 1's.
-pub fn has_v2_tables(txn: &redb::ReadTransaction) -> Result<bool> {
+fn has_v2_tables(txn: &redb::ReadTransaction) -> Result<bool> {
     match txn.open_table(META) {
         Ok(_) => Ok(true),
         Err(redb::TableError::TableDoesNotExist(_)) => Ok(false),
@@ -67,6 +67,29 @@ impl RedbFile {
             f(&mut RedbWrite { txn: &txn })?;
             txn.commit()?;
             Ok(())
+        })
+    }
+
+    /// One read, when the file has this layout's tables; `Ok(false)`, having run
+    /// nothing, when it is a format-1 file. The file is opened once either way.
+    pub fn read_current(&self, f: &mut dyn FnMut(&dyn ReadTxn) -> Result<()>) -> Result<bool> {
+        let db = store::open_read(&self.path)?;
+        let txn = store::read_txn(&db)?;
+        store::fenced(|| {
+            if !has_v2_tables(&txn)? {
+                return Ok(false);
+            }
+            let mut tables = Vec::with_capacity(Table::ALL.len());
+            for table in Table::ALL {
+                tables.push((table, txn.open_table(def(table))?));
+            }
+            let read = Read {
+                tables,
+                _txn: txn,
+                _db: db,
+            };
+            f(&read)?;
+            Ok(true)
         })
     }
 
@@ -178,20 +201,7 @@ impl WriteTxn for RedbWrite<'_> {
 
 impl Storage for RedbFile {
     fn read(&self, f: &mut dyn FnMut(&dyn ReadTxn) -> Result<()>) -> Result<()> {
-        let db = store::open_read(&self.path)?;
-        let txn = store::read_txn(&db)?;
-        store::fenced(|| {
-            let mut tables = Vec::with_capacity(Table::ALL.len());
-            for table in Table::ALL {
-                tables.push((table, txn.open_table(def(table))?));
-            }
-            let read = Read {
-                tables,
-                _txn: txn,
-                _db: db,
-            };
-            f(&read)
-        })
+        self.read_current(f).map(|_| ())
     }
 
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<()>) -> Result<()> {
