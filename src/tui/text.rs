@@ -18,17 +18,7 @@ pub fn printable(text: &str) -> String {
 /// A paste into a multi-line field (the value): CRLF and lone CR become LF, because
 /// terminals differ in what a pasted line break is. One buffer, sized once and wiped.
 pub fn paste_multi_line(text: &str) -> Zeroizing<String> {
-    let mut out = Zeroizing::new(String::with_capacity(text.len()));
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\r' {
-            chars.next_if_eq(&'\n');
-            out.push('\n');
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::vault::dotenv::lf_line_ends(text)
 }
 
 /// A paste into a single-line field: line breaks are dropped, other control characters

@@ -364,9 +364,12 @@ fn scan(src: &str) -> Scan {
 /// `None` when there is nothing to change; a copy is made in one pass into a buffer that
 /// is wiped.
 fn normalize_line_ends(src: &str) -> Option<Zeroizing<String>> {
-    if !src.contains('\r') {
-        return None;
-    }
+    src.contains('\r').then(|| lf_line_ends(src))
+}
+
+/// CRLF and lone CR as LF, in one pass into one buffer sized once and wiped: for .env
+/// text and for values pasted into the Secrets screen alike.
+pub fn lf_line_ends(src: &str) -> Zeroizing<String> {
     let mut out = Zeroizing::new(String::with_capacity(src.len()));
     let mut chars = src.chars().peekable();
     while let Some(c) = chars.next() {
@@ -377,7 +380,7 @@ fn normalize_line_ends(src: &str) -> Option<Zeroizing<String>> {
             out.push(c);
         }
     }
-    Some(out)
+    out
 }
 
 /// Where a JS `m`-flag `^` first holds at or after `pos`.
