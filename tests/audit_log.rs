@@ -454,3 +454,23 @@ fn entries_from_before_a_rekey_still_verify() {
     assert_eq!(done, ["init", "add", "rekey", "get"], "{}", out.text());
     v.ok(&["doctor"], None);
 }
+
+/// `audit` of a vault file that fails its checks (here an older copy) still shows the
+/// log, says why slot kinds are missing, and never calls a slot "removed".
+#[test]
+fn audit_of_a_vault_that_fails_its_checks_warns_and_names_no_slot_removed() {
+    let v = Vault::new();
+    v.add("A", b"1");
+    let older = v.bytes();
+    v.ok(&["edit", "A", "--value-stdin"], Some(b"2"));
+    std::fs::write(&v.path, &older).unwrap();
+    let out = v.ok(&["audit"], None);
+    assert!(
+        out.stderr.contains("did not pass its checks") && out.stderr.contains("older"),
+        "{}",
+        out.stderr
+    );
+    let text = out.text();
+    assert!(text.contains("cli/slot 0  "), "{text}");
+    assert!(!text.contains("removed"), "{text}");
+}

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use clap::Args;
 
 use super::secrets::rfc3339;
-use super::{CliError, CliResult, Global, unlock};
+use super::{CliError, CliResult, Global, unlock, warn};
 use crate::vault::audit::{AuditEvent, AuditLine};
 use crate::vault::validate;
 
@@ -57,12 +57,17 @@ fn given_on_command_line(id: &str) -> bool {
 pub fn show(global: &Global, args: AuditArgs) -> CliResult {
     let vault = unlock::open(global)?;
     let lines = vault.audit_log()?;
-    let kinds: BTreeMap<u32, &'static str> = vault
-        .slots()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|s| (s.id, s.kind.label()))
-        .collect();
+    // The log is still shown from a vault that fails its checks (it is evidence), but
+    // then no slot can be called "removed": say why instead.
+    let kinds: Option<BTreeMap<u32, &'static str>> = match vault.slots() {
+        Ok(slots) => Some(slots.into_iter().map(|s| (s.id, s.kind.label())).collect()),
+        Err(e) => {
+            warn(&format!(
+                "the vault did not pass its checks ({e}); key slots are shown by id only"
+            ));
+            None
+        }
+    };
     let filter = Filter::from(global);
     // Lines that fail to verify cannot be placed, so a filter keeps them all.
     let shown: Vec<&AuditLine> = lines
@@ -87,7 +92,7 @@ pub fn show(global: &Global, args: AuditArgs) -> CliResult {
                     rfc3339(e.time),
                     e.user,
                     e.host,
-                    via(e, &kinds),
+                    via(e, kinds.as_ref()),
                     e.action,
                     place,
                     summarize_keys(&e.key)
@@ -119,10 +124,11 @@ pub fn show(global: &Global, args: AuditArgs) -> CliResult {
 }
 
 /// `cli/slot 1 (keyfile)`; entries from before slots were recorded say only `cli`.
-fn via(e: &AuditEvent, kinds: &BTreeMap<u32, &'static str>) -> String {
-    match e.slot {
-        None => e.via.label().to_string(),
-        Some(id) => format!(
+fn via(e: &AuditEvent, kinds: Option<&BTreeMap<u32, &'static str>>) -> String {
+    match (e.slot, kinds) {
+        (None, _) => e.via.label().to_string(),
+        (Some(id), None) => format!("{}/slot {id}", e.via.label()),
+        (Some(id), Some(kinds)) => format!(
             "{}/slot {id} ({})",
             e.via.label(),
             kinds.get(&id).copied().unwrap_or("removed")
