@@ -138,7 +138,7 @@ pub enum VaultError {
     )]
     ForkedVault { version: u64 },
     #[error(
-        "the record of what this machine has seen of this vault ({path}) does not verify (edited, or from another vault); if you trust the vault file as it is, run `tresor restore --accept-older`",
+        "the record of what this machine has seen of this vault ({path}) does not verify with this file's keys: this file is an older copy from before a `rekey`, or the record was edited or belongs to another vault; if you trust the vault file as it is, run `tresor restore --accept-older`",
         path = .0.display()
     )]
     HighWaterForged(PathBuf),
