@@ -197,7 +197,7 @@ fn create_screen() {
     let Screen::Create(s) = &mut app.screen else {
         panic!()
     };
-    s.keyfile_path = tresor::tui::gate::plain_field("");
+    s.keyfile_path = tresor::tui::fields::plain_field("");
     s.keyfile_path
         .insert_str("/home/ada/.config/tresor/vault.key");
     snap("create_keyfile", &mut app);

@@ -13,9 +13,9 @@ use tempfile::TempDir;
 use tresor::tui::action::Action;
 use tresor::tui::app::{App, ConfirmFocus, Mode, Screen};
 use tresor::tui::form::{Field, SecretForm};
-use tresor::tui::gate::UnlockState;
 use tresor::tui::places::Places;
 use tresor::tui::rows::SortKey;
+use tresor::tui::unlock::UnlockState;
 use tresor::vault::crypto::KdfParams;
 use tresor::vault::{Credential, NewCredential, NewSecret, SecretType, SecretValue, Vault};
 

@@ -13,12 +13,13 @@ use crate::vault::{
 };
 
 use super::action::Action;
+use super::fields;
 use super::form::{Field, FormKind, SecretForm};
-use super::gate::{self, CreateState, UnlockState};
 use super::keymap::{self, ModeKind};
 use super::places::Places;
 use super::rows::{self, RowData, SortKey};
 use super::text;
+use super::unlock::{CreateState, UnlockState};
 
 /// How often the table is re-read while idle, so CLI changes show up.
 pub const RELOAD_EVERY: Duration = Duration::from_secs(2);
@@ -150,7 +151,7 @@ impl App {
             selected: 0,
             offset: 0,
             page: 10,
-            filter: gate::plain_field("key or description"),
+            filter: fields::plain_field("key or description"),
             sort: SortKey::Key,
             status: None,
             clock: Clock::System,
@@ -483,7 +484,7 @@ impl App {
         self.envs = Vec::new();
         self.selected = 0;
         self.offset = 0;
-        gate::wipe(&mut self.filter);
+        fields::wipe(&mut self.filter);
         self.screen = Screen::Unlock(Box::new(UnlockState::new(self.keyfile.clone())));
         let mins = self.auto_lock.as_secs() / 60;
         let text = if mins > 0 {
@@ -542,8 +543,8 @@ impl App {
                     let p = s.keyfile_path();
                     (NewCredential::Keyfile(p.clone()), Some(p))
                 } else {
-                    let pass = gate::take_secret(&mut s.passphrase);
-                    gate::wipe(&mut s.confirm);
+                    let pass = fields::take_secret(&mut s.passphrase);
+                    fields::wipe(&mut s.confirm);
                     (NewCredential::Passphrase(pass, KdfParams::DEFAULT), None)
                 };
                 match Vault::create_via(&self.vault_path, cred, Via::Tui) {
@@ -675,7 +676,7 @@ impl App {
             Action::OpenHelp => return Mode::Help { scroll: 0 },
             Action::OpenPicker => return self.open_picker(),
             Action::Cancel if !self.filter.is_empty() => {
-                gate::wipe(&mut self.filter);
+                fields::wipe(&mut self.filter);
                 self.refilter(None);
             }
             _ => {}
@@ -687,7 +688,7 @@ impl App {
         match action {
             Action::Submit => return Mode::Browse,
             Action::Cancel => {
-                gate::wipe(&mut self.filter);
+                fields::wipe(&mut self.filter);
                 self.refilter(None);
                 return Mode::Browse;
             }

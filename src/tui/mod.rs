@@ -7,14 +7,16 @@
 
 pub mod action;
 pub mod app;
+mod confirm;
+pub mod fields;
 pub mod form;
-pub mod gate;
 pub mod keymap;
-mod modals;
+mod picker;
 pub mod places;
 pub mod rows;
 pub mod text;
 pub mod ui;
+pub mod unlock;
 
 use std::io::stdout;
 use std::path::PathBuf;

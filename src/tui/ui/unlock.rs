@@ -8,9 +8,9 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui_textarea::TextArea;
 
 use super::{status, theme};
-use crate::tui::gate::{CreateField, CreateState, UnlockState};
 use crate::tui::keymap::ModeKind;
 use crate::tui::text::{Strength, printable};
+use crate::tui::unlock::{CreateField, CreateState, UnlockState};
 
 fn boxed(frame: &mut Frame, title: &str, mode: ModeKind, height: u16) -> Rect {
     let full = frame.area();

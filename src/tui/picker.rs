@@ -1,44 +1,12 @@
-//! The delete dialog and the project picker: their updates, as `App` methods kept out
-//! of `app.rs` so each file stays about one thing.
+//! The project picker's updates (open, move, create, switch), as `App` methods kept out
+//! of `app.rs` so each file stays about one thing; `ui::picker` draws it.
 
 use super::action::Action;
-use super::app::{App, ConfirmFocus, Mode, PickerState, ProjectEntry};
-use super::gate;
+use super::app::{App, Mode, PickerState, ProjectEntry};
+use super::fields;
 use super::text;
 
 impl App {
-    pub(super) fn update_confirm(
-        &mut self,
-        key: String,
-        focus: ConfirmFocus,
-        action: Action,
-    ) -> Mode {
-        let delete = match action {
-            Action::ConfirmYes => true,
-            Action::Submit => focus == ConfirmFocus::Delete,
-            Action::Cancel => false,
-            Action::ToggleFocus => {
-                let focus = match focus {
-                    ConfirmFocus::Delete => ConfirmFocus::Cancel,
-                    ConfirmFocus::Cancel => ConfirmFocus::Delete,
-                };
-                return Mode::Confirm { key, focus };
-            }
-            _ => return Mode::Confirm { key, focus },
-        };
-        if delete && let Some(vault) = &self.vault {
-            match vault.remove(&self.project, &self.env, &key) {
-                Ok(()) => {
-                    self.load();
-                    self.info(format!("Deleted secret {}", text::printable(&key)));
-                }
-                // Not found (deleted elsewhere), busy, damaged: say so, keep browsing.
-                Err(e) => self.error(&e),
-            }
-        }
-        Mode::Browse
-    }
-
     pub(super) fn open_picker(&mut self) -> Mode {
         let Some(vault) = &self.vault else {
             return Mode::Browse;
@@ -118,7 +86,7 @@ impl App {
             Action::Down => p.selected = (p.selected + 1).min(p.projects.len().saturating_sub(1)),
             Action::NewProject => {
                 p.error = None;
-                p.new_name = Some(gate::plain_field("project name, e.g. billing-api"));
+                p.new_name = Some(fields::plain_field("project name, e.g. billing-api"));
             }
             Action::Cancel => return Mode::Browse,
             Action::Submit => {

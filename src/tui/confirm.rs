@@ -1,0 +1,39 @@
+//! The delete dialog's update, as an `App` method; `ui::confirm` draws it.
+
+use super::action::Action;
+use super::app::{App, ConfirmFocus, Mode};
+use super::text;
+
+impl App {
+    pub(super) fn update_confirm(
+        &mut self,
+        key: String,
+        focus: ConfirmFocus,
+        action: Action,
+    ) -> Mode {
+        let delete = match action {
+            Action::ConfirmYes => true,
+            Action::Submit => focus == ConfirmFocus::Delete,
+            Action::Cancel => false,
+            Action::ToggleFocus => {
+                let focus = match focus {
+                    ConfirmFocus::Delete => ConfirmFocus::Cancel,
+                    ConfirmFocus::Cancel => ConfirmFocus::Delete,
+                };
+                return Mode::Confirm { key, focus };
+            }
+            _ => return Mode::Confirm { key, focus },
+        };
+        if delete && let Some(vault) = &self.vault {
+            match vault.remove(&self.project, &self.env, &key) {
+                Ok(()) => {
+                    self.load();
+                    self.info(format!("Deleted secret {}", text::printable(&key)));
+                }
+                // Not found (deleted elsewhere), busy, damaged: say so, keep browsing.
+                Err(e) => self.error(&e),
+            }
+        }
+        Mode::Browse
+    }
+}
