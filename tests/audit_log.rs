@@ -400,6 +400,7 @@ fn an_audit_log_from_before_slots_still_reads() {
 #[test]
 fn a_vault_created_in_the_tui_is_logged_as_tui() {
     use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use tresor::tui::action::Action;
     use tresor::tui::app::{App, Screen};
 
     let dir = tempfile::tempdir().unwrap();
@@ -426,7 +427,7 @@ fn a_vault_created_in_the_tui_is_logged_as_tui() {
             },
         );
     }
-    app.run_pending();
+    app.update(Action::SlowStep);
     assert!(matches!(app.screen, Screen::Secrets), "created and open");
     drop(app);
 

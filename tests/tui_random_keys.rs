@@ -150,14 +150,26 @@ proptest! {
         let mut app = App::unlocked(vault(dir.path()), "default", "development");
         app.keyfile = Some(dir.path().join("k"));
         let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+        app.update(Action::Resize {
+            width: 80,
+            height: 24,
+        });
         for (i, step) in steps.into_iter().enumerate() {
             match step {
                 // Quitting would end the run early; every other key goes through the table.
                 Step::Key(KeyCode::Char('q'), _) => {}
                 Step::Key(code, mods) => app.handle_key(KeyEvent::new(code, mods)),
                 Step::Paste(text) => app.update(Action::Paste(text.into())),
-                Step::Lock => app.lock(),
-                Step::Resize(w, h) => terminal.backend_mut().resize(w, h),
+                Step::Lock => app.update(Action::Tick(
+                    std::time::Instant::now() + std::time::Duration::from_secs(86_400),
+                )),
+                Step::Resize(w, h) => {
+                    terminal.backend_mut().resize(w, h);
+                    app.update(Action::Resize {
+                        width: w,
+                        height: h,
+                    });
+                }
             }
             terminal.draw(|f| ui::render(&mut app, f)).expect("draw");
             check(&app, &terminal, i);

@@ -122,7 +122,12 @@ fn typ(app: &mut App, text: &str) {
     }
 }
 
+/// Draws as the event loop does: the app hears of the size first.
 fn draw(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    app.update(Action::Resize {
+        width: w,
+        height: h,
+    });
     let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
     t.draw(|f| ui::render(app, f)).expect("draw");
     t
@@ -230,7 +235,7 @@ fn unlock_screen_with_an_error() {
     press(&mut app, KeyCode::Enter);
     snap("unlocking", &mut app);
     app.vault_path = real;
-    app.run_pending();
+    app.update(Action::SlowStep);
     app.vault_path = PathBuf::from(SHOWN_PATH);
     typ(&mut app, "TYPED_MUST_NOT_SHOW");
     snap("unlock_error", &mut app);

@@ -510,9 +510,9 @@ fn auto_lock_drops_the_keys_and_shows_the_unlock_screen() {
     press(&mut app, KeyCode::Enter);
     press(&mut app, KeyCode::Char('a'));
     typ(&mut app, "HALF_TYPED");
-    app.on_tick(Instant::now() + Duration::from_secs(299));
+    app.update(Action::Tick(Instant::now() + Duration::from_secs(299)));
     assert!(app.vault.is_some(), "not yet");
-    app.on_tick(Instant::now() + Duration::from_secs(301));
+    app.update(Action::Tick(Instant::now() + Duration::from_secs(301)));
     assert!(app.vault.is_none(), "keys dropped");
     assert!(matches!(app.screen, Screen::Unlock(_)));
     assert!(matches!(app.mode, Mode::Browse), "form closed");
@@ -522,7 +522,7 @@ fn auto_lock_drops_the_keys_and_shows_the_unlock_screen() {
     // The unlock screen offers the keyfile that was in use: Enter unlocks.
     press(&mut app, KeyCode::Enter);
     assert!(app.has_pending(), "an Unlocking… frame comes first");
-    app.run_pending();
+    app.update(Action::SlowStep);
     assert!(matches!(app.screen, Screen::Secrets));
     assert!(app.vault.is_some());
 }
@@ -537,14 +537,14 @@ fn auto_lock_keeps_a_half_filled_form_without_its_value() {
     typ(&mut app, "sk_live_half_typed");
     press(&mut app, KeyCode::Tab);
     typ(&mut app, "from the dashboard");
-    app.on_tick(Instant::now() + Duration::from_secs(301));
+    app.update(Action::Tick(Instant::now() + Duration::from_secs(301)));
     assert!(app.vault.is_none(), "locked");
     assert!(
         matches!(app.mode, Mode::Browse),
         "nothing drawn over the unlock screen"
     );
     press(&mut app, KeyCode::Enter);
-    app.run_pending();
+    app.update(Action::SlowStep);
     assert!(matches!(app.screen, Screen::Secrets));
     let f = form(&app);
     assert_eq!(f.key_text(), "STRIPE_API_KEY", "the key typed is kept");
@@ -565,9 +565,9 @@ fn auto_lock_with_an_untouched_form_keeps_nothing() {
     let (fx, mut app) = Fixture::new();
     app.keyfile = Some(fx.keyfile());
     press(&mut app, KeyCode::Char('a'));
-    app.on_tick(Instant::now() + Duration::from_secs(301));
+    app.update(Action::Tick(Instant::now() + Duration::from_secs(301)));
     press(&mut app, KeyCode::Enter);
-    app.run_pending();
+    app.update(Action::SlowStep);
     assert!(matches!(app.mode, Mode::Browse));
     assert_eq!(status(&app), "");
 }
@@ -595,7 +595,7 @@ fn unlock_screen_wrong_then_right_passphrase() {
     assert!(matches!(app.screen, Screen::Unlock(_)));
     typ(&mut app, "wrong");
     press(&mut app, KeyCode::Enter);
-    app.run_pending();
+    app.update(Action::SlowStep);
     let Screen::Unlock(s) = &app.screen else {
         panic!("left the unlock screen")
     };
@@ -610,7 +610,7 @@ fn unlock_screen_wrong_then_right_passphrase() {
     assert!(s.passphrase.is_empty(), "the field is wiped after a try");
     typ(&mut app, "right horse");
     press(&mut app, KeyCode::Enter);
-    app.run_pending();
+    app.update(Action::SlowStep);
     assert!(matches!(app.screen, Screen::Secrets));
     assert_eq!(app.envs.len(), 3);
 }
@@ -632,7 +632,7 @@ fn preset_credential_unlocks_after_one_frame() {
     let (fx, _app) = Fixture::new();
     let mut app = start(fx.path(), Some(Credential::Keyfile(fx.keyfile())));
     assert!(app.has_pending());
-    app.run_pending();
+    app.update(Action::SlowStep);
     assert!(matches!(app.screen, Screen::Secrets));
 }
 
@@ -680,7 +680,7 @@ fn create_screen_with_a_keyfile() {
         "the default is in the config folder, not beside the vault"
     );
     press(&mut app, KeyCode::Enter);
-    app.run_pending();
+    app.update(Action::SlowStep);
     assert!(matches!(app.screen, Screen::Secrets), "created and open");
     assert!(
         status(&app).contains(&keyfile.display().to_string()),
@@ -701,7 +701,7 @@ fn a_vault_created_with_a_keyfile_opens_again_with_it() {
     let mut app = start_in(tmp.path(), path.clone(), None);
     ctrl(&mut app, 'k');
     press(&mut app, KeyCode::Enter);
-    app.run_pending();
+    app.update(Action::SlowStep);
     assert!(matches!(app.screen, Screen::Secrets));
     drop(app);
 
@@ -711,7 +711,7 @@ fn a_vault_created_with_a_keyfile_opens_again_with_it() {
     assert!(s.use_keyfile, "the unlock screen offers the keyfile");
     assert_eq!(s.keyfile_path(), tmp.path().join("config/tresor/new.key"));
     press(&mut app, KeyCode::Enter);
-    app.run_pending();
+    app.update(Action::SlowStep);
     assert!(
         matches!(app.screen, Screen::Secrets),
         "unlocked with the remembered keyfile"
@@ -747,7 +747,7 @@ fn unlock_screen_ctrl_k_takes_a_keyfile_path_and_remembers_it() {
         &tmp.path().join("missing.key").display().to_string(),
     );
     press(&mut app, KeyCode::Enter);
-    app.run_pending();
+    app.update(Action::SlowStep);
     let s = unlock_state(&app);
     assert!(
         s.error.as_deref().unwrap_or("").contains("missing.key"),
@@ -760,7 +760,7 @@ fn unlock_screen_ctrl_k_takes_a_keyfile_path_and_remembers_it() {
     }
     typ(&mut app, &fx.keyfile().display().to_string());
     press(&mut app, KeyCode::Enter);
-    app.run_pending();
+    app.update(Action::SlowStep);
     assert!(matches!(app.screen, Screen::Secrets));
     let again = start_in(tmp.path(), fx.path(), None);
     assert_eq!(unlock_state(&again).keyfile_path(), fx.keyfile());
@@ -776,7 +776,7 @@ fn a_keyfile_given_at_start_is_remembered() {
         fx.path(),
         Some(Credential::Keyfile(fx.keyfile())),
     );
-    app.run_pending();
+    app.update(Action::SlowStep);
     assert!(matches!(app.screen, Screen::Secrets));
     let again = start_in(tmp.path(), fx.path(), None);
     assert!(unlock_state(&again).use_keyfile);
@@ -924,7 +924,7 @@ fn changes_from_another_process_show_up_when_idle() {
     let (fx, mut app) = Fixture::new();
     fx.add("development", "FROM_CLI", "x", "");
     assert!(keys(&app).is_empty());
-    app.on_tick(Instant::now() + Duration::from_secs(3));
+    app.update(Action::Tick(Instant::now() + Duration::from_secs(3)));
     assert_eq!(keys(&app), ["FROM_CLI"]);
     assert_eq!(app.envs[0].secrets, 1);
 }
@@ -944,13 +944,13 @@ fn an_unchanged_vault_is_not_reloaded_when_idle() {
         value_changed: 0,
         value_len: 1,
     }]);
-    app.on_tick(Instant::now() + Duration::from_secs(3));
+    app.update(Action::Tick(Instant::now() + Duration::from_secs(3)));
     assert_eq!(
         keys(&app),
         ["ONLY_ON_SCREEN"],
         "reloaded an unchanged vault"
     );
-    app.on_tick(Instant::now() + Duration::from_secs(31));
+    app.update(Action::Tick(Instant::now() + Duration::from_secs(31)));
     assert!(keys(&app).is_empty(), "the full reload did not happen");
 }
 
@@ -1040,7 +1040,7 @@ fn the_loop_never_spins() {
     let now = Instant::now();
     assert_eq!(app.poll_timeout(now), Duration::from_millis(500));
     assert!(app.poll_timeout(now + Duration::from_secs(400)) >= Duration::from_millis(10));
-    app.lock();
+    app.update(Action::Tick(now + Duration::from_secs(400)));
     assert_eq!(
         app.poll_timeout(now + Duration::from_secs(400)),
         Duration::from_millis(500)

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::ops::Deref;
+use std::time::Instant;
 
 use ratatui_textarea::Input;
 use zeroize::Zeroizing;
@@ -80,6 +81,28 @@ pub enum Action {
     Input(Input),
     /// A bracketed paste, as the terminal sent it.
     Paste(Pasted),
-    /// Swallowed on purpose (Ctrl-M / Ctrl-J in text fields: never a newline).
+    /// Swallowed on purpose (Ctrl-M / Ctrl-J in text fields: never a newline), or a key
+    /// with no binding: either way the user is at the keyboard (auto-lock waits).
     Ignore,
+    // Not from keys: the event loop sends these.
+    /// Time passed: auto-lock, status expiry, the idle reload.
+    Tick(Instant),
+    /// The slow step (Argon2) announced by `App::has_pending`, sent once its "working…"
+    /// frame is on screen.
+    SlowStep,
+    /// The terminal's size: the table's page and scroll window follow from it.
+    Resize {
+        width: u16,
+        height: u16,
+    },
+}
+
+impl Action {
+    /// Whether the action comes from the person at the keyboard (it postpones auto-lock).
+    pub fn is_input(&self) -> bool {
+        !matches!(
+            self,
+            Action::Tick(_) | Action::SlowStep | Action::Resize { .. }
+        )
+    }
 }

@@ -111,10 +111,12 @@ pub struct App {
     /// Indices into `rows` that pass the filter; the selection indexes this.
     pub visible: Vec<usize>,
     pub selected: usize,
-    /// First visible row drawn, kept by the table view.
+    /// First row of the table's window; `update` keeps the selection inside it.
     pub offset: usize,
-    /// Rows the table showed last frame (for PageUp/PageDown).
+    /// Rows the table shows at the last known terminal size (PageUp/PageDown).
     pub page: usize,
+    /// The terminal's size, from `Action::Resize`; `None` until the first one.
+    pub viewport: Option<(u16, u16)>,
     pub filter: TextArea<'static>,
     pub sort: SortKey,
     pub status: Option<Status>,
@@ -151,6 +153,7 @@ impl App {
             selected: 0,
             offset: 0,
             page: 10,
+            viewport: None,
             filter: fields::plain_field("key or description"),
             sort: SortKey::Key,
             status: None,
@@ -422,15 +425,33 @@ impl App {
         }
     }
 
+    /// A key press, as the action the key table maps it to (an unbound key still
+    /// counts as being at the keyboard).
     pub fn handle_key(&mut self, key: KeyEvent) {
-        self.last_input = Instant::now();
-        if let Some(action) = keymap::map(self.mode_kind(), key) {
-            self.update(action);
+        let action = keymap::map(self.mode_kind(), key).unwrap_or(Action::Ignore);
+        self.update(action);
+    }
+
+    /// Whether the filter line is on screen (it takes a row from the table).
+    pub fn filter_shown(&self) -> bool {
+        matches!(self.mode, Mode::Filter) || !self.filter.is_empty()
+    }
+
+    /// After every update: the table's page follows the terminal size, the window keeps
+    /// the selection visible and the help stays within its text. The views only read
+    /// these.
+    fn fit_to_viewport(&mut self) {
+        if let Some((_, height)) = self.viewport {
+            self.page = super::ui::table_rows(height, self.filter_shown()).max(1);
+            if let Mode::Help { scroll } = &mut self.mode {
+                *scroll = (*scroll).min(super::ui::help::max_scroll(height));
+            }
         }
+        self.offset = rows::window_start(self.offset, self.selected, self.visible.len(), self.page);
     }
 
     /// Time-driven work: auto-lock, the idle reload, status expiry.
-    pub fn on_tick(&mut self, now: Instant) {
+    fn tick(&mut self, now: Instant) {
         if self.vault.is_some() && now.saturating_duration_since(self.last_input) >= self.auto_lock
         {
             self.lock();
@@ -469,7 +490,7 @@ impl App {
     }
 
     /// Drops the keys (zeroized on drop) and everything shown, back to the unlock screen.
-    pub fn lock(&mut self) {
+    fn lock(&mut self) {
         self.vault = None;
         // A half-filled form is kept without its value; any other modal just closes.
         self.kept_form = match std::mem::replace(&mut self.mode, Mode::Browse) {
@@ -508,7 +529,7 @@ impl App {
     }
 
     /// Runs the slow step announced by `has_pending`.
-    pub fn run_pending(&mut self) {
+    fn slow_step(&mut self) {
         let screen = std::mem::replace(&mut self.screen, Screen::Secrets);
         self.screen = match screen {
             Screen::Unlock(mut s) if s.pending => {
@@ -573,7 +594,22 @@ impl App {
 
     // ----- update
 
+    /// The one place the state changes: keys, pastes, ticks, the slow unlock step and
+    /// resizes all arrive here as actions.
     pub fn update(&mut self, action: Action) {
+        if action.is_input() {
+            self.last_input = Instant::now();
+        }
+        match action {
+            Action::Tick(now) => self.tick(now),
+            Action::SlowStep => self.slow_step(),
+            Action::Resize { width, height } => self.viewport = Some((width, height)),
+            action => self.apply(action),
+        }
+        self.fit_to_viewport();
+    }
+
+    fn apply(&mut self, action: Action) {
         if action == Action::Quit {
             self.should_quit = true;
             return;

@@ -1,8 +1,8 @@
 //! The Secrets screen: terminal lifecycle and the event loop.
 //!
 //! `app` holds the state and applies `action`s produced by `keymap`; `ui` draws. The
-//! loop polls with a timeout so auto-lock, status expiry and the idle reload (changes
-//! made by the CLI in another terminal) happen without a key press. The vault is never
+//! loop polls with a timeout and sends a tick, so auto-lock, status expiry and the idle
+//! reload (changes made by the CLI in another terminal) happen without a key press. The vault is never
 //! held open while waiting: `App` keeps only the unlocked keys.
 
 pub mod action;
@@ -87,6 +87,11 @@ pub fn run(options: TuiOptions) -> color_eyre::Result<()> {
 }
 
 fn event_loop(terminal: &mut DefaultTerminal, app: &mut App) -> color_eyre::Result<()> {
+    let size = terminal.size()?;
+    app.update(Action::Resize {
+        width: size.width,
+        height: size.height,
+    });
     loop {
         terminal.draw(|frame| ui::render(app, frame))?;
         if app.should_quit {
@@ -94,21 +99,18 @@ fn event_loop(terminal: &mut DefaultTerminal, app: &mut App) -> color_eyre::Resu
         }
         // A slow step (Argon2) runs after its "Unlocking…" frame is on screen.
         if app.has_pending() {
-            app.run_pending();
+            app.update(Action::SlowStep);
             continue;
         }
         if event::poll(app.poll_timeout(Instant::now()))? {
             match event::read()? {
                 Event::Key(key) if key.is_press() || key.is_repeat() => app.handle_key(key),
-                Event::Paste(text) => {
-                    app.last_input = Instant::now();
-                    // Moved, not copied: the one String is wiped when the action is done.
-                    app.update(Action::Paste(text.into()));
-                }
-                // Resize: the next draw adapts.
+                // Moved, not copied: the one String is wiped when the action is done.
+                Event::Paste(text) => app.update(Action::Paste(text.into())),
+                Event::Resize(width, height) => app.update(Action::Resize { width, height }),
                 _ => {}
             }
         }
-        app.on_tick(Instant::now());
+        app.update(Action::Tick(Instant::now()));
     }
 }

@@ -109,6 +109,20 @@ pub fn sort(rows: &mut [RowData], by: SortKey) {
 }
 
 /// Indices of the rows the filter lets through, in display order.
+/// The first row of a window of `page` rows that shows `selected`, moved as little as
+/// possible from `offset` (the window scrolls only when the selection leaves it).
+pub fn window_start(offset: usize, selected: usize, len: usize, page: usize) -> usize {
+    let page = page.max(1);
+    let offset = if selected < offset {
+        selected
+    } else if selected >= offset + page {
+        selected + 1 - page
+    } else {
+        offset
+    };
+    offset.min(len.saturating_sub(page))
+}
+
 pub fn filter(rows: &[RowData], needle: &str) -> Vec<usize> {
     let needle = needle.to_lowercase();
     rows.iter()

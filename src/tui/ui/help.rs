@@ -1,7 +1,7 @@
 //! The help overlay, generated from the key table (`keymap::BINDINGS`).
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Margin};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Padding, Paragraph};
 
@@ -25,24 +25,32 @@ pub fn lines() -> Vec<Line<'static>> {
     out
 }
 
-/// Draws the help; `scroll` is clamped to the last page so `k` works at once after
-/// scrolling too far.
-pub fn render(scroll: &mut u16, frame: &mut Frame) {
-    let full = frame.area();
-    let area = full.centered(
+/// The help's popup: two rows shorter than the screen.
+fn area(full: Rect) -> Rect {
+    full.centered(
         Constraint::Length(full.width.saturating_sub(4).min(84)),
         Constraint::Length(full.height.saturating_sub(2)),
-    );
+    )
+}
+
+/// The furthest the help scrolls on a screen this tall: its last page, so `k` works at
+/// once after scrolling too far.
+pub fn max_scroll(height: u16) -> u16 {
+    let shown = area(Rect::new(0, 0, 84, height)).height.saturating_sub(2);
+    (lines().len() as u16).saturating_sub(shown)
+}
+
+/// Draws the help from line `scroll`.
+pub fn render(scroll: u16, frame: &mut Frame) {
+    let area = area(frame.area());
     frame.render_widget(Clear, area);
-    let lines = lines();
-    let max = (lines.len() as u16).saturating_sub(area.height.saturating_sub(2));
-    *scroll = (*scroll).min(max);
+    let scroll = scroll.min(max_scroll(frame.area().height));
     let block = Block::bordered()
         .border_type(theme::border())
         .padding(Padding::horizontal(1))
         .title(Line::styled(" Help: keys ", theme::title()))
         .title_bottom(status::footer_line(ModeKind::Help).centered())
         .title_bottom(Line::styled(" j/k scroll ", theme::dim()).right_aligned());
-    let text = Paragraph::new(lines).block(block).scroll((*scroll, 0));
-    frame.render_widget(text, area.inner(Margin::new(0, 0)));
+    let text = Paragraph::new(lines()).block(block).scroll((scroll, 0));
+    frame.render_widget(text, area);
 }

@@ -1,5 +1,6 @@
-//! Views: they draw the `App`'s state and change nothing but widget scroll state (the
-//! table's window, text field cursors). Overlays are drawn last, over a `Clear`.
+//! Views: they draw the `App`'s state. They change nothing in it but the styles of text
+//! fields (focus and cursor); the table's window and the help's scroll are kept by
+//! `App::update`. Overlays are drawn last, over a `Clear`.
 
 pub mod confirm;
 pub mod form;
@@ -19,6 +20,12 @@ use super::app::{App, Level, Mode, Screen};
 
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 15;
+
+/// Rows of the table on a terminal this tall: what `update` pages by. The lines around
+/// it are those `draw` lays out: header, tabs, the filter when shown, status, footer.
+pub fn table_rows(height: u16, filter_shown: bool) -> usize {
+    table::rows_in(height.saturating_sub(4 + u16::from(filter_shown)))
+}
 
 pub fn render(app: &mut App, frame: &mut Frame) {
     draw(app, frame);
@@ -58,7 +65,7 @@ fn draw(app: &mut App, frame: &mut Frame) {
         Screen::Secrets => {}
     }
 
-    let show_filter = matches!(app.mode, Mode::Filter) || !app.filter.is_empty();
+    let show_filter = app.filter_shown();
     let [header, tabs, filter, table, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
@@ -91,7 +98,7 @@ fn draw(app: &mut App, frame: &mut Frame) {
     match &mut app.mode {
         Mode::Form(form) => form::render(form, mode, frame),
         Mode::Confirm { key, focus } => confirm::render(key, *focus, &project, &env, frame),
-        Mode::Help { scroll } => help::render(scroll, frame),
+        Mode::Help { scroll } => help::render(*scroll, frame),
         Mode::ProjectPicker(p) => picker::render(p, &project, frame),
         Mode::Browse | Mode::Filter => {}
     }

@@ -12,7 +12,7 @@ use ratatui::widgets::{
 
 use super::theme;
 use crate::tui::app::App;
-use crate::tui::rows::RowData;
+use crate::tui::rows::{self, RowData};
 use crate::tui::text::{self, printable};
 use crate::vault::SecretType;
 
@@ -29,15 +29,10 @@ fn short_type(kind: SecretType) -> &'static str {
     }
 }
 
-/// Keeps the selected row inside the window of `page` rows.
-fn scroll(app: &mut App, page: usize) {
-    let len = app.visible.len();
-    if app.selected < app.offset {
-        app.offset = app.selected;
-    } else if app.selected >= app.offset + page {
-        app.offset = app.selected + 1 - page;
-    }
-    app.offset = app.offset.min(len.saturating_sub(page));
+/// Rows of secrets a table drawn in an area this tall shows (borders and the column
+/// header take three lines).
+pub fn rows_in(area_height: u16) -> usize {
+    area_height.saturating_sub(3) as usize
 }
 
 /// One table row; `actions` is the hint on the selected row when there is a column for it.
@@ -65,7 +60,7 @@ fn row<'a>(r: &'a RowData, now: i64, actions: Option<&'static str>, wide: bool) 
     Row::new(cells)
 }
 
-pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let shown = app.visible.len();
     let total = app.rows.len();
     let title = if shown == total {
@@ -83,10 +78,10 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
     };
     let block = Block::bordered().title(Line::styled(title, theme::title()));
     let inner = block.inner(area);
-    // One line for the column header.
-    let page = inner.height.saturating_sub(1) as usize;
-    app.page = page.max(1);
-    scroll(app, page.max(1));
+    let page = rows_in(area.height).max(1);
+    // `update` keeps `offset` right for the last known size; a frame of another size
+    // (before its resize arrives) still shows the selection.
+    let offset = rows::window_start(app.offset, app.selected, shown, page);
 
     if app.visible.is_empty() {
         frame.render_widget(&block, area);
@@ -114,8 +109,8 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
     // the action hint; narrow leaves the actions to the footer.
     let wide = inner.width >= 100;
     let narrow = inner.width < 76;
-    let end = (app.offset + page).min(shown);
-    let window = &app.visible[app.offset..end];
+    let end = (offset + page).min(shown);
+    let window = &app.visible[offset..end];
     let now = app.clock.now();
     // The key column fits the longest key on screen (up to 45 %), the description
     // takes the rest: keys are what people scan for.
@@ -131,7 +126,7 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
         (false, true) => None,
     };
     let rows = window.iter().enumerate().map(|(i, &idx)| {
-        let hint = if app.offset + i == app.selected {
+        let hint = if offset + i == app.selected {
             actions
         } else {
             None
@@ -157,11 +152,11 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
         .row_highlight_style(theme::selected_row())
         .highlight_symbol("▶ ")
         .highlight_spacing(HighlightSpacing::Always);
-    let mut state = TableState::default().with_selected(Some(app.selected - app.offset));
+    let mut state = TableState::default().with_selected(Some(app.selected - offset));
     frame.render_stateful_widget(table, area, &mut state);
 
     if shown > page {
-        let mut sb = ScrollbarState::new(shown.saturating_sub(page)).position(app.offset);
+        let mut sb = ScrollbarState::new(shown.saturating_sub(page)).position(offset);
         frame.render_stateful_widget(
             Scrollbar::new(ScrollbarOrientation::VerticalRight)
                 .begin_symbol(None)
