@@ -687,8 +687,10 @@ impl App {
                     return Mode::Form(Box::new(SecretForm::add()));
                 }
                 self.warn(format!(
-                    "no environment `{}` in project `{}`: press p to pick a project",
-                    self.env, self.project
+                    "no environment `{}` in project `{}`: press {} to pick a project",
+                    self.env,
+                    self.project,
+                    keymap::hint(ModeKind::Browse, Action::OpenPicker)
                 ));
             }
             Action::OpenEdit => {

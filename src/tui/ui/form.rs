@@ -8,8 +8,9 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui_textarea::TextArea;
 
 use super::{status, theme};
+use crate::tui::action::Action;
 use crate::tui::form::{Field, MASK, SecretForm};
-use crate::tui::keymap::ModeKind;
+use crate::tui::keymap::{self, ModeKind};
 use crate::tui::text::printable;
 
 const LABEL_W: u16 = 15;
@@ -142,21 +143,28 @@ pub fn render(form: &mut SecretForm, mode: ModeKind, frame: &mut Frame) {
         input(frame, r, &mut form.value, focused);
     }
     let (_, r) = split(value_msg);
+    let reveal_key = keymap::hint(mode, Action::ToggleReveal);
+    let generate_key = keymap::hint(mode, Action::Generate);
     let reveal = if form.revealed {
-        "Ctrl-R hide"
+        format!("{reveal_key} hide")
     } else {
-        "Ctrl-R show"
+        format!("{reveal_key} show")
     };
     let hint = if form.revealed && form.value_line_count() > 1 {
-        format!("Ctrl-R hide · ↑/↓ through the {lines} lines")
+        // The line keys work while the value has focus (a text field: `Form`).
+        format!(
+            "{reveal} · {}/{} through the {lines} lines",
+            keymap::hint(ModeKind::Form, Action::Up),
+            keymap::hint(ModeKind::Form, Action::Down)
+        )
     } else {
         match form.generated {
             Some(charset) => format!(
-                "{} · Ctrl-G: {} · {reveal}",
+                "{} · {generate_key}: {} · {reveal}",
                 charset.name(),
                 charset.next().name()
             ),
-            None => format!("{reveal} · Ctrl-G generate"),
+            None => format!("{reveal} · {generate_key} generate"),
         }
     };
     message(frame, r, form.value_error.as_deref(), None, &hint);

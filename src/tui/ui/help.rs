@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Padding, Paragraph};
 
 use super::{status, theme};
+use crate::tui::action::Action;
 use crate::tui::keymap::{self, ModeKind};
 
 pub fn lines() -> Vec<Line<'static>> {
@@ -40,6 +41,14 @@ pub fn max_scroll(height: u16) -> u16 {
     (lines().len() as u16).saturating_sub(shown)
 }
 
+fn scroll_hint() -> String {
+    format!(
+        " {}/{} scroll ",
+        keymap::hint(ModeKind::Help, Action::Down),
+        keymap::hint(ModeKind::Help, Action::Up)
+    )
+}
+
 /// Draws the help from line `scroll`.
 pub fn render(scroll: u16, frame: &mut Frame) {
     let area = area(frame.area());
@@ -50,7 +59,7 @@ pub fn render(scroll: u16, frame: &mut Frame) {
         .padding(Padding::horizontal(1))
         .title(Line::styled(" Help: keys ", theme::title()))
         .title_bottom(status::footer_line(ModeKind::Help).centered())
-        .title_bottom(Line::styled(" j/k scroll ", theme::dim()).right_aligned());
+        .title_bottom(Line::styled(scroll_hint(), theme::dim()).right_aligned());
     let text = Paragraph::new(lines()).block(block).scroll((scroll, 0));
     frame.render_widget(text, area);
 }

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Tabs;
 
 use super::theme;
+use crate::tui::action::Action;
 use crate::tui::app::{App, Level};
 use crate::tui::keymap;
 use crate::tui::text::printable;
@@ -38,8 +39,9 @@ pub fn render_tabs(app: &App, frame: &mut Frame, area: Rect) {
         .divider("│");
     if app.envs.is_empty() {
         let msg = format!(
-            " no environments in project `{}` (p: pick a project)",
-            printable(&app.project)
+            " no environments in project `{}` ({}: pick a project)",
+            printable(&app.project),
+            keymap::hint(keymap::ModeKind::Browse, Action::OpenPicker)
         );
         frame.render_widget(Line::styled(msg, theme::warning()), area);
     } else {

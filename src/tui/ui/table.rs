@@ -11,7 +11,9 @@ use ratatui::widgets::{
 };
 
 use super::theme;
+use crate::tui::action::Action;
 use crate::tui::app::App;
+use crate::tui::keymap::{self, ModeKind};
 use crate::tui::rows::{self, RowData};
 use crate::tui::text::{self, printable};
 use crate::vault::SecretType;
@@ -36,7 +38,7 @@ pub fn rows_in(area_height: u16) -> usize {
 }
 
 /// One table row; `actions` is the hint on the selected row when there is a column for it.
-fn row<'a>(r: &'a RowData, now: i64, actions: Option<&'static str>, wide: bool) -> Row<'a> {
+fn row<'a>(r: &'a RowData, now: i64, actions: Option<&'a str>, wide: bool) -> Row<'a> {
     let age_days = (now - r.value_changed).max(0) / 86_400;
     let age_style = if age_days >= theme::ROTATE_AFTER_DAYS {
         theme::warning()
@@ -88,14 +90,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         let filter = app.filter_text();
         let msg = if total == 0 {
             format!(
-                "No secrets in {}/{} yet. Press a to add one.",
+                "No secrets in {}/{} yet. Press {} to add one.",
                 printable(&app.project),
-                printable(&app.env)
+                printable(&app.env),
+                keymap::hint(ModeKind::Browse, Action::OpenAdd)
             )
         } else {
             format!(
-                "No secret matches “{}”. Esc clears the filter.",
-                printable(&filter)
+                "No secret matches “{}”. {} clears the filter.",
+                printable(&filter),
+                keymap::hint(ModeKind::Browse, Action::Cancel)
             )
         };
         let text =
@@ -120,14 +124,18 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .max()
         .unwrap_or(0);
     let key_w = (longest.max(3) as u16).min(inner.width * 45 / 100);
+    let (edit, delete) = (
+        keymap::hint(ModeKind::Browse, Action::OpenEdit),
+        keymap::hint(ModeKind::Browse, Action::OpenDelete),
+    );
     let actions = match (wide, narrow) {
-        (true, _) => Some("e edit · d delete"),
-        (false, false) => Some("e edit · d del"),
+        (true, _) => Some(format!("{edit} edit · {delete} delete")),
+        (false, false) => Some(format!("{edit} edit · {delete} del")),
         (false, true) => None,
     };
     let rows = window.iter().enumerate().map(|(i, &idx)| {
         let hint = if offset + i == app.selected {
-            actions
+            actions.as_deref()
         } else {
             None
         };
@@ -141,7 +149,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Constraint::Length(4),
     ];
     let mut titles = vec!["Key", "Description", "Type", "Created", "Age"];
-    if let Some(a) = actions {
+    if let Some(a) = &actions {
         widths.push(Constraint::Length(a.chars().count() as u16));
         titles.push("Actions");
     }

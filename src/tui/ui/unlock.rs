@@ -8,7 +8,8 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui_textarea::TextArea;
 
 use super::{status, theme};
-use crate::tui::keymap::ModeKind;
+use crate::tui::action::Action;
+use crate::tui::keymap::{self, ModeKind};
 use crate::tui::text::{Strength, printable};
 use crate::tui::unlock::{CreateField, CreateState, UnlockState};
 
@@ -54,6 +55,11 @@ fn indent(area: Rect) -> Rect {
     r
 }
 
+/// The key that switches between a passphrase and a keyfile.
+fn keyfile_key(mode: ModeKind) -> String {
+    keymap::hint(mode, Action::ToggleKeyfile)
+}
+
 fn vault_line(path: &std::path::Path) -> Line<'static> {
     Line::from(vec![
         Span::styled("  Vault       ", theme::label()),
@@ -90,12 +96,18 @@ pub fn render_unlock(
         Line::styled(e.clone(), theme::error())
     } else if state.use_keyfile {
         Line::styled(
-            "The keyfile that last opened this vault. Ctrl-K: use a passphrase instead.",
+            format!(
+                "The keyfile that last opened this vault. {}: use a passphrase instead.",
+                keyfile_key(ModeKind::Unlock)
+            ),
             theme::dim(),
         )
     } else {
         Line::styled(
-            "The passphrase is never stored. Ctrl-K: use a keyfile instead.",
+            format!(
+                "The passphrase is never stored. {}: use a keyfile instead.",
+                keyfile_key(ModeKind::Unlock)
+            ),
             theme::dim(),
         )
     };
@@ -185,10 +197,19 @@ pub fn render_create(state: &mut CreateState, path: &std::path::Path, frame: &mu
     } else if let Some(e) = &state.error {
         Line::styled(e.clone(), theme::error())
     } else if state.use_keyfile {
-        Line::styled("Ctrl-K: use a passphrase instead", theme::dim())
+        Line::styled(
+            format!(
+                "{}: use a passphrase instead",
+                keyfile_key(ModeKind::Create)
+            ),
+            theme::dim(),
+        )
     } else {
         Line::styled(
-            "Ctrl-K: use a keyfile instead (for scripts and servers)",
+            format!(
+                "{}: use a keyfile instead (for scripts and servers)",
+                keyfile_key(ModeKind::Create)
+            ),
             theme::dim(),
         )
     };
