@@ -1,7 +1,12 @@
-//! Small pure text helpers of the TUI: making strings safe to draw, normalising pastes,
-//! generating values, estimating passphrase strength, and formatting times.
+//! Small pure text helpers of the TUI: making strings safe to draw, fitting them to a
+//! width, normalising pastes, estimating passphrase strength, and formatting times and
+//! paths.
+
+use std::borrow::Cow;
+use std::path::Path;
 
 use chrono::{DateTime, Local, TimeZone};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use zeroize::Zeroizing;
 
 /// Replaces every control character (ESC, CR, TAB, NUL…) with U+FFFD so that text
@@ -13,6 +18,66 @@ pub fn printable(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
         .collect()
+}
+
+/// `text` cut to `width` columns, ending in `…` when it did not fit, so a cut is never
+/// mistaken for the whole text.
+pub fn ellipsis(text: &str, width: usize) -> Cow<'_, str> {
+    if text.width() <= width {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(width + 3);
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    Cow::Owned(out)
+}
+
+/// How many lines `text` takes when wrapped at word boundaries to `width` columns (a
+/// word longer than the width is broken): popups are sized to what they hold.
+pub fn wrapped_lines(text: &str, width: usize) -> usize {
+    if text.is_empty() {
+        return 0;
+    }
+    let width = width.max(1);
+    let mut lines = 1;
+    let mut used = 0;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let w = word.width();
+        let needed = if used == 0 { w } else { used + 1 + w };
+        if needed <= width {
+            used = needed;
+        } else if used == 0 {
+            lines += (w - 1) / width;
+            used = (w - 1) % width + 1;
+        } else {
+            lines += 1 + (w.max(1) - 1) / width;
+            used = (w.max(1) - 1) % width + 1;
+        }
+    }
+    lines
+}
+
+/// A path as the user knows it: under their home folder it starts with `~`.
+pub fn home_relative(path: &Path, home: Option<&Path>) -> String {
+    let shown = match home.filter(|h| h.is_absolute() && h.parent().is_some()) {
+        Some(home) => match path.strip_prefix(home) {
+            Ok(rest) if rest.as_os_str().is_empty() => "~".to_string(),
+            Ok(rest) => format!("~/{}", rest.to_string_lossy()),
+            Err(_) => path.to_string_lossy().into_owned(),
+        },
+        None => path.to_string_lossy().into_owned(),
+    };
+    printable(&shown)
 }
 
 /// A paste into a multi-line field (the value): CRLF and lone CR become LF, because
@@ -108,6 +173,43 @@ pub fn age(now: i64, then: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ellipsis_cuts_to_the_width_and_says_so() {
+        assert_eq!(ellipsis("short", 10), "short");
+        assert_eq!(ellipsis("exactly10!", 10), "exactly10!");
+        assert_eq!(ellipsis("a longer description", 10), "a longer …");
+        // A wide character that would straddle the edge is left out whole.
+        assert_eq!(ellipsis("鍵の説明です", 6), "鍵の…");
+        assert_eq!(ellipsis("abc", 0), "");
+    }
+
+    #[test]
+    fn wrapped_lines_counts_word_wrapped_lines() {
+        assert_eq!(wrapped_lines("", 10), 0);
+        assert_eq!(wrapped_lines("one two", 10), 1);
+        assert_eq!(wrapped_lines("one two three", 10), 2);
+        assert_eq!(wrapped_lines("abcdefghijklmnopqrstuvwxy", 10), 3);
+    }
+
+    #[test]
+    fn paths_under_home_start_with_a_tilde() {
+        let home = Path::new("/home/ada");
+        let vault = Path::new("/home/ada/.local/share/tresor/vault.tresor");
+        assert_eq!(
+            home_relative(vault, Some(home)),
+            "~/.local/share/tresor/vault.tresor"
+        );
+        assert_eq!(
+            home_relative(Path::new("/home/adam/v"), Some(home)),
+            "/home/adam/v"
+        );
+        assert_eq!(
+            home_relative(vault, Some(Path::new("/"))),
+            vault.to_str().unwrap()
+        );
+        assert_eq!(home_relative(vault, None), vault.to_str().unwrap());
+    }
 
     #[test]
     fn control_characters_never_survive() {

@@ -39,20 +39,49 @@ fn input(frame: &mut Frame, area: Rect, ta: &mut TextArea<'static>, focused: boo
     frame.render_widget(&*ta, area);
 }
 
-fn message(frame: &mut Frame, area: Rect, error: Option<&str>, warning: Option<&str>, hint: &str) {
-    let line = match (error, warning) {
+/// The message under a field: its error, else its warning, else the hint.
+fn message_line(error: Option<&str>, warning: Option<&str>, hint: &str) -> Line<'static> {
+    match (error, warning) {
         (Some(e), _) => Line::styled(e.to_string(), theme::error()),
         (None, Some(w)) => Line::styled(format!("⚠ {w}"), theme::warning()),
         (None, None) => Line::styled(hint.to_string(), theme::dim()),
-    };
+    }
+}
+
+fn message(frame: &mut Frame, area: Rect, line: Line<'static>) {
     frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), area);
+}
+
+/// Lines a message takes wrapped to `width`: at least one, so the form does not jump.
+fn lines_for(line: &Line, width: u16) -> u16 {
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    crate::tui::text::wrapped_lines(&text, width as usize).max(1) as u16
 }
 
 pub fn render(form: &mut SecretForm, mode: ModeKind, frame: &mut Frame) {
     let full = frame.area();
+    let width = full.width.saturating_sub(4).min(78);
+    // Inside the border and margin; messages sit right of the labels.
+    let inner_w = width.saturating_sub(4);
+    let key_hint = if form.is_edit() {
+        "keys never change: delete and re-create to rename"
+    } else {
+        "UPPERCASE letters, digits and _"
+    };
+    let key_message = message_line(
+        form.key_error.as_deref(),
+        form.key_warning.as_deref(),
+        key_hint,
+    );
+    let key_msg_h = lines_for(&key_message, inner_w.saturating_sub(LABEL_W));
+    let error_h = form.error.as_deref().map_or(0, |e| {
+        crate::tui::text::wrapped_lines(e, inner_w as usize) as u16
+    });
+    // Sized to what it holds: the fields, their messages, the button and any error.
+    let height = 2 + 1 + key_msg_h + form.value_rows() + 5 + error_h;
     let area = full.centered(
-        Constraint::Length(full.width.saturating_sub(4).min(78)),
-        Constraint::Length(full.height.min(14 + form.value_rows())),
+        Constraint::Length(width),
+        Constraint::Length(full.height.min(height)),
     );
     frame.render_widget(Clear, area);
     let (title, button) = if form.is_edit() {
@@ -80,7 +109,7 @@ pub fn render(form: &mut SecretForm, mode: ModeKind, frame: &mut Frame) {
         error_row,
     ] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(2),
+        Constraint::Length(key_msg_h),
         Constraint::Length(form.value_rows()),
         Constraint::Length(1),
         Constraint::Length(1),
@@ -108,18 +137,7 @@ pub fn render(form: &mut SecretForm, mode: ModeKind, frame: &mut Frame) {
         input(frame, r, &mut form.key, focused);
     }
     let (_, r) = split(key_msg);
-    let key_hint = if form.is_edit() {
-        "keys never change: delete and re-create to rename"
-    } else {
-        "UPPERCASE letters, digits and _"
-    };
-    message(
-        frame,
-        r,
-        form.key_error.as_deref(),
-        form.key_warning.as_deref(),
-        key_hint,
-    );
+    message(frame, r, key_message);
 
     // Secret Value: masked; a multi-line value shows as a count of lines.
     let (l, r) = split(value_row);
@@ -167,7 +185,11 @@ pub fn render(form: &mut SecretForm, mode: ModeKind, frame: &mut Frame) {
             None => format!("{reveal} · {generate_key} generate"),
         }
     };
-    message(frame, r, form.value_error.as_deref(), None, &hint);
+    message(
+        frame,
+        r,
+        message_line(form.value_error.as_deref(), None, &hint),
+    );
 
     let (l, r) = split(desc_row);
     let focused = form.focus == Field::Description;

@@ -21,6 +21,13 @@ use super::app::{App, Level, Mode, Screen};
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 15;
 
+/// The vault's path as the header and the unlock screen show it: `~/…` under the home
+/// folder (a temporary or absolute path says less to its owner).
+pub fn shown_path(path: &std::path::Path) -> String {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    super::text::home_relative(path, home.as_deref())
+}
+
 /// Rows of the table on a terminal this tall: what `update` pages by. The lines around
 /// it are those `draw` lays out: header, tabs, the filter when shown, status, footer.
 pub fn table_rows(height: u16, filter_shown: bool) -> usize {

@@ -20,7 +20,7 @@ pub fn render_header(app: &App, frame: &mut Frame, area: Rect) {
         Span::styled("  sort ", theme::dim()),
         Span::raw(app.sort.label()),
         Span::styled("  vault ", theme::dim()),
-        Span::raw(printable(&app.vault_path.to_string_lossy())),
+        Span::raw(super::shown_path(&app.vault_path)),
     ]);
     frame.render_widget(line, area);
 }

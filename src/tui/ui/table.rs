@@ -3,7 +3,7 @@
 //! 10 rows or 100,000.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Margin, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Margin, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Block, Cell, HighlightSpacing, Paragraph, Row, Scrollbar, ScrollbarOrientation, ScrollbarState,
@@ -37,8 +37,15 @@ pub fn rows_in(area_height: u16) -> usize {
     area_height.saturating_sub(3) as usize
 }
 
-/// One table row; `actions` is the hint on the selected row when there is a column for it.
-fn row<'a>(r: &'a RowData, now: i64, actions: Option<&'a str>, wide: bool) -> Row<'a> {
+/// One table row; `actions` is the hint on the selected row when there is a column for
+/// it. Keys and descriptions longer than their columns end in `…`.
+fn row<'a>(
+    r: &'a RowData,
+    now: i64,
+    actions: Option<&'a str>,
+    wide: bool,
+    (key_w, desc_w): (usize, usize),
+) -> Row<'a> {
     let age_days = (now - r.value_changed).max(0) / 86_400;
     let age_style = if age_days >= theme::ROTATE_AFTER_DAYS {
         theme::warning()
@@ -46,8 +53,11 @@ fn row<'a>(r: &'a RowData, now: i64, actions: Option<&'a str>, wide: bool) -> Ro
         theme::dim()
     };
     let mut cells = vec![
-        Cell::from(Span::styled(r.key_shown(), theme::key())),
-        Cell::from(r.description.as_str()),
+        Cell::from(Span::styled(
+            text::ellipsis(r.key_shown(), key_w),
+            theme::key(),
+        )),
+        Cell::from(text::ellipsis(&r.description, desc_w)),
         Cell::from(if wide {
             r.kind.label()
         } else {
@@ -133,14 +143,6 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         (false, false) => Some(format!("{edit} edit · {delete} del")),
         (false, true) => None,
     };
-    let rows = window.iter().enumerate().map(|(i, &idx)| {
-        let hint = if offset + i == app.selected {
-            actions.as_deref()
-        } else {
-            None
-        };
-        row(&app.rows[idx], now, hint, wide)
-    });
     let mut widths = vec![
         Constraint::Length(key_w),
         Constraint::Fill(1),
@@ -153,6 +155,21 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         widths.push(Constraint::Length(a.chars().count() as u16));
         titles.push("Actions");
     }
+    // The description's column as the table will lay it out (after the selection
+    // mark, one space between columns), to end a long one with `…`.
+    let columns = Layout::horizontal(widths.clone())
+        .flex(Flex::Start)
+        .spacing(1)
+        .split(Rect::new(0, 0, inner.width.saturating_sub(2), 1));
+    let desc_w = columns[1].width as usize;
+    let rows = window.iter().enumerate().map(|(i, &idx)| {
+        let hint = if offset + i == app.selected {
+            actions.as_deref()
+        } else {
+            None
+        };
+        row(&app.rows[idx], now, hint, wide, (key_w as usize, desc_w))
+    });
     let header = Row::new(titles).style(theme::title());
     let table = Table::new(rows, widths)
         .header(header)

@@ -10,7 +10,7 @@ use ratatui_textarea::TextArea;
 use super::{status, theme};
 use crate::tui::action::Action;
 use crate::tui::keymap::{self, ModeKind};
-use crate::tui::text::{Strength, printable};
+use crate::tui::text::Strength;
 use crate::tui::unlock::{CreateField, CreateState, UnlockState};
 
 fn boxed(frame: &mut Frame, title: &str, mode: ModeKind, height: u16) -> Rect {
@@ -63,7 +63,7 @@ fn keyfile_key(mode: ModeKind) -> String {
 fn vault_line(path: &std::path::Path) -> Line<'static> {
     Line::from(vec![
         Span::styled("  Vault       ", theme::label()),
-        Span::raw(printable(&path.to_string_lossy())),
+        Span::raw(super::shown_path(path)),
     ])
 }
 
