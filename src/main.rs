@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use tresor::cli::{self, Cli, unlock};
 use tresor::tui::{self, TuiOptions};
@@ -12,15 +12,26 @@ use tresor::vault;
 fn main() -> ExitCode {
     harden_process();
     quiet_storage_panics();
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli =
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut Cli::command()).exit());
     let status = match cli.command {
         Some(command) => cli::run(cli.global, command),
-        None => run_tui(cli.global),
+        None => {
+            // A project or environment from -p/-e or TRESOR_PROJECT/TRESOR_ENV wins over
+            // the place the TUI remembers.
+            let chosen = ["project", "env"].iter().any(|id| {
+                matches
+                    .value_source(id)
+                    .is_some_and(|s| s != clap::parser::ValueSource::DefaultValue)
+            });
+            run_tui(cli.global, chosen)
+        }
     };
     ExitCode::from(u8::try_from(status).unwrap_or(1))
 }
 
-fn run_tui(global: cli::Global) -> i32 {
+fn run_tui(global: cli::Global, place_chosen: bool) -> i32 {
     use std::io::IsTerminal;
     if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
         eprintln!(
@@ -43,6 +54,7 @@ fn run_tui(global: cli::Global) -> i32 {
         vault_path,
         project: global.project.clone(),
         env: global.env.clone(),
+        place_chosen,
         credential: unlock::preset_credential(&global),
         auto_lock,
     };

@@ -468,3 +468,45 @@ fn no_color_draws_the_selected_row_in_reverse_video() {
     t.keys(&["q"]);
     t.wait_for("EXIT=0");
 }
+
+#[test]
+fn quitting_and_reopening_lands_on_the_last_project_and_environment() {
+    if !tmux_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (vault, keyfile) = keyfile_vault(tmp.path());
+    Vault::unlock(&vault, &Credential::Keyfile(keyfile.clone()))
+        .expect("unlock")
+        .add_project("billing")
+        .expect("project");
+    // HOME is the test's folder: the header shows the vault under `~`.
+    let run = format!(
+        "env -u TRESOR_PASSPHRASE -u TRESOR_PROJECT -u TRESOR_ENV HOME={home} XDG_STATE_HOME={state} TRESOR_VAULT={vault} TRESOR_KEYFILE={keyfile} {BIN}",
+        home = quote(tmp.path()),
+        state = quote(&tmp.path().join("state")),
+        vault = quote(&vault),
+        keyfile = quote(&keyfile),
+    );
+    let shell = format!("{run}; echo EXIT=$?; read _; {run}; echo EXIT2=$?; sleep 5");
+    let t = Tmux::start("place", &shell);
+    let screen = t.wait_for("Secrets · default/development");
+    assert!(screen.contains("vault ~/k.tresor"), "{screen}");
+    // The picker lists billing before default: up one, open it, then its staging tab.
+    t.keys(&["p"]);
+    t.wait_for("Projects");
+    t.keys(&["k", "Enter"]);
+    t.wait_for("Secrets · billing/development");
+    t.keys(&["Tab"]);
+    t.wait_for("Secrets · billing/staging");
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("Secrets · billing/staging");
+    assert!(
+        !screen.contains('⚠'),
+        "no warning for a place found:\n{screen}"
+    );
+    t.keys(&["q"]);
+    t.wait_for("EXIT2=0");
+}

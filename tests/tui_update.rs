@@ -1079,3 +1079,101 @@ fn ctrl_g_cycles_through_the_charsets() {
         );
     }
 }
+
+/// Opens the TUI as `tresor` with no -p/-e does: on the place last used, if any.
+fn reopen(dir: &Path, fx: &Fixture) -> App {
+    let mut app = start_in(dir, fx.path(), Some(Credential::Keyfile(fx.keyfile())));
+    app.reopen_last_place = true;
+    app.update(Action::SlowStep);
+    assert!(matches!(app.screen, Screen::Secrets));
+    app
+}
+
+#[test]
+fn the_tui_reopens_on_the_last_project_and_environment() {
+    let (fx, _) = Fixture::new();
+    fx.vault().add_project("billing").unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut app = reopen(state.path(), &fx);
+    assert_eq!(
+        (app.project.as_str(), app.env.as_str()),
+        ("default", "development")
+    );
+    press(&mut app, KeyCode::Char('p'));
+    let Mode::ProjectPicker(p) = &app.mode else {
+        panic!("picker")
+    };
+    let (billing, open) = (
+        p.projects.iter().position(|e| e.name == "billing").unwrap(),
+        p.selected,
+    );
+    let key = if billing < open {
+        KeyCode::Up
+    } else {
+        KeyCode::Down
+    };
+    for _ in 0..billing.abs_diff(open) {
+        press(&mut app, key);
+    }
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(
+        (app.project.as_str(), app.env.as_str()),
+        ("billing", "staging")
+    );
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.should_quit);
+    drop(app);
+
+    let app = reopen(state.path(), &fx);
+    assert_eq!(
+        (app.project.as_str(), app.env.as_str()),
+        ("billing", "staging")
+    );
+    assert!(app.status.is_none(), "no message for a place found");
+
+    // Names are sealed in the vault: the state file holds none of them.
+    let text = std::fs::read_to_string(state.path().join("state/tresor/keyfiles.json")).unwrap();
+    for name in ["billing", "staging", "default", "development"] {
+        assert!(!text.contains(name), "{name} in the state file:\n{text}");
+    }
+
+    // -p/-e (or TRESOR_PROJECT/TRESOR_ENV) win over the remembered place.
+    let mut app = start_in(
+        state.path(),
+        fx.path(),
+        Some(Credential::Keyfile(fx.keyfile())),
+    );
+    app.update(Action::SlowStep);
+    assert_eq!(
+        (app.project.as_str(), app.env.as_str()),
+        ("default", "development")
+    );
+}
+
+#[test]
+fn a_removed_last_environment_falls_back_to_the_default_place() {
+    let (fx, _) = Fixture::new();
+    let state = tempfile::tempdir().unwrap();
+    let mut app = reopen(state.path(), &fx);
+    press(&mut app, KeyCode::BackTab);
+    assert_eq!(app.env, "production");
+    // Auto-lock remembers too.
+    app.update(Action::Tick(Instant::now() + Duration::from_secs(301)));
+    assert!(matches!(app.screen, Screen::Unlock(_)));
+    drop(app);
+    fx.vault()
+        .remove_env("default", "production", true)
+        .unwrap();
+
+    let app = reopen(state.path(), &fx);
+    assert_eq!(
+        (app.project.as_str(), app.env.as_str()),
+        ("default", "development")
+    );
+    assert!(
+        app.status.is_none(),
+        "{:?}",
+        app.status.as_ref().map(|s| &s.text)
+    );
+}

@@ -126,6 +126,9 @@ pub struct App {
     pub keyfile: Option<PathBuf>,
     /// Where the remembered keyfile paths and new keyfiles go.
     pub places: Places,
+    /// Open on the environment last used with this vault (`places`), unless a project
+    /// or environment was asked for (`-p`/`-e`, `TRESOR_PROJECT`/`TRESOR_ENV`).
+    pub reopen_last_place: bool,
     /// A form open when auto-lock struck, without its value, with its project and
     /// environment: reopened after unlocking.
     pub kept_form: Option<(String, String, Box<SecretForm>)>,
@@ -161,6 +164,7 @@ impl App {
             auto_lock: Duration::from_secs(300),
             keyfile: None,
             places: Places::none(),
+            reopen_last_place: false,
             kept_form: None,
             last_input: now,
             last_reload: now,
@@ -236,6 +240,11 @@ impl App {
         self.screen = Screen::Secrets;
         self.mode = Mode::Browse;
         self.last_input = Instant::now();
+        if self.reopen_last_place {
+            // Once: after an auto-lock the app is still where the user left it.
+            self.reopen_last_place = false;
+            self.reopen_remembered_place();
+        }
         self.find_place();
         self.load();
         match upgraded {
@@ -246,6 +255,40 @@ impl App {
             Ok(None) => {}
             Err(e) => self.error(&e),
         }
+    }
+
+    /// Goes to the environment last open with this vault, found by its reference among
+    /// the vault's environments. One removed since (or a vault rekeyed since, which
+    /// changes every reference) leaves the default place, without a word.
+    fn reopen_remembered_place(&mut self) {
+        let (Some(vault), Some(wanted)) =
+            (&self.vault, self.places.remembered_place(&self.vault_path))
+        else {
+            return;
+        };
+        let Ok(all) = vault.environment_tabs() else {
+            return;
+        };
+        if let Some(e) = all
+            .iter()
+            .find(|e| vault.environment_ref(&e.project, &e.name).ok().as_ref() == Some(&wanted))
+        {
+            self.project = e.project.clone();
+            self.env = e.name.clone();
+        }
+    }
+
+    /// Remembers the environment open now, for the next start (on quit and auto-lock).
+    fn remember_place(&mut self) {
+        let Some(vault) = &self.vault else { return };
+        if !self.envs.iter().any(|e| e.name == self.env) {
+            return; // Not a real place (a project without environments).
+        }
+        let Ok(reference) = vault.environment_ref(&self.project, &self.env) else {
+            return;
+        };
+        // A convenience: failing to write it is not worth a message on the way out.
+        let _ = self.places.remember_place(&self.vault_path, &reference);
     }
 
     /// A project or environment named on the command line that does not exist: say so
@@ -491,6 +534,7 @@ impl App {
 
     /// Drops the keys (zeroized on drop) and everything shown, back to the unlock screen.
     fn lock(&mut self) {
+        self.remember_place();
         self.vault = None;
         // A half-filled form is kept without its value; any other modal just closes.
         self.kept_form = match std::mem::replace(&mut self.mode, Mode::Browse) {
@@ -611,6 +655,7 @@ impl App {
 
     fn apply(&mut self, action: Action) {
         if action == Action::Quit {
+            self.remember_place();
             self.should_quit = true;
             return;
         }

@@ -36,6 +36,9 @@ pub struct TuiOptions {
     pub vault_path: PathBuf,
     pub project: String,
     pub env: String,
+    /// `project`/`env` were asked for (not defaults): open there, not where the user
+    /// was last time.
+    pub place_chosen: bool,
     /// From --keyfile/TRESOR_KEYFILE or TRESOR_PASSPHRASE: open straight on the table.
     pub credential: Option<Credential>,
     pub auto_lock: Duration,
@@ -52,6 +55,7 @@ pub fn run(options: TuiOptions) -> color_eyre::Result<()> {
         options.credential,
         options.auto_lock,
     );
+    app.reopen_last_place = !options.place_chosen;
     let palette = ui::theme::Palette::from_env(
         std::env::var_os("NO_COLOR").as_deref(),
         std::env::var_os("TERM").as_deref(),

@@ -2,6 +2,10 @@
 //!
 //! - the last keyfile *path* that unlocked each vault (never the key), in a state file
 //!   under the user's state directory, so the unlock screen can offer it again;
+//! - the environment last open in the TUI for each vault, so it reopens there. Project
+//!   and environment names are sealed in the vault, so they are not written here: only
+//!   the environment's blind id (`Vault::environment_ref`), which the vault file already
+//!   shows as a row key and which names nothing without the vault's key;
 //! - new keyfiles made on the create screen, under the user's config directory: not beside
 //!   the vault, where one backup of that folder would hold both the vault and its key.
 //!
@@ -33,7 +37,11 @@ pub struct Places {
 #[derive(Serialize, Deserialize, Default)]
 struct State {
     /// Canonical vault path → absolute keyfile path.
+    #[serde(default)]
     keyfiles: BTreeMap<String, String>,
+    /// Canonical vault path → the environment last open in the TUI, by reference.
+    #[serde(default)]
+    places: BTreeMap<String, String>,
 }
 
 impl Places {
@@ -69,17 +77,52 @@ impl Places {
 
     /// Remembers which keyfile opened this vault. Only the path is written.
     pub fn remember_keyfile(&self, vault: &Path, keyfile: &Path) -> std::io::Result<()> {
+        let Some(keyfile) = absolute(keyfile) else {
+            return Ok(()); // A path that is not UTF-8 is not remembered.
+        };
+        self.change_state(vault, |state, vault| {
+            if state.keyfiles.get(&vault) == Some(&keyfile) {
+                return false;
+            }
+            state.keyfiles.insert(vault, keyfile);
+            true
+        })
+    }
+
+    /// The environment last open in the TUI for this vault (an opaque reference).
+    pub fn remembered_place(&self, vault: &Path) -> Option<String> {
+        let state = read_state(&self.state_file()?)?;
+        state.places.get(&vault_key(vault)?).cloned()
+    }
+
+    /// Remembers the environment open in the TUI, by reference only (no names).
+    pub fn remember_place(&self, vault: &Path, reference: &str) -> std::io::Result<()> {
+        self.change_state(vault, |state, vault| {
+            if state.places.get(&vault).map(String::as_str) == Some(reference) {
+                return false;
+            }
+            state.places.insert(vault, reference.to_string());
+            true
+        })
+    }
+
+    /// Reads the state file, lets `change` edit this vault's entries (it says whether
+    /// it changed anything) and writes the file back whole.
+    fn change_state(
+        &self,
+        vault: &Path,
+        change: impl FnOnce(&mut State, String) -> bool,
+    ) -> std::io::Result<()> {
         let (Some(dir), Some(file)) = (&self.state_dir, self.state_file()) else {
             return Ok(());
         };
-        let (Some(vault), Some(keyfile)) = (vault_key(vault), absolute(keyfile)) else {
+        let Some(vault) = vault_key(vault) else {
             return Ok(()); // A path that is not UTF-8 is not remembered.
         };
         let mut state = read_state(&file).unwrap_or_default();
-        if state.keyfiles.get(&vault) == Some(&keyfile) {
+        if !change(&mut state, vault) {
             return Ok(());
         }
-        state.keyfiles.insert(vault, keyfile);
         let text = serde_json::to_vec_pretty(&state).map_err(std::io::Error::other)?;
         private_dir(dir)?;
         // A new file renamed over the old one: a crash leaves the old state or the new.
@@ -195,6 +238,28 @@ mod tests {
         assert_eq!(dir.permissions().mode() & 0o777, 0o700);
         let file = fs::metadata(tmp.path().join("state/tresor/keyfiles.json")).unwrap();
         assert_eq!(file.permissions().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn remembers_a_place_per_vault_beside_the_keyfile_and_reads_older_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = places(tmp.path());
+        let vault = tmp.path().join("v.tresor");
+        fs::write(&vault, b"").unwrap();
+        // A state file from before places were remembered.
+        fs::create_dir_all(tmp.path().join("state/tresor")).unwrap();
+        let key = fs::canonicalize(&vault).unwrap();
+        fs::write(
+            tmp.path().join("state/tresor/keyfiles.json"),
+            format!(r#"{{"keyfiles":{{"{}":"/x.key"}}}}"#, key.display()),
+        )
+        .unwrap();
+        assert_eq!(p.remembered_place(&vault), None);
+        p.remember_place(&vault, "00ff").unwrap();
+        assert_eq!(p.remembered_place(&vault).as_deref(), Some("00ff"));
+        assert_eq!(p.remembered_keyfile(&vault), Some(PathBuf::from("/x.key")));
+        p.remember_keyfile(&vault, Path::new("/y.key")).unwrap();
+        assert_eq!(p.remembered_place(&vault).as_deref(), Some("00ff"));
     }
 
     #[test]

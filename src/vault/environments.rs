@@ -146,6 +146,15 @@ impl Vault {
         Ok(out)
     }
 
+    /// An opaque reference to an environment, for remembering it outside the vault (the
+    /// TUI's "where you were"): its blind id in hex. Without the key it names nothing, and
+    /// the vault file already shows it as a row key; it changes when `rekey` makes a new
+    /// data key, after which the reference matches nothing.
+    pub fn environment_ref(&self, project: &str, env: &str) -> Result<String> {
+        let id = self.env_id(project, env)?;
+        Ok(id.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
     /// Projects, each with its environments in display order.
     pub fn projects(&self) -> Result<BTreeMap<String, Vec<EnvironmentInfo>>> {
         let mut map: BTreeMap<String, Vec<EnvironmentInfo>> = BTreeMap::new();
