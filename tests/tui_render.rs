@@ -809,3 +809,16 @@ fn the_project_picker_counts_one_in_the_singular() {
         "{text}"
     );
 }
+
+#[test]
+fn environment_add_and_remove_dialogs() {
+    let fx = Fixture::new();
+    let mut app = fx.full().app();
+    press(&mut app, KeyCode::Char('+'));
+    typ(&mut app, "pre view");
+    press(&mut app, KeyCode::Enter);
+    snap("env_new_error", &mut app);
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('-'));
+    snap("env_remove", &mut app);
+}

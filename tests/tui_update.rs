@@ -1177,3 +1177,102 @@ fn a_removed_last_environment_falls_back_to_the_default_place() {
         app.status.as_ref().map(|s| &s.text)
     );
 }
+
+fn env_names(app: &App) -> Vec<&str> {
+    app.envs.iter().map(|e| e.name.as_str()).collect()
+}
+
+#[test]
+fn plus_adds_an_environment_with_the_clis_checks_and_opens_it() {
+    let (fx, mut app) = Fixture::new();
+    press(&mut app, KeyCode::Char('+'));
+    typ(&mut app, "pre view");
+    press(&mut app, KeyCode::Enter);
+    let Mode::NewEnv(state) = &app.mode else {
+        panic!("the popup stays open on a bad name")
+    };
+    // The words `tresor env add "pre view"` prints after `error: `.
+    let cli = tresor::vault::validate::name("environment", "pre view")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(state.error.as_deref(), Some(cli.as_str()));
+    press(&mut app, KeyCode::Esc);
+    assert!(matches!(app.mode, Mode::Browse));
+
+    press(&mut app, KeyCode::Char('+'));
+    typ(&mut app, "staging");
+    press(&mut app, KeyCode::Enter);
+    let Mode::NewEnv(state) = &app.mode else {
+        panic!("a duplicate keeps the popup")
+    };
+    assert_eq!(
+        state.error.as_deref(),
+        Some("environment `staging` already exists in project `default`")
+    );
+    press(&mut app, KeyCode::Esc);
+
+    press(&mut app, KeyCode::Char('+'));
+    typ(&mut app, "preview");
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.mode, Mode::Browse));
+    assert_eq!(app.env, "preview", "the new environment is open");
+    assert_eq!(
+        env_names(&app),
+        ["development", "staging", "production", "preview"]
+    );
+    assert_eq!(status(&app), "Added environment default/preview");
+    let other = fx.vault().environments().unwrap();
+    assert!(other.iter().any(|e| e.name == "preview"), "in the vault");
+}
+
+#[test]
+fn minus_removes_the_environment_after_naming_it_and_its_secrets() {
+    let (fx, mut app) = Fixture::new();
+    fx.add("staging", "A", "1", "");
+    fx.add("staging", "B", "2", "");
+    fx.add("development", "KEEP", "3", "");
+    app.load();
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.env, "staging");
+    press(&mut app, KeyCode::Char('-'));
+    let Mode::RemoveEnv {
+        env,
+        secrets,
+        focus,
+    } = &app.mode
+    else {
+        panic!("a confirmation first")
+    };
+    assert_eq!((env.as_str(), *secrets), ("staging", 2));
+    assert_eq!(*focus, ConfirmFocus::Cancel, "focus starts on Cancel");
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.mode, Mode::Browse));
+    assert_eq!(env_names(&app).len(), 3, "Enter on Cancel removes nothing");
+
+    press(&mut app, KeyCode::Char('-'));
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(env_names(&app), ["development", "production"]);
+    assert_eq!(app.env, "development", "another environment is open");
+    assert_eq!(
+        status(&app),
+        "Removed environment default/staging and its 2 secrets"
+    );
+    assert_eq!(fx.get("KEEP"), "3", "other environments keep their secrets");
+    assert!(fx.vault().list("default", "staging").is_err());
+}
+
+#[test]
+fn the_last_environment_of_a_project_is_not_offered_for_removal() {
+    let (fx, mut app) = Fixture::new();
+    for env in ["staging", "production"] {
+        fx.vault().remove_env("default", env, true).unwrap();
+    }
+    app.load();
+    press(&mut app, KeyCode::Char('-'));
+    assert!(matches!(app.mode, Mode::Browse));
+    assert_eq!(
+        status(&app),
+        "cannot remove `development`: it is the last environment of project `default`"
+    );
+    assert_eq!(env_names(&app), ["development"]);
+}

@@ -62,6 +62,10 @@ pub enum Action {
     OpenPicker,
     /// Project picker: start typing a new project's name.
     NewProject,
+    /// Tab bar: name a new environment of the project.
+    NewEnv,
+    /// Tab bar: remove the environment shown (after a confirmation).
+    RemoveEnv,
     // Inside forms and dialogs.
     Submit,
     Cancel,

@@ -54,14 +54,33 @@ pub struct PickerState {
     pub error: Option<String>,
 }
 
+/// Naming a new environment of the open project.
+pub struct NewEnvState {
+    pub name: TextArea<'static>,
+    /// The vault's message for the name typed (the CLI's words).
+    pub error: Option<String>,
+}
+
 /// What is open over the table. Each modal owns its state, so two cannot be open at once.
 pub enum Mode {
     Browse,
     Filter,
     Form(Box<SecretForm>),
-    Confirm { key: String, focus: ConfirmFocus },
-    Help { scroll: u16 },
+    Confirm {
+        key: String,
+        focus: ConfirmFocus,
+    },
+    Help {
+        scroll: u16,
+    },
     ProjectPicker(Box<PickerState>),
+    NewEnv(Box<NewEnvState>),
+    /// Removing the environment shown: its name and how many secrets go with it.
+    RemoveEnv {
+        env: String,
+        secrets: usize,
+        focus: ConfirmFocus,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -426,6 +445,14 @@ impl App {
         self.selected = (self.selected as isize + delta).clamp(0, last.max(0)) as usize;
     }
 
+    /// Shows another environment of the project, from the top of its table.
+    pub(super) fn open_env(&mut self, env: String) {
+        self.env = env;
+        self.selected = 0;
+        self.offset = 0;
+        self.load();
+    }
+
     fn switch_env(&mut self, forward: bool) {
         let n = self.envs.len();
         if n == 0 {
@@ -441,10 +468,7 @@ impl App {
         } else {
             (i + n - 1) % n
         };
-        self.env = self.envs[next].name.clone();
-        self.selected = 0;
-        self.offset = 0;
-        self.load();
+        self.open_env(self.envs[next].name.clone());
     }
 
     // ----- the event loop's entry points
@@ -465,6 +489,9 @@ impl App {
             Mode::Help { .. } => ModeKind::Help,
             Mode::ProjectPicker(p) if p.new_name.is_some() => ModeKind::PickerNew,
             Mode::ProjectPicker(_) => ModeKind::Picker,
+            Mode::NewEnv(_) => ModeKind::EnvNew,
+            // The same keys as the delete dialog.
+            Mode::RemoveEnv { .. } => ModeKind::Confirm,
         }
     }
 
@@ -697,6 +724,12 @@ impl App {
                         _ => Mode::Help { scroll },
                     },
                     Mode::ProjectPicker(p) => self.update_picker(p, action),
+                    Mode::NewEnv(state) => self.update_new_env(state, action),
+                    Mode::RemoveEnv {
+                        env,
+                        secrets,
+                        focus,
+                    } => self.update_remove_env(env, secrets, focus, action),
                 };
             }
         }
@@ -758,6 +791,8 @@ impl App {
             Action::OpenFilter => return Mode::Filter,
             Action::OpenHelp => return Mode::Help { scroll: 0 },
             Action::OpenPicker => return self.open_picker(),
+            Action::NewEnv => return self.open_new_env(),
+            Action::RemoveEnv => return self.open_remove_env(),
             Action::Cancel if !self.filter.is_empty() => {
                 fields::wipe(&mut self.filter);
                 self.refilter(None);

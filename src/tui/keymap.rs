@@ -22,6 +22,8 @@ pub enum ModeKind {
     Help,
     Picker,
     PickerNew,
+    /// Naming a new environment.
+    EnvNew,
 }
 
 impl ModeKind {
@@ -34,6 +36,7 @@ impl ModeKind {
                 | ModeKind::Filter
                 | ModeKind::Form
                 | ModeKind::PickerNew
+                | ModeKind::EnvNew
         )
     }
 
@@ -51,6 +54,7 @@ impl ModeKind {
             ModeKind::Help => "Help",
             ModeKind::Picker => "Project picker",
             ModeKind::PickerNew => "New project name",
+            ModeKind::EnvNew => "New environment name",
         }
     }
 }
@@ -91,7 +95,8 @@ use KeyCode::{
     BackTab, Char, Delete, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up,
 };
 use ModeKind::{
-    Browse, Confirm, Create, Filter, Form, FormChoice, Global, Help, Picker, PickerNew, Unlock,
+    Browse, Confirm, Create, EnvNew, Filter, Form, FormChoice, Global, Help, Picker, PickerNew,
+    Unlock,
 };
 
 #[rustfmt::skip]
@@ -129,6 +134,8 @@ pub const BINDINGS: &[Binding] = &[
     b(Browse, BackTab, NONE, Action::PrevEnv, "previous environment", ""),
     b(Browse, Char('s'), NONE, Action::CycleSort, "sort by key, type or created", "sort"),
     b(Browse, Char('p'), NONE, Action::OpenPicker, "pick or create a project", "project"),
+    b(Browse, Char('+'), NONE, Action::NewEnv, "add an environment to the project", ""),
+    b(Browse, Char('-'), NONE, Action::RemoveEnv, "remove this environment and its secrets", ""),
     b(Browse, Char('r'), NONE, Action::Reload, "reload from the vault", ""),
     b(Browse, Char('?'), NONE, Action::OpenHelp, "this help", "help"),
     b(Browse, Char('q'), NONE, Action::Quit, "quit", "quit"),
@@ -186,6 +193,9 @@ pub const BINDINGS: &[Binding] = &[
     b(Picker, Up, NONE, Action::Up, "move up", ""),
     b(PickerNew, Enter, NONE, Action::Submit, "create the project", "create"),
     b(PickerNew, Esc, NONE, Action::Cancel, "back to the list", "back"),
+    // New environment
+    b(EnvNew, Enter, NONE, Action::Submit, "add the environment", "add"),
+    b(EnvNew, Esc, NONE, Action::Cancel, "cancel", "cancel"),
 ];
 
 /// Crossterm reports `G` with SHIFT on some terminals and without on others, and

@@ -8,6 +8,7 @@
 pub mod action;
 pub mod app;
 mod confirm;
+mod environments;
 pub mod fields;
 pub mod form;
 pub mod keymap;

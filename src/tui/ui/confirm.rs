@@ -1,4 +1,5 @@
-//! The delete dialog: the key in bold, Delete and Cancel, focus shown on one of them.
+//! The delete dialogs (a secret, an environment): what goes, in bold, Delete and Cancel,
+//! focus shown on one of them.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
@@ -9,27 +10,9 @@ use super::{status, theme};
 use crate::tui::app::ConfirmFocus;
 use crate::tui::keymap::ModeKind;
 use crate::tui::text::printable;
+use crate::vault::validate::count;
 
 pub fn render(key: &str, focus: ConfirmFocus, project: &str, env: &str, frame: &mut Frame) {
-    let full = frame.area();
-    let area = full.centered(
-        Constraint::Length(full.width.saturating_sub(4).min(60)),
-        Constraint::Length(8),
-    );
-    frame.render_widget(Clear, area);
-    let block = Block::bordered()
-        .border_type(theme::border())
-        .border_style(theme::error())
-        .title(Line::styled(" Delete Secret ", theme::title()))
-        .title_bottom(status::footer_line(ModeKind::Confirm).centered());
-    let inner = block.inner(area).inner(ratatui::layout::Margin::new(1, 0));
-    frame.render_widget(block, area);
-    let [question, _, buttons] = Layout::vertical([
-        Constraint::Length(4),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(inner);
     let text = vec![
         Line::from(vec![
             Span::raw("Delete "),
@@ -41,6 +24,57 @@ pub fn render(key: &str, focus: ConfirmFocus, project: &str, env: &str, frame: &
             theme::dim(),
         ),
     ];
+    dialog(" Delete Secret ", text, focus, frame);
+}
+
+/// Removing an environment: its name and how many secrets go with it.
+pub fn render_env(
+    env: &str,
+    secrets: usize,
+    focus: ConfirmFocus,
+    project: &str,
+    frame: &mut Frame,
+) {
+    let holds = if secrets == 0 {
+        "It holds no secrets.".to_string()
+    } else {
+        format!(
+            "It holds {}: they are deleted with it.",
+            count(secrets, "secret", "secrets")
+        )
+    };
+    let text = vec![
+        Line::from(vec![
+            Span::raw("Delete environment "),
+            Span::styled(printable(env), theme::key()),
+            Span::raw(format!(" from project {}?", printable(project))),
+        ]),
+        Line::raw(holds),
+        Line::styled("Deleting is permanent.", theme::dim()),
+    ];
+    dialog(" Delete Environment ", text, focus, frame);
+}
+
+fn dialog(title: &str, text: Vec<Line<'static>>, focus: ConfirmFocus, frame: &mut Frame) {
+    let full = frame.area();
+    let area = full.centered(
+        Constraint::Length(full.width.saturating_sub(4).min(60)),
+        Constraint::Length(8),
+    );
+    frame.render_widget(Clear, area);
+    let block = Block::bordered()
+        .border_type(theme::border())
+        .border_style(theme::error())
+        .title(Line::styled(title.to_string(), theme::title()))
+        .title_bottom(status::footer_line(ModeKind::Confirm).centered());
+    let inner = block.inner(area).inner(ratatui::layout::Margin::new(1, 0));
+    frame.render_widget(block, area);
+    let [question, _, buttons] = Layout::vertical([
+        Constraint::Length(4),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), question);
     let button = |label: &str, focused: bool, danger: bool| {
         let text = if focused {

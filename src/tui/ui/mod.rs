@@ -3,6 +3,7 @@
 //! `App::update`. Overlays are drawn last, over a `Clear`.
 
 pub mod confirm;
+pub mod environments;
 pub mod form;
 pub mod help;
 pub mod picker;
@@ -107,6 +108,12 @@ fn draw(app: &mut App, frame: &mut Frame) {
         Mode::Confirm { key, focus } => confirm::render(key, *focus, &project, &env, frame),
         Mode::Help { scroll } => help::render(*scroll, frame),
         Mode::ProjectPicker(p) => picker::render(p, &project, frame),
+        Mode::NewEnv(state) => environments::render_new(state, &project, frame),
+        Mode::RemoveEnv {
+            env,
+            secrets,
+            focus,
+        } => confirm::render_env(env, *secrets, *focus, &project, frame),
         Mode::Browse | Mode::Filter => {}
     }
 }
