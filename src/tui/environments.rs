@@ -20,9 +20,8 @@ impl App {
         match action {
             Action::Cancel => return Mode::Browse,
             Action::Input(i) => {
-                if state.name.input(i) {
-                    state.error = None;
-                }
+                state.name.input(i);
+                state.error = None;
             }
             Action::Paste(p) => {
                 state.name.insert_str(text::paste_single_line(&p));
