@@ -2,11 +2,15 @@
 # Regenerates screenshots/*.png from the real app in a real terminal emulator:
 # tresor runs in a tmux session that this script drives with send-keys, and an xterm
 # (JetBrains Mono) under Xvfb shows that session; ImageMagick's `import` takes the picture.
-# The vault is a throwaway demo vault with made-up values.
+# The vault is a throwaway demo vault with made-up values, written months ago for some of
+# them (examples/demo_vault.rs, through the test-only clock), in a throwaway home folder,
+# so the header shows ~/.local/share/tresor/vault.tresor as a user's would.
+# OUT=dir writes the pictures elsewhere; SHOTS="table add" takes only those.
 # Needs: xvfb xterm x11-utils xdotool imagemagick fonts-jetbrains-mono tmux (installed if missing).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-OUT="$ROOT/screenshots"
+OUT=${OUT:-"$ROOT/screenshots"}
+SHOTS=${SHOTS:-"table add edit delete error help"}
 COLS=${COLS:-110}
 ROWS=${ROWS:-30}
 WORK=$(mktemp -d)
@@ -38,28 +42,22 @@ fi
 BIN="$ROOT/target/release/tresor"
 mkdir -p "$OUT"
 
-# A demo vault with made-up values.
-export TRESOR_VAULT="$WORK/demo/vault.tresor" TRESOR_KEYFILE="$WORK/demo.key"
-"$BIN" init >/dev/null 2>&1
-add() { printf %s "$2" | "$BIN" add "$1" -d "$3" >/dev/null 2>&1; }
-add STRIPE_API_KEY_FOR_PRODUCTION "sk_live_51DEMOxDEMOxDEMO" "Stripe dashboard → Developers → API keys"
-add DATABASE_URL "postgres://app:demo-password@db.internal:5432/app" "Primary Postgres; ask #infra for access"
-add GITHUB_TOKEN "ghp_DEMOdemoDEMOdemoDEMOdemo" "Fine-grained token for the release bot"
-add SMTP_PASSWORD "demo-smtp-password" "Mailgun SMTP credentials"
-add JWT_SIGNING_KEY "$(printf -- '-----BEGIN PRIVATE KEY-----\nMIIEdemo\n-----END PRIVATE KEY-----')" "Signs session tokens; rotate every 90 days"
-add SENTRY_DSN "https://demo@o0.ingest.sentry.io/0" "Error reporting"
-add REDIS_URL "redis://cache.internal:6379/0" ""
-"$BIN" -e production import /dev/stdin >/dev/null 2>&1 <<'ENV'
-DATABASE_URL=postgres://app:prod-demo@db.prod:5432/app
-STRIPE_API_KEY_FOR_PRODUCTION=sk_live_prod_DEMO
-ENV
+# A demo vault with made-up values and made-up times, in a home folder of its own (only
+# the TUI gets that HOME: cargo needs the real one).
+DEMO_HOME="$WORK/home"
+export TRESOR_VAULT="$DEMO_HOME/.local/share/tresor/vault.tresor" TRESOR_KEYFILE="$WORK/demo.key"
+mkdir -p "$(dirname "$TRESOR_VAULT")"
+chmod 700 "$DEMO_HOME" "$DEMO_HOME/.local" "$DEMO_HOME/.local/share" "$(dirname "$TRESOR_VAULT")"
+(cd "$ROOT" && cargo run -q --locked --example demo_vault --features test-support -- \
+    "$TRESOR_VAULT" "$TRESOR_KEYFILE")
 
 Xvfb "$DISPLAY_NUM" -screen 0 1920x1200x24 -nolisten tcp >/dev/null 2>&1 &
 XVFB_PID=$!
 for _ in $(seq 50); do xdpyinfo -display "$DISPLAY_NUM" >/dev/null 2>&1 && break; sleep 0.1; done
 
 $T new-session -d -s s -x "$COLS" -y "$ROWS" -e TERM=xterm-256color \
-    -e TRESOR_VAULT="$TRESOR_VAULT" -e TRESOR_KEYFILE="$TRESOR_KEYFILE" "$BIN"
+    -e HOME="$DEMO_HOME" -e XDG_STATE_HOME="$DEMO_HOME/.local/state" \
+    -e XDG_CONFIG_HOME="$DEMO_HOME/.config" -e TRESOR_VAULT="$TRESOR_VAULT" -e TRESOR_KEYFILE="$TRESOR_KEYFILE" "$BIN"
 $T set -g status off
 $T set -g window-size manual
 $T set -as terminal-features 'xterm*:RGB'
@@ -87,7 +85,12 @@ wait_for() {
 }
 keys() { $T send-keys -t s "$@"; sleep 0.15; }
 text() { $T send-keys -t s -l "$1"; sleep 0.15; }
-shot() { sleep 0.4; DISPLAY="$DISPLAY_NUM" import -window "$WID" "$OUT/$1.png"; echo "screenshots/$1.png"; }
+shot() {
+    case " $SHOTS " in *" $1 "*) ;; *) return 0 ;; esac
+    sleep 0.4
+    DISPLAY="$DISPLAY_NUM" import -window "$WID" "$OUT/$1.png"
+    echo "$OUT/$1.png"
+}
 
 wait_for "STRIPE_API_KEY_FOR_PRODUCTION"
 shot table

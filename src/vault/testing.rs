@@ -2,10 +2,25 @@
 //! write the file, could compute. The tamper suites use it to show that the associated
 //! data, not only the digests, catches a record moved between places.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use super::error::Result;
 use super::integrity;
 use super::storage::Table;
 use super::{SecretId, Vault};
+
+static CLOCK_OFFSET: AtomicI64 = AtomicI64::new(0);
+
+/// Moves this process's vault clock (times of creation and change) by `seconds`, so a
+/// demo vault can hold values changed months ago (`examples/demo_vault.rs`). Only in
+/// `test-support` builds: the binary a user runs cannot be told what time it is.
+pub fn set_clock_offset(seconds: i64) {
+    CLOCK_OFFSET.store(seconds, Ordering::Relaxed);
+}
+
+pub(super) fn clock_offset() -> i64 {
+    CLOCK_OFFSET.load(Ordering::Relaxed)
+}
 
 impl Vault {
     /// The table key of a secret (environment id ‖ blind index).
