@@ -82,4 +82,15 @@ pub enum Action {
     Paste(Pasted),
     /// Swallowed on purpose (Ctrl-M / Ctrl-J in text fields: never a newline).
     Ignore,
+    /// Put the selected secret's value on the clipboard (OSC 52), cleared later.
+    Copy,
+    /// Show the selected secret's value in a popup that hides itself.
+    Reveal,
+    /// Open the selected secret's history.
+    OpenHistory,
+    /// History: make the selected version current again (asks first).
+    Rollback,
+    /// Time passed: timers (auto-lock, countdowns, the idle reload) run here, in
+    /// `App::update`, like every other change.
+    Tick(std::time::Instant),
 }

@@ -19,6 +19,7 @@ use super::keymap::{self, ModeKind};
 use super::places::Places;
 use super::rows::{self, RowData, SortKey};
 use super::text;
+use super::values::{Clip, Effect, HistoryState, RevealState};
 
 /// How often the table is re-read while idle, so CLI changes show up.
 pub const RELOAD_EVERY: Duration = Duration::from_secs(2);
@@ -58,9 +59,17 @@ pub enum Mode {
     Browse,
     Filter,
     Form(Box<SecretForm>),
-    Confirm { key: String, focus: ConfirmFocus },
-    Help { scroll: u16 },
+    Confirm {
+        key: String,
+        focus: ConfirmFocus,
+    },
+    Help {
+        scroll: u16,
+    },
     ProjectPicker(Box<PickerState>),
+    /// The selected secret's value, shown until a key or its timer hides it.
+    Reveal(Box<RevealState>),
+    History(Box<HistoryState>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +141,10 @@ pub struct App {
     /// skips decrypting the table again when another process has not written since.
     pub file_stamp: Option<(std::time::SystemTime, u64)>,
     pub should_quit: bool,
+    /// A copied value's countdown, until the clipboard is cleared.
+    pub clip: Option<Clip>,
+    /// For the event loop to carry out after `update` (terminal bytes outside a frame).
+    pub effects: Vec<Effect>,
 }
 
 impl App {
@@ -162,6 +175,8 @@ impl App {
             last_reload: now,
             file_stamp: None,
             should_quit: false,
+            clip: None,
+            effects: Vec::new(),
         }
     }
 
@@ -418,6 +433,9 @@ impl App {
             Mode::Help { .. } => ModeKind::Help,
             Mode::ProjectPicker(p) if p.new_name.is_some() => ModeKind::PickerNew,
             Mode::ProjectPicker(_) => ModeKind::Picker,
+            Mode::Reveal(_) => ModeKind::Reveal,
+            Mode::History(h) if h.confirm.is_some() => ModeKind::HistoryConfirm,
+            Mode::History(_) => ModeKind::History,
         }
     }
 
@@ -428,7 +446,8 @@ impl App {
         }
     }
 
-    /// Time-driven work: auto-lock, the idle reload, status expiry.
+    /// Time-driven work: auto-lock, the idle reload, status expiry (through
+    /// `Action::Tick`, with the countdowns of `values`).
     pub fn on_tick(&mut self, now: Instant) {
         if self.vault.is_some() && now.saturating_duration_since(self.last_input) >= self.auto_lock
         {
@@ -574,7 +593,14 @@ impl App {
 
     pub fn update(&mut self, action: Action) {
         if action == Action::Quit {
+            // Nothing copied outlives the app.
+            self.clear_clip();
             self.should_quit = true;
+            return;
+        }
+        if let Action::Tick(now) = action {
+            self.on_tick(now);
+            self.tick_values(now);
             return;
         }
         match &mut self.screen {
@@ -615,6 +641,8 @@ impl App {
                         _ => Mode::Help { scroll },
                     },
                     Mode::ProjectPicker(p) => self.update_picker(p, action),
+                    Mode::Reveal(r) => self.update_reveal(r, action),
+                    Mode::History(h) => self.update_history(h, action),
                 };
             }
         }
@@ -669,6 +697,17 @@ impl App {
                         key: r.key.clone(),
                         focus: ConfirmFocus::Cancel,
                     };
+                }
+            }
+            Action::Copy => self.copy_selected(),
+            Action::Reveal => {
+                if let Some(mode) = self.reveal_selected() {
+                    return mode;
+                }
+            }
+            Action::OpenHistory => {
+                if let Some(mode) = self.open_history() {
+                    return mode;
                 }
             }
             Action::OpenFilter => return Mode::Filter,

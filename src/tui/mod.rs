@@ -15,6 +15,7 @@ pub mod places;
 pub mod rows;
 pub mod text;
 pub mod ui;
+pub mod values;
 
 use std::io::stdout;
 use std::path::PathBuf;
@@ -76,6 +77,9 @@ pub fn run(options: TuiOptions) -> color_eyre::Result<()> {
     let result = execute!(stdout(), EnableBracketedPaste)
         .map_err(color_eyre::Report::from)
         .and_then(|()| event_loop(&mut terminal, &mut app));
+    // A copied value does not outlive the app, whatever ended it.
+    app.update(Action::Quit);
+    carry_out(&mut app);
     // Drop the keys and typed text first, then leave nothing on the alternate screen.
     drop(app);
     let _ = terminal.clear();
@@ -88,6 +92,7 @@ fn event_loop(terminal: &mut DefaultTerminal, app: &mut App) -> color_eyre::Resu
     loop {
         terminal.draw(|frame| ui::render(app, frame))?;
         if app.should_quit {
+            carry_out(app);
             return Ok(());
         }
         // A slow step (Argon2) runs after its "Unlocking…" frame is on screen.
@@ -97,7 +102,10 @@ fn event_loop(terminal: &mut DefaultTerminal, app: &mut App) -> color_eyre::Resu
         }
         if event::poll(app.poll_timeout(Instant::now()))? {
             match event::read()? {
-                Event::Key(key) if key.is_press() || key.is_repeat() => app.handle_key(key),
+                Event::Key(key) if key.is_press() || key.is_repeat() => {
+                    app.handle_key(key);
+                    carry_out(app);
+                }
                 Event::Paste(text) => {
                     app.last_input = Instant::now();
                     // Moved, not copied: the one String is wiped when the action is done.
@@ -107,6 +115,22 @@ fn event_loop(terminal: &mut DefaultTerminal, app: &mut App) -> color_eyre::Resu
                 _ => {}
             }
         }
-        app.on_tick(Instant::now());
+        app.update(Action::Tick(Instant::now()));
+        carry_out(app);
+    }
+}
+
+/// Sends what `update` queued for the terminal (the clipboard's OSC 52), after the
+/// frame, straight to stdout: the sequence is not drawn, the terminal acts on it.
+fn carry_out(app: &mut App) {
+    use std::io::Write;
+    for effect in app.effects.drain(..) {
+        let mut out = stdout().lock();
+        let _ = match effect {
+            values::Effect::Terminal(bytes) => {
+                out.write_all(bytes.as_bytes()).and_then(|()| out.flush())
+            }
+            values::Effect::ClearClipboard(mark) => crate::clipboard::clear(&mut out, &mark),
+        };
     }
 }

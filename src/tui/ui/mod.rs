@@ -4,7 +4,9 @@
 pub mod confirm;
 pub mod form;
 pub mod help;
+pub mod history;
 pub mod picker;
+pub mod reveal;
 pub mod status;
 pub mod table;
 pub mod theme;
@@ -93,6 +95,8 @@ fn draw(app: &mut App, frame: &mut Frame) {
         Mode::Confirm { key, focus } => confirm::render(key, *focus, &project, &env, frame),
         Mode::Help { scroll } => help::render(scroll, frame),
         Mode::ProjectPicker(p) => picker::render(p, &project, frame),
+        Mode::Reveal(r) => reveal::render(r, frame),
+        Mode::History(h) => history::render(h, frame),
         Mode::Browse | Mode::Filter => {}
     }
 }
