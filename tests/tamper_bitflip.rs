@@ -495,12 +495,13 @@ fn stored_items(vault: &Path) -> Vec<(String, Vec<u8>)> {
                         Table::Digests => "environment digest".into(),
                         Table::Tree if k.len() == 17 => "integrity tree root".into(),
                         Table::Tree => "integrity tree node".into(),
+                        Table::History => "history row".into(),
                     };
-                    if matches!(table, Table::Environments | Table::Secrets) {
-                        let id = if table == Table::Secrets {
-                            "secret id"
-                        } else {
-                            "environment id"
+                    if matches!(table, Table::Environments | Table::Secrets | Table::History) {
+                        let id = match table {
+                            Table::Secrets => "secret id",
+                            Table::History => "history row id",
+                            _ => "environment id",
                         };
                         items.push((id.into(), k.to_vec()));
                     }

@@ -253,7 +253,6 @@ impl Vault {
     }
 
     /// A secret's record and its history rows, verified as one leaf.
-    #[allow(clippy::type_complexity)]
     fn find_with_history(
         &self,
         txn: &dyn ReadTxn,
@@ -261,7 +260,7 @@ impl Vault {
         project: &str,
         env: &str,
         key: &str,
-    ) -> Result<(SecretId, Option<SecretRecord>, Vec<(Vec<u8>, Vec<u8>)>)> {
+    ) -> Result<(SecretId, Option<SecretRecord>, Vec<integrity::HistoryRow>)> {
         let id = self.secret_id(&entry.id, project, env, key)?;
         let (records, history) = integrity::verified_leaf_with_history(
             &self.keys,

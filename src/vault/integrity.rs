@@ -158,6 +158,12 @@ impl HistoryMac {
     }
 }
 
+/// A history row: (secret id ‖ version, sealed bytes).
+pub type HistoryRow = (Vec<u8>, Vec<u8>);
+
+/// A verified leaf: its records as (id, bytes), and its secrets' history rows.
+pub type VerifiedLeaf = (Vec<(SecretId, Vec<u8>)>, Vec<HistoryRow>);
+
 /// A history row's key: the secret's id and the version, big-endian.
 pub const HISTORY_KEY_LEN: usize = 48 + 4;
 
@@ -185,7 +191,7 @@ fn leaf_history(
     txn: &dyn ReadTxn,
     env: &EnvId,
     (b0, b1): (u8, u8),
-) -> Result<(Vec<(Vec<u8>, Vec<u8>)>, [u8; 32])> {
+) -> Result<(Vec<HistoryRow>, [u8; 32])> {
     let mut rows = Vec::new();
     let mut mac = HistoryMac::new();
     txn.scan(Table::History, &leaf_prefix(env, b0, b1), &mut |k, v| {
@@ -318,9 +324,6 @@ pub fn verified_leaf(
     Ok(verified_leaf_with_history(keys, txn, env, digest, leaf, place)?.0)
 }
 
-/// A history row: (secret id ‖ version, sealed bytes).
-pub type HistoryRow = (Vec<u8>, Vec<u8>);
-
 /// The records of one leaf and the history rows of its secrets, verified together.
 pub fn verified_leaf_with_history(
     keys: &Keys,
@@ -329,7 +332,7 @@ pub fn verified_leaf_with_history(
     digest: &[u8; 32],
     (b0, b1): (u8, u8),
     place: &Place,
-) -> Result<(Vec<(SecretId, Vec<u8>)>, Vec<HistoryRow>)> {
+) -> Result<VerifiedLeaf> {
     let root = verified_root(keys, txn, env, digest, place)?;
     let node = verified_node(keys, txn, env, &root, b0, place)?;
     let want = child(&node, b1);
