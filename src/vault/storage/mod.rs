@@ -13,7 +13,7 @@ use super::error::Result;
 /// The tables of a vault. Keys are byte strings; a range is "every key with this prefix".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Table {
-    /// `header`, `vault_digest`, `version`, `audit_keys`.
+    /// `header`, `vault_digest`, `version`, `audit_keys`, `settings` (once set).
     Meta,
     /// Key slot id (u32, big-endian) → sealed slot.
     Slots,
