@@ -25,6 +25,9 @@ pub struct RollbackArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// How many earlier values each secret keeps (default 10; 0 keeps none). Without N: show it
+    #[command(
+        after_help = "Examples:\n  tresor config history-depth         show it\n  tresor config history-depth 25      keep 25 earlier values per secret\n\nLowering it deletes the older values at once, in every environment."
+    )]
     HistoryDepth {
         #[arg(value_parser = clap::value_parser!(u16).range(0..=i64::from(MAX_DEPTH)))]
         depth: Option<u16>,

@@ -169,7 +169,10 @@ pub enum Command {
     #[command(after_help = "Example:\n  tresor compact")]
     Compact,
     /// Clears the clipboard after a delay (started by `get --copy`; not for people)
-    #[command(hide = true)]
+    #[command(
+        hide = true,
+        after_help = "Example (what `tresor get KEY --copy` starts):\n  tresor clipboard-clear --after 30 < MARK > /dev/tty"
+    )]
     ClipboardClear {
         #[arg(long, default_value_t = crate::clipboard::DEFAULT_SECONDS)]
         after: u64,
