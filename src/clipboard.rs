@@ -181,15 +181,23 @@ pub fn clear(terminal: &mut dyn Write, mark: &Mark) -> std::io::Result<()> {
     terminal.flush()
 }
 
+/// The controlling terminal, where OSC 52 goes (stdout may be a pipe).
+pub fn terminal() -> Result<std::fs::File, String> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/tty")
+        .map_err(|e| format!("--copy needs a terminal to send the value to ({e})"))
+}
+
 /// `tresor get --copy`: puts the value on the terminal's clipboard and leaves a detached
 /// process that clears it after `seconds`, so the shell prompt comes back at once (as
 /// `pass -c` does). The clearer gets only a [`Mark`], on a pipe; it writes to the same
 /// terminal, in its own session so that closing the shell's job does not stop it early.
-pub fn copy_and_clear_later(value: &[u8], seconds: u64) -> Result<(), String> {
-    let mut tty = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/tty")
-        .map_err(|e| format!("--copy needs a terminal to send the value to ({e})"))?;
+pub fn copy_and_clear_later(
+    mut tty: std::fs::File,
+    value: &[u8],
+    seconds: u64,
+) -> Result<(), String> {
     let mark = Mark::of(value)?;
     let exe = std::env::current_exe().map_err(|e| format!("cannot start the clearer: {e}"))?;
     let out = tty

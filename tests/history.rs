@@ -358,3 +358,29 @@ fn the_depth_setting_is_covered_by_the_vault_digest() {
     let err = v.err(&["list"], None);
     assert!(err.contains("the vault does not match its digest"), "{err}");
 }
+
+#[test]
+fn get_copy_without_a_terminal_is_refused_before_reading() {
+    let v = Vault::new();
+    v.add("A", b"copy-me-not");
+    // In a session of its own: no controlling terminal, even when the tests run in one.
+    let mut cmd = v.cmd(&["get", "A", "--copy"]);
+    // SAFETY: setsid is async-signal-safe.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let out = common::output(cmd, None);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("--copy needs a terminal"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+    let audit = v.ok(&["audit"], None).text();
+    assert!(!audit.contains("copy"), "{audit}");
+}

@@ -285,11 +285,13 @@ pub fn get(global: &Global, args: GetArgs) -> CliResult {
 /// clearer empties the clipboard after TRESOR_CLIP_SECONDS.
 fn copy(global: &Global, key: &str) -> CliResult {
     let seconds = clipboard::seconds_from_env().map_err(CliError::msg)?;
+    // No terminal, no read: the audit log must not say "copy" for a copy that failed.
+    let tty = clipboard::terminal().map_err(CliError::msg)?;
     let vault = unlock::open(global)?;
     let value = vault
         .read_value(&global.project, &global.env, key, "copy")
         .map_err(|e| with_suggestion(&vault, global, e))?;
-    clipboard::copy_and_clear_later(&value, seconds).map_err(CliError::msg)?;
+    clipboard::copy_and_clear_later(tty, &value, seconds).map_err(CliError::msg)?;
     note(&format!(
         "copied {} to the clipboard; it is cleared in {seconds} s",
         validate::printable(key)
