@@ -3,6 +3,9 @@
 //! `tresor list`, and `tresor import` of a 10,000-line .env (target < 1 s), plus the
 //! in-process library calls behind them.
 //!
+//! The `history_10k` group measures what history costs: the same vault after three
+//! `import --overwrite` rounds, so every secret keeps three earlier values.
+//!
 //! Run: `cargo bench --bench vault`. The README's numbers come from here.
 
 use std::path::{Path, PathBuf};
@@ -130,5 +133,58 @@ fn library(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, cli, library);
+/// Every secret with three earlier values (three overwriting imports).
+fn fixture_with_history() -> Fixture {
+    let f = fixture();
+    let vault = Vault::unlock(&f.vault, &Credential::Keyfile(f.keyfile.clone())).expect("unlock");
+    for round in 1..=3 {
+        let changed = entries(SECRETS)
+            .into_iter()
+            .map(|(k, v)| {
+                let mut v = v.to_vec();
+                v.extend_from_slice(format!("-r{round}").as_bytes());
+                (k, Zeroizing::new(v))
+            })
+            .collect();
+        vault
+            .import("default", "development", changed, true)
+            .expect("import");
+    }
+    f
+}
+
+fn history(c: &mut Criterion) {
+    let f = fixture_with_history();
+    let vault = Vault::unlock(&f.vault, &Credential::Keyfile(f.keyfile.clone())).expect("unlock");
+    let mut group = c.benchmark_group("history_10k");
+    group.sample_size(30);
+    group.bench_function("get (every secret has 3 earlier values)", |b| {
+        b.iter(|| {
+            vault
+                .get("default", "development", "SECRET_05000")
+                .expect("get")
+        })
+    });
+    group.bench_function("list (metadata of 10,000, with history)", |b| {
+        b.iter(|| vault.list("default", "development").expect("list"))
+    });
+    group.bench_function("history of one secret (4 versions)", |b| {
+        b.iter(|| {
+            vault
+                .history("default", "development", "SECRET_05000")
+                .expect("history")
+        })
+    });
+    group.finish();
+    let mut group = c.benchmark_group("history_cli_10k");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(5));
+    group.bench_function("get (whole process, keyfile, with history)", |b| {
+        b.iter(|| run_ok(tresor(&f.vault, &f.keyfile, &["get", "SECRET_05000"])))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, cli, library, history);
 criterion_main!(benches);

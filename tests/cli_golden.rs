@@ -271,3 +271,39 @@ fn the_v2_fixture_still_reads() {
         assert_eq!(v.get("NEW_ONE"), b"n");
     }
 }
+
+/// History came after format 2: the fixture opens as a vault with no history yet, keeps
+/// history from its first change on, rolls back, and its untouched records keep the
+/// digests they were written with (no migration, no format bump).
+#[test]
+fn the_v2_fixture_gets_history_without_a_migration() {
+    let v = fixture_of("v2-vault", "keyfile");
+    let h = v.ok(&["history", "DATABASE_URL", "--json"], None).text();
+    let h: Vec<serde_json::Value> = serde_json::from_str(&h).unwrap();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0]["version"], 1);
+    assert_eq!(h[0]["current"], true);
+    assert_eq!(v.ok(&["config", "history-depth"], None).text(), "10\n");
+
+    v.ok(&["edit", "MULTI_LINE", "--value-stdin"], Some(b"rotated"));
+    v.ok(&["edit", "BINARY_BLOB", "--value-stdin"], Some(b"text now"));
+    v.ok(&["rollback", "MULTI_LINE", "1"], None);
+    v.ok(&["rollback", "BINARY_BLOB", "1"], None);
+    assert_golden_values(&v);
+    let h = v.ok(&["history", "MULTI_LINE", "--json"], None).text();
+    let h: Vec<serde_json::Value> = serde_json::from_str(&h).unwrap();
+    assert_eq!(h.len(), 3);
+    v.ok(&["config", "history-depth", "4"], None);
+    let doctor = v.ok(&["doctor"], None).text();
+    assert!(!doctor.contains("PROBLEM"), "{doctor}");
+    // And the passphrase slot still opens it, history and all.
+    let p = fixture_of("v2-vault", "golden fixture passphrase");
+    std::fs::copy(&v.path, &p.path).unwrap();
+    assert_eq!(
+        p.ok(&["history", "MULTI_LINE", "--json"], None)
+            .text()
+            .matches("\"version\"")
+            .count(),
+        3
+    );
+}

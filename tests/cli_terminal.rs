@@ -275,8 +275,7 @@ fn add_asks_for_the_value_without_echo() {
 fn rm_asks_on_a_terminal() {
     let v = Vault::new();
     v.add("OLD_TOKEN", b"t");
-    let question =
-        "Delete secret OLD_TOKEN from default/development? This cannot be undone. [y/N] ";
+    let question = "Delete secret OLD_TOKEN from default/development? Deleting is permanent: the value and its history go. [y/N] ";
 
     for answer in ["n", "", "yes please"] {
         let mut t = Term::spawn(&v, &["rm", "OLD_TOKEN"]);

@@ -75,11 +75,24 @@ impl Baseline {
     fn new() -> Baseline {
         let vault = common::Vault::new();
         for (env, secrets) in SECRETS_BY_ENV {
-            for (key, value) in secrets {
+            for (i, (key, value)) in secrets.iter().enumerate() {
+                // The first secret of each environment has an earlier value: history
+                // rows get flipped too.
+                let first = if i == 0 {
+                    format!("earlier {value}")
+                } else {
+                    value.to_string()
+                };
                 vault.ok(
                     &["-e", env, "add", key, "-d", "a test secret"],
-                    Some(value.as_bytes()),
+                    Some(first.as_bytes()),
                 );
+                if i == 0 {
+                    vault.ok(
+                        &["-e", env, "edit", key, "--value-stdin"],
+                        Some(value.as_bytes()),
+                    );
+                }
             }
         }
         let mut expected = BTreeMap::new();
@@ -495,12 +508,13 @@ fn stored_items(vault: &Path) -> Vec<(String, Vec<u8>)> {
                         Table::Digests => "environment digest".into(),
                         Table::Tree if k.len() == 17 => "integrity tree root".into(),
                         Table::Tree => "integrity tree node".into(),
+                        Table::History => "history row".into(),
                     };
-                    if matches!(table, Table::Environments | Table::Secrets) {
-                        let id = if table == Table::Secrets {
-                            "secret id"
-                        } else {
-                            "environment id"
+                    if matches!(table, Table::Environments | Table::Secrets | Table::History) {
+                        let id = match table {
+                            Table::Secrets => "secret id",
+                            Table::History => "history row id",
+                            _ => "environment id",
                         };
                         items.push((id.into(), k.to_vec()));
                     }

@@ -822,3 +822,111 @@ fn environment_add_and_remove_dialogs() {
     press(&mut app, KeyCode::Char('-'));
     snap("env_remove", &mut app);
 }
+
+// ----- copy, reveal, history
+
+/// `snap`, with what differs between runs and machines in the history popup (times,
+/// user@host, keyed fingerprints) replaced.
+fn snap_history(name: &str, app: &mut App) {
+    let (user, host) = tresor::vault::audit::who();
+    let who = format!("{user}@{host}");
+    let time = regex::Regex::new(r"\b\d{2}:\d{2}\b").expect("regex");
+    let fp = regex::Regex::new(r"\b[0-9a-f]{8}\b").expect("regex");
+    for (w, h) in SIZES {
+        let t = draw(app, w, h);
+        let text = screen_text(&t);
+        assert_no_value(&text, name);
+        // The BY column is padded: keep each cell's width, whatever the real name's length.
+        let by = regex::Regex::new(&format!("{} +", regex::escape(&who))).expect("regex");
+        let text = by
+            .replace_all(&stable(&text), |m: &regex::Captures| {
+                format!("{:<w$}", "ada@host", w = m[0].len())
+            })
+            .into_owned();
+        let text = time.replace_all(&text, "HH:MM").into_owned();
+        let text = fp.replace_all(&text, "ffffffff").into_owned();
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), text);
+    }
+}
+
+#[test]
+fn reveal_popup_shows_every_line_safely() {
+    let fx = Fixture::new();
+    fx.full().add(
+        "development",
+        "AAA_REVEALED",
+        "first line of the value\nsecond \u{1b}[31mred\u{7} 日本語 🔑\tend\nthird",
+        "",
+    );
+    let mut app = fx.app();
+    press(&mut app, KeyCode::Char('v'));
+    snap("reveal_popup", &mut app);
+    let t = draw(&mut app, 80, 24);
+    let text = screen_text(&t);
+    assert!(text.contains("second ␛[31mred␇ 日本語 🔑    end"), "{text}");
+    assert!(text.contains("hides in 10 s"), "{text}");
+}
+
+#[test]
+fn reveal_popup_scrolls_a_long_value() {
+    let fx = Fixture::new();
+    let long: String = (1..=40).map(|i| format!("line {i}\n")).collect();
+    fx.add("development", "LONG", &long, "");
+    let mut app = fx.app();
+    press(&mut app, KeyCode::Char('v'));
+    for _ in 0..10 {
+        press(&mut app, KeyCode::Char('j'));
+    }
+    let text = screen_text(&draw(&mut app, 80, 24));
+    assert!(
+        text.contains("line 11 ") && !text.contains("line 10 "),
+        "{text}"
+    );
+    assert!(text.contains("lines 11–28 of 41"), "{text}");
+    press(&mut app, KeyCode::Char('k'));
+    let text = screen_text(&draw(&mut app, 80, 24));
+    assert!(text.contains("line 10 "), "{text}");
+    // Past the end, the last page stays in view.
+    for _ in 0..60 {
+        press(&mut app, KeyCode::Char('j'));
+    }
+    let text = screen_text(&draw(&mut app, 80, 24));
+    assert!(
+        text.contains("line 40 ") && text.contains("of 41"),
+        "{text}"
+    );
+}
+
+#[test]
+fn history_popup_and_rollback_question() {
+    let fx = Fixture::new();
+    fx.full();
+    for value in ["sk_rotated_1", "sk_rotated_2"] {
+        fx.vault()
+            .edit(
+                "default",
+                "development",
+                "ADMIN_PASSWORD",
+                tresor::vault::SecretEdit {
+                    value: Some(SecretValue::new(value.as_bytes().to_vec())),
+                    ..Default::default()
+                },
+            )
+            .expect("edit");
+    }
+    let mut app = fx.app();
+    press(&mut app, KeyCode::Char('h'));
+    snap_history("history_popup", &mut app);
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('r'));
+    snap_history("history_rollback_question", &mut app);
+}
+
+#[test]
+fn copy_countdown_in_the_status_line() {
+    let fx = Fixture::new();
+    let mut app = fx.full().app();
+    press(&mut app, KeyCode::Char('c'));
+    app.effects.clear();
+    snap("copy_countdown", &mut app);
+}

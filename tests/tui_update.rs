@@ -1151,6 +1151,121 @@ fn the_tui_reopens_on_the_last_project_and_environment() {
     );
 }
 
+// ----- copy, reveal, history
+
+fn edit_value(fx: &Fixture, key: &str, value: &str) {
+    fx.vault()
+        .edit(
+            "default",
+            "development",
+            key,
+            tresor::vault::SecretEdit {
+                value: Some(SecretValue::new(value.as_bytes().to_vec())),
+                ..Default::default()
+            },
+        )
+        .expect("edit");
+}
+
+fn audit_actions(fx: &Fixture) -> Vec<String> {
+    fx.vault()
+        .audit_log()
+        .expect("audit")
+        .into_iter()
+        .filter_map(|l| match l {
+            tresor::vault::audit::AuditLine::Ok(e) => Some(e.action),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn c_copies_by_osc_52_counts_down_and_clears() {
+    use tresor::tui::values::Effect;
+    let (fx, mut app) = Fixture::new();
+    fx.add("development", "TOKEN", "tok-123", "");
+    app.load();
+    let start = Instant::now();
+    press(&mut app, KeyCode::Char('c'));
+    assert_eq!(
+        app.effects.drain(..).collect::<Vec<_>>(),
+        [Effect::Terminal(zeroize::Zeroizing::new(
+            "\x1b]52;c;dG9rLTEyMw==\x07".into()
+        ))]
+    );
+    assert_eq!(app.clip.as_ref().map(|c| c.left), Some(30));
+    assert!(matches!(app.mode, Mode::Browse), "the table stays");
+    app.update(Action::Tick(start + Duration::from_millis(10_500)));
+    assert_eq!(app.clip.as_ref().map(|c| c.left), Some(20));
+    assert!(app.effects.is_empty(), "nothing is cleared before its time");
+    app.update(Action::Tick(start + Duration::from_secs(31)));
+    assert!(app.clip.is_none());
+    assert!(matches!(
+        app.effects.drain(..).collect::<Vec<_>>()[..],
+        [Effect::ClearClipboard(_)]
+    ));
+    assert_eq!(status(&app), "clipboard cleared (TOKEN)");
+    assert!(
+        audit_actions(&fx).iter().any(|a| a == "copy"),
+        "audited as a read"
+    );
+}
+
+#[test]
+fn quitting_clears_a_copied_value_at_once() {
+    use tresor::tui::values::Effect;
+    let (fx, mut app) = Fixture::new();
+    fx.add("development", "TOKEN", "tok", "");
+    app.load();
+    press(&mut app, KeyCode::Char('c'));
+    app.effects.clear();
+    // A second copy first clears the first one (tmux keeps every copy).
+    press(&mut app, KeyCode::Char('c'));
+    assert!(matches!(
+        app.effects.drain(..).collect::<Vec<_>>()[..],
+        [Effect::ClearClipboard(_), Effect::Terminal(_)]
+    ));
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.should_quit);
+    assert!(matches!(
+        app.effects.drain(..).collect::<Vec<_>>()[..],
+        [Effect::ClearClipboard(_)]
+    ));
+}
+
+#[test]
+fn v_reveals_the_value_until_any_key_or_ten_seconds() {
+    let (fx, mut app) = Fixture::new();
+    fx.add("development", "PEM", "line 1\nline 2\nline 3", "");
+    app.load();
+    let start = Instant::now();
+    press(&mut app, KeyCode::Char('v'));
+    let Mode::Reveal(r) = &app.mode else {
+        panic!("no reveal popup")
+    };
+    assert_eq!(&r.value[..], b"line 1\nline 2\nline 3");
+    // Scrolling keeps it; any other key hides it.
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    let Mode::Reveal(r) = &app.mode else {
+        panic!("scrolling hid the value")
+    };
+    assert_eq!(r.scroll, 2, "stops at the last line");
+    press(&mut app, KeyCode::Char('x'));
+    assert!(matches!(app.mode, Mode::Browse));
+    // The timer hides it too.
+    press(&mut app, KeyCode::Char('v'));
+    app.update(Action::Tick(start + Duration::from_secs(4)));
+    assert!(matches!(app.mode, Mode::Reveal(_)));
+    app.update(Action::Tick(start + Duration::from_secs(11)));
+    assert!(matches!(app.mode, Mode::Browse));
+    assert_eq!(
+        audit_actions(&fx).iter().filter(|a| *a == "reveal").count(),
+        2
+    );
+}
+
 #[test]
 fn a_removed_last_environment_falls_back_to_the_default_place() {
     let (fx, _) = Fixture::new();
@@ -1275,4 +1390,57 @@ fn the_last_environment_of_a_project_is_not_offered_for_removal() {
         "cannot remove `development`: it is the last environment of project `default`"
     );
     assert_eq!(env_names(&app), ["development"]);
+}
+
+#[test]
+fn v_on_a_secret_deleted_elsewhere_says_so() {
+    let (fx, mut app) = Fixture::new();
+    fx.add("development", "GONE", "x", "");
+    app.load();
+    fx.vault()
+        .remove("default", "development", "GONE")
+        .expect("rm");
+    press(&mut app, KeyCode::Char('v'));
+    assert!(matches!(app.mode, Mode::Browse));
+    assert!(
+        status(&app).contains("no secret `GONE`"),
+        "{}",
+        status(&app)
+    );
+}
+
+#[test]
+fn h_lists_versions_and_rolls_back_only_after_the_question() {
+    let (fx, mut app) = Fixture::new();
+    fx.add("development", "API_KEY", "one", "");
+    edit_value(&fx, "API_KEY", "two");
+    edit_value(&fx, "API_KEY", "three");
+    app.load();
+    press(&mut app, KeyCode::Char('h'));
+    let versions = |app: &App| match &app.mode {
+        Mode::History(h) => h.versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+        _ => panic!("no history popup"),
+    };
+    assert_eq!(versions(&app), [3, 2, 1]);
+    // The current version cannot be rolled back to.
+    press(&mut app, KeyCode::Char('r'));
+    assert!(matches!(&app.mode, Mode::History(h) if h.confirm.is_none()));
+    assert!(status(&app).contains("is the current value"));
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(&app.mode, Mode::History(h) if h.confirm == Some(1)));
+    press(&mut app, KeyCode::Char('n'));
+    assert!(matches!(&app.mode, Mode::History(h) if h.confirm.is_none()));
+    assert_eq!(fx.get("API_KEY"), "three");
+    press(&mut app, KeyCode::Char('r'));
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(fx.get("API_KEY"), "one");
+    assert_eq!(versions(&app), [4, 3, 2, 1]);
+    assert_eq!(
+        status(&app),
+        "API_KEY has the value of version 1 again, as version 4"
+    );
+    press(&mut app, KeyCode::Esc);
+    assert!(matches!(app.mode, Mode::Browse));
 }

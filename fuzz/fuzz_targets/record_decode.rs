@@ -6,7 +6,10 @@
 use libfuzzer_sys::fuzz_target;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tresor::vault::records::{EnvMeta, EnvRecord, Header, SecretMeta, SecretRecord, Slot, decode, encode};
+use tresor::vault::records::{
+    EnvMeta, EnvRecord, Header, HistoryEntry, HistoryRecord, SecretMeta, SecretRecord, Settings,
+    Slot, decode, encode,
+};
 
 fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(data: &[u8]) {
     if let Ok(value) = decode::<T>(data, "fuzz input") {
@@ -23,4 +26,7 @@ fuzz_target!(|data: &[u8]| {
     round_trip::<Slot>(data);
     round_trip::<EnvRecord>(data);
     round_trip::<EnvMeta>(data);
+    round_trip::<HistoryRecord>(data);
+    round_trip::<HistoryEntry>(data);
+    round_trip::<Settings>(data);
 });

@@ -4,6 +4,7 @@
 
 mod audit;
 mod envs;
+mod history;
 mod keys;
 mod maintenance;
 mod output;
@@ -80,7 +81,7 @@ pub enum Command {
     Edit(secrets::EditArgs),
     /// Print a secret's value, byte for byte, nothing added
     #[command(
-        after_help = "Examples:\n  tresor get DATABASE_URL\n  tresor -e production get STRIPE_API_KEY | pbcopy\n\nOn a terminal, a value holding control characters (other than line breaks and tabs)\nis refused unless --raw: escape sequences would drive the terminal."
+        after_help = "Examples:\n  tresor get DATABASE_URL\n  tresor -e production get STRIPE_API_KEY --copy      to the clipboard, cleared after 30 s\n\n--copy sends the value to the terminal's clipboard (OSC 52: works over SSH, and in tmux\nwith `set-clipboard on`); a detached process clears it after TRESOR_CLIP_SECONDS (30).\nOn a terminal, a value holding control characters (other than line breaks and tabs)\nis refused unless --raw: escape sequences would drive the terminal."
     )]
     Get(secrets::GetArgs),
     /// List the environment's secrets: key, description, type, created, updated; never values
@@ -88,11 +89,27 @@ pub enum Command {
         after_help = "Examples:\n  tresor list\n  tresor -e production list --json | jq -r '.[].key'"
     )]
     List(secrets::ListArgs),
-    /// Delete a secret (permanent)
+    /// Delete a secret and its history (permanent)
     #[command(
-        after_help = "Examples:\n  tresor rm OLD_TOKEN            asks for confirmation\n  tresor rm OLD_TOKEN --yes      in scripts"
+        after_help = "Examples:\n  tresor rm OLD_TOKEN            asks for confirmation\n  tresor rm OLD_TOKEN --yes      in scripts\n\nDeleting is permanent: the value and its earlier values (`tresor history`) go."
     )]
     Rm(secrets::RmArgs),
+    /// List a secret's versions: number, date, who, a keyed fingerprint; never values
+    #[command(
+        after_help = "Examples:\n  tresor history STRIPE_API_KEY\n  tresor -e production history DATABASE_URL --json\n\nEvery change of a value keeps the previous one, sealed like the current one (the last\n10 unless `tresor config history-depth N`). The fingerprint is a keyed hash: equal\nvalues have equal fingerprints; it reveals nothing else."
+    )]
+    History(history::HistoryArgs),
+    /// Make an earlier value current again (as a new version: itself undoable)
+    #[command(
+        after_help = "Examples:\n  tresor history STRIPE_API_KEY\n  tresor rollback STRIPE_API_KEY 3"
+    )]
+    Rollback(history::RollbackArgs),
+    /// The vault's settings
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  tresor config history-depth         show it\n  tresor config history-depth 25      keep 25 earlier values per secret\n  tresor config history-depth 0       keep none (deletes the kept ones now)"
+    )]
+    Config(history::ConfigCommand),
     /// Run a command with the environment's secrets as environment variables
     #[command(
         after_help = "Examples:\n  tresor run -- npm start\n  tresor -e production run --only DATABASE_URL -- sh -c 'psql \"$DATABASE_URL\"'\n\nExits with the command's status (127: command not found, 126: cannot be run).\nTRESOR_PASSPHRASE and TRESOR_KEYFILE are not passed on. Secrets whose names make\nprograms load or run other code (PATH, LD_*, DYLD_*, BASH_ENV, ENV, IFS, NODE_OPTIONS,\nPYTHONPATH, HOME, …) are refused unless allowed with --allow-name NAME."
@@ -151,6 +168,15 @@ pub enum Command {
     /// Shrink the vault file after many edits or deletes
     #[command(after_help = "Example:\n  tresor compact")]
     Compact,
+    /// Clears the clipboard after a delay (started by `get --copy`; not for people)
+    #[command(
+        hide = true,
+        after_help = "Example (what `tresor get KEY --copy` starts):\n  tresor clipboard-clear --after 30 < MARK > /dev/tty"
+    )]
+    ClipboardClear {
+        #[arg(long, default_value_t = crate::clipboard::DEFAULT_SECONDS)]
+        after: u64,
+    },
     /// Print shell completions
     #[command(
         after_help = "Examples:\n  tresor completions bash > ~/.local/share/bash-completion/completions/tresor\n  tresor completions zsh > \"${fpath[1]}/_tresor\"\n  tresor completions fish > ~/.config/fish/completions/tresor.fish"
@@ -201,6 +227,10 @@ pub fn run(global: Global, command: Command) -> i32 {
         Command::List(args) => secrets::list(&global, args),
         Command::Rm(args) => secrets::rm(&global, args),
         Command::Run(args) => secrets::run(&global, args),
+        Command::History(args) => history::history(&global, args),
+        Command::Rollback(args) => history::rollback(&global, args),
+        Command::Config(cmd) => history::config(&global, cmd),
+        Command::ClipboardClear { after } => return crate::clipboard::run_clearer(after),
         Command::Import(args) => transfer::import(&global, args),
         Command::Export(args) => transfer::export(&global, args),
         Command::Env(cmd) => envs::run(&global, cmd),

@@ -2,6 +2,7 @@
 
 use std::io::{IsTerminal, Write};
 
+use crate::clipboard;
 use clap::Args;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
@@ -90,6 +91,10 @@ pub struct GetArgs {
     /// sequences), which the terminal would act on
     #[arg(long)]
     pub raw: bool,
+    /// Put the value on the terminal's clipboard (OSC 52) instead of printing it; it is
+    /// cleared after 30 s (TRESOR_CLIP_SECONDS)
+    #[arg(short, long, conflicts_with = "raw")]
+    pub copy: bool,
 }
 
 #[derive(Debug, Args)]
@@ -257,6 +262,9 @@ pub fn edit(global: &Global, args: EditArgs) -> CliResult {
 }
 
 pub fn get(global: &Global, args: GetArgs) -> CliResult {
+    if args.copy {
+        return copy(global, &args.key);
+    }
     let vault = unlock::open(global)?;
     let value = vault
         .get(&global.project, &global.env, &args.key)
@@ -271,6 +279,24 @@ pub fn get(global: &Global, args: GetArgs) -> CliResult {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(CliError::msg(format!("cannot write to stdout: {e}"))),
     }
+}
+
+/// `get --copy`: the value goes to the clipboard, never to stdout, and a detached
+/// clearer empties the clipboard after TRESOR_CLIP_SECONDS.
+fn copy(global: &Global, key: &str) -> CliResult {
+    let seconds = clipboard::seconds_from_env().map_err(CliError::msg)?;
+    // No terminal, no read: the audit log must not say "copy" for a copy that failed.
+    let tty = clipboard::terminal().map_err(CliError::msg)?;
+    let vault = unlock::open(global)?;
+    let value = vault
+        .read_value(&global.project, &global.env, key, "copy")
+        .map_err(|e| with_suggestion(&vault, global, e))?;
+    clipboard::copy_and_clear_later(tty, &value, seconds).map_err(CliError::msg)?;
+    note(&format!(
+        "copied {} to the clipboard; it is cleared in {seconds} s",
+        validate::printable(key)
+    ));
+    Ok(())
 }
 
 /// Whether the environment holds `key` (reads no value, writes no audit entry).
@@ -349,7 +375,7 @@ pub fn rm(global: &Global, args: RmArgs) -> CliResult {
     let vault = unlock::open_for_change(global)?;
     if !args.yes {
         let question = format!(
-            "Delete secret {} from {}/{}? This cannot be undone.",
+            "Delete secret {} from {}/{}? Deleting is permanent: the value and its history go.",
             validate::printable(&args.key),
             global.project,
             global.env
@@ -483,7 +509,7 @@ pub fn run(global: &Global, args: RunArgs) -> CliResult {
     Err(CliError::Exit(status))
 }
 
-fn print_data(text: &str) -> CliResult {
+pub fn print_data(text: &str) -> CliResult {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {

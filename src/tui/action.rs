@@ -88,6 +88,14 @@ pub enum Action {
     /// Swallowed on purpose (Ctrl-M / Ctrl-J in text fields: never a newline), or a key
     /// with no binding: either way the user is at the keyboard (auto-lock waits).
     Ignore,
+    /// Put the selected secret's value on the clipboard (OSC 52), cleared later.
+    Copy,
+    /// Show the selected secret's value in a popup that hides itself.
+    Reveal,
+    /// Open the selected secret's history.
+    OpenHistory,
+    /// History: make the selected version current again (asks first).
+    Rollback,
     // Not from keys: the event loop sends these.
     /// Time passed: auto-lock, status expiry, the idle reload.
     Tick(Instant),

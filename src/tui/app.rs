@@ -20,6 +20,7 @@ use super::places::Places;
 use super::rows::{self, RowData, SortKey};
 use super::text;
 use super::unlock::{CreateState, UnlockState};
+use super::values::{Clip, Effect, HistoryState, RevealState};
 
 /// How often the table is re-read while idle, so CLI changes show up.
 pub const RELOAD_EVERY: Duration = Duration::from_secs(2);
@@ -81,6 +82,9 @@ pub enum Mode {
         secrets: usize,
         focus: ConfirmFocus,
     },
+    /// The selected secret's value, shown until a key or its timer hides it.
+    Reveal(Box<RevealState>),
+    History(Box<HistoryState>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +161,10 @@ pub struct App {
     /// skips decrypting the table again when another process has not written since.
     pub file_stamp: Option<(std::time::SystemTime, u64)>,
     pub should_quit: bool,
+    /// A copied value's countdown, until the clipboard is cleared.
+    pub clip: Option<Clip>,
+    /// For the event loop to carry out after `update` (terminal bytes outside a frame).
+    pub effects: Vec<Effect>,
 }
 
 impl App {
@@ -189,6 +197,8 @@ impl App {
             last_reload: now,
             file_stamp: None,
             should_quit: false,
+            clip: None,
+            effects: Vec::new(),
         }
     }
 
@@ -492,6 +502,9 @@ impl App {
             Mode::NewEnv(_) => ModeKind::EnvNew,
             // The same keys as the delete dialog.
             Mode::RemoveEnv { .. } => ModeKind::Confirm,
+            Mode::Reveal(_) => ModeKind::Reveal,
+            Mode::History(h) if h.confirm.is_some() => ModeKind::HistoryConfirm,
+            Mode::History(_) => ModeKind::History,
         }
     }
 
@@ -546,7 +559,7 @@ impl App {
         }
     }
 
-    /// How long the loop may wait for a key before `on_tick` has work to do.
+    /// How long the loop may wait for a key before a tick has work to do.
     pub fn poll_timeout(&self, now: Instant) -> Duration {
         let tick = Duration::from_millis(500);
         if self.vault.is_none() {
@@ -672,7 +685,10 @@ impl App {
             self.last_input = Instant::now();
         }
         match action {
-            Action::Tick(now) => self.tick(now),
+            Action::Tick(now) => {
+                self.tick(now);
+                self.tick_values(now);
+            }
             Action::SlowStep => self.slow_step(),
             Action::Resize { width, height } => self.viewport = Some((width, height)),
             action => self.apply(action),
@@ -683,6 +699,8 @@ impl App {
     fn apply(&mut self, action: Action) {
         if action == Action::Quit {
             self.remember_place();
+            // Nothing copied outlives the app.
+            self.clear_clip();
             self.should_quit = true;
             return;
         }
@@ -730,6 +748,8 @@ impl App {
                         secrets,
                         focus,
                     } => self.update_remove_env(env, secrets, focus, action),
+                    Mode::Reveal(r) => self.update_reveal(r, action),
+                    Mode::History(h) => self.update_history(h, action),
                 };
             }
         }
@@ -786,6 +806,17 @@ impl App {
                         key: r.key.clone(),
                         focus: ConfirmFocus::Cancel,
                     };
+                }
+            }
+            Action::Copy => self.copy_selected(),
+            Action::Reveal => {
+                if let Some(mode) = self.reveal_selected() {
+                    return mode;
+                }
+            }
+            Action::OpenHistory => {
+                if let Some(mode) = self.open_history() {
+                    return mode;
                 }
             }
             Action::OpenFilter => return Mode::Filter,

@@ -24,6 +24,12 @@ pub enum ModeKind {
     PickerNew,
     /// Naming a new environment.
     EnvNew,
+    /// The reveal popup: any key but scrolling hides it.
+    Reveal,
+    /// The history popup.
+    History,
+    /// The rollback question inside the history popup.
+    HistoryConfirm,
 }
 
 impl ModeKind {
@@ -55,6 +61,9 @@ impl ModeKind {
             ModeKind::Picker => "Project picker",
             ModeKind::PickerNew => "New project name",
             ModeKind::EnvNew => "New environment name",
+            ModeKind::Reveal => "Value popup (v)",
+            ModeKind::History => "History (h)",
+            ModeKind::HistoryConfirm => "Rollback question",
         }
     }
 }
@@ -95,8 +104,8 @@ use KeyCode::{
     BackTab, Char, Delete, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up,
 };
 use ModeKind::{
-    Browse, Confirm, Create, EnvNew, Filter, Form, FormChoice, Global, Help, Picker, PickerNew,
-    Unlock,
+    Browse, Confirm, Create, EnvNew, Filter, Form, FormChoice, Global, Help, History,
+    HistoryConfirm, Picker, PickerNew, Reveal, Unlock,
 };
 
 #[rustfmt::skip]
@@ -140,6 +149,9 @@ pub const BINDINGS: &[Binding] = &[
     b(Browse, Char('?'), NONE, Action::OpenHelp, "this help", "help"),
     b(Browse, Char('q'), NONE, Action::Quit, "quit", "quit"),
     b(Browse, Esc, NONE, Action::Cancel, "clear the filter", ""),
+    b(Browse, Char('c'), NONE, Action::Copy, "copy the value to the clipboard (cleared after 30 s)", ""),
+    b(Browse, Char('v'), NONE, Action::Reveal, "show the value for 10 s", ""),
+    b(Browse, Char('h'), NONE, Action::OpenHistory, "history: earlier values, rollback", ""),
     // Filter
     b(Filter, Enter, NONE, Action::Submit, "keep the filter, back to the table", "keep"),
     b(Filter, Esc, NONE, Action::Cancel, "clear the filter", "clear"),
@@ -196,6 +208,27 @@ pub const BINDINGS: &[Binding] = &[
     // New environment
     b(EnvNew, Enter, NONE, Action::Submit, "add the environment", "add"),
     b(EnvNew, Esc, NONE, Action::Cancel, "cancel", "cancel"),
+    // Value popup
+    b(Reveal, Esc, NONE, Action::Cancel, "hide the value (so does any other key)", "hide"),
+    b(Reveal, Char('j'), NONE, Action::Down, "scroll down", "scroll"),
+    b(Reveal, Down, NONE, Action::Down, "scroll down", ""),
+    b(Reveal, Char('k'), NONE, Action::Up, "scroll up", ""),
+    b(Reveal, Up, NONE, Action::Up, "scroll up", ""),
+    b(Reveal, PageDown, NONE, Action::PageDown, "page down", ""),
+    b(Reveal, PageUp, NONE, Action::PageUp, "page up", ""),
+    // History
+    b(History, Char('r'), NONE, Action::Rollback, "roll back to the selected version (asks first)", "rollback"),
+    b(History, Enter, NONE, Action::Rollback, "roll back to the selected version (asks first)", ""),
+    b(History, Esc, NONE, Action::Cancel, "close", "close"),
+    b(History, Char('h'), NONE, Action::Cancel, "close", ""),
+    b(History, Char('q'), NONE, Action::Cancel, "close", ""),
+    b(History, Char('j'), NONE, Action::Down, "move down", ""),
+    b(History, Down, NONE, Action::Down, "move down", ""),
+    b(History, Char('k'), NONE, Action::Up, "move up", ""),
+    b(History, Up, NONE, Action::Up, "move up", ""),
+    b(HistoryConfirm, Char('y'), NONE, Action::ConfirmYes, "roll back", "roll back"),
+    b(HistoryConfirm, Char('n'), NONE, Action::Cancel, "keep the current value", "cancel"),
+    b(HistoryConfirm, Esc, NONE, Action::Cancel, "keep the current value", ""),
 ];
 
 /// Crossterm reports `G` with SHIFT on some terminals and without on others, and
@@ -220,6 +253,10 @@ fn find(mode: ModeKind, key: &KeyEvent) -> Option<&'static Binding> {
 pub fn map(mode: ModeKind, key: KeyEvent) -> Option<Action> {
     if let Some(b) = find(ModeKind::Global, &key).or_else(|| find(mode, &key)) {
         return Some(b.action.clone());
+    }
+    if mode == ModeKind::Reveal {
+        // A value on screen goes away at the first key that is not scrolling.
+        return Some(Action::Cancel);
     }
     if !mode.is_text_entry() {
         return None;

@@ -18,6 +18,7 @@ pub mod rows;
 pub mod text;
 pub mod ui;
 pub mod unlock;
+pub mod values;
 
 use std::io::stdout;
 use std::path::PathBuf;
@@ -83,6 +84,9 @@ pub fn run(options: TuiOptions) -> color_eyre::Result<()> {
     let result = execute!(stdout(), EnableBracketedPaste)
         .map_err(color_eyre::Report::from)
         .and_then(|()| event_loop(&mut terminal, &mut app));
+    // A copied value does not outlive the app, whatever ended it.
+    app.update(Action::Quit);
+    carry_out(&mut app);
     // Drop the keys and typed text first, then leave nothing on the alternate screen.
     drop(app);
     let _ = terminal.clear();
@@ -100,6 +104,7 @@ fn event_loop(terminal: &mut DefaultTerminal, app: &mut App) -> color_eyre::Resu
     loop {
         terminal.draw(|frame| ui::render(app, frame))?;
         if app.should_quit {
+            carry_out(app);
             return Ok(());
         }
         // A slow step (Argon2) runs after its "Unlocking…" frame is on screen.
@@ -109,7 +114,10 @@ fn event_loop(terminal: &mut DefaultTerminal, app: &mut App) -> color_eyre::Resu
         }
         if event::poll(app.poll_timeout(Instant::now()))? {
             match event::read()? {
-                Event::Key(key) if key.is_press() || key.is_repeat() => app.handle_key(key),
+                Event::Key(key) if key.is_press() || key.is_repeat() => {
+                    app.handle_key(key);
+                    carry_out(app);
+                }
                 // Moved, not copied: the one String is wiped when the action is done.
                 Event::Paste(text) => app.update(Action::Paste(text.into())),
                 Event::Resize(width, height) => app.update(Action::Resize { width, height }),
@@ -117,5 +125,21 @@ fn event_loop(terminal: &mut DefaultTerminal, app: &mut App) -> color_eyre::Resu
             }
         }
         app.update(Action::Tick(Instant::now()));
+        carry_out(app);
+    }
+}
+
+/// Sends what `update` queued for the terminal (the clipboard's OSC 52), after the
+/// frame, straight to stdout: the sequence is not drawn, the terminal acts on it.
+fn carry_out(app: &mut App) {
+    use std::io::Write;
+    for effect in app.effects.drain(..) {
+        let mut out = stdout().lock();
+        let _ = match effect {
+            values::Effect::Terminal(bytes) => {
+                out.write_all(bytes.as_bytes()).and_then(|()| out.flush())
+            }
+            values::Effect::ClearClipboard(mark) => crate::clipboard::clear(&mut out, &mark),
+        };
     }
 }

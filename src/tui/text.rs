@@ -155,6 +155,15 @@ pub fn date(unix: i64) -> String {
     }
 }
 
+/// The local time of day, hours and minutes.
+pub fn time(unix: i64) -> String {
+    match Local.timestamp_opt(unix, 0).single() {
+        Some(t) => t.format("%H:%M").to_string(),
+        None => DateTime::from_timestamp(unix, 0)
+            .map_or_else(|| "?".into(), |t| t.format("%H:%M").to_string()),
+    }
+}
+
 /// How long ago a value last changed, in one short unit: the rotation hint.
 pub fn age(now: i64, then: i64) -> String {
     let secs = (now - then).max(0);

@@ -210,6 +210,9 @@ pub struct Keys {
     pub index: Key32,
     pub digest: Key32,
     pub audit: Key32,
+    /// Keys the short fingerprints of values (`tresor history`): equal values are
+    /// recognisable, the values themselves are not.
+    pub fingerprint: Key32,
     /// The audit keys of earlier data keys (before each `rekey`), oldest first: entries
     /// written before a rekey stay readable, entries after it are not readable with them.
     pub audit_history: Vec<Key32>,
@@ -230,6 +233,7 @@ impl Keys {
             index: sub(b"tresor/v1/blind-index")?,
             digest: sub(b"tresor/v1/digest")?,
             audit: sub(b"tresor/v1/audit")?,
+            fingerprint: sub(b"tresor/v1/fingerprint")?,
             audit_history: Vec::new(),
             vault_id,
             dek,

@@ -233,6 +233,7 @@ impl Vault {
                 });
             }
             txn.delete_prefix(Table::Secrets, &env_id)?;
+            txn.delete_prefix(Table::History, &env_id)?;
             integrity::remove_env_tree(txn, &env_id)?;
             txn.delete(Table::Environments, &env_id)?;
             Ok(count)

@@ -15,6 +15,20 @@ pub enum VaultError {
     ValueRequired,
     #[error("No changes to save")]
     NoChanges,
+    #[error("version {version} of `{key}` is its current value already")]
+    VersionIsCurrent { key: String, version: u32 },
+    #[error(
+        "`{key}` has no version {version} (kept: {}; current: {current}; see `tresor history {key}`)",
+        if .kept.is_empty() { "none".to_string() } else { .kept.iter().map(u32::to_string).collect::<Vec<_>>().join(", ") }
+    )]
+    VersionNotKept {
+        key: String,
+        version: u32,
+        kept: Vec<u32>,
+        current: u32,
+    },
+    #[error("history depth {depth} is too large (at most {max})")]
+    DepthTooLarge { depth: u16, max: u16 },
     #[error("invalid secret key `{key}`: {reason}")]
     InvalidKey { key: String, reason: String },
     #[error("secret key is too long ({len} bytes, at most {max})")]

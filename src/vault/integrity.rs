@@ -9,7 +9,14 @@
 //!   holds the 256 node digests. The environment's digest is a MAC over the root.
 //!   Every MAC names its environment and position, so nothing can move between them.
 //! - **The vault digest** is a MAC over the header, the write counter, every key slot,
-//!   the sealed earlier audit keys and every environment record with its digest.
+//!   the sealed earlier audit keys, every environment record with its digest and, once
+//!   set, the sealed settings (history depth).
+//!
+//! A secret's earlier values (`history`) live in their own table under the secret's id
+//! and a version number, so they fall in the same leaf: a leaf whose secrets have history
+//! has a digest over both (a MAC of the records' MAC and the history rows' MAC); a leaf
+//! without keeps the digest it had before history existed, so older vaults verify as
+//! they are. Dropping, replaying or moving a history row changes its leaf like a record.
 //!
 //! A node is stored with only its non-empty children, as (index, digest) pairs, and its
 //! MAC is over that form, so a small environment's nodes stay small.
@@ -112,6 +119,87 @@ impl LeafMac {
             None => Ok(ZERO),
         }
     }
+}
+
+/// The MAC of a leaf's history rows, in key order (all zeros when there are none).
+pub struct HistoryMac(Option<Mac>);
+
+impl HistoryMac {
+    pub fn new() -> HistoryMac {
+        HistoryMac(None)
+    }
+
+    pub fn add(&mut self, keys: &Keys, row: &[u8], bytes: &[u8]) -> Result<()> {
+        if row.len() != HISTORY_KEY_LEN {
+            return Err(VaultError::Corrupt(
+                "a history row is stored under a key of the wrong size".into(),
+            ));
+        }
+        let mac = match &mut self.0 {
+            Some(m) => m,
+            None => {
+                let mut m = Mac::new(&keys.digest, 32)?;
+                m.field(b"history")?;
+                self.0.insert({
+                    m.field(&row[..18])?;
+                    m
+                })
+            }
+        };
+        mac.field(row)?;
+        mac.field(bytes)
+    }
+
+    pub fn finish(self) -> Result<[u8; 32]> {
+        match self.0 {
+            Some(m) => m.finish(),
+            None => Ok(ZERO),
+        }
+    }
+}
+
+/// A history row: (secret id ‖ version, sealed bytes).
+pub type HistoryRow = (Vec<u8>, Vec<u8>);
+
+/// A verified leaf: its records as (id, bytes), and its secrets' history rows.
+pub type VerifiedLeaf = (Vec<(SecretId, Vec<u8>)>, Vec<HistoryRow>);
+
+/// A history row's key: the secret's id and the version, big-endian.
+pub const HISTORY_KEY_LEN: usize = 48 + 4;
+
+/// A leaf's digest from its records' MAC and its history rows' MAC. Without history it
+/// is the records' MAC alone: what every leaf was before history existed.
+fn leaf_digest(
+    keys: &Keys,
+    env: &EnvId,
+    (b0, b1): (u8, u8),
+    records: [u8; 32],
+    history: [u8; 32],
+) -> Result<[u8; 32]> {
+    if history == ZERO {
+        return Ok(records);
+    }
+    crypto::keyed_hash(
+        &keys.digest,
+        &[b"leaf+history", env, &[b0, b1], &records, &history],
+    )
+}
+
+/// The history rows of one leaf, with their MAC.
+fn leaf_history(
+    keys: &Keys,
+    txn: &dyn ReadTxn,
+    env: &EnvId,
+    (b0, b1): (u8, u8),
+) -> Result<(Vec<HistoryRow>, [u8; 32])> {
+    let mut rows = Vec::new();
+    let mut mac = HistoryMac::new();
+    txn.scan(Table::History, &leaf_prefix(env, b0, b1), &mut |k, v| {
+        mac.add(keys, k, v)?;
+        rows.push((k.to_vec(), v.to_vec()));
+        Ok(())
+    })?;
+    Ok((rows, mac.finish()?))
 }
 
 /// A node as stored: only its non-empty children, as (index, digest) in index order.
@@ -230,9 +318,21 @@ pub fn verified_leaf(
     txn: &dyn ReadTxn,
     env: &EnvId,
     digest: &[u8; 32],
-    (b0, b1): (u8, u8),
+    leaf: (u8, u8),
     place: &Place,
 ) -> Result<Vec<(SecretId, Vec<u8>)>> {
+    Ok(verified_leaf_with_history(keys, txn, env, digest, leaf, place)?.0)
+}
+
+/// The records of one leaf and the history rows of its secrets, verified together.
+pub fn verified_leaf_with_history(
+    keys: &Keys,
+    txn: &dyn ReadTxn,
+    env: &EnvId,
+    digest: &[u8; 32],
+    (b0, b1): (u8, u8),
+    place: &Place,
+) -> Result<VerifiedLeaf> {
     let root = verified_root(keys, txn, env, digest, place)?;
     let node = verified_node(keys, txn, env, &root, b0, place)?;
     let want = child(&node, b1);
@@ -243,10 +343,12 @@ pub fn verified_leaf(
         records.push((secret_id(k, place)?, v.to_vec()));
         Ok(())
     })?;
-    if !crypto::same(&mac.finish()?, &want) {
+    let (history, history_mac) = leaf_history(keys, txn, env, (b0, b1))?;
+    let got = leaf_digest(keys, env, (b0, b1), mac.finish()?, history_mac)?;
+    if !crypto::same(&got, &want) {
         return Err(place.mismatch());
     }
-    Ok(records)
+    Ok((records, history))
 }
 
 fn secret_id(key: &[u8], place: &Place) -> Result<SecretId> {
@@ -342,6 +444,29 @@ fn leaf_digests(
     if let Some((l, mac)) = current {
         digests.insert(l, mac.finish()?);
     }
+    // The history rows, in the same leaf order, folded into their leaves' digests.
+    let mut history = BTreeMap::new();
+    let mut current: Option<((u8, u8), HistoryMac)> = None;
+    txn.scan(Table::History, env, &mut |k, v| {
+        let leaf = leaf_of(k);
+        if let Some((l, _)) = &current
+            && *l != leaf
+            && let Some((l, mac)) = current.take()
+        {
+            history.insert(l, mac.finish()?);
+        }
+        current
+            .get_or_insert_with(|| (leaf, HistoryMac::new()))
+            .1
+            .add(keys, k, v)
+    })?;
+    if let Some((l, mac)) = current {
+        history.insert(l, mac.finish()?);
+    }
+    for (leaf, h) in history {
+        let records = digests.get(&leaf).copied().unwrap_or(ZERO);
+        digests.insert(leaf, leaf_digest(keys, env, leaf, records, h)?);
+    }
     Ok(digests)
 }
 
@@ -407,7 +532,8 @@ pub fn rehash(
                     txn.scan(Table::Secrets, &leaf_prefix(env, b0, b1), &mut |k, v| {
                         mac.add(keys, k, v)
                     })?;
-                    mac.finish()?
+                    let (_, history) = leaf_history(keys, &*txn, env, (b0, b1))?;
+                    leaf_digest(keys, env, (b0, b1), mac.finish()?, history)?
                 }
             };
             set_child(&mut node, b1, &digest);
@@ -426,17 +552,16 @@ pub fn rehash(
     Ok(digest)
 }
 
-/// Every leaf of an environment that holds records (for a full rebuild).
+/// Every leaf of an environment that holds records or history (for a full rebuild).
 pub fn all_leaves(txn: &dyn ReadTxn, env: &EnvId) -> Result<Vec<(u8, u8)>> {
-    let mut leaves = Vec::new();
-    txn.scan(Table::Secrets, env, &mut |k, _| {
-        let leaf = leaf_of(k);
-        if leaves.last() != Some(&leaf) {
-            leaves.push(leaf);
-        }
-        Ok(())
-    })?;
-    Ok(leaves)
+    let mut leaves = std::collections::BTreeSet::new();
+    for table in [Table::Secrets, Table::History] {
+        txn.scan(table, env, &mut |k, _| {
+            leaves.insert(leaf_of(k));
+            Ok(())
+        })?;
+    }
+    Ok(leaves.into_iter().collect())
 }
 
 /// An environment row as the vault digest covers it: id, sealed record, tree digest.
@@ -457,6 +582,7 @@ pub const HEADER_KEY: &[u8] = b"header";
 pub const VAULT_DIGEST_KEY: &[u8] = b"vault_digest";
 pub const VERSION_KEY: &[u8] = b"version";
 pub const AUDIT_KEYS_KEY: &[u8] = b"audit_keys";
+pub const SETTINGS_KEY: &[u8] = b"settings";
 
 /// Recomputes the vault digest from the tables (see the module docs for what it covers).
 pub fn vault_state(keys: &Keys, txn: &dyn ReadTxn) -> Result<VaultState> {
@@ -502,6 +628,7 @@ pub fn vault_state(keys: &Keys, txn: &dyn ReadTxn) -> Result<VaultState> {
         Ok(())
     })?;
     mac.field(&(envs.len() as u64).to_be_bytes())?;
+    let settings = txn.get(Table::Meta, SETTINGS_KEY)?;
     for env in &mut envs {
         env.digest = match txn.get(Table::Digests, &env.id)? {
             Some(d) => d.as_slice().try_into().map_err(|_| {
@@ -512,6 +639,12 @@ pub fn vault_state(keys: &Keys, txn: &dyn ReadTxn) -> Result<VaultState> {
         mac.field(&env.id)?;
         mac.field(&env.record)?;
         mac.field(&env.digest)?;
+    }
+    // The vault's settings came later: covered when present, so a vault without them
+    // keeps its digest, and removing them once set is caught.
+    if let Some(blob) = settings {
+        mac.field(b"settings")?;
+        mac.field(&blob)?;
     }
     Ok(VaultState {
         version,

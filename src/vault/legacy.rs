@@ -195,6 +195,7 @@ where
             name: env.name.clone(),
             created: env.created,
             secrets,
+            history: Vec::new(),
         })
     }
 }
@@ -330,6 +331,7 @@ pub(super) fn export(vault: &Vault, txn: &redb::WriteTransaction) -> Result<Plai
         slots,
         version: 0,
         envs,
+        history_depth: None,
     })
 }
 

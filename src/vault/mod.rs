@@ -8,7 +8,7 @@
 //!
 //! The parts, each in its own file: key slots (`slots`), a new data key (`rekey`), the
 //! integrity tree and vault digest (`integrity`), environments (`environments`), secrets
-//! (`secrets`), what this machine has seen of a vault (`high_water`), and the reader of
+//! (`secrets`), their earlier values (`history`), what this machine has seen of a vault (`high_water`), and the reader of
 //! format-1 files (`legacy`).
 
 pub mod audit;
@@ -18,6 +18,7 @@ mod environments;
 pub mod error;
 pub mod generate;
 pub mod high_water;
+mod history;
 mod integrity;
 pub mod keyfile;
 mod legacy;
@@ -39,6 +40,7 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 
 pub use error::{Result, VaultError};
+pub use history::{DEFAULT_DEPTH, MAX_DEPTH, VersionInfo};
 pub use model::{EnvironmentInfo, SecretInfo, SecretType, SecretValue, Via};
 pub use rekey::{RekeyPlan, RekeyReport};
 pub use secrets::{ImportReport, NewSecret, SecretEdit};

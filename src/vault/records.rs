@@ -107,6 +107,53 @@ pub enum EnvMeta {
     },
 }
 
+/// An earlier value of a secret, under (secret id ‖ version) in the history table. The
+/// whole entry is sealed with the value key; its associated data names the field, the
+/// vault, the secret and the version, so a row moved to another secret or version fails.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub enum HistoryRecord {
+    V1 {
+        nonce: [u8; NONCE_LEN],
+        sealed: Vec<u8>,
+    },
+}
+
+/// The plaintext inside `HistoryRecord::V1::sealed`.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub enum HistoryEntry {
+    V1 {
+        value: Vec<u8>,
+        /// When this value became current.
+        set_at: i64,
+        /// Who made it current (`user@host`), when known.
+        set_by: Option<String>,
+        /// When it was replaced, and by whom.
+        replaced_at: i64,
+        replaced_by: String,
+    },
+}
+
+impl Drop for HistoryEntry {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        let HistoryEntry::V1 { value, .. } = self;
+        value.zeroize();
+    }
+}
+
+impl std::fmt::Debug for HistoryEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HistoryEntry { .. }")
+    }
+}
+
+/// Per-vault settings, sealed with the metadata key under `settings` in the meta table
+/// and covered by the vault digest once present.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Settings {
+    V1 { history_depth: u16 },
+}
+
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     postcard::to_stdvec(value).map_err(|e| VaultError::Storage(format!("encoding failed: {e}")))
 }

@@ -13,7 +13,9 @@ use super::error::{Result, VaultError};
 use super::high_water;
 use super::integrity::{self, AUDIT_KEYS_KEY, HEADER_KEY, Place, VERSION_KEY, VaultState};
 use super::legacy;
-use super::records::{FORMAT, Header, SecretMeta, SecretRecord, Slot, SlotKind, decode, encode};
+use super::records::{
+    FORMAT, Header, HistoryEntry, SecretMeta, SecretRecord, Slot, SlotKind, decode, encode,
+};
 use super::slots::{self, make_slot, open_slot, slot_kek, wrap_slot};
 use super::storage::redb_file::RedbFile;
 use super::storage::{ReadTxn, Table, WriteTxn};
@@ -53,6 +55,8 @@ pub(super) struct PlainEnv {
     pub name: String,
     pub created: i64,
     pub secrets: Vec<(SecretMeta, SecretValue)>,
+    /// Earlier values, as (key, version, entry).
+    pub history: Vec<(String, u32, HistoryEntry)>,
 }
 
 /// Everything a rebuild needs, read and verified with the current keys.
@@ -61,6 +65,8 @@ pub(super) struct Plain {
     pub slots: Vec<(u32, Slot)>,
     pub version: u64,
     pub envs: Vec<PlainEnv>,
+    /// The history depth, when the vault has settings.
+    pub history_depth: Option<u16>,
 }
 
 /// What the rebuild hands back to the handle.
@@ -105,6 +111,7 @@ impl Vault {
                     Table::Digests,
                     Table::Tree,
                     Table::Slots,
+                    Table::History,
                 ] {
                     txn.delete_prefix(table, b"")?;
                 }
@@ -166,6 +173,7 @@ impl Vault {
                 env: &env.name,
             };
             let mut secrets = Vec::new();
+            let mut names = std::collections::HashMap::new();
             for (id, bytes) in
                 integrity::verified_env(&self.keys, txn, &env.id, &env.digest, &place)?
             {
@@ -174,13 +182,17 @@ impl Vault {
                 let meta = self.open_meta(&id, &record, at)?;
                 let SecretMeta::V1 { key, .. } = &meta;
                 let value = self.open_value(&id, &record, at, key)?;
+                names.insert(id, key.clone());
                 secrets.push((meta, value));
             }
+            // Verified with the records: the leaf digests cover the history rows.
+            let history = self.export_history(txn, env, &names)?;
             envs.push(PlainEnv {
                 project: env.project.clone(),
                 name: env.name.clone(),
                 created: env.created,
                 secrets,
+                history,
             });
         }
         Ok(Plain {
@@ -188,6 +200,10 @@ impl Vault {
             slots: slots::read_slots(txn)?,
             version: catalog.state.version,
             envs,
+            history_depth: match txn.get(Table::Meta, integrity::SETTINGS_KEY)? {
+                Some(_) => Some(self.depth_in(txn)?),
+                None => None,
+            },
         })
     }
 
@@ -319,6 +335,12 @@ impl Vault {
         for (id, slot) in &new_slots {
             txn.put(Table::Slots, &slots::slot_key(*id), &encode(slot)?)?;
         }
+        match plain.history_depth {
+            Some(depth) => rebuilt.put_settings(txn, depth)?,
+            None => {
+                txn.delete(Table::Meta, integrity::SETTINGS_KEY)?;
+            }
+        }
         let mut values = 0;
         let environments = plain.envs.len();
         for env in plain.envs {
@@ -329,6 +351,7 @@ impl Vault {
                 rebuilt.put_record(txn, &id, &meta, Some(&value), None)?;
                 values += 1;
             }
+            rebuilt.import_history(txn, &env_id, (&env.project, &env.name), env.history)?;
             let leaves = integrity::all_leaves(&*txn, &env_id)?;
             integrity::rehash(&rebuilt.keys, txn, &env_id, leaves)?;
         }

@@ -176,6 +176,17 @@ impl Vault {
 
     /// One value, byte for byte. Recorded in the audit log.
     pub fn get(&self, project: &str, env: &str, key: &str) -> Result<SecretValue> {
+        self.read_value(project, env, key, "get")
+    }
+
+    /// One value, recorded in the audit log as `action` (`copy`, `reveal`: reads too).
+    pub fn read_value(
+        &self,
+        project: &str,
+        env: &str,
+        key: &str,
+        action: &str,
+    ) -> Result<SecretValue> {
         let value = if self.format < FORMAT {
             legacy::get(self, project, env, key)?
         } else {
@@ -186,7 +197,7 @@ impl Vault {
                 self.open_value(&id, &record, (project, env), key)
             })?
         };
-        self.audit("get", project, env, key);
+        self.audit(action, project, env, key);
         Ok(value)
     }
 
@@ -351,6 +362,9 @@ impl Vault {
                     },
                     value_len: new_value.map_or(value_len, |v| v.len() as u32),
                 };
+                if new_value.is_some() {
+                    self.keep_history(txn, id, &record, (project, env), key, at)?;
+                }
                 let SecretRecord::V1 {
                     value_nonce, value, ..
                 } = record;
@@ -372,11 +386,13 @@ impl Vault {
         Ok(updated)
     }
 
-    /// Deleting is permanent.
+    /// Deleting is permanent, and takes the secret's history with it.
     pub fn remove(&self, project: &str, env: &str, key: &str) -> Result<()> {
         self.write_secret(project, env, key, |txn, id, existing| {
             existing.ok_or_else(|| not_found(project, env, key))?;
             txn.delete(Table::Secrets, id)?;
+            // The history goes with the secret: deleting is permanent.
+            txn.delete_prefix(Table::History, id)?;
             Ok(())
         })?;
         self.audit("delete", project, env, key);
@@ -434,6 +450,7 @@ impl Vault {
                             ..
                         } = self.open_meta(&id, &record, (project, env))?;
                         report.updated.push(key.clone());
+                        self.keep_history(txn, &id, &record, (project, env), key, at)?;
                         SecretMeta::V1 {
                             key: key.clone(),
                             description,

@@ -20,7 +20,7 @@ pub fn render(key: &str, focus: ConfirmFocus, project: &str, env: &str, frame: &
             Span::raw(format!(" from {}/{}?", printable(project), printable(env))),
         ]),
         Line::styled(
-            "Deleting is permanent: the value cannot be recovered.",
+            "Deleting is permanent: the value and its history cannot be recovered.",
             theme::dim(),
         ),
     ];

@@ -6,7 +6,9 @@ pub mod confirm;
 pub mod environments;
 pub mod form;
 pub mod help;
+pub mod history;
 pub mod picker;
+pub mod reveal;
 pub mod status;
 pub mod table;
 pub mod theme;
@@ -114,6 +116,8 @@ fn draw(app: &mut App, frame: &mut Frame) {
             secrets,
             focus,
         } => confirm::render_env(env, *secrets, *focus, &project, frame),
+        Mode::Reveal(r) => reveal::render(r, frame),
+        Mode::History(h) => history::render(h, frame),
         Mode::Browse | Mode::Filter => {}
     }
 }

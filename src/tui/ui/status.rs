@@ -50,6 +50,17 @@ pub fn render_tabs(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
+    // A copied value's countdown, unless a warning or an error has something to say.
+    let urgent = app.status.as_ref().is_some_and(|s| s.level != Level::Info);
+    if let Some(clip) = app.clip.as_ref().filter(|_| !urgent) {
+        let text = format!(
+            " ⧗ {} is on the clipboard: cleared in {} s",
+            printable(&clip.key),
+            clip.left
+        );
+        frame.render_widget(Line::styled(text, theme::info()), area);
+        return;
+    }
     let Some(status) = &app.status else { return };
     let (mark, style) = match status.level {
         Level::Info => ("✔", theme::info()),

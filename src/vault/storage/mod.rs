@@ -13,7 +13,7 @@ use super::error::Result;
 /// The tables of a vault. Keys are byte strings; a range is "every key with this prefix".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Table {
-    /// `header`, `vault_digest`, `version`, `audit_keys`.
+    /// `header`, `vault_digest`, `version`, `audit_keys`, `settings` (once set).
     Meta,
     /// Key slot id (u32, big-endian) → sealed slot.
     Slots,
@@ -25,17 +25,27 @@ pub enum Table {
     Digests,
     /// Environment id ‖ level ‖ prefix byte → a node of 256 child digests.
     Tree,
+    /// Secret id (48 bytes) ‖ version (u32, big-endian) → a sealed earlier value.
+    /// Absent from vaults written before history: reads see it empty.
+    History,
 }
 
 impl Table {
-    pub const ALL: [Table; 6] = [
+    pub const ALL: [Table; 7] = [
         Table::Meta,
         Table::Slots,
         Table::Environments,
         Table::Secrets,
         Table::Digests,
         Table::Tree,
+        Table::History,
     ];
+
+    /// Tables a vault of format 2 may lack because they came later: a read sees them
+    /// empty, the first write creates them.
+    pub fn is_optional(self) -> bool {
+        matches!(self, Table::History)
+    }
 }
 
 /// What a scan calls for each (key, value), in key order; an error stops the scan.

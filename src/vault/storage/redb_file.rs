@@ -22,6 +22,7 @@ const ENVIRONMENTS: Def = TableDefinition::new("environments_v2");
 const SECRETS: Def = TableDefinition::new("secrets_v2");
 const DIGESTS: Def = TableDefinition::new("digests_v2");
 const TREE: Def = TableDefinition::new("tree_v2");
+const HISTORY: Def = TableDefinition::new("history_v2");
 
 fn def(table: Table) -> Def {
     match table {
@@ -31,6 +32,7 @@ fn def(table: Table) -> Def {
         Table::Secrets => SECRETS,
         Table::Digests => DIGESTS,
         Table::Tree => TREE,
+        Table::History => HISTORY,
     }
 }
 
@@ -81,7 +83,12 @@ impl RedbFile {
             }
             let mut tables = Vec::with_capacity(Table::ALL.len());
             for table in Table::ALL {
-                tables.push((table, txn.open_table(def(table))?));
+                match txn.open_table(def(table)) {
+                    Ok(t) => tables.push((table, t)),
+                    // A vault from before this table: read as empty.
+                    Err(redb::TableError::TableDoesNotExist(_)) if table.is_optional() => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
             let read = Read {
                 tables,
@@ -125,12 +132,15 @@ struct Read {
 }
 
 impl Read {
-    fn table(&self, table: Table) -> Result<&ByteTable> {
-        self.tables
-            .iter()
-            .find(|(t, _)| *t == table)
-            .map(|(_, t)| t)
-            .ok_or_else(|| VaultError::Corrupt(format!("its {table:?} table is missing")))
+    /// `None` for an optional table the file does not have yet.
+    fn table(&self, table: Table) -> Result<Option<&ByteTable>> {
+        match self.tables.iter().find(|(t, _)| *t == table) {
+            Some((_, t)) => Ok(Some(t)),
+            None if table.is_optional() => Ok(None),
+            None => Err(VaultError::Corrupt(format!(
+                "its {table:?} table is missing"
+            ))),
+        }
     }
 }
 
@@ -153,11 +163,17 @@ fn scan_table(
 
 impl ReadTxn for Read {
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.table(table)?.get(key)?.map(|v| v.value().to_vec()))
+        match self.table(table)? {
+            Some(t) => Ok(t.get(key)?.map(|v| v.value().to_vec())),
+            None => Ok(None),
+        }
     }
 
     fn scan(&self, table: Table, prefix: &[u8], f: &mut Visit<'_>) -> Result<()> {
-        scan_table(self.table(table)?, prefix, f)
+        match self.table(table)? {
+            Some(t) => scan_table(t, prefix, f),
+            None => Ok(()),
+        }
     }
 }
 
