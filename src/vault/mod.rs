@@ -12,12 +12,14 @@
 //! format-1 files (`legacy`).
 
 pub mod audit;
+mod copy;
 pub mod crypto;
 pub mod dotenv;
 mod environments;
 pub mod error;
 pub mod generate;
 pub mod high_water;
+pub mod import_preview;
 mod integrity;
 pub mod keyfile;
 mod legacy;
@@ -38,6 +40,7 @@ use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 
+pub use copy::{CloneMode, CloneReport, CopyOutcome, CopyTarget};
 pub use error::{Result, VaultError};
 pub use model::{EnvironmentInfo, SecretInfo, SecretType, SecretValue, Via};
 pub use rekey::{RekeyPlan, RekeyReport};
