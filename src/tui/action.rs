@@ -82,4 +82,10 @@ pub enum Action {
     Paste(Pasted),
     /// Swallowed on purpose (Ctrl-M / Ctrl-J in text fields: never a newline).
     Ignore,
+    /// Copy the selected secret to another environment or project (opens a popup).
+    OpenCopy,
+    /// Import popup: paste a .env block, preview, confirm.
+    OpenImport,
+    /// Import preview: replace changed values, or keep them.
+    ToggleOverwrite,
 }

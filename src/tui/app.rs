@@ -61,6 +61,8 @@ pub enum Mode {
     Confirm { key: String, focus: ConfirmFocus },
     Help { scroll: u16 },
     ProjectPicker(Box<PickerState>),
+    Copy(Box<super::copy::CopyState>),
+    Import(Box<super::import::ImportState>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -418,6 +420,10 @@ impl App {
             Mode::Help { .. } => ModeKind::Help,
             Mode::ProjectPicker(p) if p.new_name.is_some() => ModeKind::PickerNew,
             Mode::ProjectPicker(_) => ModeKind::Picker,
+            Mode::Copy(c) if c.confirming => ModeKind::CopyConfirm,
+            Mode::Copy(_) => ModeKind::CopyPick,
+            Mode::Import(i) if i.preview.is_some() => ModeKind::ImportPreview,
+            Mode::Import(_) => ModeKind::ImportText,
         }
     }
 
@@ -615,6 +621,8 @@ impl App {
                         _ => Mode::Help { scroll },
                     },
                     Mode::ProjectPicker(p) => self.update_picker(p, action),
+                    Mode::Copy(c) => self.update_copy(c, action),
+                    Mode::Import(i) => self.update_import(i, action),
                 };
             }
         }
@@ -674,6 +682,8 @@ impl App {
             Action::OpenFilter => return Mode::Filter,
             Action::OpenHelp => return Mode::Help { scroll: 0 },
             Action::OpenPicker => return self.open_picker(),
+            Action::OpenCopy => return self.open_copy(),
+            Action::OpenImport => return self.open_import(),
             Action::Cancel if !self.filter.is_empty() => {
                 gate::wipe(&mut self.filter);
                 self.refilter(None);

@@ -7,8 +7,10 @@
 
 pub mod action;
 pub mod app;
+pub mod copy;
 pub mod form;
 pub mod gate;
+pub mod import;
 pub mod keymap;
 mod modals;
 pub mod places;

@@ -2,8 +2,10 @@
 //! table's window, text field cursors). Overlays are drawn last, over a `Clear`.
 
 pub mod confirm;
+pub mod copy;
 pub mod form;
 pub mod help;
+pub mod import;
 pub mod picker;
 pub mod status;
 pub mod table;
@@ -93,6 +95,8 @@ fn draw(app: &mut App, frame: &mut Frame) {
         Mode::Confirm { key, focus } => confirm::render(key, *focus, &project, &env, frame),
         Mode::Help { scroll } => help::render(scroll, frame),
         Mode::ProjectPicker(p) => picker::render(p, &project, frame),
+        Mode::Copy(c) => copy::render(c, &project, &env, frame),
+        Mode::Import(i) => import::render(i, &project, &env, frame),
         Mode::Browse | Mode::Filter => {}
     }
 }
