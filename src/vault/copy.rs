@@ -356,3 +356,140 @@ impl Vault {
         Ok(outcome)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vault::storage::Table;
+    use crate::vault::{NewCredential, NewSecret, SecretType};
+
+    fn vault(dir: &tempfile::TempDir) -> Vault {
+        Vault::create(
+            &dir.path().join("v.tresor"),
+            NewCredential::Keyfile(dir.path().join("k")),
+        )
+        .expect("create")
+    }
+
+    fn add(v: &Vault, env: &str, key: &str, value: &[u8], description: &str) {
+        let secret = NewSecret {
+            key: key.into(),
+            value: SecretValue::new(value.to_vec()),
+            description: description.into(),
+            kind: Some(SecretType::Password),
+        };
+        v.add("default", env, secret).expect("add");
+    }
+
+    /// The stored record of a secret, as bytes.
+    fn record(v: &Vault, env: &str, key: &str) -> Vec<u8> {
+        let env_id = v.env_id("default", env).expect("env id");
+        let id = v.secret_id(&env_id, "default", env, key).expect("id");
+        let mut out = None;
+        v.storage
+            .read(&mut |txn| {
+                out = txn.get(Table::Secrets, &id)?;
+                Ok(())
+            })
+            .expect("read");
+        out.expect("record")
+    }
+
+    #[test]
+    fn a_copy_is_sealed_again_for_its_new_place() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let v = vault(&dir);
+        add(&v, "development", "DB_PASS", b"pw-123", "from the DBA");
+        let outcome = v
+            .copy_secret(
+                "DB_PASS",
+                ("default", "development"),
+                ("default", "staging"),
+                false,
+            )
+            .expect("copy");
+        assert_eq!(outcome, CopyOutcome::Created);
+        let (src, dst) = (
+            record(&v, "development", "DB_PASS"),
+            record(&v, "staging", "DB_PASS"),
+        );
+        let (SecretRecord::V1 { value: a, .. }, SecretRecord::V1 { value: b, .. }) = (
+            decode::<SecretRecord>(&src, "r").expect("decode"),
+            decode::<SecretRecord>(&dst, "r").expect("decode"),
+        );
+        assert_ne!(a, b, "the ciphertext is not carried over");
+        assert_eq!(
+            &*v.get("default", "staging", "DB_PASS").expect("get"),
+            b"pw-123"
+        );
+        let copied = &v.list("default", "staging").expect("list")[0];
+        assert_eq!(copied.description, "from the DBA");
+        assert_eq!(copied.kind, SecretType::Password);
+    }
+
+    #[test]
+    fn copying_over_an_existing_key_needs_overwrite_and_same_place_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let v = vault(&dir);
+        add(&v, "development", "K", b"one", "");
+        add(&v, "staging", "K", b"two", "");
+        let from = ("default", "development");
+        let to = ("default", "staging");
+        assert!(matches!(
+            v.copy_secret("K", from, to, false),
+            Err(VaultError::Duplicate { .. })
+        ));
+        assert_eq!(&*v.get("default", "staging", "K").expect("get"), b"two");
+        assert_eq!(
+            v.copy_secret("K", from, to, true).expect("copy"),
+            CopyOutcome::Replaced
+        );
+        assert_eq!(
+            v.copy_secret("K", from, to, true).expect("copy"),
+            CopyOutcome::Unchanged
+        );
+        assert!(matches!(
+            v.copy_secret("K", from, from, true),
+            Err(VaultError::SamePlace { .. })
+        ));
+        let targets = v
+            .copy_targets("default", "development", "K")
+            .expect("targets");
+        let shown: Vec<(&str, bool)> = targets.iter().map(|t| (t.env.as_str(), t.exists)).collect();
+        assert_eq!(shown, [("staging", true), ("production", false)]);
+    }
+
+    #[test]
+    fn clone_reports_what_it_did_in_each_mode() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let v = vault(&dir);
+        add(&v, "development", "A", b"a", "");
+        add(&v, "development", "B", b"b", "");
+        add(&v, "development", "C", b"c", "");
+        add(&v, "staging", "B", b"b", "");
+        add(&v, "staging", "C", b"other", "");
+        add(&v, "staging", "OWN", b"own", "");
+        let (from, to) = (("default", "development"), ("default", "staging"));
+        assert!(matches!(
+            v.clone_env(from, to, CloneMode::Refuse),
+            Err(VaultError::CloneTargetNotEmpty { count: 3, .. })
+        ));
+        let merged = v.clone_env(from, to, CloneMode::Merge).expect("merge");
+        assert_eq!(merged.added, ["A"]);
+        assert_eq!(merged.unchanged, ["B"]);
+        assert_eq!(merged.kept, ["C"]);
+        let over = v
+            .clone_env(from, to, CloneMode::Overwrite)
+            .expect("overwrite");
+        assert_eq!(over.replaced, ["C"]);
+        assert_eq!(over.unchanged, ["A", "B"]);
+        assert_eq!(&*v.get("default", "staging", "OWN").expect("get"), b"own");
+        let fresh = v
+            .clone_env(from, ("other", "dev"), CloneMode::Refuse)
+            .expect("new");
+        assert!(fresh.created_env);
+        assert_eq!(fresh.added, ["A", "B", "C"]);
+        let findings = v.doctor().expect("doctor");
+        assert!(!findings.iter().any(|f| f.is_problem()), "{findings:?}");
+    }
+}

@@ -168,3 +168,63 @@ impl Vault {
         Ok(ImportPreview { lines })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vault::{NewCredential, NewSecret};
+
+    #[test]
+    fn each_key_is_new_changed_unchanged_empty_or_invalid_and_nothing_is_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let v = Vault::create(
+            &dir.path().join("v.tresor"),
+            NewCredential::Keyfile(dir.path().join("k")),
+        )
+        .expect("create");
+        for (key, value) in [("SAME", "1"), ("OTHER", "2")] {
+            let secret = NewSecret {
+                key: key.into(),
+                value: SecretValue::new(value.as_bytes().to_vec()),
+                description: String::new(),
+                kind: None,
+            };
+            v.add("default", "development", secret).expect("add");
+        }
+        let text = "SAME=1\nOTHER=changed\nNEW=x\nNEW=y\nEMPTY=\nbad-key=1\nnot a line\n";
+        let preview = v
+            .preview_import("default", "development", text)
+            .expect("preview");
+        let got: Vec<(usize, &str, &PreviewStatus)> = preview
+            .lines
+            .iter()
+            .map(|l| (l.line, l.key.as_str(), &l.status))
+            .collect();
+        assert_eq!(
+            got[..4],
+            [
+                (1, "SAME", &PreviewStatus::Unchanged),
+                (2, "OTHER", &PreviewStatus::Changed),
+                (4, "NEW", &PreviewStatus::New),
+                (5, "EMPTY", &PreviewStatus::Empty),
+            ]
+        );
+        assert!(matches!(got[4], (6, "bad-key", PreviewStatus::Invalid(_))));
+        assert!(matches!(got[5], (7, "", PreviewStatus::Invalid(_))));
+        assert_eq!(preview.invalid(), 2);
+        assert!(
+            importable(text).is_none(),
+            "an invalid line imports nothing"
+        );
+        let keys: Vec<String> = v
+            .list("default", "development")
+            .expect("list")
+            .into_iter()
+            .map(|s| s.key)
+            .collect();
+        assert_eq!(keys, ["OTHER", "SAME"], "a preview writes nothing");
+        let ok = importable("A=1\nA=2\n").expect("importable");
+        assert_eq!(ok.len(), 1);
+        assert_eq!(&*ok[0].1, b"2", "the last duplicate wins");
+    }
+}
