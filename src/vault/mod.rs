@@ -8,8 +8,9 @@
 //!
 //! The parts, each in its own file: key slots (`slots`), a new data key (`rekey`), the
 //! integrity tree and vault digest (`integrity`), environments (`environments`), secrets
-//! (`secrets`), what this machine has seen of a vault (`high_water`), and the reader of
-//! format-1 files (`legacy`).
+//! (`secrets`), copies between environments (`copy`), the import preview
+//! (`import_preview`), what this machine has seen of a vault (`high_water`), and the reader
+//! of format-1 files (`legacy`).
 
 pub mod audit;
 mod copy;
