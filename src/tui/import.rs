@@ -154,10 +154,8 @@ impl App {
             Action::Up => state.scroll = state.scroll.saturating_sub(1),
             Action::Down => state.scroll = (state.scroll + 1).min(lines.saturating_sub(1)),
             Action::ToggleOverwrite => state.overwrite = !state.overwrite,
-            Action::Submit | Action::ConfirmYes => {
-                if self.import_now(&mut state) {
-                    return Mode::Browse;
-                }
+            Action::Submit | Action::ConfirmYes if self.import_now(&mut state) => {
+                return Mode::Browse;
             }
             _ => {}
         }
