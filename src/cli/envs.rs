@@ -22,6 +22,11 @@ pub enum EnvCommand {
         #[arg(short, long)]
         yes: bool,
     },
+    /// Copy every secret of an environment into a new one (or an empty one)
+    #[command(
+        after_help = "Examples:\n  tresor env clone staging preview\n  tresor -p billing env clone production production --to-project billing-eu\n  tresor env clone staging qa --merge          qa exists: add only what it lacks\n  tresor env clone staging qa --overwrite      …and replace what differs\n\nOne transaction. Secrets of the target that the source lacks are never removed."
+    )]
+    Clone(super::copy::CloneArgs),
 }
 
 pub fn run(global: &Global, command: EnvCommand) -> CliResult {
@@ -52,6 +57,7 @@ pub fn run(global: &Global, command: EnvCommand) -> CliResult {
             }
             Ok(())
         }
+        EnvCommand::Clone(args) => super::copy::clone_env(&vault, global, args),
         EnvCommand::Add { name } => {
             vault.add_env(&global.project, &name)?;
             note(&format!("added environment {}/{name}", global.project));

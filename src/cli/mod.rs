@@ -3,6 +3,7 @@
 //! belong to `vault`.
 
 mod audit;
+mod copy;
 mod envs;
 mod history;
 mod keys;
@@ -125,6 +126,11 @@ pub enum Command {
         after_help = "Examples:\n  tresor export --output .env        a new file, readable by you only (0600)\n  tresor export --format json\n  eval \"$(tresor export --format shell)\"\n\nOn a terminal, a value holding control characters is refused unless --raw."
     )]
     Export(transfer::ExportArgs),
+    /// Copy a secret, with its description and type, to another environment or project
+    #[command(
+        after_help = "Examples:\n  tresor cp STRIPE_API_KEY --to-env staging\n  tresor -e staging cp DATABASE_URL --to-env production --overwrite\n  tresor cp SENTRY_DSN --to-env development --to-project billing\n\nThe value is encrypted again for its new place; the copy keeps the value's age.\nAn existing key at the target is refused unless --overwrite. To copy a whole\nenvironment: `tresor env clone`."
+    )]
+    Cp(copy::CpArgs),
     /// Environments of a project
     #[command(
         subcommand,
@@ -233,6 +239,7 @@ pub fn run(global: Global, command: Command) -> i32 {
         Command::ClipboardClear { after } => return crate::clipboard::run_clearer(after),
         Command::Import(args) => transfer::import(&global, args),
         Command::Export(args) => transfer::export(&global, args),
+        Command::Cp(args) => copy::cp(&global, args),
         Command::Env(cmd) => envs::run(&global, cmd),
         Command::Keyfile(cmd) => keys::keyfile(&global, cmd),
         Command::Passwd(args) => keys::passwd(&global, args),

@@ -88,6 +88,12 @@ pub enum Action {
     /// Swallowed on purpose (Ctrl-M / Ctrl-J in text fields: never a newline), or a key
     /// with no binding: either way the user is at the keyboard (auto-lock waits).
     Ignore,
+    /// Copy the selected secret to another environment or project (opens a popup).
+    OpenCopy,
+    /// Import popup: paste a .env block, preview, confirm.
+    OpenImport,
+    /// Import preview: replace changed values, or keep them.
+    ToggleOverwrite,
     /// Put the selected secret's value on the clipboard (OSC 52), cleared later.
     Copy,
     /// Show the selected secret's value in a popup that hides itself.

@@ -85,6 +85,8 @@ pub enum Mode {
     /// The selected secret's value, shown until a key or its timer hides it.
     Reveal(Box<RevealState>),
     History(Box<HistoryState>),
+    Copy(Box<super::copy::CopyState>),
+    Import(Box<super::import::ImportState>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -505,6 +507,10 @@ impl App {
             Mode::Reveal(_) => ModeKind::Reveal,
             Mode::History(h) if h.confirm.is_some() => ModeKind::HistoryConfirm,
             Mode::History(_) => ModeKind::History,
+            Mode::Copy(c) if c.confirming => ModeKind::CopyConfirm,
+            Mode::Copy(_) => ModeKind::CopyPick,
+            Mode::Import(i) if i.preview.is_some() => ModeKind::ImportPreview,
+            Mode::Import(_) => ModeKind::ImportText,
         }
     }
 
@@ -750,6 +756,8 @@ impl App {
                     } => self.update_remove_env(env, secrets, focus, action),
                     Mode::Reveal(r) => self.update_reveal(r, action),
                     Mode::History(h) => self.update_history(h, action),
+                    Mode::Copy(c) => self.update_copy(c, action),
+                    Mode::Import(i) => self.update_import(i, action),
                 };
             }
         }
@@ -824,6 +832,8 @@ impl App {
             Action::OpenPicker => return self.open_picker(),
             Action::NewEnv => return self.open_new_env(),
             Action::RemoveEnv => return self.open_remove_env(),
+            Action::OpenCopy => return self.open_copy(),
+            Action::OpenImport => return self.open_import(),
             Action::Cancel if !self.filter.is_empty() => {
                 fields::wipe(&mut self.filter);
                 self.refilter(None);

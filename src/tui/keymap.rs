@@ -30,6 +30,14 @@ pub enum ModeKind {
     History,
     /// The rollback question inside the history popup.
     HistoryConfirm,
+    /// The copy popup: picking the target environment.
+    CopyPick,
+    /// The copy popup: the question before copying.
+    CopyConfirm,
+    /// The import popup's text area.
+    ImportText,
+    /// The import popup's preview.
+    ImportPreview,
 }
 
 impl ModeKind {
@@ -43,6 +51,7 @@ impl ModeKind {
                 | ModeKind::Form
                 | ModeKind::PickerNew
                 | ModeKind::EnvNew
+                | ModeKind::ImportText
         )
     }
 
@@ -64,6 +73,10 @@ impl ModeKind {
             ModeKind::Reveal => "Value popup (v)",
             ModeKind::History => "History (h)",
             ModeKind::HistoryConfirm => "Rollback question",
+            ModeKind::CopyPick => "Copy to another environment (C)",
+            ModeKind::CopyConfirm => "Copy: confirm",
+            ModeKind::ImportText => "Import: paste a .env block (i)",
+            ModeKind::ImportPreview => "Import: preview",
         }
     }
 }
@@ -104,8 +117,8 @@ use KeyCode::{
     BackTab, Char, Delete, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up,
 };
 use ModeKind::{
-    Browse, Confirm, Create, EnvNew, Filter, Form, FormChoice, Global, Help, History,
-    HistoryConfirm, Picker, PickerNew, Reveal, Unlock,
+    Browse, Confirm, CopyConfirm, CopyPick, Create, EnvNew, Filter, Form, FormChoice, Global, Help,
+    History, HistoryConfirm, ImportPreview, ImportText, Picker, PickerNew, Reveal, Unlock,
 };
 
 #[rustfmt::skip]
@@ -149,9 +162,11 @@ pub const BINDINGS: &[Binding] = &[
     b(Browse, Char('?'), NONE, Action::OpenHelp, "this help", "help"),
     b(Browse, Char('q'), NONE, Action::Quit, "quit", "quit"),
     b(Browse, Esc, NONE, Action::Cancel, "clear the filter", ""),
-    b(Browse, Char('c'), NONE, Action::Copy, "copy the value to the clipboard (cleared after 30 s)", ""),
+    b(Browse, Char('c'), NONE, Action::Copy, "copy the value to the clipboard for 30 s", ""),
     b(Browse, Char('v'), NONE, Action::Reveal, "show the value for 10 s", ""),
     b(Browse, Char('h'), NONE, Action::OpenHistory, "history: earlier values, rollback", ""),
+    b(Browse, Char('C'), NONE, Action::OpenCopy, "copy the secret to another environment", ""),
+    b(Browse, Char('i'), NONE, Action::OpenImport, "import: paste a .env block, preview, confirm", ""),
     // Filter
     b(Filter, Enter, NONE, Action::Submit, "keep the filter, back to the table", "keep"),
     b(Filter, Esc, NONE, Action::Cancel, "clear the filter", "clear"),
@@ -229,6 +244,29 @@ pub const BINDINGS: &[Binding] = &[
     b(HistoryConfirm, Char('y'), NONE, Action::ConfirmYes, "roll back", "roll back"),
     b(HistoryConfirm, Char('n'), NONE, Action::Cancel, "keep the current value", "cancel"),
     b(HistoryConfirm, Esc, NONE, Action::Cancel, "keep the current value", ""),
+    // Copy popup
+    b(CopyPick, Enter, NONE, Action::Submit, "copy to the selected environment (asks first)", "choose"),
+    b(CopyPick, Esc, NONE, Action::Cancel, "close", "close"),
+    b(CopyPick, Char('j'), NONE, Action::Down, "move down", ""),
+    b(CopyPick, Down, NONE, Action::Down, "move down", ""),
+    b(CopyPick, Char('k'), NONE, Action::Up, "move up", ""),
+    b(CopyPick, Up, NONE, Action::Up, "move up", ""),
+    b(CopyConfirm, Char('y'), NONE, Action::ConfirmYes, "copy", "copy"),
+    b(CopyConfirm, Enter, NONE, Action::Submit, "copy", ""),
+    b(CopyConfirm, Char('n'), NONE, Action::Cancel, "back to the environments", "back"),
+    b(CopyConfirm, Esc, NONE, Action::Cancel, "back to the environments", ""),
+    // Import popup
+    b(ImportText, Enter, NONE, Action::Submit, "preview: what the import would do", "preview"),
+    b(ImportText, Esc, NONE, Action::Cancel, "close; nothing is imported", "cancel"),
+    b(ImportText, Char('r'), CTRL, Action::ToggleReveal, "show / hide the pasted text", "show"),
+    b(ImportPreview, Enter, NONE, Action::Submit, "import, in one transaction", "import"),
+    b(ImportPreview, Char('y'), NONE, Action::ConfirmYes, "import, in one transaction", ""),
+    b(ImportPreview, Char('o'), NONE, Action::ToggleOverwrite, "replace changed values, or keep them", "overwrite"),
+    b(ImportPreview, Esc, NONE, Action::Cancel, "back to the text; nothing is imported", "back"),
+    b(ImportPreview, Char('j'), NONE, Action::Down, "scroll down", ""),
+    b(ImportPreview, Down, NONE, Action::Down, "scroll down", ""),
+    b(ImportPreview, Char('k'), NONE, Action::Up, "scroll up", ""),
+    b(ImportPreview, Up, NONE, Action::Up, "scroll up", ""),
 ];
 
 /// Crossterm reports `G` with SHIFT on some terminals and without on others, and

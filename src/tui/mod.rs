@@ -8,9 +8,11 @@
 pub mod action;
 pub mod app;
 mod confirm;
+pub mod copy;
 mod environments;
 pub mod fields;
 pub mod form;
+pub mod import;
 pub mod keymap;
 mod picker;
 pub mod places;

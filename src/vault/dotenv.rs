@@ -117,6 +117,16 @@ pub fn parse(src: &str) -> Result<Vec<Entry>, DotenvError> {
     }
 }
 
+/// Like [`parse`], but also returns the entries read around a bad line: a preview shows
+/// every key it could read together with the first line it could not.
+pub fn parse_keeping_entries(src: &str) -> (Vec<Entry>, Option<DotenvError>) {
+    let scanned = scan(src);
+    let bad = scanned
+        .first_bad
+        .map(|(line, reason)| DotenvError::BadLine { line, reason });
+    (scanned.entries, bad)
+}
+
 /// Keeps the last occurrence of each key, in the order of those last occurrences.
 pub fn dedup_last_wins(entries: Vec<Entry>) -> Vec<Entry> {
     let mut seen = HashSet::new();

@@ -208,6 +208,20 @@ pub enum VaultError {
     DiskFull,
     #[error("cryptographic operation failed")]
     Crypto,
+    /// A copy whose target is its source.
+    #[error(
+        "`{project}/{env}` is both the source and the target: copy to another environment or project"
+    )]
+    SamePlace { project: String, env: String },
+    #[error(
+        "environment `{project}/{env}` already holds {}: pass --merge to add only the missing ones, or --overwrite to also replace those that differ",
+        super::validate::count(*.count, "secret", "secrets")
+    )]
+    CloneTargetNotEmpty {
+        project: String,
+        env: String,
+        count: usize,
+    },
 }
 
 impl VaultError {

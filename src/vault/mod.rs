@@ -8,10 +8,12 @@
 //!
 //! The parts, each in its own file: key slots (`slots`), a new data key (`rekey`), the
 //! integrity tree and vault digest (`integrity`), environments (`environments`), secrets
-//! (`secrets`), their earlier values (`history`), what this machine has seen of a vault (`high_water`), and the reader of
-//! format-1 files (`legacy`).
+//! (`secrets`), their earlier values (`history`), copies between environments (`copy`), the
+//! import preview (`import_preview`), what this machine has seen of a vault (`high_water`),
+//! and the reader of format-1 files (`legacy`).
 
 pub mod audit;
+mod copy;
 pub mod crypto;
 pub mod dotenv;
 mod environments;
@@ -19,6 +21,7 @@ pub mod error;
 pub mod generate;
 pub mod high_water;
 mod history;
+pub mod import_preview;
 mod integrity;
 pub mod keyfile;
 mod legacy;
@@ -39,6 +42,7 @@ use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 
+pub use copy::{CloneMode, CloneReport, CopyOutcome, CopyTarget};
 pub use error::{Result, VaultError};
 pub use history::{DEFAULT_DEPTH, MAX_DEPTH, VersionInfo};
 pub use model::{EnvironmentInfo, SecretInfo, SecretType, SecretValue, Via};

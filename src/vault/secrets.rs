@@ -109,7 +109,7 @@ impl Vault {
     }
 
     /// Whether a stored value is exactly `candidate` (compared in constant time).
-    fn same_value(
+    pub(super) fn same_value(
         &self,
         id: &SecretId,
         record: &SecretRecord,
@@ -123,7 +123,7 @@ impl Vault {
 
     /// A secret's id and, if it exists, its record: only its leaf of the tree is
     /// verified, so this costs the same at any size.
-    fn find_record(
+    pub(super) fn find_record(
         &self,
         txn: &dyn ReadTxn,
         entry: &super::EnvEntry,

@@ -3,10 +3,12 @@
 //! `App::update`. Overlays are drawn last, over a `Clear`.
 
 pub mod confirm;
+pub mod copy;
 pub mod environments;
 pub mod form;
 pub mod help;
 pub mod history;
+pub mod import;
 pub mod picker;
 pub mod reveal;
 pub mod status;
@@ -118,6 +120,8 @@ fn draw(app: &mut App, frame: &mut Frame) {
         } => confirm::render_env(env, *secrets, *focus, &project, frame),
         Mode::Reveal(r) => reveal::render(r, frame),
         Mode::History(h) => history::render(h, frame),
+        Mode::Copy(c) => copy::render(c, &project, &env, frame),
+        Mode::Import(i) => import::render(i, &project, &env, frame),
         Mode::Browse | Mode::Filter => {}
     }
 }
