@@ -1,8 +1,9 @@
 //! tresor: a keyboard-driven terminal secrets manager.
 //!
 //! `vault` is the domain and storage (no terminal code), `cli` the thin headless commands,
-//! `tui` the Secrets screen.
+//! `tui` the Secrets screen, `agent` the process that keeps unlocked keys for a session.
 
+pub mod agent;
 pub mod cli;
 pub mod tui;
 pub mod vault;

@@ -17,6 +17,7 @@ pub mod dotenv;
 mod environments;
 pub mod error;
 pub mod generate;
+mod held;
 pub mod high_water;
 mod integrity;
 pub mod keyfile;
@@ -39,6 +40,7 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 
 pub use error::{Result, VaultError};
+pub use held::{HeldKey, vault_id};
 pub use model::{EnvironmentInfo, SecretInfo, SecretType, SecretValue, Via};
 pub use rekey::{RekeyPlan, RekeyReport};
 pub use secrets::{ImportReport, NewSecret, SecretEdit};
@@ -58,6 +60,8 @@ pub const DEFAULT_ENVIRONMENTS: [&str; 3] = ["development", "staging", "producti
 pub enum Credential {
     Passphrase(SecretString),
     Keyfile(PathBuf),
+    /// The data key itself, as the agent holds it (see `held`).
+    Held(HeldKey),
 }
 
 /// What a new vault (or a new slot) is protected by.
@@ -193,7 +197,16 @@ impl Vault {
     /// changes nothing (the file is only read).
     pub fn unlock(path: &Path, credential: &Credential) -> Result<Vault> {
         let found = slots::read_header_and_slots(path)?;
-        let (keys, slot, kek) = slots::unlock_with(&found, credential)?;
+        let (keys, slot, kek) = match credential {
+            Credential::Held(held) => {
+                let (keys, slot) = held::unlock(&found, held)?;
+                (keys, slot, None)
+            }
+            _ => {
+                let (keys, slot, kek) = slots::unlock_with(&found, credential)?;
+                (keys, slot, Some(kek))
+            }
+        };
         Ok(Vault {
             path: path.to_path_buf(),
             storage: Box::new(RedbFile::new(path)),
@@ -201,7 +214,7 @@ impl Vault {
             via: Via::Cli,
             slot,
             format: found.format,
-            slot_kek: Some(kek),
+            slot_kek: kek,
             audit_failure: Default::default(),
         })
     }

@@ -134,6 +134,8 @@ pub(super) fn unlock_with(
     let keyfile_secret = match credential {
         Credential::Keyfile(p) => Some(keyfile::read(p)?),
         Credential::Passphrase(_) => None,
+        // Never here: a held key opens no slot (see `held::unlock`).
+        Credential::Held(_) => return Err(VaultError::WrongCredential),
     };
     for (id, slot) in &found.slots {
         // A format-2 vault never holds a format-1 slot: one found there was put back
