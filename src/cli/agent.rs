@@ -22,6 +22,8 @@ pub enum AgentCommand {
         #[arg(long, default_value_t = agent::DEFAULT_TIMEOUT.as_secs())]
         timeout: u64,
     },
+    /// Print how many keys the agent holds and its process id
+    Status,
 }
 
 /// Unlocks the vault once and hands its key to the agent, starting the agent if needed.
@@ -48,9 +50,7 @@ pub fn unlock(global: &Global) -> CliResult {
         }
     }
     let vault = unlock::open_asking(global, "Passphrase: ")?;
-    if !unlock::hand_to_agent(&vault, agent::Mode::Start, true) {
-        return Err(CliError::Exit(1));
-    }
+    agent::offer(&vault, agent::Mode::Start).map_err(|e| CliError::msg(e.to_string()))?;
     note(&format!(
         "unlocked {}: commands use the agent's key until it goes unused for {} (`tresor lock` forgets it now)",
         path.display(),
@@ -92,8 +92,19 @@ pub fn lock(global: &Global, args: LockArgs) -> CliResult {
     Ok(())
 }
 
-pub fn serve(command: AgentCommand) -> CliResult {
-    let AgentCommand::Serve { timeout } = command;
+pub fn agent(command: AgentCommand) -> CliResult {
+    let timeout = match command {
+        AgentCommand::Serve { timeout } => timeout,
+        AgentCommand::Status => {
+            return match agent::client::status() {
+                Ok(status) => {
+                    println!("keys\t{}\npid\t{}", status.keys, status.pid);
+                    Ok(())
+                }
+                Err(e) => Err(CliError::msg(e.to_string())),
+            };
+        }
+    };
     let timeout = std::time::Duration::from_secs(timeout.max(1));
     match agent::server::serve(timeout) {
         0 => Ok(()),

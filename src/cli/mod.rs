@@ -168,7 +168,7 @@ pub enum Command {
     /// Make the agent forget this vault's key now (--all: every key, and stop it)
     #[command(after_help = "Examples:\n  tresor lock\n  tresor lock --all")]
     Lock(agent::LockArgs),
-    /// The agent process itself (started by `tresor unlock`)
+    /// The agent process itself (started by `tresor unlock`), and its status
     #[command(subcommand, hide = true)]
     Agent(agent::AgentCommand),
     /// Print the shell script that completes commands, keys, environments and projects
@@ -235,7 +235,7 @@ pub fn run(global: Global, command: Command) -> i32 {
         Command::Restore(args) => maintenance::restore(&global, args),
         Command::Unlock => agent::unlock(&global),
         Command::Lock(args) => agent::lock(&global, args),
-        Command::Agent(cmd) => agent::serve(cmd),
+        Command::Agent(cmd) => agent::agent(cmd),
         Command::Completions { shell } => complete::print_registration(shell)
             .map_err(|e| CliError::msg(format!("cannot write the completions: {e}"))),
     };

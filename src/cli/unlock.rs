@@ -106,7 +106,7 @@ fn open_with(global: &Global, question: &str, mode: agent::Mode) -> Result<OpenV
     }
     let vault = Vault::unlock(&path, &Credential::Passphrase(prompt(question)?))?;
     if vault_id.is_some() {
-        hand_to_agent(&vault, mode, false);
+        hand_to_agent(&vault, mode);
     }
     Ok(OpenVault(vault))
 }
@@ -136,11 +136,9 @@ fn from_agent(path: &std::path::Path, id: &[u8; 16]) -> Result<Option<Vault>, Cl
     }
 }
 
-/// Gives the agent this vault's key after a prompt (see `agent::offer`); `start` starts
-/// it whatever `TRESOR_AGENT` says (`tresor unlock`). A failure is a warning: the command
-/// itself goes on.
-pub fn hand_to_agent(vault: &Vault, mode: agent::Mode, start: bool) -> bool {
-    let mode = if start { agent::Mode::Start } else { mode };
+/// Gives the agent this vault's key after a prompt (see `agent::offer`). A failure is a
+/// warning: the command itself goes on.
+fn hand_to_agent(vault: &Vault, mode: agent::Mode) -> bool {
     match agent::offer(vault, mode) {
         Ok(held) => held,
         Err(e) => {
