@@ -135,3 +135,41 @@ fn tab_completes_keys_from_the_vault_and_never_prompts() {
     sh.wait_for("tresor get DATABASE_URL");
     sh.keys(&["C-u"]);
 }
+
+#[test]
+fn the_secrets_screen_uses_the_agent_and_hands_it_a_typed_passphrase() {
+    if !tmux_available() {
+        return;
+    }
+    let v = Vault::with_passphrase(PASS);
+    v.add("API_KEY", b"value-one");
+    let runtime = Runtime::new();
+    let sh = shell_for("tui", &v, &runtime, &[]);
+    // An agent that runs but holds nothing.
+    sh.line("$T unlock && $T lock; echo EXIT=$?");
+    sh.wait_for("Passphrase: ");
+    sh.line(PASS);
+    sh.wait_for_exit(1);
+
+    // The screen asks; the passphrase typed there goes to the agent.
+    sh.line("$T; echo EXIT=$?");
+    sh.wait_for("The passphrase is never stored");
+    sh.run(&["send-keys", "-t", "t", "-l", PASS]);
+    sh.keys(&["Enter"]);
+    sh.wait_for("API_KEY");
+    sh.keys(&["q"]);
+    sh.wait_for_exit(2);
+    sh.line("$T get API_KEY; echo; echo EXIT=$?");
+    let pane = sh.wait_for_exit(3);
+    assert!(pane.contains("value-one"), "{pane}");
+    assert_eq!(pane.matches("Passphrase:").count(), 1, "{pane}");
+
+    // Warm, the screen opens on the table with nothing typed: were it waiting for a
+    // passphrase, the table would never show.
+    sh.run(&["send-keys", "-t", "t", "C-l"]);
+    sh.run(&["clear-history", "-t", "t"]);
+    sh.line("$T; echo EXIT=$?");
+    sh.wait_for("API_KEY");
+    sh.keys(&["q"]);
+    sh.wait_for_exit(1);
+}

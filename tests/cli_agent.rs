@@ -498,3 +498,49 @@ fn bound_socket(path: &Path) -> i32 {
         fd
     }
 }
+
+/// A private copy of a committed fixture vault (see tests/fixtures/*/README.txt).
+fn fixture(name: &str, cred: Option<&str>) -> Vault {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    let v = Vault::uninit();
+    std::fs::copy(src.join("vault.tresor"), &v.path).unwrap();
+    let keyfile = v.dir.path().join("vault.key");
+    std::fs::copy(src.join("vault.key"), &keyfile).unwrap();
+    chmod(&v.path, 0o600);
+    chmod(&keyfile, 0o600);
+    let cred = match cred {
+        Some(pass) => Cred::Passphrase(pass.into()),
+        None => Cred::Keyfile(keyfile),
+    };
+    Vault { cred, ..v }
+}
+
+#[test]
+fn a_format_2_vault_from_an_earlier_build_is_held_by_the_agent() {
+    let v = fixture("v2-vault", Some("golden fixture passphrase"));
+    let s = Session::new();
+    s.unlock(&v);
+    let got = output(s.bare(&v, &["get", "DATABASE_URL"]), None).success();
+    assert_eq!(got.stdout, b"postgres://app:g0lden@db.internal:5432/app");
+    let projects = output(s.bare(&v, &["project", "list"]), None).success();
+    assert_eq!(
+        projects.text(),
+        "billing\t1 environment\t1 secret\ndefault\t3 environments\t5 secrets\n"
+    );
+}
+
+#[test]
+fn a_format_1_vault_is_never_held_and_opens_as_before() {
+    let v = fixture("v1-vault", None);
+    let s = Session::new();
+    let out = output(s.with_credential(&v, &["unlock"]), None).failure();
+    assert!(out.error().contains("tresor upgrade"), "{}", out.stderr);
+    // With an agent running (for another vault), its own credential still opens it.
+    let other = passphrase_vault();
+    s.unlock(&other);
+    let got = output(s.with_credential(&v, &["get", "DATABASE_URL"]), None).success();
+    assert_eq!(got.stdout, b"postgres://app:g0lden@db.internal:5432/app");
+    assert_eq!(s.status().expect("running").0, 1);
+}
