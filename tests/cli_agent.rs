@@ -544,3 +544,17 @@ fn a_format_1_vault_is_never_held_and_opens_as_before() {
     assert_eq!(got.stdout, b"postgres://app:g0lden@db.internal:5432/app");
     assert_eq!(s.status().expect("running").0, 1);
 }
+
+#[test]
+fn the_agent_exits_when_its_socket_is_removed() {
+    let v = passphrase_vault();
+    let s = Session::new();
+    s.unlock(&v);
+    let (_, pid) = s.status().expect("running");
+    // A logout that clears the runtime folder: nobody could reach the agent any more.
+    std::fs::remove_dir_all(s.dir()).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || !alive(pid)),
+        "the agent outlived its socket"
+    );
+}

@@ -21,7 +21,7 @@ use super::{client, socket};
 /// agent for longer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often an idle agent checks that its socket is still its own.
-const CHECK_EVERY: Duration = Duration::from_secs(10);
+const CHECK_EVERY: Duration = Duration::from_secs(5);
 
 /// Runs the agent until it stops. Returns the exit status.
 pub fn serve(timeout: Duration) -> i32 {
