@@ -1,8 +1,11 @@
 //! `tresor project list|add|rm` on temporary vaults.
 
 mod common;
+#[path = "common/shell.rs"]
+mod shell;
 
-use common::Vault;
+use common::{Cred, Vault};
+use shell::{Shell, tmux_available};
 
 fn projects(v: &Vault) -> Vec<String> {
     v.ok(&["project", "list"], None)
@@ -115,4 +118,44 @@ fn an_unknown_project_is_named_and_the_last_one_stays() {
         .failure();
     assert!(out.error().contains("only project"), "{}", out.stderr);
     assert_eq!(projects(&v).len(), 1);
+}
+
+#[test]
+fn on_a_terminal_removing_a_project_with_secrets_asks_first() {
+    if !tmux_available() {
+        return;
+    }
+    let v = Vault::new();
+    v.ok(&["project", "add", "billing"], None);
+    v.ok(&["-p", "billing", "add", "A"], Some(b"1"));
+    let Cred::Keyfile(keyfile) = &v.cred else {
+        unreachable!()
+    };
+    let state = v.state_dir();
+    let sh = Shell::start(
+        "project-rm",
+        &[
+            ("TRESOR_VAULT", v.path.as_path()),
+            ("TRESOR_KEYFILE", keyfile.as_path()),
+            ("XDG_STATE_HOME", state.as_path()),
+        ],
+    );
+    sh.line("$T project rm billing; echo EXIT=$?");
+    sh.wait_for(
+        "Project billing holds 1 secret in 3 environments. Delete it with all of them? [y/N]",
+    );
+    sh.line("n");
+    let pane = sh.wait_for_exit(1);
+    assert!(pane.contains("nothing deleted"), "{pane}");
+    assert_eq!(projects(&v).len(), 2);
+
+    sh.line("$T project rm billing; echo EXIT=$?");
+    sh.wait_for_nth("Delete it with all of them? [y/N]", 2);
+    sh.line("y");
+    let pane = sh.wait_for_exit(2);
+    assert!(
+        pane.contains("removed project billing: 3 environments and 1 secret"),
+        "{pane}"
+    );
+    assert_eq!(projects(&v), ["default\t3 environments\t0 secrets"]);
 }
