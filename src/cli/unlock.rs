@@ -138,13 +138,9 @@ fn from_agent(path: &std::path::Path, id: &[u8; 16]) -> Result<Option<Vault>, Cl
 
 /// Gives the agent this vault's key after a prompt (see `agent::offer`). A failure is a
 /// warning: the command itself goes on.
-fn hand_to_agent(vault: &Vault, mode: agent::Mode) -> bool {
-    match agent::offer(vault, mode) {
-        Ok(held) => held,
-        Err(e) => {
-            super::warn(&format!("the agent does not hold the key: {e}"));
-            false
-        }
+fn hand_to_agent(vault: &Vault, mode: agent::Mode) {
+    if let Err(e) = agent::offer(vault, mode) {
+        super::warn(&format!("the agent does not hold the key: {e}"));
     }
 }
 
