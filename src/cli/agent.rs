@@ -17,12 +17,14 @@ pub struct LockArgs {
 #[derive(Debug, Subcommand)]
 pub enum AgentCommand {
     /// Run the agent (started by `tresor unlock`; not for direct use)
+    #[command(after_help = "Example:\n  tresor unlock        starts it")]
     Serve {
         /// Forget a key unused for this many seconds
         #[arg(long, default_value_t = agent::DEFAULT_TIMEOUT.as_secs())]
         timeout: u64,
     },
     /// Print how many keys the agent holds and its process id
+    #[command(after_help = "Example:\n  tresor agent status")]
     Status,
 }
 

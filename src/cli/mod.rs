@@ -169,7 +169,11 @@ pub enum Command {
     #[command(after_help = "Examples:\n  tresor lock\n  tresor lock --all")]
     Lock(agent::LockArgs),
     /// The agent process itself (started by `tresor unlock`), and its status
-    #[command(subcommand, hide = true)]
+    #[command(
+        subcommand,
+        hide = true,
+        after_help = "Examples:\n  tresor agent status\n  tresor lock --all      stops it"
+    )]
     Agent(agent::AgentCommand),
     /// Print the shell script that completes commands, keys, environments and projects
     #[command(
