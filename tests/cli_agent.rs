@@ -166,6 +166,23 @@ fn the_agent_folder_and_socket_are_private() {
     assert_eq!(entries.len(), 1);
 }
 
+/// The page that holds the keys is locked in memory (never swapped out).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_agents_key_memory_is_locked() {
+    let v = passphrase_vault();
+    let s = Session::new();
+    s.unlock(&v);
+    let (_, pid) = s.status().expect("running");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let locked_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmLck:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmLck in {status}"));
+    assert!(locked_kb >= 4, "VmLck: {locked_kb} kB");
+}
+
 #[test]
 fn the_audit_log_names_the_key_slot_that_unlocked_the_agent() {
     let v = Vault::new();

@@ -102,6 +102,11 @@ fn with_the_agent_warm_keys_environments_and_projects_come_from_the_vault() {
         complete(&s, &v, &["--project=billing", "get", ""]),
         ["STRIPE_KEY"]
     );
+    assert_eq!(complete(&s, &v, &["-pbilling", "rm", ""]), ["STRIPE_KEY"]);
+    assert_eq!(
+        complete(&s, &v, &["--env=staging", "-d", "x", "edit", ""]),
+        ["STAGING_ONLY"]
+    );
     assert_eq!(
         complete(&s, &v, &["-e", ""]),
         ["development", "staging", "production", "preview"]

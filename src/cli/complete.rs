@@ -9,7 +9,6 @@
 //! only what every vault starts with, the project `default` and the environments
 //! development, staging and production, and no keys.
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::CommandFactory;
@@ -97,42 +96,36 @@ impl Place {
                 .map(|v| v.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "development".into()),
         };
-        let words: Vec<OsString> = std::env::args_os()
+        let words: Vec<String> = std::env::args_os()
             .skip_while(|a| a != "--")
             .skip(2)
-            .collect();
-        let words: Vec<String> = words
-            .iter()
             .map(|w| w.to_string_lossy().into_owned())
             .collect();
-        let mut i = 0;
-        while i < words.len() {
-            let word = words[i].as_str();
-            let next = words.get(i + 1).cloned();
-            let (name, value, used_next) = match word.split_once('=') {
-                Some((flag, value)) if flag.starts_with("--") => {
-                    (flag, Some(value.to_string()), false)
+        let mut words = words.into_iter();
+        while let Some(word) = words.next() {
+            // `--flag=value`, `-pvalue`, or `--flag value`.
+            let (flag, inline) = match word.split_once('=') {
+                Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_string())),
+                _ if word.len() > 2 && (word.starts_with("-p") || word.starts_with("-e")) => {
+                    (&word[..2], Some(word[2..].to_string()))
                 }
-                _ if word.len() > 2
-                    && (word.starts_with("-p") || word.starts_with("-e"))
-                    && !word.starts_with("--") =>
-                {
-                    (&word[..2], Some(word[2..].to_string()), false)
-                }
-                _ => (word, next, true),
+                _ => (word.as_str(), None),
             };
-            let mut took = false;
-            if let Some(value) = value {
-                took = true;
-                match name {
-                    "-p" | "--project" => place.project = value,
-                    "-e" | "--env" => place.env = value,
-                    "--vault" => place.vault = Some(PathBuf::from(value)),
-                    "--keyfile" => place.keyfile = Some(PathBuf::from(value)),
-                    _ => took = false,
-                }
+            if !matches!(
+                flag,
+                "-p" | "--project" | "-e" | "--env" | "--vault" | "--keyfile"
+            ) {
+                continue;
             }
-            i += if took && used_next { 2 } else { 1 };
+            let Some(value) = inline.or_else(|| words.next()) else {
+                break;
+            };
+            match flag {
+                "-p" | "--project" => place.project = value,
+                "-e" | "--env" => place.env = value,
+                "--vault" => place.vault = Some(PathBuf::from(value)),
+                _ => place.keyfile = Some(PathBuf::from(value)),
+            }
         }
         place
     }
