@@ -127,8 +127,9 @@ fn cold_it_offers_only_what_every_vault_starts_with() {
         ["development", "staging", "production"]
     );
     assert_eq!(complete(&s, &v, &["-p", ""]), ["default"]);
-    // Commands and flags complete as always.
+    // Commands and flags complete as always; key slots are not sealed.
     assert!(complete(&s, &v, &["unl"]).contains(&"unlock".to_string()));
+    assert_eq!(complete(&s, &v, &["keyfile", "rm", ""]), ["0"]);
 }
 
 #[test]

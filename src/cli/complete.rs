@@ -7,7 +7,8 @@
 //! agent's key when the agent holds it, or with a keyfile given on the line or in
 //! `TRESOR_KEYFILE`. Without either (cold) the names are sealed in the file: it offers
 //! only what every vault starts with, the project `default` and the environments
-//! development, staging and production, and no keys.
+//! development, staging and production, and no keys; key slot ids (`keyfile rm`) are
+//! stored in the clear and offered either way.
 
 use std::path::PathBuf;
 
@@ -39,6 +40,11 @@ pub fn command() -> clap::Command {
         .mut_subcommand("project", |c| {
             c.mut_subcommand("rm", |c| {
                 c.mut_arg("name", |a| a.add(ArgValueCompleter::new(projects)))
+            })
+        })
+        .mut_subcommand("keyfile", |c| {
+            c.mut_subcommand("rm", |c| {
+                c.mut_arg("id", |a| a.add(ArgValueCompleter::new(key_slots)))
             })
         })
 }
@@ -208,4 +214,22 @@ fn projects(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
     };
     names.dedup();
     matching(current, names.into_iter().map(|n| (n, None)))
+}
+
+/// Key slot ids with their kind: stored in the clear, so offered warm or cold.
+fn key_slots(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
+    let place = Place::from_line();
+    let Some(slots) = vault::resolve_path(place.vault.as_deref())
+        .ok()
+        .filter(|p| p.is_file())
+        .and_then(|p| vault::slot_kinds(&p).ok())
+    else {
+        return Vec::new();
+    };
+    matching(
+        current,
+        slots
+            .into_iter()
+            .map(|(id, kind)| (id.to_string(), Some(kind.label().to_string()))),
+    )
 }

@@ -44,7 +44,7 @@ pub use held::{HeldKey, vault_id};
 pub use model::{EnvironmentInfo, SecretInfo, SecretType, SecretValue, Via};
 pub use rekey::{RekeyPlan, RekeyReport};
 pub use secrets::{ImportReport, NewSecret, SecretEdit};
-pub use slots::{SlotInfo, SlotKindName};
+pub use slots::{SlotInfo, SlotKindName, slot_kinds};
 
 use audit::AuditEvent;
 use crypto::{KdfParams, Keys};

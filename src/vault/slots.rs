@@ -413,3 +413,19 @@ fn slot_ad(header_bytes: &[u8], id: u32, kind: &SlotKind) -> Result<Vec<u8>> {
     ad.extend_from_slice(&encode(kind)?);
     Ok(ad)
 }
+
+/// The key slots' ids and kinds, read without any key (they are not sealed): what a
+/// completion can offer for a vault it cannot open. Unverified: for display only.
+pub fn slot_kinds(path: &Path) -> Result<Vec<(u32, SlotKindName)>> {
+    Ok(read_header_and_slots(path)?
+        .slots
+        .iter()
+        .map(|(id, slot)| {
+            let kind = match slot.kind() {
+                SlotKind::Passphrase { .. } => SlotKindName::Passphrase,
+                SlotKind::Keyfile { .. } => SlotKindName::Keyfile,
+            };
+            (*id, kind)
+        })
+        .collect())
+}
