@@ -12,6 +12,8 @@ use tresor::vault;
 fn main() -> ExitCode {
     harden_process();
     quiet_storage_panics();
+    // A shell asking for completions (`COMPLETE=bash tresor -- …`) is answered here.
+    cli::complete::answer_shell();
     let matches = Cli::command().get_matches();
     let cli =
         Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut Cli::command()).exit());
@@ -51,11 +53,13 @@ fn run_tui(global: cli::Global, place_chosen: bool) -> i32 {
         .and_then(|s| s.parse::<u64>().ok())
         .map_or(Duration::from_secs(300), Duration::from_secs);
     let options = TuiOptions {
-        vault_path,
+        vault_path: vault_path.clone(),
         project: global.project.clone(),
         env: global.env.clone(),
         place_chosen,
-        credential: unlock::preset_credential(&global),
+        // A credential given for this run, else the agent's key: straight to the table.
+        credential: unlock::preset_credential(&global)
+            .or_else(|| unlock::agent_credential(&vault_path)),
         auto_lock,
     };
     if let Err(e) = color_eyre::install() {

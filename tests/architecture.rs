@@ -32,6 +32,15 @@ fn the_vault_knows_nothing_of_terminals_or_the_ui() {
 }
 
 #[test]
+fn the_agent_knows_nothing_of_terminals_the_screen_or_the_commands() {
+    for (file, text) in sources("src/agent") {
+        for banned in ["ratatui", "crossterm", "clap", "crate::cli", "crate::tui"] {
+            assert!(!text.contains(banned), "{file} uses {banned}");
+        }
+    }
+}
+
+#[test]
 fn the_commands_and_the_screen_never_touch_a_table() {
     for dir in ["src/cli", "src/tui"] {
         for (file, text) in sources(dir) {

@@ -301,25 +301,33 @@ fn a_removed_or_reordered_audit_line_fails_verification() {
 
 #[test]
 fn completions_cover_the_subcommands() {
+    // The script for each shell asks tresor at each Tab (`COMPLETE=<shell> tresor -- …`).
     for shell in ["bash", "zsh", "fish"] {
-        let out = output(
-            {
-                let mut c = tresor();
-                c.args(["completions", shell]);
-                c
-            },
-            None,
-        )
-        .success();
-        let text = out.text();
-        assert!(text.len() > 500, "{shell}: {text}");
-        for sub in [
-            "init", "add", "edit", "get", "list", "run", "import", "export", "passwd", "audit",
-            "keyfile",
-        ] {
-            assert!(text.contains(sub), "{shell} completions lack {sub}");
-        }
+        let mut c = tresor();
+        c.args(["completions", shell]);
+        let text = output(c, None).success().text();
+        assert!(text.contains("COMPLETE="), "{shell}: {text}");
     }
+    // What it answers for the first word: every subcommand.
+    let mut c = tresor();
+    c.env("COMPLETE", "bash")
+        .env("_CLAP_COMPLETE_INDEX", "1")
+        .args(["--", "tresor", ""]);
+    let out = output(c, None).success();
+    let candidates: Vec<String> = out.text().lines().map(String::from).collect();
+    for sub in [
+        "init", "add", "edit", "get", "list", "run", "import", "export", "passwd", "audit",
+        "keyfile", "unlock", "lock", "project",
+    ] {
+        assert!(
+            candidates.iter().any(|c| c == sub),
+            "completions lack {sub}: {candidates:?}"
+        );
+    }
+    assert!(
+        !candidates.iter().any(|c| c == "agent"),
+        "the hidden agent is offered"
+    );
     let mut c = tresor();
     c.args(["completions", "powershell-9000"]);
     output(c, None).usage_error();

@@ -196,7 +196,7 @@ fn no_credential_and_no_terminal_fails_fast() {
         let err = out.error();
         assert_eq!(
             err,
-            "the vault is locked and there is no way to ask for a passphrase: pass --keyfile PATH (or set TRESOR_KEYFILE), set TRESOR_PASSPHRASE, or run in a terminal to be prompted"
+            "the vault is locked and there is no way to ask for a passphrase: pass --keyfile PATH (or set TRESOR_KEYFILE), set TRESOR_PASSPHRASE, run in a terminal to be prompted, or run `tresor unlock` in one first"
         );
         for must in ["TRESOR_KEYFILE", "TRESOR_PASSPHRASE", "prompt"] {
             assert!(err.contains(must), "{err}");

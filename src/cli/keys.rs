@@ -154,7 +154,7 @@ fn remember_keyfile(vault: &std::path::Path, keyfile: &std::path::Path) {
 pub fn keyfile(global: &Global, command: KeyfileCommand) -> CliResult {
     match command {
         KeyfileCommand::Add { path } => {
-            let vault = unlock::open_for_change(global)?;
+            let vault = unlock::open_credential_for_change(global)?;
             let id = vault.add_keyfile(&path)?;
             remember_keyfile(vault.path(), &path);
             note(&format!(
@@ -165,7 +165,8 @@ pub fn keyfile(global: &Global, command: KeyfileCommand) -> CliResult {
         }
         KeyfileCommand::List => list_slots(global),
         KeyfileCommand::Rm { id, rekey } => {
-            let mut vault = unlock::open_for_change(global)?;
+            let mut vault = unlock::open_credential_for_change(global)?;
+            unlock::forget_held(global);
             if rekey {
                 let report = vault.rekey(RekeyPlan {
                     remove: vec![id],
@@ -263,12 +264,13 @@ fn other_credentials(others: &OtherCredentials) -> Result<Vec<Credential>, CliEr
 }
 
 pub fn rekey(global: &Global, args: RekeyArgs) -> CliResult {
-    let mut vault = unlock::open(global)?;
+    let mut vault = unlock::open_asking(global, "Passphrase: ")?;
+    unlock::forget_held(global);
     rekey_open(&mut vault, &args)
 }
 
 pub fn upgrade(global: &Global, args: RekeyArgs) -> CliResult {
-    let mut vault = unlock::open(global)?;
+    let mut vault = unlock::open_asking(global, "Passphrase: ")?;
     if vault.format() >= crate::vault::records::FORMAT {
         note(&format!(
             "the vault is already in format {}; nothing to do",
@@ -293,6 +295,8 @@ pub fn passwd(global: &Global, args: PasswdArgs) -> CliResult {
     let kdf = args.kdf.params()?;
     let mut vault = unlock::open_asking(global, "Current passphrase: ")?;
     let new = new_passphrase(unlock::NEW_PASSPHRASE_ENV, "New passphrase")?;
+    // The passphrase's key slot gets a new id: a key held from the old one is stale.
+    unlock::forget_held(global);
     // A format-1 vault is upgraded by a rekey anyway; its old passphrase slots are
     // replaced, so they need no credential.
     if args.rekey || vault.format() < crate::vault::records::FORMAT {

@@ -2,13 +2,16 @@
 //! vault. Each subcommand group lives in its own file and stays thin: rules and storage
 //! belong to `vault`.
 
+mod agent;
 mod audit;
+pub mod complete;
 mod copy;
 mod envs;
 mod history;
 mod keys;
 mod maintenance;
 mod output;
+mod projects;
 mod prompt;
 mod secrets;
 mod transfer;
@@ -131,6 +134,12 @@ pub enum Command {
         after_help = "Examples:\n  tresor cp STRIPE_API_KEY --to-env staging\n  tresor -e staging cp DATABASE_URL --to-env production --overwrite\n  tresor cp SENTRY_DSN --to-env development --to-project billing\n\nThe value is encrypted again for its new place; the copy keeps the value's age.\nAn existing key at the target is refused unless --overwrite. To copy a whole\nenvironment: `tresor env clone`."
     )]
     Cp(copy::CpArgs),
+    /// Projects of the vault
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  tresor project list\n  tresor project add billing\n  tresor project rm billing --force"
+    )]
+    Project(projects::ProjectCommand),
     /// Environments of a project
     #[command(
         subcommand,
@@ -183,9 +192,24 @@ pub enum Command {
         #[arg(long, default_value_t = crate::clipboard::DEFAULT_SECONDS)]
         after: u64,
     },
-    /// Print shell completions
+    /// Unlock once: the agent holds the vault's key for the next commands
     #[command(
-        after_help = "Examples:\n  tresor completions bash > ~/.local/share/bash-completion/completions/tresor\n  tresor completions zsh > \"${fpath[1]}/_tresor\"\n  tresor completions fish > ~/.config/fish/completions/tresor.fish"
+        after_help = "Examples:\n  tresor unlock                   passphrase once; the next commands ask nothing\n  TRESOR_AGENT_TIMEOUT=1h tresor unlock\n  tresor lock                     forget it now\n\nThe agent forgets a key unused for 15 minutes (TRESOR_AGENT_TIMEOUT: seconds, or 90s,\n15m, 1h). TRESOR_AGENT=1 makes the first passphrase prompt of any command start it;\nTRESOR_AGENT=0 never uses it. Any process running as you can ask it for the key."
+    )]
+    Unlock,
+    /// Make the agent forget this vault's key now (--all: every key, and stop it)
+    #[command(after_help = "Examples:\n  tresor lock\n  tresor lock --all")]
+    Lock(agent::LockArgs),
+    /// The agent process itself (started by `tresor unlock`), and its status
+    #[command(
+        subcommand,
+        hide = true,
+        after_help = "Examples:\n  tresor agent status\n  tresor lock --all      stops it"
+    )]
+    Agent(agent::AgentCommand),
+    /// Print the shell script that completes commands, keys, environments and projects
+    #[command(
+        after_help = "Examples:\n  echo 'source <(tresor completions bash)' >> ~/.bashrc\n  echo 'source <(tresor completions zsh)' >> ~/.zshrc\n  tresor completions fish > ~/.config/fish/completions/tresor.fish\n\nThe script asks tresor for candidates at each Tab. Keys are completed when the agent\nholds the vault's key (`tresor unlock`) or a keyfile is given; never with a prompt."
     )]
     Completions {
         #[arg(value_enum)]
@@ -240,6 +264,7 @@ pub fn run(global: Global, command: Command) -> i32 {
         Command::Import(args) => transfer::import(&global, args),
         Command::Export(args) => transfer::export(&global, args),
         Command::Cp(args) => copy::cp(&global, args),
+        Command::Project(cmd) => projects::run(&global, cmd),
         Command::Env(cmd) => envs::run(&global, cmd),
         Command::Keyfile(cmd) => keys::keyfile(&global, cmd),
         Command::Passwd(args) => keys::passwd(&global, args),
@@ -249,10 +274,11 @@ pub fn run(global: Global, command: Command) -> i32 {
         Command::Doctor(args) => maintenance::doctor(&global, args),
         Command::Compact => maintenance::compact(&global),
         Command::Restore(args) => maintenance::restore(&global, args),
-        Command::Completions { shell } => {
-            completions(shell);
-            Ok(())
-        }
+        Command::Unlock => agent::unlock(&global),
+        Command::Lock(args) => agent::lock(&global, args),
+        Command::Agent(cmd) => agent::agent(cmd),
+        Command::Completions { shell } => complete::print_registration(shell)
+            .map_err(|e| CliError::msg(format!("cannot write the completions: {e}"))),
     };
     match outcome {
         Ok(()) => 0,
@@ -262,17 +288,6 @@ pub fn run(global: Global, command: Command) -> i32 {
             1
         }
     }
-}
-
-fn completions(shell: Shell) {
-    use clap::CommandFactory;
-    let mut cmd = Cli::command();
-    let shell = match shell {
-        Shell::Bash => clap_complete::Shell::Bash,
-        Shell::Zsh => clap_complete::Shell::Zsh,
-        Shell::Fish => clap_complete::Shell::Fish,
-    };
-    clap_complete::generate(shell, &mut cmd, "tresor", &mut std::io::stdout());
 }
 
 pub fn warn(text: &str) {

@@ -1,6 +1,8 @@
 //! Where the credential comes from, in this order: `--keyfile`/`TRESOR_KEYFILE`,
-//! then `TRESOR_PASSPHRASE`, then a prompt on the terminal; otherwise fail at once
-//! (never hang waiting for input that cannot come).
+//! then `TRESOR_PASSPHRASE`, then the agent when it holds this vault's key, then a
+//! prompt on the terminal; otherwise fail at once (never hang waiting for input that
+//! cannot come). A credential given for this command wins over the agent: it is a
+//! choice, and the audit log names its key slot.
 
 use std::io::IsTerminal;
 
@@ -8,7 +10,8 @@ use secrecy::SecretString;
 use zeroize::Zeroizing;
 
 use super::{CliError, Global, vault_path};
-use crate::vault::{Credential, Vault, VaultError};
+use crate::agent::{self, AgentError};
+use crate::vault::{self, Credential, Vault, VaultError};
 
 pub const PASSPHRASE_ENV: &str = "TRESOR_PASSPHRASE";
 pub const NEW_PASSPHRASE_ENV: &str = "TRESOR_NEW_PASSPHRASE";
@@ -70,28 +73,110 @@ pub fn warn_audit_failure(vault: &Vault) {
     }
 }
 
-/// Opens the vault with whatever credential is available.
+/// Opens the vault with whatever credential is available, the agent included.
 pub fn open(global: &Global) -> Result<OpenVault, CliError> {
-    open_asking(global, "Passphrase: ")
+    open_with(global, "Passphrase: ", agent::Mode::from_env())
 }
 
-/// Like [`open`], with the prompt's words (`passwd` asks for the *current* passphrase).
+/// Opens the vault for a command that changes who can open it (`passwd`, `rekey`,
+/// `keyfile add|rm`, `upgrade`): the credential itself is asked for, never the agent's
+/// key, and the agent is told to forget the key afterwards (see [`forget_held`]).
 pub fn open_asking(global: &Global, question: &str) -> Result<OpenVault, CliError> {
+    open_with(global, question, agent::Mode::Off)
+}
+
+fn open_with(global: &Global, question: &str, mode: agent::Mode) -> Result<OpenVault, CliError> {
     let path = vault_path(global)?;
     // Say "no vault" before asking for a passphrase that could not help.
     crate::vault::store::check_file(&path)?;
-    let credential = match preset_credential(global) {
-        Some(c) => c,
-        None if can_prompt() => Credential::Passphrase(prompt(question)?),
-        None => return Err(VaultError::NoCredential.into()),
+    if let Some(credential) = preset_credential(global) {
+        return Ok(OpenVault(Vault::unlock(&path, &credential)?));
+    }
+    let vault_id = match mode {
+        agent::Mode::Off => None,
+        _ => vault::vault_id(&path)?,
     };
-    Ok(OpenVault(Vault::unlock(&path, &credential)?))
+    if let Some(id) = &vault_id
+        && let Some(vault) = from_agent(&path, id)?
+    {
+        return Ok(OpenVault(vault));
+    }
+    if !can_prompt() {
+        return Err(VaultError::NoCredential.into());
+    }
+    let vault = Vault::unlock(&path, &Credential::Passphrase(prompt(question)?))?;
+    if vault_id.is_some() {
+        hand_to_agent(&vault, mode);
+    }
+    Ok(OpenVault(vault))
+}
+
+/// The vault opened with the agent's key, if it holds one that still opens it. A stale
+/// key (rekeyed, or its slot removed) is forgotten there, and the caller asks again.
+fn from_agent(path: &std::path::Path, id: &[u8; 16]) -> Result<Option<Vault>, CliError> {
+    let held = match agent::client::fetch(id) {
+        Ok(Some(held)) => held,
+        Ok(None) | Err(AgentError::NotRunning) => return Ok(None),
+        Err(e) => {
+            super::warn(&e.to_string());
+            return Ok(None);
+        }
+    };
+    match Vault::unlock(path, &Credential::Held(held)) {
+        Ok(vault) => Ok(Some(vault)),
+        Err(VaultError::HeldKeyStale) => {
+            let _ = agent::client::forget(id);
+            super::warn(&format!(
+                "{}: the agent forgot it; unlock again",
+                VaultError::HeldKeyStale
+            ));
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Gives the agent this vault's key after a prompt (see `agent::offer`). A failure is a
+/// warning: the command itself goes on.
+fn hand_to_agent(vault: &Vault, mode: agent::Mode) {
+    if let Err(e) = agent::offer(vault, mode) {
+        super::warn(&format!("the agent does not hold the key: {e}"));
+    }
+}
+
+/// For the Secrets screen: the agent's key, when it holds one that still opens this
+/// vault (a stale one is forgotten there, and the unlock screen asks).
+pub fn agent_credential(path: &std::path::Path) -> Option<Credential> {
+    if agent::Mode::from_env() == agent::Mode::Off {
+        return None;
+    }
+    let id = vault::vault_id(path).ok()??;
+    let vault = from_agent(path, &id).ok()??;
+    vault.held_key().map(Credential::Held)
+}
+
+/// After a change of who can open the vault: the agent forgets its key (a `rekey`
+/// makes it stale anyway; this spares the next command the warning).
+pub fn forget_held(global: &Global) {
+    if let Ok(path) = vault_path(global)
+        && let Ok(Some(id)) = vault::vault_id(&path)
+    {
+        let _ = agent::client::forget(&id);
+    }
 }
 
 /// Opens the vault for a command that changes it: a format-1 vault is upgraded first
 /// (once; see `Vault::upgrade_before_write`).
 pub fn open_for_change(global: &Global) -> Result<OpenVault, CliError> {
-    let mut vault = open(global)?;
+    upgraded(open(global)?)
+}
+
+/// Like [`open_for_change`], with the credential itself (see [`open_asking`]).
+pub fn open_credential_for_change(global: &Global) -> Result<OpenVault, CliError> {
+    upgraded(open_asking(global, "Passphrase: ")?)
+}
+
+fn upgraded(mut vault: OpenVault) -> Result<OpenVault, CliError> {
     if let Some(report) = vault.upgrade_before_write()? {
         super::note(&format!(
             "upgraded the vault to format {} before this change: a new data key encrypts all {} values; older copies of the file keep the old one",

@@ -628,11 +628,18 @@ impl App {
                     Ok(cred) => {
                         let keyfile = match &cred {
                             Credential::Keyfile(p) => Some(p.clone()),
-                            Credential::Passphrase(_) => None,
+                            _ => None,
                         };
+                        let typed = matches!(cred, Credential::Passphrase(_));
                         match Vault::unlock(&self.vault_path, &cred) {
                             Ok(v) => {
                                 self.status = None;
+                                // A typed passphrase goes to the agent when it is on,
+                                // as at a command's prompt.
+                                if typed {
+                                    let mode = crate::agent::Mode::from_env();
+                                    let _ = crate::agent::offer(&v, mode);
+                                }
                                 self.enter_vault(v);
                                 self.reopen_kept_form();
                                 if let Some(k) = &keyfile {

@@ -241,4 +241,58 @@ impl Vault {
         self.audit("env rm", project, env, "");
         Ok(removed)
     }
+
+    /// Removes a project with all its environments, in one transaction. One holding
+    /// secrets needs `force`; the last project stays (a vault always has one). Returns
+    /// (environments, secrets) removed.
+    pub fn remove_project(&self, project: &str, force: bool) -> Result<(usize, usize)> {
+        let removed = self.write(|txn, catalog| {
+            let envs: Vec<&EnvEntry> = catalog
+                .entries
+                .iter()
+                .filter(|e| e.project == project)
+                .collect();
+            if envs.is_empty() {
+                return Err(project_not_found(
+                    project,
+                    catalog.entries.iter().map(|e| e.project.clone()),
+                ));
+            }
+            if envs.len() == catalog.entries.len() {
+                return Err(VaultError::LastProject {
+                    project: project.into(),
+                });
+            }
+            let mut count = 0;
+            for entry in &envs {
+                let place = integrity::Place {
+                    project,
+                    env: &entry.name,
+                };
+                count +=
+                    integrity::verified_env(&self.keys, &*txn, &entry.id, &entry.digest, &place)?
+                        .len();
+            }
+            if count > 0 && !force {
+                return Err(VaultError::ProjectNotEmpty {
+                    project: project.into(),
+                    count,
+                    envs: envs.len(),
+                });
+            }
+            for entry in &envs {
+                txn.delete_prefix(Table::Secrets, &entry.id)?;
+                integrity::remove_env_tree(txn, &entry.id)?;
+                txn.delete(Table::Environments, &entry.id)?;
+            }
+            Ok((envs.len(), count))
+        })?;
+        self.audit(
+            "project rm",
+            project,
+            "",
+            &format!("{} environments, {} secrets", removed.0, removed.1),
+        );
+        Ok(removed)
+    }
 }

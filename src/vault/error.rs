@@ -82,6 +82,18 @@ pub enum VaultError {
     },
     #[error("cannot remove `{env}`: it is the last environment of project `{project}`")]
     LastEnv { project: String, env: String },
+    #[error(
+        "project `{project}` holds {count} {noun} in {envs} {env_noun}: add --force to delete it with all of them",
+        noun = if *.count == 1 { "secret" } else { "secrets" },
+        env_noun = if *.envs == 1 { "environment" } else { "environments" }
+    )]
+    ProjectNotEmpty {
+        project: String,
+        count: usize,
+        envs: usize,
+    },
+    #[error("project `{project}` is the vault's only project: add another before removing it")]
+    LastProject { project: String },
     #[error("no vault at {0}: run `tresor init` to create one")]
     NoVault(PathBuf),
     #[error("a vault already exists at {0}")]
@@ -94,7 +106,7 @@ pub enum VaultError {
     #[error("wrong passphrase or keyfile: no key slot of this vault accepted it")]
     WrongCredential,
     #[error(
-        "the vault is locked and there is no way to ask for a passphrase: pass --keyfile PATH (or set TRESOR_KEYFILE), set TRESOR_PASSPHRASE, or run in a terminal to be prompted"
+        "the vault is locked and there is no way to ask for a passphrase: pass --keyfile PATH (or set TRESOR_KEYFILE), set TRESOR_PASSPHRASE, run in a terminal to be prompted, or run `tresor unlock` in one first"
     )]
     NoCredential,
     #[error("passphrase is empty")]
@@ -160,6 +172,10 @@ pub enum VaultError {
         "the vault was given a new data key (`tresor rekey`) since it was unlocked here: unlock it again"
     )]
     Rekeyed,
+    #[error(
+        "the key the agent holds for this vault no longer opens it (a `rekey`, or the key slot that unlocked it was removed)"
+    )]
+    HeldKeyStale,
     #[error("no key slot {id} in this vault (see `tresor keyfile list`)")]
     SlotNotFound { id: u32 },
     #[error(

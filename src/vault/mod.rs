@@ -19,6 +19,7 @@ pub mod dotenv;
 mod environments;
 pub mod error;
 pub mod generate;
+mod held;
 pub mod high_water;
 mod history;
 pub mod import_preview;
@@ -44,11 +45,12 @@ use secrecy::SecretString;
 
 pub use copy::{CloneMode, CloneReport, CopyOutcome, CopyTarget};
 pub use error::{Result, VaultError};
+pub use held::{HeldKey, vault_id};
 pub use history::{DEFAULT_DEPTH, MAX_DEPTH, VersionInfo};
 pub use model::{EnvironmentInfo, SecretInfo, SecretType, SecretValue, Via};
 pub use rekey::{RekeyPlan, RekeyReport};
 pub use secrets::{ImportReport, NewSecret, SecretEdit};
-pub use slots::{SlotInfo, SlotKindName};
+pub use slots::{SlotInfo, SlotKindName, slot_kinds};
 
 use audit::AuditEvent;
 use crypto::{KdfParams, Keys};
@@ -64,6 +66,8 @@ pub const DEFAULT_ENVIRONMENTS: [&str; 3] = ["development", "staging", "producti
 pub enum Credential {
     Passphrase(SecretString),
     Keyfile(PathBuf),
+    /// The data key itself, as the agent holds it (see `held`).
+    Held(HeldKey),
 }
 
 /// What a new vault (or a new slot) is protected by.
@@ -203,7 +207,16 @@ impl Vault {
     /// changes nothing (the file is only read).
     pub fn unlock(path: &Path, credential: &Credential) -> Result<Vault> {
         let found = slots::read_header_and_slots(path)?;
-        let (keys, slot, kek) = slots::unlock_with(&found, credential)?;
+        let (keys, slot, kek) = match credential {
+            Credential::Held(held) => {
+                let (keys, slot) = held::unlock(&found, held)?;
+                (keys, slot, None)
+            }
+            _ => {
+                let (keys, slot, kek) = slots::unlock_with(&found, credential)?;
+                (keys, slot, Some(kek))
+            }
+        };
         Ok(Vault {
             path: path.to_path_buf(),
             storage: Box::new(RedbFile::new(path)),
@@ -211,7 +224,7 @@ impl Vault {
             via: Via::Cli,
             slot,
             format: found.format,
-            slot_kek: Some(kek),
+            slot_kek: kek,
             audit_failure: Default::default(),
         })
     }

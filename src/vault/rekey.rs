@@ -87,7 +87,7 @@ impl Vault {
         for credential in &plan.other_credentials {
             other_secrets.push(match credential {
                 Credential::Keyfile(p) => Some(keyfile::read(p)?),
-                Credential::Passphrase(_) => None,
+                _ => None,
             });
         }
         let new_dek = crypto::random_key()?;

@@ -134,6 +134,8 @@ pub(super) fn unlock_with(
     let keyfile_secret = match credential {
         Credential::Keyfile(p) => Some(keyfile::read(p)?),
         Credential::Passphrase(_) => None,
+        // Never here: a held key opens no slot (see `held::unlock`).
+        Credential::Held(_) => return Err(VaultError::WrongCredential),
     };
     for (id, slot) in &found.slots {
         // A format-2 vault never holds a format-1 slot: one found there was put back
@@ -410,4 +412,20 @@ fn slot_ad(header_bytes: &[u8], id: u32, kind: &SlotKind) -> Result<Vec<u8>> {
     ad.extend_from_slice(&id.to_le_bytes());
     ad.extend_from_slice(&encode(kind)?);
     Ok(ad)
+}
+
+/// The key slots' ids and kinds, read without any key (they are not sealed): what a
+/// completion can offer for a vault it cannot open. Unverified: for display only.
+pub fn slot_kinds(path: &Path) -> Result<Vec<(u32, SlotKindName)>> {
+    Ok(read_header_and_slots(path)?
+        .slots
+        .iter()
+        .map(|(id, slot)| {
+            let kind = match slot.kind() {
+                SlotKind::Passphrase { .. } => SlotKindName::Passphrase,
+                SlotKind::Keyfile { .. } => SlotKindName::Keyfile,
+            };
+            (*id, kind)
+        })
+        .collect())
 }

@@ -129,8 +129,9 @@ impl Output {
 }
 
 /// `tresor` with a clean environment: no `TRESOR_*` variable from the developer's shell,
-/// and a HOME where nothing can be written, even as root (a path under /dev/null): a test
-/// that forgets `--vault` fails, and nothing is remembered between tests by accident.
+/// no agent (an unreachable runtime folder), and a HOME where nothing can be written,
+/// even as root (a path under /dev/null): a test that forgets `--vault` fails, and
+/// nothing is remembered between tests by accident.
 pub fn tresor() -> Command {
     let mut cmd = Command::new(BIN);
     for (name, _) in std::env::vars_os() {
@@ -142,6 +143,8 @@ pub fn tresor() -> Command {
         .env_remove("XDG_DATA_HOME")
         .env_remove("XDG_STATE_HOME")
         .env_remove("XDG_CONFIG_HOME")
+        // No agent of the developer's session: a test that wants one gives its own folder.
+        .env("XDG_RUNTIME_DIR", "/dev/null/tresor-test-runtime")
         .env_remove("RUST_BACKTRACE")
         .env_remove("RUST_LIB_BACKTRACE");
     cmd

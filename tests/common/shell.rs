@@ -53,7 +53,7 @@ impl Shell {
         .map(String::from)
         .to_vec();
         let mut shell = format!(
-            "env -u TRESOR_PASSPHRASE -u TRESOR_KEYFILE -u TRESOR_VAULT HISTFILE=/dev/null 'PS1=READY$ ' T='{BIN}'"
+            "env -u TRESOR_PASSPHRASE -u TRESOR_KEYFILE -u TRESOR_VAULT XDG_RUNTIME_DIR=/dev/null/tresor-test-runtime HISTFILE=/dev/null 'PS1=READY$ ' T='{BIN}'"
         );
         for (k, v) in env {
             shell.push_str(&format!(" {k}='{}'", v.display()));
