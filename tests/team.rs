@@ -397,3 +397,73 @@ fn a_token_for_someone_else_or_a_bad_key_is_refused() {
     let err = alice.err(&["member", "add", "bob2", &pk, "--role", "writer"], None);
     assert!(err.contains("already a member"), "{err}");
 }
+
+#[test]
+fn removing_a_member_rekeys_and_names_the_values_to_rotate() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob", "writer", &[]);
+    let ci = join(&alice, &db, "ci-prod", "reader", &["production"]);
+    let mut client = db.client();
+    let values = |c: &mut postgres::Client| -> Vec<Vec<u8>> {
+        c.query("SELECT value FROM tresor_secrets", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    let before = values(&mut client);
+
+    let out = alice.ok(&["member", "rm", "ci-prod"], None);
+    assert_eq!(out.text(), "default/production/STRIPE_LIVE_KEY\n");
+    assert!(
+        out.stderr.contains("epoch 2, 2 values re-encrypted"),
+        "{}",
+        out.stderr
+    );
+
+    // Every value is a new ciphertext under a new key; no key is wrapped to ci-prod.
+    let after = values(&mut client);
+    assert_eq!(after.len(), before.len());
+    assert!(after.iter().all(|v| !before.contains(v)));
+    let wraps: i64 = client
+        .query_one("SELECT count(*) FROM tresor_wraps", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        wraps,
+        4 + 4,
+        "alice and bob: vault key + 3 environments each"
+    );
+
+    // The removed member cannot follow; the others fetch their new keys and go on.
+    let err = ci.err(&["-e", "production", "get", "STRIPE_LIVE_KEY"], None);
+    assert!(err.contains("remote sync"), "{err}");
+    let err = ci.err(&["remote", "sync"], None);
+    assert!(err.contains("no longer a member"), "{err}");
+    let err = bob.err(&["get", "DATABASE_URL"], None);
+    assert!(err.contains("rekeyed"), "{err}");
+    bob.ok(&["remote", "sync"], None);
+    assert_eq!(
+        bob.get("development", "DATABASE_URL"),
+        b"postgres://dev-value-4711"
+    );
+    bob.ok(&["add", "AFTER"], Some(b"rekey"));
+    assert_eq!(alice.get("development", "AFTER"), b"rekey");
+    let list = alice.ok(&["member", "list"], None).text();
+    assert!(!list.contains("ci-prod"), "{list}");
+    let err = bob.err(&["member", "rm", "alice"], None);
+    assert!(err.contains("only an admin"), "{err}");
+}
+
+#[test]
+fn environments_of_a_team_vault_cannot_drift_and_status_says_where_it_stands() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let err = alice.err(&["env", "add", "preview"], None);
+    assert!(err.contains("cannot be changed yet"), "{err}");
+    let status = alice.ok(&["remote", "status"], None).text();
+    assert!(status.contains("role: admin\nversion: 1\n"), "{status}");
+    let err = alice.err(&["remote", "init", &db.url], None);
+    assert!(err.contains("already a team vault"), "{err}");
+}

@@ -70,8 +70,12 @@ pub enum RemoteCommand {
     },
     /// Where this replica stands: server, your role, head fingerprint, last sync
     Status,
-    /// Bring the replica up to date now (every command also does it)
-    Sync,
+    /// Bring the replica up to date now (every command also does it); after a member
+    /// was removed, fetch the new keys with your identity
+    Sync {
+        #[command(flatten)]
+        path: IdentityPath,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +95,13 @@ pub enum MemberCommand {
     },
     /// Who has access: name, role, environments, added
     List,
+    /// Take someone's access away (admins only): rekeys the team vault in one transaction
+    /// and lists the values they could read, to rotate
+    Rm {
+        name: String,
+        #[command(flatten)]
+        path: IdentityPath,
+    },
 }
 
 /// The identity's credential: the same sources as the vault's (keyfile, passphrase).
@@ -168,12 +179,21 @@ pub fn remote(global: &Global, cmd: RemoteCommand) -> CliResult {
                 age_text(chrono::Utc::now().timestamp() - s.synced_at)
             );
         }
-        RemoteCommand::Sync => {
-            let vault = unlock::open(global)?;
-            match vault.team_status() {
-                Ok(s) => note(&format!("in sync at version {}", s.version)),
-                Err(e) => return Err(e.into()),
+        RemoteCommand::Sync { path } => {
+            let vault = unlock::open_unsynced(global)?;
+            match vault.team_sync()? {
+                Some(SyncReport::Rekeyed) => {
+                    let id = unlock_identity(global, &path)?;
+                    vault.team_refresh(&id)?;
+                    note("fetched the new keys of the rekeyed team vault");
+                }
+                Some(SyncReport::Offline { why, .. }) => return Err(CliError::msg(why)),
+                _ => {}
             }
+            note(&format!(
+                "in sync at version {}",
+                vault.team_status()?.version
+            ));
         }
     }
     Ok(())
@@ -203,6 +223,26 @@ pub fn member(global: &Global, cmd: MemberCommand) -> CliResult {
                 role.label()
             ));
             println!("{token}");
+        }
+        MemberCommand::Rm { name, path } => {
+            let id = unlock_identity(global, &path)?;
+            let vault = unlock::open_for_change(global)?;
+            let done = vault.team_remove_member(&id, &name)?;
+            note(&format!(
+                "{name} removed; the team vault has new keys (epoch {}, {} values re-encrypted); the other members run `tresor remote sync`",
+                done.epoch, done.reencrypted
+            ));
+            if done.to_rotate.is_empty() {
+                note(&format!("{name} could read no values"));
+            } else {
+                note(&format!(
+                    "{name} could read these {} values: rotate them (a rekey cannot take back what was read):",
+                    done.to_rotate.len()
+                ));
+                for (project, env, key) in &done.to_rotate {
+                    println!("{project}/{env}/{key}");
+                }
+            }
         }
         MemberCommand::List => {
             let vault = unlock::open(global)?;
@@ -250,6 +290,7 @@ fn redact(url: &str) -> String {
 pub fn sync_after_unlock(vault: &crate::vault::Vault, for_change: bool) -> CliResult {
     match vault.team_sync()? {
         None | Some(SyncReport::Current) | Some(SyncReport::Updated { .. }) => Ok(()),
+        Some(SyncReport::Rekeyed) => Err(crate::vault::team::rekeyed().into()),
         Some(SyncReport::Offline { age, why }) if for_change => Err(CliError::msg(format!(
             "{why}; changes to a team vault need the server: nothing was changed (the local copy is {} old)",
             age_text(age)

@@ -77,12 +77,17 @@ pub fn open(global: &Global) -> Result<OpenVault, CliError> {
 
 /// Like [`open`], with the prompt's words (`passwd` asks for the *current* passphrase).
 pub fn open_asking(global: &Global, question: &str) -> Result<OpenVault, CliError> {
-    open_with(global, question, false)
+    open_with(global, question, Some(false))
 }
 
-/// `for_change`: a team replica whose server cannot be reached is refused (a change
-/// must reach the server), instead of read with a warning.
-fn open_with(global: &Global, question: &str, for_change: bool) -> Result<OpenVault, CliError> {
+/// Opens a team replica without syncing it first (`remote sync` fetches new keys).
+pub fn open_unsynced(global: &Global) -> Result<OpenVault, CliError> {
+    open_with(global, "Passphrase: ", None)
+}
+
+/// `sync`: whether a team replica is synced first, and if so whether for a change (an
+/// unreachable server is then refused, instead of read from with a warning).
+fn open_with(global: &Global, question: &str, sync: Option<bool>) -> Result<OpenVault, CliError> {
     let path = vault_path(global)?;
     // Say "no vault" before asking for a passphrase that could not help.
     crate::vault::store::check_file(&path)?;
@@ -93,14 +98,16 @@ fn open_with(global: &Global, question: &str, for_change: bool) -> Result<OpenVa
     };
     let vault = OpenVault(Vault::unlock(&path, &credential)?);
     // A team replica reads after checking the server's head (see `vault::team`).
-    super::team::sync_after_unlock(&vault, for_change)?;
+    if let Some(for_change) = sync {
+        super::team::sync_after_unlock(&vault, for_change)?;
+    }
     Ok(vault)
 }
 
 /// Opens the vault for a command that changes it: a format-1 vault is upgraded first
 /// (once; see `Vault::upgrade_before_write`).
 pub fn open_for_change(global: &Global) -> Result<OpenVault, CliError> {
-    let mut vault = open_with(global, "Passphrase: ", true)?;
+    let mut vault = open_with(global, "Passphrase: ", Some(true))?;
     if let Some(report) = vault.upgrade_before_write()? {
         super::note(&format!(
             "upgraded the vault to format {} before this change: a new data key encrypts all {} values; older copies of the file keep the old one",

@@ -156,6 +156,7 @@ impl Vault {
     }
 
     pub fn add_env(&self, project: &str, env: &str) -> Result<()> {
+        self.team_catalog_unchanged()?;
         validate::name("project", project)?;
         validate::name("environment", env)?;
         self.write(|txn, catalog| {
@@ -178,6 +179,7 @@ impl Vault {
 
     /// Creates a project with the three usual environments.
     pub fn add_project(&self, project: &str) -> Result<()> {
+        self.team_catalog_unchanged()?;
         validate::name("project", project)?;
         self.write(|txn, catalog| {
             if catalog.entries.iter().any(|e| e.project == project) {
@@ -199,6 +201,7 @@ impl Vault {
     /// Removes an environment; one holding secrets needs `force`. The last environment of
     /// a project stays, so a project never silently disappears.
     pub fn remove_env(&self, project: &str, env: &str, force: bool) -> Result<usize> {
+        self.team_catalog_unchanged()?;
         let removed = self.write(|txn, catalog| {
             let siblings = catalog
                 .entries

@@ -12,6 +12,7 @@
 pub mod identity;
 pub mod keys;
 pub mod records;
+mod removal;
 mod server;
 mod sidecar;
 
@@ -41,6 +42,8 @@ pub enum SyncReport {
     Updated { version: u64 },
     /// The server could not be reached: the replica is this many seconds old.
     Offline { age: i64, why: String },
+    /// A member was removed and the vault rekeyed: `team_refresh` fetches the new keys.
+    Rekeyed,
 }
 
 /// A member as `member list` shows it.
@@ -135,6 +138,20 @@ fn verify(
         }
     }
     Ok(head)
+}
+
+/// The epoch a head claims, before anything is verified: only to tell "rekeyed, fetch
+/// the new keys" from tampering (the MAC under the new key is checked after that).
+fn claimed_epoch(head_bytes: &[u8]) -> Option<u64> {
+    let HeadRecord::V1 { head, .. } = decode(head_bytes, "team head").ok()?;
+    let Head::V1 { epoch, .. } = decode(&head, "team head").ok()?;
+    Some(epoch)
+}
+
+pub fn rekeyed() -> VaultError {
+    VaultError::team(
+        "the team vault was rekeyed (a member was removed): run `tresor remote sync` to fetch the new keys",
+    )
 }
 
 fn seal_head(vk: &VaultKey, head: &Head) -> Result<Vec<u8>> {
@@ -306,8 +323,11 @@ impl Vault {
         }
         let (version, head, rows) = server::load(&mut client, &sc.team, false)?
             .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
+        if claimed_epoch(&head) > Some(sc.epoch) {
+            return Ok(Some(SyncReport::Rekeyed));
+        }
         let held = Held::from_sidecar(&sc)?;
-        let Head::V1 { epoch, .. } = verify(
+        verify(
             &held.vk,
             &sc.team,
             version,
@@ -315,11 +335,6 @@ impl Vault {
             &rows,
             Some((sc.seen_version, sc.seen_hash)),
         )?;
-        if epoch != sc.epoch {
-            return Err(VaultError::team(
-                "the team vault was rekeyed since this replica last synced: join again with a new token from an admin",
-            ));
-        }
         self.replace_from(&sc, &held, &rows)?;
         sc.seen_version = version;
         sc.seen_hash = head_hash(&head)?;
@@ -374,6 +389,17 @@ impl Vault {
             }
             Ok(())
         })
+    }
+
+    /// Projects and environments of a team vault are fixed at `remote init` for now: a
+    /// local change to them would never reach the other members.
+    pub(super) fn team_catalog_unchanged(&self) -> Result<()> {
+        if self.is_team() {
+            return Err(VaultError::team(
+                "the projects and environments of a team vault cannot be changed yet (they are those it was shared with)",
+            ));
+        }
+        Ok(())
     }
 
     /// Before a local change on a team replica: refuses a reader, and marks the replica
@@ -475,6 +501,9 @@ impl Vault {
         let mut tx = client.transaction().map_err(server::db_error)?;
         let (version, head, rows) = server::load(&mut tx, &sc.team, true)?
             .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
+        if claimed_epoch(&head) > Some(sc.epoch) {
+            return Err(rekeyed());
+        }
         let Head::V1 {
             writer,
             time,
@@ -779,89 +808,15 @@ impl Vault {
         let (version, head, rows) = server::load(&mut client, &team, false)?.ok_or_else(|| {
             VaultError::team("no such team vault on this server (check the URL and the token)")
         })?;
-        let not_for_you = || {
-            VaultError::team(
-                "the token's keys do not open with this identity, or were not made by the admin who issued the token",
-            )
-        };
-        let vault_wrap = rows
-            .wraps
-            .get(&(member, keys::VAULT_SCOPE.to_vec()))
-            .ok_or_else(not_for_you)?;
-        if vault_wrap.wrapper != inviter {
-            return Err(not_for_you());
-        }
-        let epoch = vault_wrap.epoch;
-        let vk_raw = keys::unwrap(
-            &identity.seed,
-            &inviter,
-            &vault_wrap.enc,
-            &vault_wrap.ct,
-            &keys::ad(b"wrap", &team, epoch, &[&member, keys::VAULT_SCOPE]),
-        )
-        .map_err(|_| not_for_you())?;
-        let vk = VaultKey::derive(vk_raw.clone(), &team)?;
-        let Head::V1 {
-            epoch: head_epoch, ..
-        } = verify(&vk, &team, version, &head, &rows, None)?;
-        if head_epoch != epoch {
-            return Err(tampered("a key wrap of another epoch"));
-        }
-        let mut admins = Vec::new();
-        let mut role = None;
-        for (id, sealed) in &rows.members {
-            let MemberRecord::V1 {
-                public, role: r, ..
-            } = open_member(&vk, &team, epoch, id, sealed)?;
-            if r == Role::Admin {
-                admins.push(public);
-            }
-            if *id == member {
-                if public != identity.public {
-                    return Err(not_for_you());
-                }
-                role = Some(r);
-            }
-        }
-        let role = role.ok_or_else(not_for_you)?;
-        if !admins.contains(&inviter) {
-            return Err(tampered("the token's inviter is not an admin"));
-        }
-        let mut env_keys = Vec::new();
-        for ((m, scope), w) in &rows.wraps {
-            if *m != member || scope == keys::VAULT_SCOPE {
-                continue;
-            }
-            let env_id: EnvId = scope
-                .as_slice()
-                .try_into()
-                .map_err(|_| tampered("a key wrap"))?;
-            if !admins.contains(&w.wrapper) || w.epoch != epoch {
-                return Err(tampered("a key wrap not made by an admin"));
-            }
-            let raw = keys::unwrap(
-                &identity.seed,
-                &w.wrapper,
-                &w.enc,
-                &w.ct,
-                &keys::ad(b"wrap", &team, epoch, &[&member, &env_id]),
-            )
-            .map_err(|_| tampered("a key wrap"))?;
-            env_keys.push((env_id, *raw));
-        }
-        let sc = Sidecar {
-            url: url.into(),
+        let sc = adopt(
+            url,
             team,
             member,
-            role,
-            epoch,
-            vault_key: *vk_raw,
-            env_keys,
-            seen_version: version,
-            seen_hash: head_hash(&head)?,
-            synced_at: now(),
-            dirty: false,
-        };
+            (version, &head, &rows),
+            identity,
+            Some(inviter),
+            None,
+        )?;
         let held = Held::from_sidecar(&sc)?;
         self.replace_from(&sc, &held, &rows)?;
         self.team_save(&sc)?;
@@ -931,6 +886,104 @@ impl Vault {
             synced_at: sc.synced_at,
         })
     }
+}
+
+/// Unwraps this member's keys from verified rows and makes the replica's record of them:
+/// on join (the vault key must be wrapped by the token's inviter) and after a rekey.
+/// Every wrap must be by an admin of the verified member list.
+fn adopt(
+    url: &str,
+    team: TeamId,
+    member: MemberId,
+    (version, head, rows): (u64, &[u8], &Rows),
+    identity: &Identity,
+    inviter: Option<PublicKeyBytes>,
+    seen: Option<(u64, [u8; 32])>,
+) -> Result<Sidecar> {
+    let not_for_you = || {
+        VaultError::team(
+            "the token's keys do not open with this identity, or were not made by the admin who issued the token",
+        )
+    };
+    let vault_wrap = rows
+        .wraps
+        .get(&(member, keys::VAULT_SCOPE.to_vec()))
+        .ok_or_else(not_for_you)?;
+    if inviter.is_some_and(|i| i != vault_wrap.wrapper) {
+        return Err(not_for_you());
+    }
+    let inviter = vault_wrap.wrapper;
+    let epoch = vault_wrap.epoch;
+    let vk_raw = keys::unwrap(
+        &identity.seed,
+        &inviter,
+        &vault_wrap.enc,
+        &vault_wrap.ct,
+        &keys::ad(b"wrap", &team, epoch, &[&member, keys::VAULT_SCOPE]),
+    )
+    .map_err(|_| not_for_you())?;
+    let vk = VaultKey::derive(vk_raw.clone(), &team)?;
+    let Head::V1 {
+        epoch: head_epoch, ..
+    } = verify(&vk, &team, version, head, rows, seen)?;
+    if head_epoch != epoch {
+        return Err(tampered("a key wrap of another epoch"));
+    }
+    let mut admins = Vec::new();
+    let mut role = None;
+    for (id, sealed) in &rows.members {
+        let MemberRecord::V1 {
+            public, role: r, ..
+        } = open_member(&vk, &team, epoch, id, sealed)?;
+        if r == Role::Admin {
+            admins.push(public);
+        }
+        if *id == member {
+            if public != identity.public {
+                return Err(not_for_you());
+            }
+            role = Some(r);
+        }
+    }
+    let role = role.ok_or_else(not_for_you)?;
+    if !admins.contains(&inviter) {
+        return Err(tampered("the token's inviter is not an admin"));
+    }
+    let mut env_keys = Vec::new();
+    for ((m, scope), w) in &rows.wraps {
+        if *m != member || scope == keys::VAULT_SCOPE {
+            continue;
+        }
+        let env_id: EnvId = scope
+            .as_slice()
+            .try_into()
+            .map_err(|_| tampered("a key wrap"))?;
+        if !admins.contains(&w.wrapper) || w.epoch != epoch {
+            return Err(tampered("a key wrap not made by an admin"));
+        }
+        let raw = keys::unwrap(
+            &identity.seed,
+            &w.wrapper,
+            &w.enc,
+            &w.ct,
+            &keys::ad(b"wrap", &team, epoch, &[&member, &env_id]),
+        )
+        .map_err(|_| tampered("a key wrap"))?;
+        env_keys.push((env_id, *raw));
+    }
+    Ok(Sidecar {
+        url: url.into(),
+        team,
+        member,
+        role,
+        epoch,
+        vault_key: *vk_raw,
+        env_keys,
+        seen_version: version,
+        seen_hash: head_hash(head)?,
+        synced_at: now(),
+        dirty: false,
+    })
 }
 
 /// "3 s", "5 min", "2 h", "4 days".
