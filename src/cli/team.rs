@@ -34,6 +34,9 @@ impl IdentityPath {
 #[derive(Debug, Subcommand)]
 pub enum IdentityCommand {
     /// Make this person's or server's keypair; prints the tresor1… public key to give an admin
+    #[command(
+        after_help = "Examples:\n  tresor identity new                         protected like your vault (passphrase)\n  tresor --keyfile ~/.config/tresor/ci.key identity new   a server's identity"
+    )]
     New {
         #[command(flatten)]
         path: IdentityPath,
@@ -41,6 +44,7 @@ pub enum IdentityCommand {
         kdf: KdfArgs,
     },
     /// Print the public key (no credential needed)
+    #[command(after_help = "Example:\n  tresor identity show")]
     Show {
         #[command(flatten)]
         path: IdentityPath,
@@ -50,6 +54,9 @@ pub enum IdentityCommand {
 #[derive(Debug, Subcommand)]
 pub enum RemoteCommand {
     /// Put this vault on a PostgreSQL server as a team vault, with you as its admin
+    #[command(
+        after_help = "Examples:\n  tresor remote init postgres://app@db/secrets --name alice\n  PGPASSWORD=… tresor remote init postgres://app@db.internal:5432/secrets"
+    )]
     Init {
         /// libpq URL, e.g. postgres://app@db/secrets (password from the URL or PGPASSWORD)
         url: String,
@@ -60,6 +67,9 @@ pub enum RemoteCommand {
         path: IdentityPath,
     },
     /// Make this new, empty vault a replica of a team vault
+    #[command(
+        after_help = "Example:\n  tresor init && tresor identity new      then send the tresor1… key to an admin\n  tresor remote join postgres://app@db/secrets --token tresor-join1:…"
+    )]
     Join {
         url: String,
         /// The token printed by the admin's `tresor member add`
@@ -69,9 +79,11 @@ pub enum RemoteCommand {
         path: IdentityPath,
     },
     /// Where this replica stands: server, your role, head fingerprint, last sync
+    #[command(after_help = "Example:\n  tresor remote status")]
     Status,
     /// Bring the replica up to date now (every command also does it); after a member
     /// was removed, fetch the new keys with your identity
+    #[command(after_help = "Example:\n  tresor remote sync")]
     Sync {
         #[command(flatten)]
         path: IdentityPath,
@@ -81,6 +93,9 @@ pub enum RemoteCommand {
 #[derive(Debug, Subcommand)]
 pub enum MemberCommand {
     /// Give someone access (admins only); prints the join token to send them
+    #[command(
+        after_help = "Examples:\n  tresor member add bob tresor1… --role writer\n  tresor -p billing member add ci-prod tresor1… --role reader --only-env production"
+    )]
     Add {
         name: String,
         /// Their public key, as `tresor identity new` printed it (tresor1…)
@@ -94,9 +109,13 @@ pub enum MemberCommand {
         path: IdentityPath,
     },
     /// Who has access: name, role, environments, added
+    #[command(after_help = "Example:\n  tresor member list")]
     List,
     /// Take someone's access away (admins only): rekeys the team vault in one transaction
     /// and lists the values they could read, to rotate
+    #[command(
+        after_help = "Example:\n  tresor member rm ci-prod        then rotate the values it prints"
+    )]
     Rm {
         name: String,
         #[command(flatten)]
