@@ -300,8 +300,8 @@ impl Vault {
             }
             self.put_record(txn, id, &meta, Some(&secret.value), None)
         })?;
-        if team {
-            self.team_after_write(project, env, std::slice::from_ref(&secret.key))?;
+        if let Some(guard) = team {
+            self.team_after_write(guard, project, env, std::slice::from_ref(&secret.key))?;
         }
         self.audit("add", project, env, &secret.key);
         Ok(info(meta))
@@ -372,8 +372,8 @@ impl Vault {
                 )?;
                 Ok((info(meta), new_value.is_some()))
             })?;
-        if team {
-            self.team_after_write(project, env, &[key.to_string()])?;
+        if let Some(guard) = team {
+            self.team_after_write(guard, project, env, &[key.to_string()])?;
         }
         self.audit(
             if value_changed { "edit value" } else { "edit" },
@@ -392,8 +392,8 @@ impl Vault {
             txn.delete(Table::Secrets, id)?;
             Ok(())
         })?;
-        if team {
-            self.team_after_write(project, env, &[key.to_string()])?;
+        if let Some(guard) = team {
+            self.team_after_write(guard, project, env, &[key.to_string()])?;
         }
         self.audit("delete", project, env, key);
         Ok(())
@@ -488,9 +488,9 @@ impl Vault {
             .chain(&report.updated)
             .map(String::as_str)
             .collect();
-        if team {
+        if let Some(guard) = team {
             let keys: Vec<String> = changed.iter().map(|k| k.to_string()).collect();
-            self.team_after_write(project, env, &keys)?;
+            self.team_after_write(guard, project, env, &keys)?;
         }
         self.audit("import", project, env, &changed.join(","));
         Ok(report)

@@ -69,6 +69,9 @@ pub struct TeamStatus {
     pub synced_at: i64,
 }
 
+/// Held from before a local change on a team replica until its server write is done.
+pub(super) struct TeamGuard(#[allow(dead_code)] std::fs::File);
+
 /// The keys this member holds, unwrapped.
 struct Held {
     vk: VaultKey,
@@ -300,6 +303,15 @@ impl Vault {
     /// Brings the replica up to the server's head; `None` for a vault that is not a team
     /// vault. An unreachable server is not an error here: reads go on from the replica.
     pub fn team_sync(&self) -> Result<Option<SyncReport>> {
+        if !self.is_team() {
+            return Ok(None);
+        }
+        let _lock = sidecar::lock(&self.path)?;
+        self.sync_locked()
+    }
+
+    /// [`Vault::team_sync`], with the replica's lock already held.
+    fn sync_locked(&self) -> Result<Option<SyncReport>> {
         let Some(mut sc) = self.team_load()? else {
             return Ok(None);
         };
@@ -321,7 +333,7 @@ impl Vault {
             let _ = self.team_save(&sc);
             return Ok(Some(SyncReport::Current));
         }
-        let (version, head, rows) = server::load(&mut client, &sc.team, false)?
+        let (version, head, rows) = server::load_snapshot(&mut client, &sc.team)?
             .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
         if claimed_epoch(&head) > Some(sc.epoch) {
             return Ok(Some(SyncReport::Rekeyed));
@@ -405,9 +417,13 @@ impl Vault {
     /// Before a local change on a team replica: refuses a reader, and marks the replica
     /// as holding a change the server does not have yet (so a crash before the server
     /// write leaves a replica that the next sync rebuilds). `false`: not a team vault.
-    pub(super) fn team_before_write(&self) -> Result<bool> {
+    pub(super) fn team_before_write(&self) -> Result<Option<TeamGuard>> {
+        if !self.is_team() {
+            return Ok(None);
+        }
+        let lock = sidecar::lock(&self.path)?;
         let Some(mut sc) = self.team_load()? else {
-            return Ok(false);
+            return Ok(None);
         };
         if !sc.role.can_write() {
             return Err(VaultError::team(
@@ -416,13 +432,14 @@ impl Vault {
         }
         sc.dirty = true;
         self.team_save(&sc)?;
-        Ok(true)
+        Ok(Some(TeamGuard(lock)))
     }
 
     /// After a local change of these keys: writes them to the server. On failure the
     /// replica is rebuilt from the server, so it never shows a change the team lacks.
     pub(super) fn team_after_write(
         &self,
+        guard: TeamGuard,
         project: &str,
         env: &str,
         changed: &[String],
@@ -456,8 +473,9 @@ impl Vault {
             })
         })();
         if result.is_err() {
-            let _ = self.team_sync();
+            let _ = self.sync_locked();
         }
+        drop(guard);
         result
     }
 
@@ -682,6 +700,7 @@ impl Vault {
         envs: Option<Vec<(String, String)>>,
     ) -> Result<String> {
         super::validate::name("member", name)?;
+        let _lock = sidecar::lock(&self.path)?;
         let mut sc = self.team_required()?;
         if sc.role != Role::Admin {
             return Err(VaultError::team(
@@ -805,9 +824,10 @@ impl Vault {
         let member: MemberId = bytes[16..32].try_into().map_err(|_| bad_token())?;
         let inviter: PublicKeyBytes = bytes[32..].try_into().map_err(|_| bad_token())?;
         let mut client = server::connect(url)?;
-        let (version, head, rows) = server::load(&mut client, &team, false)?.ok_or_else(|| {
-            VaultError::team("no such team vault on this server (check the URL and the token)")
-        })?;
+        let (version, head, rows) =
+            server::load_snapshot(&mut client, &team)?.ok_or_else(|| {
+                VaultError::team("no such team vault on this server (check the URL and the token)")
+            })?;
         let sc = adopt(
             url,
             team,
@@ -829,7 +849,7 @@ impl Vault {
         let sc = self.team_required()?;
         let held = Held::from_sidecar(&sc)?;
         let mut client = server::connect(&sc.url)?;
-        let (version, head, rows) = server::load(&mut client, &sc.team, false)?
+        let (version, head, rows) = server::load_snapshot(&mut client, &sc.team)?
             .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
         verify(
             &held.vk,

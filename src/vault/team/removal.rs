@@ -32,6 +32,7 @@ pub struct Removal {
 impl Vault {
     /// Removes a member (admins only) and rekeys the team vault, atomically.
     pub fn team_remove_member(&self, identity: &Identity, name: &str) -> Result<Removal> {
+        let _lock = super::sidecar::lock(&self.path)?;
         let mut sc = self.team_required()?;
         if sc.role != Role::Admin {
             return Err(VaultError::team(
@@ -193,9 +194,10 @@ impl Vault {
 
     /// Fetches this member's keys again after a rekey (and the replica with them).
     pub fn team_refresh(&self, identity: &Identity) -> Result<()> {
+        let _lock = super::sidecar::lock(&self.path)?;
         let sc = self.team_required()?;
         let mut client = server::connect(&sc.url)?;
-        let (version, head, rows) = server::load(&mut client, &sc.team, false)?
+        let (version, head, rows) = server::load_snapshot(&mut client, &sc.team)?
             .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
         if !rows
             .wraps

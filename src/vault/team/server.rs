@@ -86,8 +86,23 @@ pub fn head(client: &mut impl GenericClient, team: &TeamId) -> Result<Option<(u6
     Ok(row.map(|r| (r.get::<_, i64>(0) as u64, r.get(1))))
 }
 
-/// The head and every row, in one snapshot; `lock` holds the vault row until commit, so
-/// writers queue instead of losing updates.
+/// The head and every row, for a reader: one repeatable-read snapshot, so a writer that
+/// commits between two of the SELECTs cannot make a consistent state look tampered.
+pub fn load_snapshot(client: &mut Client, team: &TeamId) -> Result<Option<(u64, Vec<u8>, Rows)>> {
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .map_err(db_error)?;
+    let out = load(&mut tx, team, false)?;
+    tx.commit().map_err(db_error)?;
+    Ok(out)
+}
+
+/// The head and every row, inside the caller's transaction; `lock` holds the vault row
+/// until commit, so writers queue instead of losing updates (the row lock is taken by
+/// the first SELECT, so in READ COMMITTED every later SELECT sees the state it guards).
 pub fn load(
     client: &mut impl GenericClient,
     team: &TeamId,
