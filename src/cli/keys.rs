@@ -24,7 +24,7 @@ pub struct KdfArgs {
 }
 
 impl KdfArgs {
-    fn params(&self) -> Result<KdfParams, CliError> {
+    pub(super) fn params(&self) -> Result<KdfParams, CliError> {
         let params = KdfParams {
             passes: self.kdf_passes,
             memory_kib: self.kdf_memory_mib.saturating_mul(1024),

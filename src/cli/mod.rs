@@ -14,6 +14,7 @@ mod output;
 mod projects;
 mod prompt;
 mod secrets;
+mod team;
 mod transfer;
 pub mod unlock;
 
@@ -167,6 +168,24 @@ pub enum Command {
         after_help = "Examples:\n  tresor upgrade\n  tresor --keyfile ci.key upgrade --also-passphrase\n  tresor upgrade --also-keyfile ci.key\n  tresor upgrade --drop-unmatched          remove slots whose credential is lost"
     )]
     Upgrade(keys::RekeyArgs),
+    /// This person's or server's keypair, for team vaults
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  tresor identity new          prints tresor1…: give it to an admin of the team vault\n  tresor identity show"
+    )]
+    Identity(team::IdentityCommand),
+    /// Share this vault through PostgreSQL, or join a shared one (end-to-end encrypted)
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  tresor remote init postgres://app@db/secrets\n  tresor remote join postgres://app@db/secrets --token tresor-join1:…\n  tresor remote status"
+    )]
+    Remote(team::RemoteCommand),
+    /// Members of a team vault: who can read which environments, who can write
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  tresor member add bob tresor1… --role writer\n  tresor member add ci-prod tresor1… --role reader --only-env production\n  tresor member list"
+    )]
+    Member(team::MemberCommand),
     /// Show the audit log: who read or changed what, when; never values
     #[command(
         after_help = "Examples:\n  tresor audit                      everything, oldest first\n  tresor audit -e production        production's entries, in every project\n  tresor -p billing audit --last 20\n\nOnly -p/-e typed on the command line filter (not TRESOR_PROJECT/TRESOR_ENV).\nThe via column says where an entry came from and which key slot unlocked the vault\n(see `tresor keyfile list`). Exits 1 when an entry fails verification."
@@ -270,6 +289,9 @@ pub fn run(global: Global, command: Command) -> i32 {
         Command::Passwd(args) => keys::passwd(&global, args),
         Command::Rekey(args) => keys::rekey(&global, args),
         Command::Upgrade(args) => keys::upgrade(&global, args),
+        Command::Identity(cmd) => team::identity(&global, cmd),
+        Command::Remote(cmd) => team::remote(&global, cmd),
+        Command::Member(cmd) => team::member(&global, cmd),
         Command::Audit(args) => audit::show(&global, args),
         Command::Doctor(args) => maintenance::doctor(&global, args),
         Command::Compact => maintenance::compact(&global),

@@ -75,14 +75,29 @@ pub fn warn_audit_failure(vault: &Vault) {
 
 /// Opens the vault with whatever credential is available, the agent included.
 pub fn open(global: &Global) -> Result<OpenVault, CliError> {
-    open_with(global, "Passphrase: ", agent::Mode::from_env())
+    synced(
+        open_with(global, "Passphrase: ", agent::Mode::from_env())?,
+        false,
+    )
 }
 
 /// Opens the vault for a command that changes who can open it (`passwd`, `rekey`,
 /// `keyfile add|rm`, `upgrade`): the credential itself is asked for, never the agent's
 /// key, and the agent is told to forget the key afterwards (see [`forget_held`]).
 pub fn open_asking(global: &Global, question: &str) -> Result<OpenVault, CliError> {
-    open_with(global, question, agent::Mode::Off)
+    synced(open_with(global, question, agent::Mode::Off)?, false)
+}
+
+/// Opens a team replica without syncing it first (`remote sync` fetches new keys).
+pub fn open_unsynced(global: &Global) -> Result<OpenVault, CliError> {
+    open_with(global, "Passphrase: ", agent::Mode::from_env())
+}
+
+/// A team replica reads after checking the server's head (see `vault::team`); for a
+/// change, an unreachable server is refused instead of read from with a warning.
+fn synced(vault: OpenVault, for_change: bool) -> Result<OpenVault, CliError> {
+    super::team::sync_after_unlock(&vault, for_change)?;
+    Ok(vault)
 }
 
 fn open_with(global: &Global, question: &str, mode: agent::Mode) -> Result<OpenVault, CliError> {
@@ -168,12 +183,18 @@ pub fn forget_held(global: &Global) {
 /// Opens the vault for a command that changes it: a format-1 vault is upgraded first
 /// (once; see `Vault::upgrade_before_write`).
 pub fn open_for_change(global: &Global) -> Result<OpenVault, CliError> {
-    upgraded(open(global)?)
+    upgraded(synced(
+        open_with(global, "Passphrase: ", agent::Mode::from_env())?,
+        true,
+    )?)
 }
 
 /// Like [`open_for_change`], with the credential itself (see [`open_asking`]).
 pub fn open_credential_for_change(global: &Global) -> Result<OpenVault, CliError> {
-    upgraded(open_asking(global, "Passphrase: ")?)
+    upgraded(synced(
+        open_with(global, "Passphrase: ", agent::Mode::Off)?,
+        true,
+    )?)
 }
 
 fn upgraded(mut vault: OpenVault) -> Result<OpenVault, CliError> {

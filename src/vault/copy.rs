@@ -117,6 +117,7 @@ impl Vault {
         (to_project, to_env): (&str, &str),
         overwrite: bool,
     ) -> Result<CopyOutcome> {
+        self.team_not_yet("copying a secret (`cp`)")?;
         if (from_project, from_env) == (to_project, to_env) {
             return Err(VaultError::SamePlace {
                 project: from_project.into(),
@@ -176,6 +177,7 @@ impl Vault {
         (to_project, to): (&str, &str),
         mode: CloneMode,
     ) -> Result<CloneReport> {
+        self.team_catalog_unchanged()?;
         if (project, from) == (to_project, to) {
             return Err(VaultError::SamePlace {
                 project: project.into(),

@@ -165,6 +165,7 @@ impl Vault {
     }
 
     pub fn add_env(&self, project: &str, env: &str) -> Result<()> {
+        self.team_catalog_unchanged()?;
         validate::name("project", project)?;
         validate::name("environment", env)?;
         self.write(|txn, catalog| {
@@ -187,6 +188,7 @@ impl Vault {
 
     /// Creates a project with the three usual environments.
     pub fn add_project(&self, project: &str) -> Result<()> {
+        self.team_catalog_unchanged()?;
         validate::name("project", project)?;
         self.write(|txn, catalog| {
             if catalog.entries.iter().any(|e| e.project == project) {
@@ -208,6 +210,7 @@ impl Vault {
     /// Removes an environment; one holding secrets needs `force`. The last environment of
     /// a project stays, so a project never silently disappears.
     pub fn remove_env(&self, project: &str, env: &str, force: bool) -> Result<usize> {
+        self.team_catalog_unchanged()?;
         let removed = self.write(|txn, catalog| {
             let siblings = catalog
                 .entries
@@ -246,6 +249,7 @@ impl Vault {
     /// secrets needs `force`; the last project stays (a vault always has one). Returns
     /// (environments, secrets) removed.
     pub fn remove_project(&self, project: &str, force: bool) -> Result<(usize, usize)> {
+        self.team_catalog_unchanged()?;
         let removed = self.write(|txn, catalog| {
             let envs: Vec<&EnvEntry> = catalog
                 .entries

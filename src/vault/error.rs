@@ -9,6 +9,9 @@ pub type Result<T, E = VaultError> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
+    /// The team vault (server, members, head), worded by `vault::team`.
+    #[error("{0}")]
+    Team(String),
     #[error("Secret key is required")]
     KeyRequired,
     #[error("Secret value is required")]
@@ -246,6 +249,14 @@ impl VaultError {
             path: path.into(),
             source,
         }
+    }
+}
+
+/// The team vault: a failure already worded for the user (the server, a member, the
+/// head), see `vault::team`.
+impl VaultError {
+    pub fn team(text: impl Into<String>) -> VaultError {
+        VaultError::Team(text.into())
     }
 }
 

@@ -196,7 +196,7 @@ pub fn record(
 
 /// Write to a private temporary file and rename it over the record: a crash leaves the
 /// old record or the new one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     store::ensure_parent_dir(path)?;
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".{}.tmp", std::process::id()));

@@ -34,6 +34,7 @@ mod secrets;
 mod slots;
 pub mod storage;
 pub mod store;
+pub mod team;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod validate;

@@ -150,7 +150,11 @@ impl Vault {
     }
 
     /// Every record of an environment, verified, as (id, record).
-    fn env_records(&self, project: &str, env: &str) -> Result<Vec<(SecretId, SecretRecord)>> {
+    pub(super) fn env_records(
+        &self,
+        project: &str,
+        env: &str,
+    ) -> Result<Vec<(SecretId, SecretRecord)>> {
         self.read(|txn, catalog| {
             let entry = self.find_env(catalog, project, env)?;
             let place = Place { project, env };
@@ -296,6 +300,7 @@ impl Vault {
             value_changed: at,
             value_len: secret.value.len() as u32,
         };
+        let team = self.team_before_write()?;
         self.write_secret(project, env, &secret.key, |txn, id, existing| {
             if existing.is_some() {
                 return Err(VaultError::Duplicate {
@@ -306,6 +311,9 @@ impl Vault {
             }
             self.put_record(txn, id, &meta, Some(&secret.value), None)
         })?;
+        if let Some(guard) = team {
+            self.team_after_write(guard, project, env, std::slice::from_ref(&secret.key))?;
+        }
         self.audit("add", project, env, &secret.key);
         Ok(info(meta))
     }
@@ -325,6 +333,7 @@ impl Vault {
         if let Some(d) = &edit.description {
             validate::description(d)?;
         }
+        let team = self.team_before_write()?;
         let (updated, value_changed) =
             self.write_secret(project, env, key, |txn, id, existing| {
                 let record = existing.ok_or_else(|| not_found(project, env, key))?;
@@ -377,6 +386,9 @@ impl Vault {
                 )?;
                 Ok((info(meta), new_value.is_some()))
             })?;
+        if let Some(guard) = team {
+            self.team_after_write(guard, project, env, &[key.to_string()])?;
+        }
         self.audit(
             if value_changed { "edit value" } else { "edit" },
             project,
@@ -388,6 +400,7 @@ impl Vault {
 
     /// Deleting is permanent, and takes the secret's history with it.
     pub fn remove(&self, project: &str, env: &str, key: &str) -> Result<()> {
+        let team = self.team_before_write()?;
         self.write_secret(project, env, key, |txn, id, existing| {
             existing.ok_or_else(|| not_found(project, env, key))?;
             txn.delete(Table::Secrets, id)?;
@@ -395,6 +408,9 @@ impl Vault {
             txn.delete_prefix(Table::History, id)?;
             Ok(())
         })?;
+        if let Some(guard) = team {
+            self.team_after_write(guard, project, env, &[key.to_string()])?;
+        }
         self.audit("delete", project, env, key);
         Ok(())
     }
@@ -416,6 +432,7 @@ impl Vault {
             }
         }
         let at = now();
+        let team = self.team_before_write()?;
         let report = self.write(|txn, catalog| {
             let entry = self.find_env(catalog, project, env)?;
             let place = Place { project, env };
@@ -488,6 +505,10 @@ impl Vault {
             .chain(&report.updated)
             .map(String::as_str)
             .collect();
+        if let Some(guard) = team {
+            let keys: Vec<String> = changed.iter().map(|k| k.to_string()).collect();
+            self.team_after_write(guard, project, env, &keys)?;
+        }
         self.audit("import", project, env, &changed.join(","));
         Ok(report)
     }

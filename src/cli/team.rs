@@ -1,0 +1,325 @@
+//! identity, remote and member: sharing a vault through PostgreSQL (see `vault::team`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::keys::KdfArgs;
+use super::secrets::date;
+use super::{CliError, CliResult, Global, note, unlock};
+use crate::vault::team::identity::{self, Identity};
+use crate::vault::team::keys::{parse_public, public_text};
+use crate::vault::team::records::Role;
+use crate::vault::team::{SyncReport, age_text};
+use crate::vault::{Credential, VaultError};
+
+#[derive(Debug, Args)]
+pub struct IdentityPath {
+    /// This person's or server's identity [default: ~/.config/tresor/identity]
+    #[arg(long, env = "TRESOR_IDENTITY", value_name = "PATH")]
+    pub identity: Option<PathBuf>,
+}
+
+impl IdentityPath {
+    fn path(&self) -> Result<PathBuf, CliError> {
+        match &self.identity {
+            Some(p) => Ok(p.clone()),
+            None => identity::default_path().ok_or_else(|| {
+                CliError::msg("no home directory for the identity; pass --identity PATH")
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IdentityCommand {
+    /// Make this person's or server's keypair; prints the tresor1… public key to give an admin
+    #[command(
+        after_help = "Examples:\n  tresor identity new                         protected like your vault (passphrase)\n  tresor --keyfile ~/.config/tresor/ci.key identity new   a server's identity"
+    )]
+    New {
+        #[command(flatten)]
+        path: IdentityPath,
+        #[command(flatten)]
+        kdf: KdfArgs,
+    },
+    /// Print the public key (no credential needed)
+    #[command(after_help = "Example:\n  tresor identity show")]
+    Show {
+        #[command(flatten)]
+        path: IdentityPath,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RemoteCommand {
+    /// Put this vault on a PostgreSQL server as a team vault, with you as its admin
+    #[command(
+        after_help = "Examples:\n  tresor remote init postgres://app@db/secrets --name alice\n  PGPASSWORD=… tresor remote init postgres://app@db.internal:5432/secrets"
+    )]
+    Init {
+        /// libpq URL, e.g. postgres://app@db/secrets (password from the URL or PGPASSWORD)
+        url: String,
+        /// Your name as the other members will see it [default: your user name]
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        path: IdentityPath,
+    },
+    /// Make this new, empty vault a replica of a team vault
+    #[command(
+        after_help = "Example:\n  tresor init && tresor identity new      then send the tresor1… key to an admin\n  tresor remote join postgres://app@db/secrets --token tresor-join1:…"
+    )]
+    Join {
+        url: String,
+        /// The token printed by the admin's `tresor member add`
+        #[arg(long)]
+        token: String,
+        #[command(flatten)]
+        path: IdentityPath,
+    },
+    /// Where this replica stands: server, your role, head fingerprint, last sync
+    #[command(after_help = "Example:\n  tresor remote status")]
+    Status,
+    /// Bring the replica up to date now (every command also does it); after a member
+    /// was removed, fetch the new keys with your identity
+    #[command(after_help = "Example:\n  tresor remote sync")]
+    Sync {
+        #[command(flatten)]
+        path: IdentityPath,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Give someone access (admins only); prints the join token to send them
+    #[command(
+        after_help = "Examples:\n  tresor member add bob tresor1… --role writer\n  tresor -p billing member add ci-prod tresor1… --role reader --only-env production"
+    )]
+    Add {
+        name: String,
+        /// Their public key, as `tresor identity new` printed it (tresor1…)
+        public_key: String,
+        #[arg(long, value_parser = ["reader", "writer", "admin"])]
+        role: String,
+        /// Only these environments of the project (repeatable) [default: all]
+        #[arg(long = "only-env", value_name = "ENV")]
+        envs: Vec<String>,
+        #[command(flatten)]
+        path: IdentityPath,
+    },
+    /// Who has access: name, role, environments, added
+    #[command(after_help = "Example:\n  tresor member list")]
+    List,
+    /// Take someone's access away (admins only): rekeys the team vault in one transaction
+    /// and lists the values they could read, to rotate
+    #[command(
+        after_help = "Example:\n  tresor member rm ci-prod        then rotate the values it prints"
+    )]
+    Rm {
+        name: String,
+        #[command(flatten)]
+        path: IdentityPath,
+    },
+}
+
+/// The identity's credential: the same sources as the vault's (keyfile, passphrase).
+fn identity_credential(global: &Global) -> Result<Credential, CliError> {
+    match unlock::preset_credential(global) {
+        Some(c) => Ok(c),
+        None if unlock::can_prompt() => Ok(Credential::Passphrase(unlock::prompt(
+            "Identity passphrase: ",
+        )?)),
+        None => Err(VaultError::NoCredential.into()),
+    }
+}
+
+fn unlock_identity(global: &Global, path: &IdentityPath) -> Result<Identity, CliError> {
+    Ok(identity::unlock(
+        &path.path()?,
+        &identity_credential(global)?,
+    )?)
+}
+
+pub fn identity(global: &Global, cmd: IdentityCommand) -> CliResult {
+    match cmd {
+        IdentityCommand::New { path, kdf } => {
+            let file = path.path()?;
+            let id = identity::create(&file, &identity_credential(global)?, kdf.params()?)?;
+            note(&format!("identity written to {}", file.display()));
+            println!("{}", id.public_text());
+        }
+        IdentityCommand::Show { path } => {
+            println!("{}", public_text(&identity::public(&path.path()?)?));
+        }
+    }
+    Ok(())
+}
+
+pub fn remote(global: &Global, cmd: RemoteCommand) -> CliResult {
+    match cmd {
+        RemoteCommand::Init { url, name, path } => {
+            let id = unlock_identity(global, &path)?;
+            let vault = unlock::open(global)?;
+            let name = name.unwrap_or_else(|| crate::vault::audit::who().0);
+            let fingerprint = vault.team_init(&url, &id, &name)?;
+            note(&format!(
+                "this vault is now the team vault {fingerprint} on the server, with {name} as admin; add members with `tresor member add NAME PUBLIC_KEY --role writer`"
+            ));
+        }
+        RemoteCommand::Join { url, token, path } => {
+            let id = unlock_identity(global, &path)?;
+            let vault = unlock::open(global)?;
+            vault.team_join(&url, &token, &id)?;
+            let envs = vault.environments()?;
+            let shared: Vec<String> = envs
+                .iter()
+                .filter(|e| e.secrets > 0)
+                .map(|e| format!("{}/{} ({})", e.project, e.name, e.secrets))
+                .collect();
+            note(&format!(
+                "joined: this vault is now a replica of the team vault{}",
+                if shared.is_empty() {
+                    String::new()
+                } else {
+                    format!("; secrets in {}", shared.join(", "))
+                }
+            ));
+        }
+        RemoteCommand::Status => {
+            let vault = unlock::open(global)?;
+            let s = vault.team_status()?;
+            println!("server: {}", redact(&s.url));
+            println!("role: {}", s.role.label());
+            println!("version: {}", s.version);
+            println!("head: {}", s.head);
+            println!(
+                "last sync: {} ago",
+                age_text(chrono::Utc::now().timestamp() - s.synced_at)
+            );
+        }
+        RemoteCommand::Sync { path } => {
+            let vault = unlock::open_unsynced(global)?;
+            match vault.team_sync()? {
+                Some(SyncReport::Rekeyed) => {
+                    let id = unlock_identity(global, &path)?;
+                    vault.team_refresh(&id)?;
+                    note("fetched the new keys of the rekeyed team vault");
+                }
+                Some(SyncReport::Offline { why, .. }) => return Err(CliError::msg(why)),
+                _ => {}
+            }
+            note(&format!(
+                "in sync at version {}",
+                vault.team_status()?.version
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn member(global: &Global, cmd: MemberCommand) -> CliResult {
+    match cmd {
+        MemberCommand::Add {
+            name,
+            public_key,
+            role,
+            envs,
+            path,
+        } => {
+            let public = parse_public(&public_key)?;
+            let role = Role::parse(&role).ok_or_else(|| CliError::msg("unknown role"))?;
+            let id = unlock_identity(global, &path)?;
+            let vault = unlock::open_for_change(global)?;
+            let scope = (!envs.is_empty()).then(|| {
+                envs.iter()
+                    .map(|e| (global.project.clone(), e.clone()))
+                    .collect::<Vec<_>>()
+            });
+            let token = vault.team_add_member(&id, &name, &public, role, scope)?;
+            note(&format!(
+                "{name} added as {}; send them this token for `tresor remote join URL --token …`:",
+                role.label()
+            ));
+            println!("{token}");
+        }
+        MemberCommand::Rm { name, path } => {
+            let id = unlock_identity(global, &path)?;
+            let vault = unlock::open_for_change(global)?;
+            let done = vault.team_remove_member(&id, &name)?;
+            note(&format!(
+                "{name} removed; the team vault has new keys (epoch {}, {} values re-encrypted); the other members run `tresor remote sync`",
+                done.epoch, done.reencrypted
+            ));
+            if done.to_rotate.is_empty() {
+                note(&format!("{name} could read no values"));
+            } else {
+                note(&format!(
+                    "{name} could read these {} values: rotate them (a rekey cannot take back what was read):",
+                    done.to_rotate.len()
+                ));
+                for (project, env, key) in &done.to_rotate {
+                    println!("{project}/{env}/{key}");
+                }
+            }
+        }
+        MemberCommand::List => {
+            let vault = unlock::open(global)?;
+            for m in vault.team_members()? {
+                let envs = match &m.envs {
+                    None => "all environments".to_string(),
+                    Some(list) => list
+                        .iter()
+                        .map(|(p, e)| format!("{p}/{e}"))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                };
+                println!(
+                    "{}{}\t{}\t{}\tadded {} by {}\t{}",
+                    m.name,
+                    if m.is_me { " (you)" } else { "" },
+                    m.role.label(),
+                    envs,
+                    date(m.added),
+                    m.added_by,
+                    m.public
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A URL without its password, for printing.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// After unlocking a team replica: bring it up to date, or say how old it is.
+/// `for_change`: an unreachable server is an error (a change must reach it).
+pub fn sync_after_unlock(vault: &crate::vault::Vault, for_change: bool) -> CliResult {
+    match vault.team_sync()? {
+        None | Some(SyncReport::Current) | Some(SyncReport::Updated { .. }) => Ok(()),
+        Some(SyncReport::Rekeyed) => Err(crate::vault::team::rekeyed().into()),
+        Some(SyncReport::Offline { age, why }) if for_change => Err(CliError::msg(format!(
+            "{why}; changes to a team vault need the server: nothing was changed (the local copy is {} old)",
+            age_text(age)
+        ))),
+        Some(SyncReport::Offline { age, why }) => {
+            super::warn(&format!(
+                "{why}; showing the local copy, last synced {} ago",
+                age_text(age)
+            ));
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,1029 @@
+//! The team vault: one vault shared through PostgreSQL, encrypted end to end.
+//!
+//! The local vault is a replica: reads stay local and unchanged, after a sync that checks
+//! the server's head and, when it moved, fetches the rows, verifies them against the
+//! head (MAC under the vault key, state root over every row, version never lower than
+//! the one this replica saw) and rewrites each environment this member can decrypt. A
+//! change is made locally first (so the vault's rules and messages apply), then written
+//! to the server as one transaction under a row lock, checked against the version this
+//! replica synced; if that fails, the replica is rebuilt from the server. See the
+//! "Team vault" section of ARCHITECTURE.md for the design and what it cannot detect.
+
+pub mod identity;
+pub mod keys;
+pub mod records;
+mod removal;
+mod server;
+mod sidecar;
+
+use std::collections::BTreeMap;
+
+use zeroize::Zeroizing;
+
+use self::identity::Identity;
+use self::keys::{EnvId, EnvKey, MemberId, PublicKeyBytes, SecretId, TeamId, VaultKey};
+use self::records::{Head, HeadRecord, MemberRecord, Role, Rows, SealedSecret, Wrap, head_hash};
+use self::sidecar::Sidecar;
+use super::crypto::{self, Key32};
+use super::error::{Result, VaultError};
+use super::integrity;
+use super::records::{EnvMeta, SecretMeta, decode, encode};
+use super::storage::Table;
+use super::{SecretValue, Vault, now};
+
+const JOIN_PREFIX: &str = "tresor-join1:";
+
+/// What a sync found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncReport {
+    /// The replica matched the server's head.
+    Current,
+    /// The replica was brought up to this version.
+    Updated { version: u64 },
+    /// The server could not be reached: the replica is this many seconds old.
+    Offline { age: i64, why: String },
+    /// A member was removed and the vault rekeyed: `team_refresh` fetches the new keys.
+    Rekeyed,
+}
+
+/// A member as `member list` shows it.
+#[derive(Debug, Clone)]
+pub struct MemberInfo {
+    pub name: String,
+    pub public: String,
+    pub role: Role,
+    /// `None`: every environment.
+    pub envs: Option<Vec<(String, String)>>,
+    pub added: i64,
+    pub added_by: String,
+    pub is_me: bool,
+}
+
+/// Where this replica stands, for `remote status`.
+#[derive(Debug, Clone)]
+pub struct TeamStatus {
+    pub url: String,
+    pub role: Role,
+    pub version: u64,
+    pub head: String,
+    pub synced_at: i64,
+}
+
+/// Held from before a local change on a team replica until its server write is done.
+pub(super) struct TeamGuard(#[allow(dead_code)] std::fs::File);
+
+/// The keys this member holds, unwrapped.
+struct Held {
+    vk: VaultKey,
+    envs: BTreeMap<EnvId, EnvKey>,
+}
+
+impl Held {
+    fn from_sidecar(sc: &Sidecar) -> Result<Held> {
+        let vk = VaultKey::derive(Zeroizing::new(sc.vault_key), &sc.team)?;
+        let mut envs = BTreeMap::new();
+        for (id, raw) in &sc.env_keys {
+            envs.insert(*id, EnvKey::derive(Zeroizing::new(*raw), &sc.team, id)?);
+        }
+        Ok(Held { vk, envs })
+    }
+}
+
+fn tampered(what: &str) -> VaultError {
+    VaultError::team(format!(
+        "the team server's data failed verification ({what}): someone changed the database outside tresor; nothing was read from it"
+    ))
+}
+
+/// Checks a head against the rows read with it and what this replica saw before.
+fn verify(
+    vk: &VaultKey,
+    team: &TeamId,
+    version: u64,
+    head_bytes: &[u8],
+    rows: &Rows,
+    seen: Option<(u64, [u8; 32])>,
+) -> Result<Head> {
+    let HeadRecord::V1 { head, mac } =
+        decode(head_bytes, "team head").map_err(|_| tampered("the head does not decode"))?;
+    let expected: [u8; 32] = crypto::keyed_hash(&vk.head, &[&head])?;
+    if !crypto::same(&expected, &mac) {
+        return Err(tampered("the head's MAC"));
+    }
+    let head: Head = decode(&head, "team head").map_err(|_| tampered("the head"))?;
+    let Head::V1 {
+        team: head_team,
+        version: head_version,
+        root,
+        ..
+    } = &head;
+    if head_team != team || *head_version != version {
+        return Err(tampered("the head names another vault or version"));
+    }
+    if !crypto::same(&rows.state_root(&vk.root)?, root) {
+        return Err(tampered("a row was added, removed, changed or moved"));
+    }
+    if let Some((seen_version, seen_hash)) = seen {
+        let hash = head_hash(head_bytes)?;
+        if version < seen_version {
+            return Err(VaultError::team(format!(
+                "the team server holds version {version} of the vault, older than version {seen_version} that this machine already saw: the database was restored from a backup or rolled back; refusing it"
+            )));
+        }
+        if version == seen_version && !crypto::same(&hash, &seen_hash) {
+            return Err(tampered("the same version with another content"));
+        }
+        let Head::V1 { prev, .. } = &head;
+        if version == seen_version + 1 && !crypto::same(prev, &seen_hash) {
+            return Err(tampered(
+                "the head does not follow the one this machine saw",
+            ));
+        }
+    }
+    Ok(head)
+}
+
+/// The epoch a head claims, before anything is verified: only to tell "rekeyed, fetch
+/// the new keys" from tampering (the MAC under the new key is checked after that).
+fn claimed_epoch(head_bytes: &[u8]) -> Option<u64> {
+    let HeadRecord::V1 { head, .. } = decode(head_bytes, "team head").ok()?;
+    let Head::V1 { epoch, .. } = decode(&head, "team head").ok()?;
+    Some(epoch)
+}
+
+pub fn rekeyed() -> VaultError {
+    VaultError::team(
+        "the team vault was rekeyed (a member was removed): run `tresor remote sync` to fetch the new keys",
+    )
+}
+
+fn seal_head(vk: &VaultKey, head: &Head) -> Result<Vec<u8>> {
+    let bytes = encode(head)?;
+    let mac = crypto::keyed_hash(&vk.head, &[&bytes])?;
+    encode(&HeadRecord::V1 { head: bytes, mac })
+}
+
+fn open_member(
+    vk: &VaultKey,
+    team: &TeamId,
+    epoch: u64,
+    id: &MemberId,
+    sealed: &[u8],
+) -> Result<MemberRecord> {
+    let plain = keys::open(
+        &vk.members,
+        sealed,
+        &keys::ad(b"member", team, epoch, &[id]),
+    )
+    .map_err(|_| tampered("a member record"))?;
+    decode(&plain, "member record")
+}
+
+fn open_env(
+    vk: &VaultKey,
+    team: &TeamId,
+    epoch: u64,
+    id: &EnvId,
+    sealed: &[u8],
+) -> Result<EnvMeta> {
+    let plain = keys::open(
+        &vk.catalog,
+        sealed,
+        &keys::ad(b"environment", team, epoch, &[id]),
+    )
+    .map_err(|_| tampered("an environment record"))?;
+    decode(&plain, "environment record")
+}
+
+fn seal_secret(
+    ek: &EnvKey,
+    team: &TeamId,
+    epoch: u64,
+    env: &EnvId,
+    meta: &SecretMeta,
+    value: &[u8],
+) -> Result<(SecretId, SealedSecret)> {
+    let SecretMeta::V1 { key, .. } = meta;
+    let id = ek.secret_id(key)?;
+    let plain = Zeroizing::new(encode(meta)?);
+    let m = keys::seal(
+        &ek.meta,
+        &plain,
+        &keys::ad(b"secret-meta", team, epoch, &[env, &id]),
+    )?;
+    let v = keys::seal(
+        &ek.value,
+        value,
+        &keys::ad(b"secret-value", team, epoch, &[env, &id]),
+    )?;
+    Ok((id, (m, v)))
+}
+
+fn open_secret(
+    ek: &EnvKey,
+    team: &TeamId,
+    epoch: u64,
+    env: &EnvId,
+    id: &SecretId,
+    (meta, value): &SealedSecret,
+) -> Result<(SecretMeta, SecretValue)> {
+    let plain = keys::open(
+        &ek.meta,
+        meta,
+        &keys::ad(b"secret-meta", team, epoch, &[env, id]),
+    )
+    .map_err(|_| tampered("a secret's metadata"))?;
+    let meta: SecretMeta = decode(&plain, "secret metadata")?;
+    let SecretMeta::V1 { key, .. } = &meta;
+    if ek.secret_id(key)? != *id {
+        return Err(tampered("a secret stored under another key's id"));
+    }
+    let value = keys::open(
+        &ek.value,
+        value,
+        &keys::ad(b"secret-value", team, epoch, &[env, id]),
+    )
+    .map_err(|_| tampered("a secret's value"))?;
+    Ok((meta, value))
+}
+
+fn wrap_to(
+    identity: &Identity,
+    to: &PublicKeyBytes,
+    team: &TeamId,
+    epoch: u64,
+    member: &MemberId,
+    scope: &[u8],
+    key: &[u8; 32],
+) -> Result<Wrap> {
+    let (enc, ct) = keys::wrap(
+        to,
+        &identity.seed,
+        key,
+        &keys::ad(b"wrap", team, epoch, &[member, scope]),
+    )?;
+    Ok(Wrap {
+        epoch,
+        wrapper: identity.public,
+        enc,
+        ct,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    super::audit::hex_string(bytes)
+}
+
+impl Vault {
+    fn sidecar_key(&self) -> Result<Key32> {
+        sidecar::key(self.keys.dek(), &self.keys.vault_id)
+    }
+
+    /// Whether this vault is the replica of a team vault.
+    pub fn is_team(&self) -> bool {
+        sidecar::exists(&self.path)
+    }
+
+    fn team_load(&self) -> Result<Option<Sidecar>> {
+        sidecar::read(&self.path, &self.sidecar_key()?, &self.keys.vault_id)
+    }
+
+    fn team_save(&self, sc: &Sidecar) -> Result<()> {
+        sidecar::write(&self.path, &self.sidecar_key()?, &self.keys.vault_id, sc)
+    }
+
+    fn team_required(&self) -> Result<Sidecar> {
+        self.team_load()?.ok_or_else(|| {
+            VaultError::team(
+                "this vault is not a team vault: `tresor remote init URL` shares it, `tresor remote join URL --token T` joins one",
+            )
+        })
+    }
+
+    /// Brings the replica up to the server's head; `None` for a vault that is not a team
+    /// vault. An unreachable server is not an error here: reads go on from the replica.
+    pub fn team_sync(&self) -> Result<Option<SyncReport>> {
+        if !self.is_team() {
+            return Ok(None);
+        }
+        let _lock = sidecar::lock(&self.path)?;
+        self.sync_locked()
+    }
+
+    /// [`Vault::team_sync`], with the replica's lock already held.
+    fn sync_locked(&self) -> Result<Option<SyncReport>> {
+        let Some(mut sc) = self.team_load()? else {
+            return Ok(None);
+        };
+        let mut client = match server::connect(&sc.url) {
+            Ok(c) => c,
+            Err(e) => {
+                return Ok(Some(SyncReport::Offline {
+                    age: now() - sc.synced_at,
+                    why: e.to_string(),
+                }));
+            }
+        };
+        if !sc.dirty
+            && let Some((version, head)) = server::head(&mut client, &sc.team)?
+            && version == sc.seen_version
+            && crypto::same(&head_hash(&head)?, &sc.seen_hash)
+        {
+            sc.synced_at = now();
+            let _ = self.team_save(&sc);
+            return Ok(Some(SyncReport::Current));
+        }
+        let (version, head, rows) = server::load_snapshot(&mut client, &sc.team)?
+            .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
+        if claimed_epoch(&head) > Some(sc.epoch) {
+            return Ok(Some(SyncReport::Rekeyed));
+        }
+        let held = Held::from_sidecar(&sc)?;
+        verify(
+            &held.vk,
+            &sc.team,
+            version,
+            &head,
+            &rows,
+            Some((sc.seen_version, sc.seen_hash)),
+        )?;
+        self.replace_from(&sc, &held, &rows)?;
+        sc.seen_version = version;
+        sc.seen_hash = head_hash(&head)?;
+        sc.synced_at = now();
+        sc.dirty = false;
+        self.team_save(&sc)?;
+        Ok(Some(SyncReport::Updated { version }))
+    }
+
+    /// Rewrites every environment this member can read from verified server rows, in one
+    /// local transaction.
+    fn replace_from(&self, sc: &Sidecar, held: &Held, rows: &Rows) -> Result<()> {
+        let mut plan = Vec::new();
+        for (env_id, sealed) in &rows.envs {
+            let EnvMeta::V1 {
+                project,
+                name,
+                created,
+            } = open_env(&held.vk, &sc.team, sc.epoch, env_id, sealed)?;
+            let Some(ek) = held.envs.get(env_id) else {
+                continue;
+            };
+            let mut secrets = Vec::new();
+            for ((e, id), row) in rows
+                .secrets
+                .range((*env_id, [0u8; 32])..=(*env_id, [0xff; 32]))
+            {
+                debug_assert_eq!(e, env_id);
+                secrets.push(open_secret(ek, &sc.team, sc.epoch, env_id, id, row)?);
+            }
+            plan.push((project, name, created, secrets));
+        }
+        self.write(|txn, catalog| {
+            for (project, env, created, secrets) in &plan {
+                let id = match self.find_env(catalog, project, env) {
+                    Ok(entry) => entry.id,
+                    Err(VaultError::EnvNotFound { .. } | VaultError::ProjectNotFound { .. }) => {
+                        self.insert_env(txn, project, env, *created)?
+                    }
+                    Err(e) => return Err(e),
+                };
+                txn.delete_prefix(Table::Secrets, &id)?;
+                integrity::remove_env_tree(txn, &id)?;
+                integrity::create_env_tree(&self.keys, txn, &id)?;
+                for (meta, value) in secrets {
+                    let SecretMeta::V1 { key, .. } = meta;
+                    let sid = self.secret_id(&id, project, env, key)?;
+                    self.put_record(txn, &sid, meta, Some(value), None)?;
+                }
+                let leaves = integrity::all_leaves(&*txn, &id)?;
+                integrity::rehash(&self.keys, txn, &id, leaves)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Projects and environments of a team vault are fixed at `remote init` for now: a
+    /// local change to them would never reach the other members.
+    /// For a change that does not yet go through the server: refused on a team replica,
+    /// so the replica never holds what the team does not.
+    pub(super) fn team_not_yet(&self, what: &str) -> Result<()> {
+        if self.is_team() {
+            return Err(VaultError::team(format!(
+                "{what} is not available on a team vault yet: nothing was changed"
+            )));
+        }
+        Ok(())
+    }
+
+    pub(super) fn team_catalog_unchanged(&self) -> Result<()> {
+        if self.is_team() {
+            return Err(VaultError::team(
+                "the projects and environments of a team vault cannot be changed yet (they are those it was shared with)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Before a local change on a team replica: refuses a reader, and marks the replica
+    /// as holding a change the server does not have yet (so a crash before the server
+    /// write leaves a replica that the next sync rebuilds). `false`: not a team vault.
+    pub(super) fn team_before_write(&self) -> Result<Option<TeamGuard>> {
+        if !self.is_team() {
+            return Ok(None);
+        }
+        let lock = sidecar::lock(&self.path)?;
+        let Some(mut sc) = self.team_load()? else {
+            return Ok(None);
+        };
+        if !sc.role.can_write() {
+            return Err(VaultError::team(
+                "you are a reader of this team vault: only writers and admins can change it",
+            ));
+        }
+        sc.dirty = true;
+        self.team_save(&sc)?;
+        Ok(Some(TeamGuard(lock)))
+    }
+
+    /// After a local change of these keys: writes them to the server. On failure the
+    /// replica is rebuilt from the server, so it never shows a change the team lacks.
+    pub(super) fn team_after_write(
+        &self,
+        guard: TeamGuard,
+        project: &str,
+        env: &str,
+        changed: &[String],
+    ) -> Result<()> {
+        let result = (|| {
+            let mut sc = self.team_required()?;
+            let mut plan = Vec::new();
+            for key in changed {
+                plan.push((key.clone(), self.local_secret(project, env, key)?));
+            }
+            self.team_write(&mut sc, None, |sc, held, rows| {
+                let env_id = held.vk.env_id(project, env)?;
+                let ek = held.envs.get(&env_id).ok_or_else(|| {
+                    VaultError::team(format!(
+                        "you have no access to {project}/{env} in this team vault"
+                    ))
+                })?;
+                for (key, local) in &plan {
+                    match local {
+                        Some((meta, value)) => {
+                            let (id, row) =
+                                seal_secret(ek, &sc.team, sc.epoch, &env_id, meta, value)?;
+                            rows.secrets.insert((env_id, id), row);
+                        }
+                        None => {
+                            rows.secrets.remove(&(env_id, ek.secret_id(key)?));
+                        }
+                    }
+                }
+                Ok(())
+            })
+        })();
+        if result.is_err() {
+            let _ = self.sync_locked();
+        }
+        drop(guard);
+        result
+    }
+
+    /// One secret as the local replica holds it, with its full metadata.
+    fn local_secret(
+        &self,
+        project: &str,
+        env: &str,
+        key: &str,
+    ) -> Result<Option<(SecretMeta, SecretValue)>> {
+        self.read(|txn, catalog| {
+            let entry = self.find_env(catalog, project, env)?;
+            let (id, record) = self.find_record(txn, entry, project, env, key)?;
+            match record {
+                None => Ok(None),
+                Some(r) => Ok(Some((
+                    self.open_meta(&id, &r, (project, env))?,
+                    self.open_value(&id, &r, (project, env), key)?,
+                ))),
+            }
+        })
+    }
+
+    /// One server transaction: lock the vault row, verify everything, check that nobody
+    /// wrote since this replica synced, let `f` change the rows, write the difference
+    /// and the next head.
+    fn team_write(
+        &self,
+        sc: &mut Sidecar,
+        identity: Option<&Identity>,
+        f: impl FnOnce(&Sidecar, &Held, &mut Rows) -> Result<()>,
+    ) -> Result<()> {
+        if !sc.role.can_write() {
+            return Err(VaultError::team(
+                "you are a reader of this team vault: only writers and admins can change it",
+            ));
+        }
+        let _ = identity;
+        let held = Held::from_sidecar(sc)?;
+        let mut client = server::connect(&sc.url)?;
+        let mut tx = client.transaction().map_err(server::db_error)?;
+        let (version, head, rows) = server::load(&mut tx, &sc.team, true)?
+            .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
+        if claimed_epoch(&head) > Some(sc.epoch) {
+            return Err(rekeyed());
+        }
+        let Head::V1 {
+            writer,
+            time,
+            epoch,
+            ..
+        } = verify(
+            &held.vk,
+            &sc.team,
+            version,
+            &head,
+            &rows,
+            Some((sc.seen_version, sc.seen_hash)),
+        )?;
+        if epoch != sc.epoch {
+            return Err(VaultError::team(
+                "the team vault was rekeyed: join again with a new token from an admin",
+            ));
+        }
+        if version != sc.seen_version {
+            let who = rows
+                .members
+                .get(&writer)
+                .and_then(|s| open_member(&held.vk, &sc.team, epoch, &writer, s).ok())
+                .map(|MemberRecord::V1 { name, .. }| name)
+                .unwrap_or_else(|| "another member".into());
+            return Err(VaultError::team(format!(
+                "the team vault was changed by {who} {} ago; nothing was written: run the command again",
+                age_text(now() - time)
+            )));
+        }
+        let mut new = rows.clone();
+        f(sc, &held, &mut new)?;
+        let next = Head::V1 {
+            team: sc.team,
+            epoch: sc.epoch,
+            version: version + 1,
+            prev: head_hash(&head)?,
+            root: new.state_root(&held.vk.root)?,
+            time: now(),
+            writer: sc.member,
+        };
+        let record = seal_head(&held.vk, &next)?;
+        server::apply(&mut tx, &sc.team, &rows, &new)?;
+        server::set_head(&mut tx, &sc.team, version, &record)?;
+        tx.commit().map_err(server::db_error)?;
+        sc.seen_version = version + 1;
+        sc.seen_hash = head_hash(&record)?;
+        sc.synced_at = now();
+        sc.dirty = false;
+        self.team_save(sc)
+    }
+
+    /// Puts this vault on the server as a new team vault, with `identity` as its first
+    /// admin. Returns the team vault's fingerprint.
+    pub fn team_init(&self, url: &str, identity: &Identity, name: &str) -> Result<String> {
+        if self.is_team() {
+            return Err(VaultError::team("this vault is already a team vault"));
+        }
+        super::validate::name("member", name)?;
+        let team: TeamId = crypto::random_bytes()?;
+        let epoch = 1;
+        let vk_raw = crypto::random_key()?;
+        let vk = VaultKey::derive(vk_raw.clone(), &team)?;
+        let me: MemberId = crypto::random_bytes()?;
+        let mut rows = Rows::default();
+        let mut env_keys = Vec::new();
+        for env in self.environments()? {
+            let env_id = vk.env_id(&env.project, &env.name)?;
+            let meta = EnvMeta::V1 {
+                project: env.project.clone(),
+                name: env.name.clone(),
+                created: env.created,
+            };
+            rows.envs.insert(
+                env_id,
+                keys::seal(
+                    &vk.catalog,
+                    &encode(&meta)?,
+                    &keys::ad(b"environment", &team, epoch, &[&env_id]),
+                )?,
+            );
+            let ek_raw = crypto::random_key()?;
+            let ek = EnvKey::derive(ek_raw.clone(), &team, &env_id)?;
+            for (id, record) in self.env_records(&env.project, &env.name)? {
+                let place = (env.project.as_str(), env.name.as_str());
+                let meta = self.open_meta(&id, &record, place)?;
+                let SecretMeta::V1 { key, .. } = &meta;
+                let value = self.open_value(&id, &record, place, key)?;
+                let (sid, row) = seal_secret(&ek, &team, epoch, &env_id, &meta, &value)?;
+                rows.secrets.insert((env_id, sid), row);
+            }
+            rows.wraps.insert(
+                (me, env_id.to_vec()),
+                wrap_to(
+                    identity,
+                    &identity.public,
+                    &team,
+                    epoch,
+                    &me,
+                    &env_id,
+                    &ek_raw,
+                )?,
+            );
+            env_keys.push((env_id, *ek_raw));
+        }
+        let record = MemberRecord::V1 {
+            name: name.into(),
+            public: identity.public,
+            role: Role::Admin,
+            envs: None,
+            added: now(),
+            added_by: me,
+        };
+        rows.members.insert(
+            me,
+            keys::seal(
+                &vk.members,
+                &encode(&record)?,
+                &keys::ad(b"member", &team, epoch, &[&me]),
+            )?,
+        );
+        rows.wraps.insert(
+            (me, keys::VAULT_SCOPE.to_vec()),
+            wrap_to(
+                identity,
+                &identity.public,
+                &team,
+                epoch,
+                &me,
+                keys::VAULT_SCOPE,
+                &vk_raw,
+            )?,
+        );
+        let head = Head::V1 {
+            team,
+            epoch,
+            version: 1,
+            prev: [0; 32],
+            root: rows.state_root(&vk.root)?,
+            time: now(),
+            writer: me,
+        };
+        let head_record = seal_head(&vk, &head)?;
+        let mut client = server::connect(url)?;
+        server::create_schema(&mut client)?;
+        let mut tx = client.transaction().map_err(server::db_error)?;
+        server::insert_vault(&mut tx, &team, &head_record)?;
+        server::apply(&mut tx, &team, &Rows::default(), &rows)?;
+        tx.commit().map_err(server::db_error)?;
+        let sc = Sidecar {
+            url: url.into(),
+            team,
+            member: me,
+            role: Role::Admin,
+            epoch,
+            vault_key: *vk_raw,
+            env_keys,
+            seen_version: 1,
+            seen_hash: head_hash(&head_record)?,
+            synced_at: now(),
+            dirty: false,
+        };
+        self.team_save(&sc)?;
+        self.audit("remote init", "", "", name);
+        Ok(hex(&team))
+    }
+
+    /// Adds a member (admins only): the vault key and the keys of the environments they
+    /// may read are wrapped to their public key by `identity`. Returns the join token.
+    pub fn team_add_member(
+        &self,
+        identity: &Identity,
+        name: &str,
+        public: &PublicKeyBytes,
+        role: Role,
+        envs: Option<Vec<(String, String)>>,
+    ) -> Result<String> {
+        super::validate::name("member", name)?;
+        let _lock = sidecar::lock(&self.path)?;
+        let mut sc = self.team_required()?;
+        if sc.role != Role::Admin {
+            return Err(VaultError::team(
+                "only an admin of the team vault can add members",
+            ));
+        }
+        let member: MemberId = crypto::random_bytes()?;
+        self.team_write(&mut sc, Some(identity), |sc, held, rows| {
+            let mut mine = None;
+            for (id, sealed) in &rows.members {
+                let MemberRecord::V1 {
+                    name: existing,
+                    public: pk,
+                    ..
+                } = open_member(&held.vk, &sc.team, sc.epoch, id, sealed)?;
+                if existing == name {
+                    return Err(VaultError::team(format!(
+                        "a member named `{name}` already exists"
+                    )));
+                }
+                if pk == *public {
+                    return Err(VaultError::team(format!(
+                        "this public key is already a member, as `{existing}`"
+                    )));
+                }
+                if *id == sc.member {
+                    mine = Some(pk);
+                }
+            }
+            if mine != Some(identity.public) {
+                return Err(VaultError::team(
+                    "this identity is not the one that joined this vault as an admin",
+                ));
+            }
+            let scope: Vec<EnvId> = match &envs {
+                None => held.envs.keys().copied().collect(),
+                Some(list) => {
+                    let mut ids = Vec::new();
+                    for (project, env) in list {
+                        let id = held.vk.env_id(project, env)?;
+                        if !held.envs.contains_key(&id) {
+                            return Err(VaultError::EnvNotFound {
+                                project: project.clone(),
+                                env: env.clone(),
+                            });
+                        }
+                        ids.push(id);
+                    }
+                    ids
+                }
+            };
+            let record = MemberRecord::V1 {
+                name: name.into(),
+                public: *public,
+                role,
+                envs: envs.clone(),
+                added: now(),
+                added_by: sc.member,
+            };
+            rows.members.insert(
+                member,
+                keys::seal(
+                    &held.vk.members,
+                    &encode(&record)?,
+                    &keys::ad(b"member", &sc.team, sc.epoch, &[&member]),
+                )?,
+            );
+            rows.wraps.insert(
+                (member, keys::VAULT_SCOPE.to_vec()),
+                wrap_to(
+                    identity,
+                    public,
+                    &sc.team,
+                    sc.epoch,
+                    &member,
+                    keys::VAULT_SCOPE,
+                    &held.vk.raw,
+                )?,
+            );
+            for id in scope {
+                let ek = &held.envs[&id];
+                rows.wraps.insert(
+                    (member, id.to_vec()),
+                    wrap_to(identity, public, &sc.team, sc.epoch, &member, &id, &ek.raw)?,
+                );
+            }
+            Ok(())
+        })?;
+        self.audit("member add", "", "", name);
+        Ok(format!(
+            "{JOIN_PREFIX}{}{}{}",
+            hex(&sc.team),
+            hex(&member),
+            hex(&identity.public)
+        ))
+    }
+
+    /// Makes this (empty) local vault the replica of a team vault, with the token an
+    /// admin printed for this identity.
+    pub fn team_join(&self, url: &str, token: &str, identity: &Identity) -> Result<()> {
+        if self.is_team() {
+            return Err(VaultError::team("this vault is already a team vault"));
+        }
+        if self.environments()?.iter().any(|e| e.secrets > 0) {
+            return Err(VaultError::team(
+                "this local vault holds secrets: join with a new, empty vault (`tresor --vault PATH init`, then `remote join`)",
+            ));
+        }
+        let bad_token = || {
+            VaultError::team("the join token is not valid: copy it whole from `tresor member add`")
+        };
+        let hex_part = token
+            .trim()
+            .strip_prefix(JOIN_PREFIX)
+            .ok_or_else(bad_token)?;
+        let bytes = super::audit::unhex(hex_part.as_bytes()).ok_or_else(bad_token)?;
+        if bytes.len() != 16 + 16 + 32 {
+            return Err(bad_token());
+        }
+        let team: TeamId = bytes[..16].try_into().map_err(|_| bad_token())?;
+        let member: MemberId = bytes[16..32].try_into().map_err(|_| bad_token())?;
+        let inviter: PublicKeyBytes = bytes[32..].try_into().map_err(|_| bad_token())?;
+        let mut client = server::connect(url)?;
+        let (version, head, rows) =
+            server::load_snapshot(&mut client, &team)?.ok_or_else(|| {
+                VaultError::team("no such team vault on this server (check the URL and the token)")
+            })?;
+        let sc = adopt(
+            url,
+            team,
+            member,
+            (version, &head, &rows),
+            identity,
+            Some(inviter),
+            None,
+        )?;
+        let held = Held::from_sidecar(&sc)?;
+        self.replace_from(&sc, &held, &rows)?;
+        self.team_save(&sc)?;
+        self.audit("remote join", "", "", "");
+        Ok(())
+    }
+
+    /// Who has access, as the server's verified member list says.
+    pub fn team_members(&self) -> Result<Vec<MemberInfo>> {
+        let sc = self.team_required()?;
+        let held = Held::from_sidecar(&sc)?;
+        let mut client = server::connect(&sc.url)?;
+        let (version, head, rows) = server::load_snapshot(&mut client, &sc.team)?
+            .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
+        verify(
+            &held.vk,
+            &sc.team,
+            version,
+            &head,
+            &rows,
+            Some((sc.seen_version, sc.seen_hash)),
+        )?;
+        let mut records = BTreeMap::new();
+        for (id, sealed) in &rows.members {
+            records.insert(*id, open_member(&held.vk, &sc.team, sc.epoch, id, sealed)?);
+        }
+        let name_of = |id: &MemberId| match records.get(id) {
+            Some(MemberRecord::V1 { name, .. }) => name.clone(),
+            None => "a removed member".into(),
+        };
+        let mut out: Vec<MemberInfo> = records
+            .iter()
+            .map(
+                |(
+                    id,
+                    MemberRecord::V1 {
+                        name,
+                        public,
+                        role,
+                        envs,
+                        added,
+                        added_by,
+                    },
+                )| MemberInfo {
+                    name: name.clone(),
+                    public: keys::public_text(public),
+                    role: *role,
+                    envs: envs.clone(),
+                    added: *added,
+                    added_by: name_of(added_by),
+                    is_me: *id == sc.member,
+                },
+            )
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Where this replica stands, without asking the server.
+    pub fn team_status(&self) -> Result<TeamStatus> {
+        let sc = self.team_required()?;
+        Ok(TeamStatus {
+            url: sc.url.clone(),
+            role: sc.role,
+            version: sc.seen_version,
+            head: hex(&sc.seen_hash[..8]),
+            synced_at: sc.synced_at,
+        })
+    }
+}
+
+/// Unwraps this member's keys from verified rows and makes the replica's record of them:
+/// on join (the vault key must be wrapped by the token's inviter) and after a rekey.
+/// Every wrap must be by an admin of the verified member list.
+fn adopt(
+    url: &str,
+    team: TeamId,
+    member: MemberId,
+    (version, head, rows): (u64, &[u8], &Rows),
+    identity: &Identity,
+    inviter: Option<PublicKeyBytes>,
+    seen: Option<(u64, [u8; 32])>,
+) -> Result<Sidecar> {
+    let not_for_you = || {
+        VaultError::team(
+            "the token's keys do not open with this identity, or were not made by the admin who issued the token",
+        )
+    };
+    let vault_wrap = rows
+        .wraps
+        .get(&(member, keys::VAULT_SCOPE.to_vec()))
+        .ok_or_else(not_for_you)?;
+    if inviter.is_some_and(|i| i != vault_wrap.wrapper) {
+        return Err(not_for_you());
+    }
+    let inviter = vault_wrap.wrapper;
+    let epoch = vault_wrap.epoch;
+    let vk_raw = keys::unwrap(
+        &identity.seed,
+        &inviter,
+        &vault_wrap.enc,
+        &vault_wrap.ct,
+        &keys::ad(b"wrap", &team, epoch, &[&member, keys::VAULT_SCOPE]),
+    )
+    .map_err(|_| not_for_you())?;
+    let vk = VaultKey::derive(vk_raw.clone(), &team)?;
+    let Head::V1 {
+        epoch: head_epoch, ..
+    } = verify(&vk, &team, version, head, rows, seen)?;
+    if head_epoch != epoch {
+        return Err(tampered("a key wrap of another epoch"));
+    }
+    let mut admins = Vec::new();
+    let mut role = None;
+    for (id, sealed) in &rows.members {
+        let MemberRecord::V1 {
+            public, role: r, ..
+        } = open_member(&vk, &team, epoch, id, sealed)?;
+        if r == Role::Admin {
+            admins.push(public);
+        }
+        if *id == member {
+            if public != identity.public {
+                return Err(not_for_you());
+            }
+            role = Some(r);
+        }
+    }
+    let role = role.ok_or_else(not_for_you)?;
+    if !admins.contains(&inviter) {
+        return Err(tampered("the token's inviter is not an admin"));
+    }
+    let mut env_keys = Vec::new();
+    for ((m, scope), w) in &rows.wraps {
+        if *m != member || scope == keys::VAULT_SCOPE {
+            continue;
+        }
+        let env_id: EnvId = scope
+            .as_slice()
+            .try_into()
+            .map_err(|_| tampered("a key wrap"))?;
+        if !admins.contains(&w.wrapper) || w.epoch != epoch {
+            return Err(tampered("a key wrap not made by an admin"));
+        }
+        let raw = keys::unwrap(
+            &identity.seed,
+            &w.wrapper,
+            &w.enc,
+            &w.ct,
+            &keys::ad(b"wrap", &team, epoch, &[&member, &env_id]),
+        )
+        .map_err(|_| tampered("a key wrap"))?;
+        env_keys.push((env_id, *raw));
+    }
+    Ok(Sidecar {
+        url: url.into(),
+        team,
+        member,
+        role,
+        epoch,
+        vault_key: *vk_raw,
+        env_keys,
+        seen_version: version,
+        seen_hash: head_hash(head)?,
+        synced_at: now(),
+        dirty: false,
+    })
+}
+
+/// "3 s", "5 min", "2 h", "4 days".
+pub fn age_text(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        3600..86400 => format!("{} h", s / 3600),
+        _ => format!("{} days", s / 86400),
+    }
+}

@@ -1,0 +1,141 @@
+//! What the team vault stores, as postcard enums (a new field is a new variant), the rows
+//! of one snapshot of the server, and the state root that the head vouches for.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::keys::{EnvId, MemberId, PublicKeyBytes, SecretId, TeamId};
+use crate::vault::crypto::{KEY_LEN, Mac};
+use crate::vault::error::{Result, VaultError};
+
+/// What a member may do. Admins add members; writers change secrets; readers read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    Reader,
+    Writer,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "reader" => Some(Role::Reader),
+            "writer" => Some(Role::Writer),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Reader => "reader",
+            Role::Writer => "writer",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn can_write(self) -> bool {
+        self != Role::Reader
+    }
+}
+
+/// A member, sealed under the vault key's member subkey (names never reach the server
+/// in clear).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub enum MemberRecord {
+    V1 {
+        name: String,
+        public: PublicKeyBytes,
+        role: Role,
+        /// `None`: every environment, present and future.
+        envs: Option<Vec<(String, String)>>,
+        added: i64,
+        added_by: MemberId,
+    },
+}
+
+/// The head: the one row that says which state is current. MAC'd under the vault key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Head {
+    V1 {
+        team: TeamId,
+        epoch: u64,
+        version: u64,
+        /// The hash of the head this one follows (zero for the first).
+        prev: [u8; 32],
+        root: [u8; 32],
+        time: i64,
+        writer: MemberId,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub enum HeadRecord {
+    V1 { head: Vec<u8>, mac: [u8; 32] },
+}
+
+/// A key wrapped to a member by an admin (HPKE auth mode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wrap {
+    pub epoch: u64,
+    pub wrapper: PublicKeyBytes,
+    pub enc: Vec<u8>,
+    pub ct: Vec<u8>,
+}
+
+/// A secret's row: (sealed metadata, sealed value).
+pub type SealedSecret = (Vec<u8>, Vec<u8>);
+
+/// Every row of one team vault, as read in one server transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rows {
+    pub members: BTreeMap<MemberId, Vec<u8>>,
+    /// (member, scope) → wrap; the scope is `keys::VAULT_SCOPE` or an environment id.
+    pub wraps: BTreeMap<(MemberId, Vec<u8>), Wrap>,
+    pub envs: BTreeMap<EnvId, Vec<u8>>,
+    /// (environment, secret) → (sealed metadata, sealed value).
+    pub secrets: BTreeMap<(EnvId, SecretId), SealedSecret>,
+}
+
+impl Rows {
+    /// A keyed BLAKE2b over every row in a fixed order, each field length-prefixed: any
+    /// row added, dropped, edited, moved or replayed changes it.
+    pub fn state_root(&self, key: &[u8; KEY_LEN]) -> Result<[u8; 32]> {
+        let mut mac = Mac::new(key, 32)?;
+        mac.field(b"members")?;
+        for (id, sealed) in &self.members {
+            mac.field(id)?;
+            mac.field(sealed)?;
+        }
+        mac.field(b"wraps")?;
+        for ((member, scope), w) in &self.wraps {
+            mac.field(member)?;
+            mac.field(scope)?;
+            mac.field(&w.epoch.to_be_bytes())?;
+            mac.field(&w.wrapper)?;
+            mac.field(&w.enc)?;
+            mac.field(&w.ct)?;
+        }
+        mac.field(b"environments")?;
+        for (id, sealed) in &self.envs {
+            mac.field(id)?;
+            mac.field(sealed)?;
+        }
+        mac.field(b"secrets")?;
+        for ((env, id), (meta, value)) in &self.secrets {
+            mac.field(env)?;
+            mac.field(id)?;
+            mac.field(meta)?;
+            mac.field(value)?;
+        }
+        mac.finish()
+    }
+}
+
+pub fn head_hash(record: &[u8]) -> Result<[u8; 32]> {
+    let digest = orion::hash::digest(record).map_err(|_| VaultError::Crypto)?;
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    Ok(out)
+}

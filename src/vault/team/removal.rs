@@ -1,0 +1,224 @@
+//! Removing a member: a new epoch in one server transaction. A new vault key and new
+//! environment keys, every record re-encrypted, every remaining member's keys rewrapped
+//! by the removing admin; the removed member's rows and wraps are gone. What they could
+//! read before is listed, to be rotated: no rekey takes back what was already read.
+//!
+//! The other members see a head of a newer epoch and fetch their new keys with
+//! `tresor remote sync` (`Vault::team_refresh`).
+
+use std::collections::BTreeMap;
+
+use super::identity::Identity;
+use super::keys::{self, EnvId, EnvKey, MemberId, VaultKey};
+use super::records::{Head, MemberRecord, Role, Rows, head_hash};
+use super::{
+    Held, adopt, claimed_epoch, open_env, open_member, open_secret, seal_head, seal_secret, server,
+    verify, wrap_to,
+};
+use crate::vault::crypto;
+use crate::vault::error::{Result, VaultError};
+use crate::vault::records::{SecretMeta, encode};
+use crate::vault::{Vault, now};
+
+/// What `member rm` did.
+#[derive(Debug, Clone)]
+pub struct Removal {
+    /// (project, environment, key) of every value the member could read: rotate them.
+    pub to_rotate: Vec<(String, String, String)>,
+    pub epoch: u64,
+    pub reencrypted: usize,
+}
+
+impl Vault {
+    /// Removes a member (admins only) and rekeys the team vault, atomically.
+    pub fn team_remove_member(&self, identity: &Identity, name: &str) -> Result<Removal> {
+        let _lock = super::sidecar::lock(&self.path)?;
+        let mut sc = self.team_required()?;
+        if sc.role != Role::Admin {
+            return Err(VaultError::team(
+                "only an admin of the team vault can remove members",
+            ));
+        }
+        let held = Held::from_sidecar(&sc)?;
+        let mut client = server::connect(&sc.url)?;
+        let mut tx = client.transaction().map_err(server::db_error)?;
+        let (version, head, rows) = server::load(&mut tx, &sc.team, true)?
+            .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
+        if claimed_epoch(&head) > Some(sc.epoch) {
+            return Err(super::rekeyed());
+        }
+        verify(
+            &held.vk,
+            &sc.team,
+            version,
+            &head,
+            &rows,
+            Some((sc.seen_version, sc.seen_hash)),
+        )?;
+        if version != sc.seen_version {
+            return Err(VaultError::team(
+                "the team vault changed since this replica synced; nothing was written: run the command again",
+            ));
+        }
+        let (old_epoch, team) = (sc.epoch, sc.team);
+        let mut members = BTreeMap::new();
+        for (id, sealed) in &rows.members {
+            members.insert(*id, open_member(&held.vk, &team, old_epoch, id, sealed)?);
+        }
+        let gone: MemberId = members
+            .iter()
+            .find(|(_, MemberRecord::V1 { name: n, .. })| n == name)
+            .map(|(id, _)| *id)
+            .ok_or_else(|| VaultError::team(format!("no member named `{name}`")))?;
+        if gone == sc.member {
+            return Err(VaultError::team(
+                "you cannot remove yourself; another admin can",
+            ));
+        }
+        match members.get(&sc.member) {
+            Some(MemberRecord::V1 { public, .. }) if *public == identity.public => {}
+            _ => {
+                return Err(VaultError::team(
+                    "this identity is not the one that joined this vault as an admin",
+                ));
+            }
+        }
+
+        // The new epoch's keys, and every row sealed again under them.
+        let epoch = old_epoch + 1;
+        let vk_raw = crypto::random_key()?;
+        let vk = VaultKey::derive(vk_raw.clone(), &team)?;
+        let mut new = Rows::default();
+        let mut env_map: BTreeMap<EnvId, (EnvId, EnvKey)> = BTreeMap::new();
+        let mut to_rotate = Vec::new();
+        let mut reencrypted = 0;
+        for (old_id, sealed) in &rows.envs {
+            let meta = open_env(&held.vk, &team, old_epoch, old_id, sealed)?;
+            let crate::vault::records::EnvMeta::V1 { project, name, .. } = &meta;
+            let old_ek = held.envs.get(old_id).ok_or_else(|| {
+                VaultError::team(format!(
+                    "you hold no key for {project}/{name}: only an admin who can read every environment can rekey"
+                ))
+            })?;
+            let new_id = vk.env_id(project, name)?;
+            let ek_raw = crypto::random_key()?;
+            let ek = EnvKey::derive(ek_raw, &team, &new_id)?;
+            new.envs.insert(
+                new_id,
+                keys::seal(
+                    &vk.catalog,
+                    &encode(&meta)?,
+                    &keys::ad(b"environment", &team, epoch, &[&new_id]),
+                )?,
+            );
+            let could_read = rows.wraps.contains_key(&(gone, old_id.to_vec()));
+            for ((_, sid), row) in rows
+                .secrets
+                .range((*old_id, [0u8; 32])..=(*old_id, [0xff; 32]))
+            {
+                let (meta, value) = open_secret(old_ek, &team, old_epoch, old_id, sid, row)?;
+                let SecretMeta::V1 { key, .. } = &meta;
+                if could_read {
+                    to_rotate.push((project.clone(), name.clone(), key.clone()));
+                }
+                let (id, sealed) = seal_secret(&ek, &team, epoch, &new_id, &meta, &value)?;
+                new.secrets.insert((new_id, id), sealed);
+                reencrypted += 1;
+            }
+            env_map.insert(*old_id, (new_id, ek));
+        }
+        for (id, record) in &members {
+            if *id == gone {
+                continue;
+            }
+            let MemberRecord::V1 { public, .. } = record;
+            new.members.insert(
+                *id,
+                keys::seal(
+                    &vk.members,
+                    &encode(record)?,
+                    &keys::ad(b"member", &team, epoch, &[id]),
+                )?,
+            );
+            new.wraps.insert(
+                (*id, keys::VAULT_SCOPE.to_vec()),
+                wrap_to(
+                    identity,
+                    public,
+                    &team,
+                    epoch,
+                    id,
+                    keys::VAULT_SCOPE,
+                    &vk_raw,
+                )?,
+            );
+            for (old_id, (new_id, ek)) in &env_map {
+                if rows.wraps.contains_key(&(*id, old_id.to_vec())) {
+                    new.wraps.insert(
+                        (*id, new_id.to_vec()),
+                        wrap_to(identity, public, &team, epoch, id, new_id, &ek.raw)?,
+                    );
+                }
+            }
+        }
+        let next = Head::V1 {
+            team,
+            epoch,
+            version: version + 1,
+            prev: head_hash(&head)?,
+            root: new.state_root(&vk.root)?,
+            time: now(),
+            writer: sc.member,
+        };
+        let record = seal_head(&vk, &next)?;
+        server::apply(&mut tx, &team, &rows, &new)?;
+        server::set_head(&mut tx, &team, version, &record)?;
+        tx.commit().map_err(server::db_error)?;
+
+        sc.epoch = epoch;
+        sc.vault_key = *vk_raw;
+        sc.env_keys = env_map.values().map(|(id, ek)| (*id, *ek.raw)).collect();
+        sc.seen_version = version + 1;
+        sc.seen_hash = head_hash(&record)?;
+        sc.synced_at = now();
+        sc.dirty = false;
+        self.team_save(&sc)?;
+        self.audit("member rm", "", "", name);
+        to_rotate.sort();
+        Ok(Removal {
+            to_rotate,
+            epoch,
+            reencrypted,
+        })
+    }
+
+    /// Fetches this member's keys again after a rekey (and the replica with them).
+    pub fn team_refresh(&self, identity: &Identity) -> Result<()> {
+        let _lock = super::sidecar::lock(&self.path)?;
+        let sc = self.team_required()?;
+        let mut client = server::connect(&sc.url)?;
+        let (version, head, rows) = server::load_snapshot(&mut client, &sc.team)?
+            .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
+        if !rows
+            .wraps
+            .contains_key(&(sc.member, keys::VAULT_SCOPE.to_vec()))
+        {
+            return Err(VaultError::team(
+                "you are no longer a member of this team vault (an admin removed you)",
+            ));
+        }
+        let fresh = adopt(
+            &sc.url,
+            sc.team,
+            sc.member,
+            (version, &head, &rows),
+            identity,
+            None,
+            Some((sc.seen_version, sc.seen_hash)),
+        )?;
+        let held = Held::from_sidecar(&fresh)?;
+        self.replace_from(&fresh, &held, &rows)?;
+        self.team_save(&fresh)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,120 @@
+//! What a replica remembers about its team vault, in a file beside the local vault
+//! (`vault.tresor.team`, 0600): the server, the team vault and member ids, this member's
+//! role and keys, and the head it last applied (the client's high-water mark for the
+//! server). Sealed under a subkey of the local vault's data key: reading it needs the
+//! vault unlocked, and an edited file does not open.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::keys::{EnvId, MemberId, TeamId};
+use super::records::Role;
+use crate::vault::crypto::{self, Key32};
+use crate::vault::error::{Result, VaultError};
+use crate::vault::records::{decode, encode};
+
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct Sidecar {
+    pub url: String,
+    pub team: TeamId,
+    pub member: MemberId,
+    #[zeroize(skip)]
+    pub role: Role,
+    pub epoch: u64,
+    pub vault_key: [u8; 32],
+    /// The environments this member can read, with their keys.
+    pub env_keys: Vec<(EnvId, [u8; 32])>,
+    pub seen_version: u64,
+    pub seen_hash: [u8; 32],
+    /// When the replica last matched the server (Unix seconds).
+    pub synced_at: i64,
+    /// Set before a local change that still has to reach the server: the next sync
+    /// rebuilds the replica from the server whatever the version.
+    pub dirty: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+enum SidecarFile {
+    V1 { nonce: [u8; 24], sealed: Vec<u8> },
+}
+
+pub fn path_for(vault: &Path) -> PathBuf {
+    let mut p = vault.as_os_str().to_owned();
+    p.push(".team");
+    PathBuf::from(p)
+}
+
+pub fn exists(vault: &Path) -> bool {
+    path_for(vault).exists()
+}
+
+fn ad(local_vault_id: &[u8; 16]) -> Vec<u8> {
+    let mut ad = b"tresor/team/v1/sidecar\0".to_vec();
+    ad.extend_from_slice(local_vault_id);
+    ad
+}
+
+pub fn key(dek: &[u8; 32], local_vault_id: &[u8; 16]) -> Result<Key32> {
+    crypto::hkdf(dek, local_vault_id, b"tresor/team/v1/sidecar")
+}
+
+pub fn read(vault: &Path, key: &Key32, local_vault_id: &[u8; 16]) -> Result<Option<Sidecar>> {
+    let path = path_for(vault);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(VaultError::io(&path, e)),
+    };
+    let SidecarFile::V1 { nonce, sealed } = decode(&bytes, "team file")?;
+    let plain = crypto::open(key, &nonce, &sealed, &ad(local_vault_id)).map_err(|_| {
+        VaultError::Corrupt(format!(
+            "{} does not open with this vault's key: it belongs to another vault or was changed",
+            path.display()
+        ))
+    })?;
+    Ok(Some(decode(&plain, "team file")?))
+}
+
+pub fn write(
+    vault: &Path,
+    key: &Key32,
+    local_vault_id: &[u8; 16],
+    sidecar: &Sidecar,
+) -> Result<()> {
+    let plain = zeroize::Zeroizing::new(encode(sidecar)?);
+    let (nonce, sealed) = crypto::seal(key, &plain, &ad(local_vault_id))?;
+    crate::vault::high_water::write_atomically(
+        &path_for(vault),
+        &encode(&SidecarFile::V1 { nonce, sealed })?,
+    )
+}
+
+/// Serialises the team operations of processes sharing this replica (a sync, a change
+/// and its server write): the replica and this file must move together. Released when
+/// the returned file is dropped.
+pub fn lock(vault: &Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    let mut p = path_for(vault).into_os_string();
+    p.push(".lock");
+    let path = PathBuf::from(p);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&path)
+        .map_err(|e| VaultError::io(&path, e))?;
+    loop {
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            return Ok(file);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(VaultError::io(&path, e));
+        }
+    }
+}

@@ -1,0 +1,489 @@
+//! The team vault against a real PostgreSQL server (a throwaway cluster, see
+//! `common/postgres.rs`): members share secrets, least privilege holds with the whole
+//! database in hand, the database holds no plaintext, and a database changed outside
+//! tresor (rows edited, moved, dropped, rolled back, a member inserted) is refused.
+
+mod common;
+#[path = "common/postgres.rs"]
+mod pg;
+
+use common::*;
+
+/// A person or server: a local vault (keyfile) and an identity protected by the same keyfile.
+struct Member {
+    v: Vault,
+}
+
+impl Member {
+    fn new() -> Member {
+        Member { v: Vault::new() }
+    }
+
+    fn identity(&self) -> std::path::PathBuf {
+        self.v.dir.path().join("identity")
+    }
+
+    fn run(&self, args: &[&str], input: Option<&[u8]>) -> Output {
+        let mut c = self.v.cmd(args);
+        c.env("TRESOR_IDENTITY", self.identity());
+        output(c, input)
+    }
+
+    #[track_caller]
+    fn ok(&self, args: &[&str], input: Option<&[u8]>) -> Output {
+        self.run(args, input).success()
+    }
+
+    #[track_caller]
+    fn err(&self, args: &[&str], input: Option<&[u8]>) -> String {
+        self.run(args, input).failure().error()
+    }
+
+    /// `identity new`: the public key it prints.
+    fn public_key(&self) -> String {
+        let out = self.ok(&["identity", "new"], None);
+        let text = out.text();
+        assert!(
+            text.starts_with("tresor1") && text.trim().len() == 7 + 64,
+            "{text}"
+        );
+        text.trim().to_string()
+    }
+
+    fn get(&self, env: &str, key: &str) -> Vec<u8> {
+        self.ok(&["-e", env, "get", key], None).stdout
+    }
+}
+
+/// Alice's vault with secrets in development and production, put on the server.
+fn team_of_alice(db: &pg::Db) -> Member {
+    let alice = Member::new();
+    alice.ok(
+        &["add", "DATABASE_URL", "-d", "primary-database-note"],
+        Some(b"postgres://dev-value-4711"),
+    );
+    alice.ok(
+        &["-e", "production", "add", "STRIPE_LIVE_KEY"],
+        Some(b"sk_live_prod_value_0815"),
+    );
+    alice.public_key();
+    alice.ok(&["remote", "init", &db.url, "--name", "alice"], None);
+    alice
+}
+
+/// A new member with an empty vault, added by `admin` and joined.
+fn join(admin: &Member, db: &pg::Db, name: &str, role: &str, only: &[&str]) -> Member {
+    let m = Member::new();
+    let pk = m.public_key();
+    let mut args = vec!["member", "add", name, &pk, "--role", role];
+    for e in only {
+        args.extend(["--only-env", e]);
+    }
+    let token = admin.ok(&args, None).text();
+    assert!(token.starts_with("tresor-join1:"), "{token}");
+    m.ok(&["remote", "join", &db.url, "--token", token.trim()], None);
+    m
+}
+
+#[test]
+fn members_share_secrets_and_changes_reach_each_other() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob", "writer", &[]);
+    assert_eq!(
+        bob.get("development", "DATABASE_URL"),
+        b"postgres://dev-value-4711"
+    );
+    assert_eq!(
+        bob.get("production", "STRIPE_LIVE_KEY"),
+        b"sk_live_prod_value_0815"
+    );
+
+    // A change by bob reaches alice's next read, and the other way round.
+    bob.ok(&["add", "API_TOKEN"], Some(b"from-bob"));
+    assert_eq!(alice.get("development", "API_TOKEN"), b"from-bob");
+    alice.ok(&["edit", "API_TOKEN", "--value-stdin"], Some(b"from-alice"));
+    assert_eq!(bob.get("development", "API_TOKEN"), b"from-alice");
+    alice.ok(&["rm", "API_TOKEN", "--yes"], None);
+    let err = bob.err(&["get", "API_TOKEN"], None);
+    assert!(err.contains("no secret `API_TOKEN`"), "{err}");
+    bob.ok(&["import", "-"], Some(b"A=1\nB=2\n"));
+    assert_eq!(alice.get("development", "B"), b"2");
+
+    // run and export read the same replica.
+    let out = alice.ok(&["run", "--", "sh", "-c", "printf %s \"$A\""], None);
+    assert_eq!(out.stdout, b"1");
+
+    let list = alice.ok(&["member", "list"], None).text();
+    assert!(
+        list.contains("alice (you)\tadmin\tall environments"),
+        "{list}"
+    );
+    assert!(list.contains("bob\twriter\tall environments"), "{list}");
+}
+
+#[test]
+fn least_privilege_is_cryptographic_and_readers_cannot_write() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let ci = join(&alice, &db, "ci-prod", "reader", &["production"]);
+    assert_eq!(
+        ci.get("production", "STRIPE_LIVE_KEY"),
+        b"sk_live_prod_value_0815"
+    );
+    // Development is not in its replica...
+    let err = ci.err(&["-e", "development", "get", "DATABASE_URL"], None);
+    assert!(err.contains("no secret `DATABASE_URL`"), "{err}");
+    // ...and the database holds no key of development's for it: only the vault key and
+    // production's key are wrapped to it.
+    let mut client = db.client();
+    let rows = client
+        .query(
+            "SELECT member, count(*) FROM tresor_wraps GROUP BY member ORDER BY count(*)",
+            &[],
+        )
+        .unwrap();
+    let counts: Vec<i64> = rows.iter().map(|r| r.get(1)).collect();
+    assert_eq!(
+        counts,
+        vec![2, 4],
+        "ci-prod: vault + production; alice: vault + 3 envs"
+    );
+    // A reader is refused writes by its client, and nothing changes.
+    let err = ci.err(&["-e", "production", "add", "X"], Some(b"y"));
+    assert!(err.contains("you are a reader"), "{err}");
+    let err = ci.err(
+        &[
+            "member",
+            "add",
+            "eve",
+            &Member::new().public_key(),
+            "--role",
+            "admin",
+        ],
+        None,
+    );
+    assert!(err.contains("only an admin"), "{err}");
+    assert_eq!(
+        alice
+            .ok(&["-e", "production", "list", "--json"], None)
+            .text()
+            .matches("\"key\"")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn the_database_holds_no_plaintext() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let _bob = join(&alice, &db, "bob-the-member", "writer", &["development"]);
+    let dump = db.dump();
+    for needle in [
+        &b"postgres://dev-value-4711"[..],
+        b"sk_live_prod_value_0815",
+        b"DATABASE_URL",
+        b"STRIPE_LIVE_KEY",
+        b"primary-database-note",
+        b"bob-the-member",
+        b"production",
+        b"development",
+    ] {
+        assert!(
+            !contains(&dump, needle),
+            "pg_dump holds {:?}",
+            String::from_utf8_lossy(needle)
+        );
+    }
+    assert!(
+        contains(&dump, b"tresor_secrets"),
+        "the dump is of the right database"
+    );
+}
+
+#[test]
+fn a_row_edited_or_moved_by_the_database_is_refused() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob", "writer", &[]);
+    let mut client = db.client();
+    // Move production's value ciphertext onto development's secret.
+    client
+        .batch_execute(
+            "UPDATE tresor_secrets SET value = (SELECT value FROM tresor_secrets ORDER BY env DESC LIMIT 1)
+             WHERE secret = (SELECT secret FROM tresor_secrets ORDER BY env ASC LIMIT 1)",
+        )
+        .unwrap();
+    // Make bob's replica fetch: bump the version column as a new write would.
+    client
+        .batch_execute("UPDATE tresor_vaults SET version = version + 1")
+        .unwrap();
+    let err = bob.err(&["get", "DATABASE_URL"], None);
+    assert!(err.contains("failed verification"), "{err}");
+}
+
+#[test]
+fn a_dropped_row_or_a_member_inserted_by_a_database_admin_is_refused() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob", "writer", &[]);
+    bob.ok(&["add", "NEW_ONE"], Some(b"v"));
+    let mut client = db.client();
+    // A member row copied under a new id (as a db admin granting access would).
+    client
+        .batch_execute(
+            "INSERT INTO tresor_members SELECT vault, '\\x00112233445566778899aabbccddeeff', sealed
+             FROM tresor_members LIMIT 1",
+        )
+        .unwrap();
+    let err = alice.err(&["member", "list"], None);
+    assert!(err.contains("failed verification"), "{err}");
+    let err = alice.err(&["add", "MORE"], Some(b"x"));
+    assert!(err.contains("failed verification"), "{err}");
+    client
+        .batch_execute(
+            "DELETE FROM tresor_members WHERE member = '\\x00112233445566778899aabbccddeeff'",
+        )
+        .unwrap();
+    // Now a dropped secret.
+    client
+        .batch_execute(
+            "DELETE FROM tresor_secrets WHERE ctid = (SELECT min(ctid) FROM tresor_secrets)",
+        )
+        .unwrap();
+    client
+        .batch_execute("UPDATE tresor_vaults SET version = version + 1")
+        .unwrap();
+    let err = bob.err(&["list"], None);
+    assert!(err.contains("failed verification"), "{err}");
+}
+
+#[test]
+fn a_database_restored_to_an_older_state_is_refused() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob", "writer", &[]);
+    let mut client = db.client();
+    let tables = ["vaults", "members", "wraps", "environments", "secrets"];
+    for t in tables {
+        client
+            .batch_execute(&format!(
+                "CREATE TABLE backup_{t} AS SELECT * FROM tresor_{t}"
+            ))
+            .unwrap();
+    }
+    bob.ok(&["add", "ROTATED"], Some(b"new"));
+    assert_eq!(alice.get("development", "ROTATED"), b"new");
+    for t in tables {
+        client
+            .batch_execute(&format!(
+                "DELETE FROM tresor_{t}; INSERT INTO tresor_{t} SELECT * FROM backup_{t}"
+            ))
+            .unwrap();
+    }
+    let err = alice.err(&["get", "ROTATED"], None);
+    assert!(err.contains("older than version"), "{err}");
+    let err = bob.err(&["add", "X"], Some(b"y"));
+    assert!(err.contains("older than version"), "{err}");
+}
+
+#[test]
+fn concurrent_writers_lose_no_update() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob", "writer", &[]);
+    // Bob's replica synced, then alice writes: bob's next write syncs first and works.
+    alice.ok(&["add", "ONE"], Some(b"1"));
+    bob.ok(&["add", "TWO"], Some(b"2"));
+    assert_eq!(alice.get("development", "TWO"), b"2");
+    assert_eq!(bob.get("development", "ONE"), b"1");
+    // Several writers at once: every write either lands or fails saying so; none is lost.
+    let writers: Vec<_> = (0..4)
+        .map(|i| {
+            let m = if i % 2 == 0 { &alice } else { &bob };
+            let cmd = |k: String| {
+                let mut c = m.v.cmd(&["add", &k]);
+                c.env("TRESOR_IDENTITY", m.identity());
+                c
+            };
+            (0..3)
+                .map(|j| (format!("K{i}_{j}"), cmd(format!("K{i}_{j}"))))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let handles: Vec<_> = writers
+        .into_iter()
+        .map(|cmds| {
+            std::thread::spawn(move || {
+                let mut landed = Vec::new();
+                for (key, cmd) in cmds {
+                    let out = output(cmd, Some(b"v"));
+                    if out.code == 0 {
+                        landed.push(key);
+                    } else {
+                        assert!(
+                            out.stderr.contains("nothing was written")
+                                || out.stderr.contains("busy"),
+                            "{}",
+                            out.stderr
+                        );
+                    }
+                }
+                landed
+            })
+        })
+        .collect();
+    let landed: Vec<String> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    assert!(!landed.is_empty());
+    let listed = alice.ok(&["list", "--json"], None).text();
+    for key in &landed {
+        assert!(
+            listed.contains(&format!("\"{key}\"")),
+            "{key} was lost: {listed}"
+        );
+    }
+}
+
+#[test]
+fn offline_reads_say_how_old_and_writes_fail_clearly() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob", "writer", &[]);
+    let mut client = pg::database().client();
+    client
+        .batch_execute(&format!(
+            "ALTER DATABASE {} RENAME TO {}_away",
+            db.name, db.name
+        ))
+        .unwrap();
+    let out = bob.ok(&["get", "DATABASE_URL"], None);
+    assert_eq!(out.stdout, b"postgres://dev-value-4711");
+    assert!(out.stderr.contains("cannot be reached"), "{}", out.stderr);
+    assert!(out.stderr.contains("last synced"), "{}", out.stderr);
+    let err = bob.err(&["add", "X"], Some(b"y"));
+    assert!(err.contains("nothing was changed"), "{err}");
+    client
+        .batch_execute(&format!(
+            "ALTER DATABASE {}_away RENAME TO {}",
+            db.name, db.name
+        ))
+        .unwrap();
+    let err = bob.err(&["get", "X"], None);
+    assert!(err.contains("no secret `X`"), "{err}");
+}
+
+#[test]
+fn a_token_for_someone_else_or_a_bad_key_is_refused() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = Member::new();
+    let pk = bob.public_key();
+    let token = alice
+        .ok(&["member", "add", "bob", &pk, "--role", "writer"], None)
+        .text();
+    let mallory = Member::new();
+    mallory.public_key();
+    let err = mallory.err(&["remote", "join", &db.url, "--token", token.trim()], None);
+    assert!(err.contains("do not open with this identity"), "{err}");
+    let err = alice.err(
+        &["member", "add", "x", "tresor1zz", "--role", "writer"],
+        None,
+    );
+    assert!(err.contains("not a tresor public key"), "{err}");
+    let err = alice.err(&["member", "add", "bob2", &pk, "--role", "writer"], None);
+    assert!(err.contains("already a member"), "{err}");
+}
+
+#[test]
+fn removing_a_member_rekeys_and_names_the_values_to_rotate() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob", "writer", &[]);
+    let ci = join(&alice, &db, "ci-prod", "reader", &["production"]);
+    let mut client = db.client();
+    let values = |c: &mut postgres::Client| -> Vec<Vec<u8>> {
+        c.query("SELECT value FROM tresor_secrets", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    let before = values(&mut client);
+
+    let out = alice.ok(&["member", "rm", "ci-prod"], None);
+    assert_eq!(out.text(), "default/production/STRIPE_LIVE_KEY\n");
+    assert!(
+        out.stderr.contains("epoch 2, 2 values re-encrypted"),
+        "{}",
+        out.stderr
+    );
+
+    // Every value is a new ciphertext under a new key; no key is wrapped to ci-prod.
+    let after = values(&mut client);
+    assert_eq!(after.len(), before.len());
+    assert!(after.iter().all(|v| !before.contains(v)));
+    let wraps: i64 = client
+        .query_one("SELECT count(*) FROM tresor_wraps", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        wraps,
+        4 + 4,
+        "alice and bob: vault key + 3 environments each"
+    );
+
+    // The removed member cannot follow; the others fetch their new keys and go on.
+    let err = ci.err(&["-e", "production", "get", "STRIPE_LIVE_KEY"], None);
+    assert!(err.contains("remote sync"), "{err}");
+    let err = ci.err(&["remote", "sync"], None);
+    assert!(err.contains("no longer a member"), "{err}");
+    let err = bob.err(&["get", "DATABASE_URL"], None);
+    assert!(err.contains("rekeyed"), "{err}");
+    bob.ok(&["remote", "sync"], None);
+    assert_eq!(
+        bob.get("development", "DATABASE_URL"),
+        b"postgres://dev-value-4711"
+    );
+    bob.ok(&["add", "AFTER"], Some(b"rekey"));
+    assert_eq!(alice.get("development", "AFTER"), b"rekey");
+    let list = alice.ok(&["member", "list"], None).text();
+    assert!(!list.contains("ci-prod"), "{list}");
+    let err = bob.err(&["member", "rm", "alice"], None);
+    assert!(err.contains("only an admin"), "{err}");
+}
+
+#[test]
+fn environments_of_a_team_vault_cannot_drift_and_status_says_where_it_stands() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let err = alice.err(&["env", "add", "preview"], None);
+    assert!(err.contains("cannot be changed yet"), "{err}");
+    for args in [
+        &["env", "clone", "development", "preview"][..],
+        &["project", "rm", "default", "--force"],
+    ] {
+        let err = alice.err(args, None);
+        assert!(err.contains("cannot be changed yet"), "{args:?}: {err}");
+    }
+    // Changes that do not go through the server yet are refused, not kept locally.
+    let before = alice.ok(&["list", "--json"], None).text();
+    for args in [
+        &["cp", "DATABASE_URL", "--to-env", "production"][..],
+        &["config", "history-depth", "3"],
+    ] {
+        let err = alice.err(args, None);
+        assert!(
+            err.contains("not available on a team vault yet"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(alice.ok(&["list", "--json"], None).text(), before);
+    let status = alice.ok(&["remote", "status"], None).text();
+    assert!(status.contains("role: admin\nversion: 1\n"), "{status}");
+    let err = alice.err(&["remote", "init", &db.url], None);
+    assert!(err.contains("already a team vault"), "{err}");
+}
