@@ -82,4 +82,13 @@ pub enum Action {
     Paste(Pasted),
     /// Swallowed on purpose (Ctrl-M / Ctrl-J in text fields: never a newline).
     Ignore,
+    // Health and compare.
+    /// Show only the secrets the health column flags, or all again.
+    ToggleFlagged,
+    /// Open the compare view of the project's environments.
+    OpenCompare,
+    /// Compare view: only keys missing somewhere, or all again.
+    CompareMissing,
+    /// Compare view: only keys with the same value in two environments, or all again.
+    CompareSame,
 }

@@ -13,8 +13,10 @@ use crate::vault::{
 };
 
 use super::action::Action;
+use super::compare::CompareState;
 use super::form::{Field, FormKind, SecretForm};
 use super::gate::{self, CreateState, UnlockState};
+use super::health::HealthView;
 use super::keymap::{self, ModeKind};
 use super::places::Places;
 use super::rows::{self, RowData, SortKey};
@@ -61,6 +63,7 @@ pub enum Mode {
     Confirm { key: String, focus: ConfirmFocus },
     Help { scroll: u16 },
     ProjectPicker(Box<PickerState>),
+    Compare(Box<CompareState>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +110,8 @@ pub struct App {
     pub env: String,
     pub envs: Vec<EnvTab>,
     pub rows: Vec<RowData>,
+    /// The health column: flags of the current environment's secrets.
+    pub health: HealthView,
     /// Indices into `rows` that pass the filter; the selection indexes this.
     pub visible: Vec<usize>,
     pub selected: usize,
@@ -146,6 +151,7 @@ impl App {
             env,
             envs: Vec::new(),
             rows: Vec::new(),
+            health: HealthView::default(),
             visible: Vec::new(),
             selected: 0,
             offset: 0,
@@ -322,6 +328,10 @@ impl App {
         let Some(vault) = &self.vault else { return };
         let envs = vault.environment_tabs();
         let list = vault.list(&self.project, &self.env);
+        let health = list.is_ok().then(|| {
+            let scope = crate::vault::health::Scope::env(&self.project, &self.env);
+            vault.health(&scope, self.clock.now())
+        });
         match envs {
             Ok(all) => {
                 self.envs = all
@@ -334,6 +344,14 @@ impl App {
                     .collect();
             }
             Err(e) => self.error(&e),
+        }
+        match health {
+            Some(Ok(report)) => self.health.set(report),
+            Some(Err(e)) => {
+                self.health.clear();
+                self.health.error = Some(text::printable(&e.to_string()));
+            }
+            None => self.health.clear(),
         }
         match list {
             Ok(infos) => self.set_infos(&infos),
@@ -358,6 +376,11 @@ impl App {
 
     fn refilter(&mut self, keep: Option<String>) {
         self.visible = rows::filter(&self.rows, &self.filter_text());
+        if self.health.only_flagged {
+            let health = &self.health;
+            let rows = &self.rows;
+            self.visible.retain(|&i| health.is_flagged(&rows[i].key));
+        }
         if let Some(k) = keep
             && let Some(pos) = self.visible.iter().position(|&i| self.rows[i].key == k)
         {
@@ -418,6 +441,7 @@ impl App {
             Mode::Help { .. } => ModeKind::Help,
             Mode::ProjectPicker(p) if p.new_name.is_some() => ModeKind::PickerNew,
             Mode::ProjectPicker(_) => ModeKind::Picker,
+            Mode::Compare(_) => ModeKind::Compare,
         }
     }
 
@@ -479,6 +503,7 @@ impl App {
             _ => None,
         };
         self.rows = Vec::new();
+        self.health = HealthView::default();
         self.visible = Vec::new();
         self.envs = Vec::new();
         self.selected = 0;
@@ -615,6 +640,7 @@ impl App {
                         _ => Mode::Help { scroll },
                     },
                     Mode::ProjectPicker(p) => self.update_picker(p, action),
+                    Mode::Compare(c) => self.update_compare(c, action),
                 };
             }
         }
@@ -674,6 +700,12 @@ impl App {
             Action::OpenFilter => return Mode::Filter,
             Action::OpenHelp => return Mode::Help { scroll: 0 },
             Action::OpenPicker => return self.open_picker(),
+            Action::OpenCompare => return self.open_compare(),
+            Action::ToggleFlagged => {
+                self.health.only_flagged = !self.health.only_flagged;
+                let keep = self.selected_row().map(|r| r.key.clone());
+                self.refilter(keep);
+            }
             Action::Cancel if !self.filter.is_empty() => {
                 gate::wipe(&mut self.filter);
                 self.refilter(None);

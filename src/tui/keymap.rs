@@ -21,6 +21,8 @@ pub enum ModeKind {
     Help,
     Picker,
     PickerNew,
+    /// The compare view: keys × environments.
+    Compare,
 }
 
 impl ModeKind {
@@ -50,6 +52,7 @@ impl ModeKind {
             ModeKind::Help => "Help",
             ModeKind::Picker => "Project picker",
             ModeKind::PickerNew => "New project name",
+            ModeKind::Compare => "Compare environments",
         }
     }
 }
@@ -90,7 +93,8 @@ use KeyCode::{
     BackTab, Char, Delete, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up,
 };
 use ModeKind::{
-    Browse, Confirm, Create, Filter, Form, FormChoice, Global, Help, Picker, PickerNew, Unlock,
+    Browse, Compare, Confirm, Create, Filter, Form, FormChoice, Global, Help, Picker, PickerNew,
+    Unlock,
 };
 
 #[rustfmt::skip]
@@ -132,6 +136,8 @@ pub const BINDINGS: &[Binding] = &[
     b(Browse, Char('?'), NONE, Action::OpenHelp, "this help", "help"),
     b(Browse, Char('q'), NONE, Action::Quit, "quit", "quit"),
     b(Browse, Esc, NONE, Action::Cancel, "clear the filter", ""),
+    b(Browse, Char('!'), NONE, Action::ToggleFlagged, "show only flagged secrets (or all again)", ""),
+    b(Browse, Char('='), NONE, Action::OpenCompare, "compare the project's environments", ""),
     // Filter
     b(Filter, Enter, NONE, Action::Submit, "keep the filter, back to the table", "keep"),
     b(Filter, Esc, NONE, Action::Cancel, "clear the filter", "clear"),
@@ -184,7 +190,30 @@ pub const BINDINGS: &[Binding] = &[
     b(Picker, Up, NONE, Action::Up, "move up", ""),
     b(PickerNew, Enter, NONE, Action::Submit, "create the project", "create"),
     b(PickerNew, Esc, NONE, Action::Cancel, "back to the list", "back"),
+    // Compare view
+    b(Compare, Char('m'), NONE, Action::CompareMissing, "only keys missing somewhere (or all)", "missing"),
+    b(Compare, Char('s'), NONE, Action::CompareSame, "only keys with the same value in two environments (or all)", "same"),
+    b(Compare, Char('j'), NONE, Action::Down, "move down", ""),
+    b(Compare, Down, NONE, Action::Down, "move down", ""),
+    b(Compare, Char('k'), NONE, Action::Up, "move up", ""),
+    b(Compare, Up, NONE, Action::Up, "move up", ""),
+    b(Compare, Char('g'), NONE, Action::Top, "first row", ""),
+    b(Compare, Char('G'), NONE, Action::Bottom, "last row", ""),
+    b(Compare, PageDown, NONE, Action::PageDown, "page down", ""),
+    b(Compare, PageUp, NONE, Action::PageUp, "page up", ""),
+    b(Compare, Esc, NONE, Action::Cancel, "close", "close"),
+    b(Compare, Char('='), NONE, Action::Cancel, "close", ""),
+    b(Compare, Char('q'), NONE, Action::Cancel, "close", ""),
 ];
+
+/// How a binding's key is written, for views that name it in their own text (the
+/// table's title says which key shows only flagged rows).
+pub fn key_for(mode: ModeKind, action: &Action) -> Option<String> {
+    BINDINGS
+        .iter()
+        .find(|b| b.mode == mode && b.action == *action)
+        .map(|b| key_label(b.code, b.mods))
+}
 
 /// Crossterm reports `G` with SHIFT on some terminals and without on others, and
 /// Shift-Tab as BackTab with SHIFT: the code already says it, so SHIFT is ignored there.

@@ -7,8 +7,10 @@
 
 pub mod action;
 pub mod app;
+pub mod compare;
 pub mod form;
 pub mod gate;
+pub mod health;
 pub mod keymap;
 mod modals;
 pub mod places;

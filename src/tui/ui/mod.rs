@@ -1,8 +1,10 @@
 //! Views: they draw the `App`'s state and change nothing but widget scroll state (the
 //! table's window, text field cursors). Overlays are drawn last, over a `Clear`.
 
+pub mod compare;
 pub mod confirm;
 pub mod form;
+pub mod health;
 pub mod help;
 pub mod picker;
 pub mod status;
@@ -93,6 +95,7 @@ fn draw(app: &mut App, frame: &mut Frame) {
         Mode::Confirm { key, focus } => confirm::render(key, *focus, &project, &env, frame),
         Mode::Help { scroll } => help::render(scroll, frame),
         Mode::ProjectPicker(p) => picker::render(p, &project, frame),
+        Mode::Compare(c) => compare::render(c, &env, frame),
         Mode::Browse | Mode::Filter => {}
     }
 }

@@ -48,7 +48,9 @@ pub fn render_tabs(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
-    let Some(status) = &app.status else { return };
+    let Some(status) = &app.status else {
+        return super::health::render_reason(app, frame, area);
+    };
     let (mark, style) = match status.level {
         Level::Info => ("✔", theme::info()),
         Level::Warning => ("⚠", theme::warning()),

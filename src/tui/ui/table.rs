@@ -11,7 +11,10 @@ use ratatui::widgets::{
 };
 
 use super::theme;
+use crate::tui::action::Action;
 use crate::tui::app::App;
+use crate::tui::health::Mark;
+use crate::tui::keymap::{self, ModeKind};
 use crate::tui::rows::RowData;
 use crate::tui::text::{self, printable};
 use crate::vault::SecretType;
@@ -29,6 +32,23 @@ fn short_type(kind: SecretType) -> &'static str {
     }
 }
 
+/// The table's title on the right: how many rows are flagged and the key that shows
+/// only them (from the key table), or that only they are shown.
+fn health_title(app: &App) -> Line<'static> {
+    let n = app.health.count();
+    let key = keymap::key_for(ModeKind::Browse, &Action::ToggleFlagged).unwrap_or_default();
+    let text = if app.health.error.is_some() {
+        " health unknown ".to_string()
+    } else if app.health.only_flagged {
+        format!(" {n} flagged, only these · {key} all ")
+    } else if n > 0 {
+        format!(" {n} flagged · {key} only these ")
+    } else {
+        String::new()
+    };
+    Line::styled(text, theme::warning()).right_aligned()
+}
+
 /// Keeps the selected row inside the window of `page` rows.
 fn scroll(app: &mut App, page: usize) {
     let len = app.visible.len();
@@ -40,8 +60,24 @@ fn scroll(app: &mut App, page: usize) {
     app.offset = app.offset.min(len.saturating_sub(page));
 }
 
+/// The health column's cell: `!` on a flagged row, in the warning colour when a flag
+/// is a risk (weak, reused, stale), dim when only hygiene (unused, undocumented, name).
+fn health_cell(mark: Option<Mark>) -> Cell<'static> {
+    match mark {
+        Some(Mark::Risk) => Cell::from(Span::styled("!", theme::warning())),
+        Some(Mark::Hygiene) => Cell::from(Span::styled("!", theme::dim())),
+        None => Cell::from(""),
+    }
+}
+
 /// One table row; `actions` is the hint on the selected row when there is a column for it.
-fn row<'a>(r: &'a RowData, now: i64, actions: Option<&'static str>, wide: bool) -> Row<'a> {
+fn row<'a>(
+    r: &'a RowData,
+    now: i64,
+    actions: Option<&'static str>,
+    wide: bool,
+    mark: Option<Mark>,
+) -> Row<'a> {
     let age_days = (now - r.value_changed).max(0) / 86_400;
     let age_style = if age_days >= theme::ROTATE_AFTER_DAYS {
         theme::warning()
@@ -49,6 +85,7 @@ fn row<'a>(r: &'a RowData, now: i64, actions: Option<&'static str>, wide: bool) 
         theme::dim()
     };
     let mut cells = vec![
+        health_cell(mark),
         Cell::from(Span::styled(r.key_shown(), theme::key())),
         Cell::from(r.description.as_str()),
         Cell::from(if wide {
@@ -81,7 +118,9 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
             printable(&app.env)
         )
     };
-    let block = Block::bordered().title(Line::styled(title, theme::title()));
+    let block = Block::bordered()
+        .title(Line::styled(title, theme::title()))
+        .title(health_title(app));
     let inner = block.inner(area);
     // One line for the column header.
     let page = inner.height.saturating_sub(1) as usize;
@@ -91,7 +130,10 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
     if app.visible.is_empty() {
         frame.render_widget(&block, area);
         let filter = app.filter_text();
-        let msg = if total == 0 {
+        let msg = if total > 0 && app.health.only_flagged && filter.is_empty() {
+            let key = keymap::key_for(ModeKind::Browse, &Action::ToggleFlagged).unwrap_or_default();
+            format!("Nothing flagged in this environment. {key} shows every secret.")
+        } else if total == 0 {
             format!(
                 "No secrets in {}/{} yet. Press a to add one.",
                 printable(&app.project),
@@ -136,16 +178,18 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
         } else {
             None
         };
-        row(&app.rows[idx], now, hint, wide)
+        let r = &app.rows[idx];
+        row(r, now, hint, wide, app.health.mark(&r.key))
     });
     let mut widths = vec![
+        Constraint::Length(1),
         Constraint::Length(key_w),
         Constraint::Fill(1),
         Constraint::Length(if wide { 17 } else { 10 }),
         Constraint::Length(10),
         Constraint::Length(4),
     ];
-    let mut titles = vec!["Key", "Description", "Type", "Created", "Age"];
+    let mut titles = vec!["", "Key", "Description", "Type", "Created", "Age"];
     if let Some(a) = actions {
         widths.push(Constraint::Length(a.chars().count() as u16));
         titles.push("Actions");
