@@ -26,9 +26,13 @@ pub struct CheckArgs {
     json: bool,
     /// Flags that make the exit status 3, comma-separated: weak, reused, stale, unused,
     /// undocumented, badly-named; `all` or `none`
-    #[arg(long, value_name = "FLAGS", default_value = "all")]
-    fail_on: String,
+    #[arg(long, value_name = "FLAGS", default_value = "all", value_parser = parse_fail_on)]
+    fail_on: FailOn,
 }
+
+/// The flags chosen by `--fail-on`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailOn(Vec<Flag>);
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
@@ -46,7 +50,8 @@ pub struct DiffArgs {
     only_same: bool,
 }
 
-fn parse_fail_on(text: &str) -> Result<Vec<Flag>, CliError> {
+/// A typo in `--fail-on` is a usage error (exit 2), never a silently weaker check.
+fn parse_fail_on(text: &str) -> Result<FailOn, String> {
     let mut out = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         match part {
@@ -54,17 +59,17 @@ fn parse_fail_on(text: &str) -> Result<Vec<Flag>, CliError> {
             "none" => {}
             _ => out.push(Flag::parse(part).ok_or_else(|| {
                 let known: Vec<&str> = Flag::ALL.iter().map(|f| f.slug()).collect();
-                CliError::msg(format!(
-                    "unknown flag `{}` in --fail-on (known: {}, all, none)",
+                format!(
+                    "unknown flag `{}` (known: {}, all, none)",
                     validate::printable(part),
                     known.join(", ")
-                ))
+                )
             })?),
         }
     }
     out.sort();
     out.dedup();
-    Ok(out)
+    Ok(FailOn(out))
 }
 
 fn print(text: &str) -> CliResult {
@@ -88,7 +93,7 @@ fn place_json(p: &SecretPlace) -> serde_json::Value {
 }
 
 pub fn check(global: &Global, args: CheckArgs) -> CliResult {
-    let fail_on = parse_fail_on(&args.fail_on)?;
+    let fail_on = args.fail_on.0;
     let vault = unlock::open(global)?;
     let scope = if args.all {
         Scope::all()

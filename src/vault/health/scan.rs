@@ -15,7 +15,7 @@ use crate::vault::error::Result;
 use crate::vault::integrity::{self, Place};
 use crate::vault::records::{FORMAT, SecretRecord, decode};
 use crate::vault::secrets::info;
-use crate::vault::{EnvEntry, SecretInfo, Vault, legacy};
+use crate::vault::{EnvEntry, SecretInfo, Vault, env_rank, legacy};
 
 /// A keyed fingerprint of a value. Compared, never shown: its `Debug` prints nothing.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -79,11 +79,20 @@ fn judge(info: &SecretInfo, value: &[u8], wanted: bool) -> Option<String> {
 impl Vault {
     /// Reads the planned environments in one verified read transaction. Nothing is
     /// audited here: no value leaves the process (the callers record a `check`).
+    /// Environments come in display order: by project, then development, staging,
+    /// production, then the others by name.
     pub(crate) fn scan(&self, plan: &ScanPlan) -> Result<Vec<ScannedEnv>> {
         let fp = Fingerprinter::new(self)?;
-        if self.format < FORMAT {
-            return self.scan_format1(plan, &fp);
-        }
+        let mut out = if self.format < FORMAT {
+            self.scan_format1(plan, &fp)?
+        } else {
+            self.scan_format2(plan, &fp)?
+        };
+        out.sort_by(|a, b| (&a.project, env_rank(&a.env)).cmp(&(&b.project, env_rank(&b.env))));
+        Ok(out)
+    }
+
+    fn scan_format2(&self, plan: &ScanPlan, fp: &Fingerprinter) -> Result<Vec<ScannedEnv>> {
         let sealed = self.read(|txn, catalog| {
             let mut out = Vec::new();
             for e in &catalog.entries {
