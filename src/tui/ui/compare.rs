@@ -52,8 +52,13 @@ fn status_of(state: &CompareState, row: &CompareRow) -> (String, ratatui::style:
 }
 
 pub fn render(state: &mut CompareState, current_env: &str, frame: &mut Frame) {
+    // Everything under the header line: the view's own keys are in its bottom border.
     let full = frame.area();
-    let area = full.inner(Margin::new(1, 1));
+    let area = ratatui::layout::Rect {
+        y: full.y + 1,
+        height: full.height.saturating_sub(1),
+        ..full
+    };
     frame.render_widget(Clear, area);
     let c = &state.comparison;
     let filter = match state.filter {
@@ -79,7 +84,7 @@ pub fn render(state: &mut CompareState, current_env: &str, frame: &mut Frame) {
             .areas(inner);
     frame.render_widget(
         Line::styled(
-            " same letter: same value (compared by a keyed fingerprint; values are never shown) · —: missing",
+            " same letter = same value (values are never shown) · — missing",
             theme::dim(),
         ),
         legend,
