@@ -43,7 +43,12 @@ impl Fixture {
         .expect("create");
         let fx = Fixture { tmp };
         fx.add("development", "DB_PASSWORD", VALUES[1], "primary Postgres");
-        fx.add("development", "STRIPE_API_KEY", VALUES[0], "Stripe → API keys");
+        fx.add(
+            "development",
+            "STRIPE_API_KEY",
+            VALUES[0],
+            "Stripe → API keys",
+        );
         fx.add("development", "GITHUB_TOKEN", VALUES[2], "CI releases");
         fx.add("development", "PORT", "8080", "the HTTP port");
         fx.add("development", "session_key", VALUES[3], "");
@@ -146,7 +151,10 @@ fn flagged_rows_are_known_with_their_reasons() {
     let app = fx.app(12);
     assert_eq!(flags(&app, "DB_PASSWORD"), [Flag::Weak]);
     assert_eq!(flags(&app, "STRIPE_API_KEY"), [Flag::Reused]);
-    assert_eq!(flags(&app, "session_key"), [Flag::Undocumented, Flag::BadlyNamed]);
+    assert_eq!(
+        flags(&app, "session_key"),
+        [Flag::Undocumented, Flag::BadlyNamed]
+    );
     assert!(flags(&app, "GITHUB_TOKEN").is_empty());
     assert!(flags(&app, "PORT").is_empty());
     let reused = app.health.get("STRIPE_API_KEY").unwrap().summary();
@@ -217,7 +225,10 @@ fn the_compare_view_opens_filters_scrolls_and_closes() {
     assert_eq!(c.envs, ["development", "staging", "production"]);
     assert_eq!(c.rows.len(), 6);
     let stripe = c.rows.iter().find(|r| r.key == "STRIPE_API_KEY").unwrap();
-    assert!(stripe.same_in(0, 2), "same value in development and production");
+    assert!(
+        stripe.same_in(0, 2),
+        "same value in development and production"
+    );
     press(&mut app, KeyCode::Char('s'));
     let Mode::Compare(state) = &app.mode else {
         panic!()
@@ -229,7 +240,11 @@ fn the_compare_view_opens_filters_scrolls_and_closes() {
         panic!()
     };
     assert_eq!(state.filter, RowFilter::Missing);
-    assert_eq!(state.visible.len(), 6, "staging is empty: every key is missing there");
+    assert_eq!(
+        state.visible.len(),
+        6,
+        "staging is empty: every key is missing there"
+    );
     press(&mut app, KeyCode::Char('G'));
     let Mode::Compare(state) = &app.mode else {
         panic!()
@@ -246,7 +261,10 @@ fn health_table_and_reason_snapshots() {
     let text = snap("health_table", &mut app);
     // Every column of the page still fits 80 columns beside the mark.
     for title in ["Key", "Description", "Type", "Created", "Actions"] {
-        assert!(text.contains(title), "{title} missing at 80 columns:\n{text}");
+        assert!(
+            text.contains(title),
+            "{title} missing at 80 columns:\n{text}"
+        );
     }
     assert!(text.contains("3 flagged · ! only these"), "{text}");
     assert!(
@@ -295,6 +313,9 @@ fn the_compare_view_scrolls_through_many_keys() {
     };
     let selected = &state.comparison.rows[state.visible[state.selected]].key;
     assert!(state.selected > 20, "two pages down");
-    assert!(text.contains(selected.as_str()), "the selected row is on screen:\n{text}");
+    assert!(
+        text.contains(selected.as_str()),
+        "the selected row is on screen:\n{text}"
+    );
     assert!(text.contains("506 of 506 keys"), "{text}");
 }
