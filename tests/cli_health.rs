@@ -414,3 +414,40 @@ fn diff_of_three_environments_and_its_errors() {
     v.run(&["diff", "a", "b", "--only-same", "--only-missing"], None)
         .usage_error();
 }
+
+/// The rotation period lives in the sealed environment record, which the vault digest
+/// covers: putting back an older record (a laxer period) outside tresor is refused.
+#[test]
+fn a_rotation_period_rolled_back_in_the_file_is_refused() {
+    use tresor::vault::storage::redb_file::RedbFile;
+    use tresor::vault::storage::{ReadTxn, Storage, Table, WriteTxn};
+    use tresor::vault::{Credential, Vault as Handle};
+
+    let v = Vault::new();
+    v.ok(&["env", "set", "production", "--rotate-days", "365"], None);
+    let Cred::Keyfile(keyfile) = &v.cred else {
+        unreachable!()
+    };
+    let env = Handle::unlock(&v.path, &Credential::Keyfile(keyfile.clone()))
+        .unwrap()
+        .test_env_key("default", "production")
+        .unwrap();
+    let mut lax = None;
+    RedbFile::new(&v.path)
+        .read(&mut |txn: &dyn ReadTxn| {
+            lax = txn.get(Table::Environments, &env)?;
+            Ok(())
+        })
+        .unwrap();
+    v.ok(&["env", "set", "production", "--rotate-days", "30"], None);
+    let lax = lax.expect("environment row");
+    RedbFile::new(&v.path)
+        .write(&mut |txn: &mut dyn WriteTxn| txn.put(Table::Environments, &env, &lax))
+        .unwrap();
+    let err = v.err(&["-e", "production", "check"], None);
+    assert!(err.contains("does not match its digest"), "{err}");
+    assert!(
+        v.err(&["env", "list"], None)
+            .contains("does not match its digest")
+    );
+}

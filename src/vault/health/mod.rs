@@ -338,3 +338,82 @@ fn reuse_reason(me: &SecretPlace, others: &[SecretPlace]) -> Option<String> {
     };
     Some(format!("same value as {}{tail}", shown.join(", ")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vault::Via;
+    use crate::vault::audit::AuditEvent;
+
+    fn line(time: i64, action: &str, env: &str, key: &str) -> AuditLine {
+        AuditLine::Ok(AuditEvent {
+            time,
+            user: "ada".into(),
+            host: "h".into(),
+            via: Via::Cli,
+            action: action.into(),
+            project: "default".into(),
+            env: env.into(),
+            key: key.into(),
+            slot: Some(0),
+        })
+    }
+
+    fn place(env: &str, key: &str) -> SecretPlace {
+        SecretPlace {
+            project: "default".into(),
+            env: env.into(),
+            key: key.into(),
+        }
+    }
+
+    #[test]
+    fn reads_come_from_get_run_export_and_copy_but_not_from_changes_or_checks() {
+        let lines = [
+            line(10, "get", "development", "A"),
+            line(20, "run", "development", "A,B"),
+            line(30, "export", "production", "C"),
+            line(40, "copy", "development", "D"),
+            line(50, "edit value", "development", "E"),
+            line(60, "check", "development", ""),
+            line(70, "add", "development", "F"),
+            AuditLine::Broken { line: 8 },
+        ];
+        let (keys, whole) = last_reads(&lines);
+        assert_eq!(keys.get(&place("development", "A")), Some(&20));
+        assert_eq!(keys.get(&place("development", "B")), Some(&20));
+        assert_eq!(keys.get(&place("production", "C")), Some(&30));
+        assert_eq!(keys.get(&place("development", "D")), Some(&40));
+        for key in ["E", "F", ""] {
+            assert_eq!(keys.get(&place("development", key)), None, "{key}");
+        }
+        assert!(whole.is_empty());
+    }
+
+    #[test]
+    fn a_run_whose_key_list_was_cut_read_the_whole_environment() {
+        let lines = [line(99, "run", "staging", "A,B,…(90000 keys in all)")];
+        let (_, whole) = last_reads(&lines);
+        assert_eq!(whole.get(&("default".into(), "staging".into())), Some(&99));
+    }
+
+    #[test]
+    fn reuse_names_up_to_three_others_and_counts_the_rest() {
+        let me = place("development", "A");
+        let others = [
+            place("development", "B"),
+            place("production", "A"),
+            SecretPlace {
+                project: "billing".into(),
+                env: "production".into(),
+                key: "X".into(),
+            },
+            place("staging", "A"),
+        ];
+        assert_eq!(
+            reuse_reason(&me, &others).unwrap(),
+            "same value as B, production/A, billing/production/X and 1 more"
+        );
+        assert_eq!(reuse_reason(&me, &[]), None);
+    }
+}
