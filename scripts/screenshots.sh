@@ -52,6 +52,7 @@ add REDIS_URL "redis://cache.internal:6379/0" ""
 "$BIN" -e production import /dev/stdin >/dev/null 2>&1 <<'ENV'
 DATABASE_URL=postgres://app:prod-demo@db.prod:5432/app
 STRIPE_API_KEY_FOR_PRODUCTION=sk_live_prod_DEMO
+SENTRY_DSN=https://demo@o0.ingest.sentry.io/0
 ENV
 
 Xvfb "$DISPLAY_NUM" -screen 0 1920x1200x24 -nolisten tcp >/dev/null 2>&1 &
@@ -112,6 +113,12 @@ keys Escape; sleep 0.3
 
 keys '?'; sleep 0.3
 shot help
+keys Escape; sleep 0.3
+
+keys g; keys Down Down Down Down; wait_for "reused: same value as production/SENTRY_DSN"
+shot health
+keys '='; wait_for "Compare"
+shot compare
 keys Escape; sleep 0.3
 
 keys q
