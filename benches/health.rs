@@ -55,12 +55,13 @@ struct Fixture {
     keyfile: PathBuf,
 }
 
-fn fixture() -> Fixture {
+/// A vault of `envs` environments × 10,000 secrets.
+fn fixture(envs: usize) -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
     let vault = dir.path().join("vault.tresor");
     let keyfile = dir.path().join("key");
     let v = Vault::create(&vault, NewCredential::Keyfile(keyfile.clone())).expect("create vault");
-    for (e, env) in ENVS.iter().enumerate() {
+    for (e, env) in ENVS.iter().enumerate().take(envs) {
         if e >= 3 {
             v.add_env("default", env).expect("env add");
         }
@@ -92,8 +93,37 @@ fn unlock(path: &Path, keyfile: &Path) -> Vault {
     Vault::unlock(path, &Credential::Keyfile(keyfile.to_path_buf())).expect("unlock")
 }
 
+/// The "10,000 secrets" case: one environment of 10,000, nothing else in the vault.
+fn ten_thousand(c: &mut Criterion) {
+    let f = fixture(1);
+    let vault = unlock(&f.vault, &f.keyfile);
+    let now = chrono::Utc::now().timestamp();
+    let mut group = c.benchmark_group("health_10k");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
+    group.bench_function("check 10,000 secrets, in-process", |b| {
+        b.iter(|| {
+            vault
+                .health(&Scope::env("default", "development"), now)
+                .expect("health")
+        })
+    });
+    group.bench_function("tresor check --json of 10,000 (whole process)", |b| {
+        b.iter(|| {
+            let status = tresor(&f, &["check", "--json"]).status().expect("spawn");
+            assert_eq!(status.code(), Some(3));
+        })
+    });
+    let mut app = App::unlocked(unlock(&f.vault, &f.keyfile), "default", "development");
+    group.bench_function("TUI: load 10,000 secrets with the health column", |b| {
+        b.iter(|| app.load())
+    });
+    group.finish();
+}
+
 fn health(c: &mut Criterion) {
-    let f = fixture();
+    let f = fixture(ENVS.len());
     let vault = unlock(&f.vault, &f.keyfile);
     let now = chrono::Utc::now().timestamp();
     let envs: Vec<String> = ENVS.iter().map(|e| e.to_string()).collect();
@@ -164,5 +194,5 @@ fn health(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, health);
+criterion_group!(benches, ten_thousand, health);
 criterion_main!(benches);

@@ -239,21 +239,20 @@ fn judge_all(
     reads: Option<&Reads>,
     notes: Vec<String>,
 ) -> HealthReport {
-    let mut by_value: HashMap<Fingerprint, Vec<SecretPlace>> = HashMap::new();
-    for e in envs {
-        for s in &e.secrets {
+    // Positions (environment, secret), not names: 50,000 entries stay cheap.
+    let mut by_value: HashMap<Fingerprint, Vec<(usize, usize)>> = HashMap::new();
+    for (ei, e) in envs.iter().enumerate() {
+        for (si, s) in e.secrets.iter().enumerate() {
             if rules::is_judged(s.info.kind) {
-                by_value
-                    .entry(s.fingerprint)
-                    .or_default()
-                    .push(SecretPlace {
-                        project: e.project.clone(),
-                        env: e.env.clone(),
-                        key: s.info.key.clone(),
-                    });
+                by_value.entry(s.fingerprint).or_default().push((ei, si));
             }
         }
     }
+    let place_of = |(ei, si): (usize, usize)| SecretPlace {
+        project: envs[ei].project.clone(),
+        env: envs[ei].env.clone(),
+        key: envs[ei].secrets[si].info.key.clone(),
+    };
     let mut report = HealthReport {
         notes,
         ..HealthReport::default()
@@ -272,13 +271,13 @@ fn judge_all(
                 env: e.env.clone(),
                 key: s.info.key.clone(),
             };
-            let mut reused_with: Vec<SecretPlace> = if rules::is_judged(s.info.kind) {
-                by_value
-                    .get(&s.fingerprint)
-                    .map(|all| all.iter().filter(|p| **p != place).cloned().collect())
-                    .unwrap_or_default()
-            } else {
-                Vec::new()
+            let mut reused_with: Vec<SecretPlace> = match by_value.get(&s.fingerprint) {
+                Some(all) if all.len() > 1 && rules::is_judged(s.info.kind) => all
+                    .iter()
+                    .map(|&at| place_of(at))
+                    .filter(|p| *p != place)
+                    .collect(),
+                _ => Vec::new(),
             };
             reused_with.sort();
             let mut findings = Vec::new();

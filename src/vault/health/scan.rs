@@ -10,12 +10,12 @@
 //! while its fingerprint and strength are computed; neither leaves this module as bytes.
 
 use super::rules;
-use crate::vault::crypto::{self, Key32};
-use crate::vault::error::Result;
+use crate::vault::crypto::{self, Key32, Keys};
+use crate::vault::error::{Result, VaultError};
 use crate::vault::integrity::{self, Place};
 use crate::vault::records::{FORMAT, SecretRecord, decode};
-use crate::vault::secrets::info;
-use crate::vault::{EnvEntry, SecretInfo, Vault, env_rank, legacy};
+use crate::vault::secrets::{META_AD, VALUE_AD, info, tampered};
+use crate::vault::{SecretInfo, Vault, env_rank, legacy};
 
 /// A keyed fingerprint of a value. Compared, never shown: its `Debug` prints nothing.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,6 +49,66 @@ pub struct ScannedEnv {
 pub struct ScanPlan<'a> {
     pub read: &'a dyn Fn(&str, &str) -> bool,
     pub judge: &'a dyn Fn(&str, &str) -> bool,
+}
+
+/// One sealed record, ready to open on any thread.
+struct Job {
+    env_index: usize,
+    judged: bool,
+    meta_ad: Vec<u8>,
+    value_ad: Vec<u8>,
+    record: SecretRecord,
+}
+
+/// Below this many records one thread is quicker than starting others.
+const PARALLEL_FROM: usize = 2_000;
+
+/// Opens every job, in order, on up to as many threads as there are cores.
+fn open_all(
+    keys: &Keys,
+    fp: &Fingerprinter,
+    jobs: &[Job],
+    envs: &[ScannedEnv],
+) -> Result<Vec<Scanned>> {
+    let open = |job: &Job| -> Result<Scanned> {
+        let e = &envs[job.env_index];
+        let at = (e.project.as_str(), e.env.as_str());
+        let SecretRecord::V1 {
+            meta_nonce,
+            meta,
+            value_nonce,
+            value,
+        } = &job.record;
+        let plain = crypto::open(&keys.meta, meta_nonce, meta, &job.meta_ad)
+            .map_err(|_| tampered(at, "its metadata does not decrypt"))?;
+        let info = info(decode(&plain, "secret metadata")?);
+        let value = crypto::open(&keys.value, value_nonce, value, &job.value_ad)
+            .map_err(|_| tampered(at, &format!("the value of `{}` does not decrypt", info.key)))?;
+        Ok(Scanned {
+            fingerprint: fp.of(&value)?,
+            weak: judge(&info, &value, job.judged),
+            info,
+        })
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if threads < 2 || jobs.len() < PARALLEL_FROM {
+        return jobs.iter().map(open).collect();
+    }
+    let chunk = jobs.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(open).collect::<Result<Vec<_>>>()))
+            .collect();
+        let mut out = Vec::with_capacity(jobs.len());
+        for h in handles {
+            let part = h
+                .join()
+                .map_err(|_| VaultError::Storage("a health worker thread failed".into()))??;
+            out.extend(part);
+        }
+        Ok(out)
+    })
 }
 
 struct Fingerprinter(Key32);
@@ -108,29 +168,38 @@ impl Vault {
             }
             Ok(out)
         })?;
-        let work = |(e, records): (EnvEntry, Vec<([u8; 48], Vec<u8>)>)| -> Result<ScannedEnv> {
+        // Everything that needs the handle happens here (associated data, which names
+        // the vault, the record and the format); opening and fingerprinting are pure
+        // work on verified bytes, shared out over the cores below.
+        let mut jobs = Vec::new();
+        let mut envs = Vec::with_capacity(sealed.len());
+        for (env_index, (e, records)) in sealed.into_iter().enumerate() {
             let judged = (plan.judge)(&e.project, &e.name);
-            let at = (e.project.as_str(), e.name.as_str());
-            let mut secrets = Vec::with_capacity(records.len());
             for (id, bytes) in records {
                 let record: SecretRecord = decode(&bytes, "secret record")?;
-                let meta = info(self.open_meta(&id, &record, at)?);
-                let value = self.open_value(&id, &record, at, &meta.key)?;
-                secrets.push(Scanned {
-                    fingerprint: fp.of(&value)?,
-                    weak: judge(&meta, &value, judged),
-                    info: meta,
+                jobs.push(Job {
+                    env_index,
+                    judged,
+                    meta_ad: self.ad(META_AD, &id),
+                    value_ad: self.ad(VALUE_AD, &id),
+                    record,
                 });
             }
-            secrets.sort_by(|a, b| a.info.key.cmp(&b.info.key));
-            Ok(ScannedEnv {
+            envs.push(ScannedEnv {
                 project: e.project,
                 env: e.name,
                 rotate_days: e.rotate_days,
-                secrets,
-            })
-        };
-        sealed.into_iter().map(work).collect()
+                secrets: Vec::new(),
+            });
+        }
+        let opened = open_all(&self.keys, fp, &jobs, &envs)?;
+        for (job, scanned) in jobs.iter().zip(opened) {
+            envs[job.env_index].secrets.push(scanned);
+        }
+        for e in &mut envs {
+            e.secrets.sort_by(|a, b| a.info.key.cmp(&b.info.key));
+        }
+        Ok(envs)
     }
 
     fn scan_format1(&self, plan: &ScanPlan, fp: &Fingerprinter) -> Result<Vec<ScannedEnv>> {
