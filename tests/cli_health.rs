@@ -451,3 +451,36 @@ fn a_rotation_period_rolled_back_in_the_file_is_refused() {
             .contains("does not match its digest")
     );
 }
+
+/// Past 2,000 records the scan opens records on every core: the answers must not change.
+#[test]
+fn thousands_of_secrets_give_the_same_answers_on_every_core() {
+    let v = Vault::new();
+    let token = |i: usize| format!("tok-{i:05}-Qm7vXk2pLr9sT4wZ8nB3cF6hJ1dG5yE");
+    let mut dotenv: String = (0..2_500)
+        .map(|i| format!("SERVICE_{i:05}_TOKEN={}\n", token(i)))
+        .collect();
+    dotenv.push_str("WEAK_TOKEN=hunter2\n");
+    v.ok(&["import", "-"], Some(dotenv.as_bytes()));
+    // production shares one value with development, under another name.
+    v.ok(
+        &["-e", "production", "add", "COPY_TOKEN", "-d", "x"],
+        Some(token(1234).as_bytes()),
+    );
+    let report = check_json(&v, &["--fail-on", "weak,reused"], 3);
+    assert_eq!(report["checked"], 2_501);
+    assert_eq!(report["counts"]["weak"], 1);
+    assert_eq!(report["counts"]["reused"], 1);
+    assert_eq!(report["counts"]["undocumented"], 2_501);
+    assert_eq!(
+        flags(&report, "development", "SERVICE_01234_TOKEN"),
+        ["reused", "undocumented"]
+    );
+    let same = diff_json(&v, &["development", "production", "--only-same"]);
+    assert!(
+        keys_of(&same).is_empty(),
+        "different names: not the same key"
+    );
+    let missing = diff_json(&v, &["development", "production", "--only-missing"]);
+    assert_eq!(missing["keys"].as_array().unwrap().len(), 2_502);
+}
