@@ -319,3 +319,34 @@ fn the_compare_view_scrolls_through_many_keys() {
     );
     assert!(text.contains("506 of 506 keys"), "{text}");
 }
+
+#[test]
+fn a_change_in_another_environment_shows_on_the_next_load() {
+    // Scans of unchanged environments are reused between loads: a change elsewhere
+    // (another terminal) must still be seen.
+    let fx = Fixture::new();
+    let mut app = fx.app(12);
+    assert!(flags(&app, "GITHUB_TOKEN").is_empty());
+    fx.add("staging", "RELEASE_TOKEN", VALUES[2], "copied by mistake");
+    app.load();
+    assert_eq!(flags(&app, "GITHUB_TOKEN"), [Flag::Reused]);
+    fx.vault()
+        .remove("default", "staging", "RELEASE_TOKEN")
+        .expect("remove");
+    app.load();
+    assert!(flags(&app, "GITHUB_TOKEN").is_empty());
+    // A description changed elsewhere changes the environment's digest too.
+    fx.vault()
+        .edit(
+            "default",
+            "development",
+            "session_key",
+            tresor::vault::SecretEdit {
+                description: Some("signs sessions".into()),
+                ..Default::default()
+            },
+        )
+        .expect("edit");
+    app.load();
+    assert_eq!(flags(&app, "session_key"), [Flag::BadlyNamed]);
+}

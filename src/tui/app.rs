@@ -142,6 +142,8 @@ pub struct App {
 impl App {
     fn blank(vault_path: PathBuf, project: String, env: String, screen: Screen) -> App {
         let now = Instant::now();
+        // Reloads then open only the environments that changed.
+        crate::vault::health::scan::keep_scans();
         App {
             screen,
             mode: Mode::Browse,
@@ -504,6 +506,7 @@ impl App {
         };
         self.rows = Vec::new();
         self.health = HealthView::default();
+        crate::vault::health::scan::forget_scans();
         self.visible = Vec::new();
         self.envs = Vec::new();
         self.selected = 0;

@@ -15,7 +15,7 @@ use crate::vault::error::{Result, VaultError};
 use crate::vault::integrity::{self, Place};
 use crate::vault::records::{FORMAT, SecretRecord, decode};
 use crate::vault::secrets::{META_AD, VALUE_AD, info, tampered};
-use crate::vault::{SecretInfo, Vault, env_rank, legacy};
+use crate::vault::{EnvEntry, SecretId, SecretInfo, Vault, env_rank, legacy};
 
 /// A keyed fingerprint of a value. Compared, never shown: its `Debug` prints nothing.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -28,6 +28,7 @@ impl std::fmt::Debug for Fingerprint {
 }
 
 /// One secret as the scan saw it.
+#[derive(Clone)]
 pub struct Scanned {
     pub info: SecretInfo,
     pub fingerprint: Fingerprint,
@@ -36,6 +37,7 @@ pub struct Scanned {
 }
 
 /// One environment as the scan saw it.
+#[derive(Clone)]
 pub struct ScannedEnv {
     pub project: String,
     pub env: String,
@@ -49,6 +51,13 @@ pub struct ScannedEnv {
 pub struct ScanPlan<'a> {
     pub read: &'a dyn Fn(&str, &str) -> bool,
     pub judge: &'a dyn Fn(&str, &str) -> bool,
+}
+
+/// An environment as the read transaction left it: scanned before and unchanged, or
+/// its verified records (with whether to judge their strength).
+enum Read {
+    Cached(ScannedEnv),
+    Fresh(EnvEntry, bool, Vec<(SecretId, Vec<u8>)>),
 }
 
 /// One sealed record, ready to open on any thread.
@@ -111,6 +120,77 @@ fn open_all(
     })
 }
 
+/// Scans of unchanged environments, so that the TUI's reloads (every change, every tab)
+/// only open the environments that changed. An entry is used only when the
+/// environment's digest, which the vault digest vouches for in the reading
+/// transaction, is the one it was scanned at. Holds key names, descriptions, keyed
+/// fingerprints and reasons, never a value; the TUI empties it when it locks.
+mod cache {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use super::ScannedEnv;
+
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    type Entry = ([u8; 32], bool, ScannedEnv);
+    /// Off unless a long-lived caller (the TUI) asks: a one-shot command would only pay
+    /// for the copies.
+    pub static ENABLED: AtomicBool = AtomicBool::new(false);
+    static SCANS: Mutex<Option<HashMap<([u8; 16], [u8; 16]), Entry>>> = Mutex::new(None);
+    /// More environments than anyone keeps open: past this the cache starts over.
+    const MAX_ENTRIES: usize = 64;
+
+    pub fn get(
+        vault: &[u8; 16],
+        env: &[u8; 16],
+        digest: &[u8; 32],
+        judged: bool,
+    ) -> Option<ScannedEnv> {
+        if !ENABLED.load(Ordering::Relaxed) {
+            return None;
+        }
+        let guard = SCANS.lock().ok()?;
+        let (d, j, scan) = guard.as_ref()?.get(&(*vault, *env))?;
+        // Digests are not secret: a plain comparison is fine.
+        (d == digest && (*j || !judged)).then(|| scan.clone())
+    }
+
+    pub fn put(
+        vault: &[u8; 16],
+        env: &[u8; 16],
+        digest: &[u8; 32],
+        judged: bool,
+        scan: &ScannedEnv,
+    ) {
+        if !ENABLED.load(Ordering::Relaxed) {
+            return;
+        }
+        let Ok(mut guard) = SCANS.lock() else { return };
+        let map = guard.get_or_insert_with(HashMap::new);
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert((*vault, *env), (*digest, judged, scan.clone()));
+    }
+
+    pub fn clear() {
+        if let Ok(mut guard) = SCANS.lock() {
+            *guard = None;
+        }
+    }
+}
+
+/// Keeps scans of unchanged environments between calls (the TUI, which reloads often).
+pub fn keep_scans() {
+    cache::ENABLED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Empties the cache of scans (the TUI does when it locks).
+pub fn forget_scans() {
+    cache::clear();
+}
+
 struct Fingerprinter(Key32);
 
 impl Fingerprinter {
@@ -153,10 +233,19 @@ impl Vault {
     }
 
     fn scan_format2(&self, plan: &ScanPlan, fp: &Fingerprinter) -> Result<Vec<ScannedEnv>> {
-        let sealed = self.read(|txn, catalog| {
+        let vault_id = self.keys.vault_id;
+        // Per environment: its scan from the cache when its digest (vouched for by the
+        // vault digest in this very transaction) is unchanged, else its verified records.
+        let read = self.read(|txn, catalog| {
             let mut out = Vec::new();
             for e in &catalog.entries {
                 if !(plan.read)(&e.project, &e.name) {
+                    continue;
+                }
+                let judged = (plan.judge)(&e.project, &e.name);
+                if let Some(mut hit) = cache::get(&vault_id, &e.id, &e.digest, judged) {
+                    hit.rotate_days = e.rotate_days;
+                    out.push(Read::Cached(hit));
                     continue;
                 }
                 let place = Place {
@@ -164,7 +253,7 @@ impl Vault {
                     env: &e.name,
                 };
                 let records = integrity::verified_env(&self.keys, txn, &e.id, &e.digest, &place)?;
-                out.push((e.clone(), records));
+                out.push(Read::Fresh(e.clone(), judged, records));
             }
             Ok(out)
         })?;
@@ -172,9 +261,16 @@ impl Vault {
         // the vault, the record and the format); opening and fingerprinting are pure
         // work on verified bytes, shared out over the cores below.
         let mut jobs = Vec::new();
-        let mut envs = Vec::with_capacity(sealed.len());
-        for (env_index, (e, records)) in sealed.into_iter().enumerate() {
-            let judged = (plan.judge)(&e.project, &e.name);
+        let mut envs = Vec::with_capacity(read.len());
+        let mut fresh = Vec::new();
+        for (env_index, item) in read.into_iter().enumerate() {
+            let (e, judged, records) = match item {
+                Read::Cached(scan) => {
+                    envs.push(scan);
+                    continue;
+                }
+                Read::Fresh(e, judged, records) => (e, judged, records),
+            };
             for (id, bytes) in records {
                 let record: SecretRecord = decode(&bytes, "secret record")?;
                 jobs.push(Job {
@@ -185,6 +281,7 @@ impl Vault {
                     record,
                 });
             }
+            fresh.push((env_index, e.id, e.digest, judged));
             envs.push(ScannedEnv {
                 project: e.project,
                 env: e.name,
@@ -196,8 +293,10 @@ impl Vault {
         for (job, scanned) in jobs.iter().zip(opened) {
             envs[job.env_index].secrets.push(scanned);
         }
-        for e in &mut envs {
+        for (index, env_id, digest, judged) in fresh {
+            let e = &mut envs[index];
             e.secrets.sort_by(|a, b| a.info.key.cmp(&b.info.key));
+            cache::put(&vault_id, &env_id, &digest, judged, e);
         }
         Ok(envs)
     }
