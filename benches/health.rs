@@ -20,6 +20,7 @@ use tresor::tui::action::Action;
 use tresor::tui::app::App;
 use tresor::tui::ui;
 use tresor::vault::health::Scope;
+use tresor::vault::health::scan::forget_scans;
 use tresor::vault::{Credential, NewCredential, SecretValue, Vault};
 
 const KEYS: usize = 10_000;
@@ -28,14 +29,14 @@ const BIN: &str = env!("CARGO_BIN_EXE_tresor");
 
 /// A deterministic value: env `e`, secret `i`.
 fn value(e: usize, i: usize) -> SecretValue {
-    let text = if i % 10 == 0 {
+    let text = if i.is_multiple_of(10) {
         format!("hunter{i}")
     } else if i % 5 == 1 {
         // The same in every environment: "reused".
         format!("shared-{i:05}-Qm7vXk2pLr9sT4wZ8nB3cF6hJ1dG5yE0")
     } else {
-        let mut x =
-            (e as u64 + 1) * 0x9E37_79B9_7F4A_7C15 ^ (i as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        let mut x = ((e as u64 + 1) * 0x9E37_79B9_7F4A_7C15)
+            ^ (i as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         (0..40)
             .map(|_| {
                 x ^= x << 13;
@@ -104,6 +105,7 @@ fn ten_thousand(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(10));
     group.bench_function("check 10,000 secrets, in-process", |b| {
         b.iter(|| {
+            forget_scans();
             vault
                 .health(&Scope::env("default", "development"), now)
                 .expect("health")
@@ -116,9 +118,19 @@ fn ten_thousand(c: &mut Criterion) {
         })
     });
     let mut app = App::unlocked(unlock(&f.vault, &f.keyfile), "default", "development");
-    group.bench_function("TUI: load 10,000 secrets with the health column", |b| {
-        b.iter(|| app.load())
-    });
+    group.bench_function(
+        "TUI: load 10,000 secrets with the health column (cold)",
+        |b| {
+            b.iter(|| {
+                forget_scans();
+                app.load()
+            })
+        },
+    );
+    group.bench_function(
+        "TUI: reload 10,000 secrets, nothing changed (scans kept)",
+        |b| b.iter(|| app.load()),
+    );
     group.finish();
 }
 
@@ -143,7 +155,10 @@ fn health(c: &mut Criterion) {
         },
     );
     group.bench_function("compare 5 environments x 10,000 keys, in-process", |b| {
-        b.iter(|| vault.compare("default", &envs).expect("compare"))
+        b.iter(|| {
+            forget_scans();
+            vault.compare("default", &envs).expect("compare")
+        })
     });
     group.bench_function("tresor check --json (whole process)", |b| {
         b.iter(|| {
@@ -169,7 +184,18 @@ fn health(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(10));
     let mut app = App::unlocked(unlock(&f.vault, &f.keyfile), "default", "development");
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
-    group.bench_function("open the compare view (5 x 10,000) and draw it", |b| {
+    group.bench_function(
+        "open the compare view (5 x 10,000) and draw it (cold)",
+        |b| {
+            b.iter(|| {
+                forget_scans();
+                app.update(Action::OpenCompare);
+                terminal.draw(|fr| ui::render(&mut app, fr)).expect("draw");
+                app.update(Action::Cancel);
+            })
+        },
+    );
+    group.bench_function("open the compare view again (scans kept)", |b| {
         b.iter(|| {
             app.update(Action::OpenCompare);
             terminal.draw(|fr| ui::render(&mut app, fr)).expect("draw");

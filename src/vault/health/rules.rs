@@ -155,7 +155,7 @@ fn simple_pattern(text: &str) -> Option<&'static str> {
         return Some("repeats a few characters");
     }
     for period in 1..=n / 2 {
-        if n % period == 0 && (period..n).all(|i| chars[i] == chars[i - period]) {
+        if n.is_multiple_of(period) && (period..n).all(|i| chars[i] == chars[i - period]) {
             return Some("is one chunk repeated");
         }
     }

@@ -133,11 +133,13 @@ mod cache {
 
     use std::sync::atomic::{AtomicBool, Ordering};
 
+    /// (environment digest, judged, scan), by (vault id, environment id).
     type Entry = ([u8; 32], bool, ScannedEnv);
+    type Scans = HashMap<([u8; 16], [u8; 16]), Entry>;
     /// Off unless a long-lived caller (the TUI) asks: a one-shot command would only pay
     /// for the copies.
     pub static ENABLED: AtomicBool = AtomicBool::new(false);
-    static SCANS: Mutex<Option<HashMap<([u8; 16], [u8; 16]), Entry>>> = Mutex::new(None);
+    static SCANS: Mutex<Option<Scans>> = Mutex::new(None);
     /// More environments than anyone keeps open: past this the cache starts over.
     const MAX_ENTRIES: usize = 64;
 
