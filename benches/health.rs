@@ -1,4 +1,4 @@
-//! Benchmarks of health and compare (issue #11's targets, both under 200 ms):
+//! Benchmarks of health and compare (targets: both under 200 ms):
 //! `tresor check` of a 10,000-secret environment, and the compare of 5 environments ×
 //! 10,000 keys, in-process after unlock and as whole processes; plus the TUI's compare
 //! view opened and one frame of it drawn. The values are a realistic mix: mostly random

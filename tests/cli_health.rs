@@ -291,8 +291,10 @@ fn the_rotation_period_is_stored_shown_checked_and_kept_by_rekey() {
     assert!(String::from_utf8_lossy(&v.ok(&["audit"], None).stdout).contains("env set"));
 }
 
-fn v2_fixture() -> Vault {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v2-vault");
+fn fixture(name: &str) -> Vault {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     let v = Vault::uninit();
     std::fs::copy(src.join("vault.tresor"), &v.path).unwrap();
     let keyfile = v.dir.path().join("vault.key");
@@ -307,7 +309,7 @@ fn v2_fixture() -> Vault {
 
 #[test]
 fn a_format_2_vault_from_before_rotation_periods_is_checked_and_can_set_one() {
-    let v = v2_fixture();
+    let v = fixture("v2-vault");
     let report = check_json(&v, &["--all"], 3);
     assert_eq!(report["checked"], 6);
     assert!(flags(&report, "development", "CUSTOM_TYPED").contains(&"undocumented".to_string()));
@@ -483,4 +485,17 @@ fn thousands_of_secrets_give_the_same_answers_on_every_core() {
     );
     let missing = diff_json(&v, &["development", "production", "--only-missing"]);
     assert_eq!(missing["keys"].as_array().unwrap().len(), 2_502);
+}
+
+/// A format-1 vault is read as it is (no upgrade for a read): check and diff work on it.
+#[test]
+fn a_format_1_vault_is_checked_and_compared_without_an_upgrade() {
+    let v = fixture("v1-vault");
+    let before = v.bytes();
+    let report = check_json(&v, &["--all"], 3);
+    assert_eq!(report["checked"], 6);
+    assert_eq!(flags(&report, "development", "DATABASE_URL"), ["weak"]);
+    let out = v.ok(&["diff", "development", "production"], None);
+    assert!(out.text().contains("STRIPE_API_KEY"), "{}", out.text());
+    assert_eq!(v.bytes(), before, "reading never changes a format-1 vault");
 }
