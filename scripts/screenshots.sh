@@ -117,4 +117,10 @@ keys '?'; sleep 0.3
 shot help
 keys Escape; sleep 0.3
 
+keys g; keys Down Down Down Down; wait_for "reused: same value as production/SENTRY_DSN"
+shot health
+keys '='; wait_for "Compare"
+shot compare
+keys Escape; sleep 0.3
+
 keys q

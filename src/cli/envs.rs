@@ -27,6 +27,16 @@ pub enum EnvCommand {
         after_help = "Examples:\n  tresor env clone staging preview\n  tresor -p billing env clone production production --to-project billing-eu\n  tresor env clone staging qa --merge          qa exists: add only what it lacks\n  tresor env clone staging qa --overwrite      …and replace what differs\n\nOne transaction. Secrets of the target that the source lacks are never removed."
     )]
     Clone(super::copy::CloneArgs),
+    /// Set an environment's rotation period: `tresor check` flags values older than it
+    #[command(
+        after_help = "Example:\n  tresor env set production --rotate-days 30\n\nThe default is 90 days. Stored in the vault (sealed, covered by its digest)."
+    )]
+    Set {
+        name: String,
+        /// Days a value may stay unchanged before it is stale (1 to 3650)
+        #[arg(long, value_name = "DAYS", required = true)]
+        rotate_days: Option<u16>,
+    },
 }
 
 pub fn run(global: &Global, command: EnvCommand) -> CliResult {
@@ -47,13 +57,22 @@ pub fn run(global: &Global, command: EnvCommand) -> CliResult {
                     global.project, global.project
                 )));
             }
+            let periods = vault.rotation_periods()?;
             for env in envs {
                 let noun = if env.secrets == 1 {
                     "secret"
                 } else {
                     "secrets"
                 };
-                println!("{}\t{} {noun}", env.name, env.secrets);
+                // The rotation period is shown only where one was set.
+                let days = periods
+                    .iter()
+                    .find(|(p, e, _)| *p == env.project && *e == env.name)
+                    .map(|(_, _, d)| *d)
+                    .filter(|d| *d != crate::vault::DEFAULT_ROTATE_DAYS)
+                    .map(|d| format!("\trotate every {d} days"))
+                    .unwrap_or_default();
+                println!("{}\t{} {noun}{days}", env.name, env.secrets);
             }
             Ok(())
         }
@@ -61,6 +80,16 @@ pub fn run(global: &Global, command: EnvCommand) -> CliResult {
         EnvCommand::Add { name } => {
             vault.add_env(&global.project, &name)?;
             note(&format!("added environment {}/{name}", global.project));
+            Ok(())
+        }
+        EnvCommand::Set { name, rotate_days } => {
+            if let Some(days) = rotate_days {
+                vault.set_rotation(&global.project, &name, days)?;
+                note(&format!(
+                    "{}/{name}: values older than {days} days are now stale",
+                    global.project
+                ));
+            }
             Ok(())
         }
         EnvCommand::Rm { name, yes } => {

@@ -4,6 +4,7 @@
 
 mod agent;
 mod audit;
+mod check;
 pub mod complete;
 mod copy;
 mod envs;
@@ -141,6 +142,16 @@ pub enum Command {
         after_help = "Examples:\n  tresor project list\n  tresor project add billing\n  tresor project rm billing --force"
     )]
     Project(projects::ProjectCommand),
+    /// Check the secrets' health: weak, reused, stale, unused, undocumented, badly named
+    #[command(
+        after_help = "Examples:\n  tresor check                          the development environment\n  tresor -e production check --fail-on weak,reused,stale\n  tresor check --all --json             every environment, for CI\n\nExit status: 0 nothing chosen by --fail-on (default: all) is flagged, 3 something is,\n1 an error, 2 a usage error. Values never appear in the report."
+    )]
+    Check(check::CheckArgs),
+    /// Compare environments: which keys are missing where, which values are the same
+    #[command(
+        after_help = "Examples:\n  tresor diff staging production --only-missing     what production lacks that staging has\n  tresor diff development production --only-same   production values still the same as development's\n  tresor -p billing diff development staging production --json\n\nThe same letter in two columns means the same value (compared by a keyed fingerprint,\nnever shown); - means missing. Exits 0 whatever the differences."
+    )]
+    Diff(check::DiffArgs),
     /// Environments of a project
     #[command(
         subcommand,
@@ -284,6 +295,8 @@ pub fn run(global: Global, command: Command) -> i32 {
         Command::Export(args) => transfer::export(&global, args),
         Command::Cp(args) => copy::cp(&global, args),
         Command::Project(cmd) => projects::run(&global, cmd),
+        Command::Check(args) => check::check(&global, args),
+        Command::Diff(args) => check::diff(&global, args),
         Command::Env(cmd) => envs::run(&global, cmd),
         Command::Keyfile(cmd) => keys::keyfile(&global, cmd),
         Command::Passwd(args) => keys::passwd(&global, args),

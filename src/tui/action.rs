@@ -88,6 +88,15 @@ pub enum Action {
     /// Swallowed on purpose (Ctrl-M / Ctrl-J in text fields: never a newline), or a key
     /// with no binding: either way the user is at the keyboard (auto-lock waits).
     Ignore,
+    // Health and compare.
+    /// Show only the secrets the health column flags, or all again.
+    ToggleFlagged,
+    /// Open the compare view of the project's environments.
+    OpenCompare,
+    /// Compare view: only keys missing somewhere, or all again.
+    CompareMissing,
+    /// Compare view: only keys with the same value in two environments, or all again.
+    CompareSame,
     /// Copy the selected secret to another environment or project (opens a popup).
     OpenCopy,
     /// Import popup: paste a .env block, preview, confirm.

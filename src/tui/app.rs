@@ -13,8 +13,10 @@ use crate::vault::{
 };
 
 use super::action::Action;
+use super::compare::CompareState;
 use super::fields;
 use super::form::{Field, FormKind, SecretForm};
+use super::health::HealthView;
 use super::keymap::{self, ModeKind};
 use super::places::Places;
 use super::rows::{self, RowData, SortKey};
@@ -87,6 +89,7 @@ pub enum Mode {
     History(Box<HistoryState>),
     Copy(Box<super::copy::CopyState>),
     Import(Box<super::import::ImportState>),
+    Compare(Box<CompareState>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +136,8 @@ pub struct App {
     pub env: String,
     pub envs: Vec<EnvTab>,
     pub rows: Vec<RowData>,
+    /// The health column: flags of the current environment's secrets.
+    pub health: HealthView,
     /// Indices into `rows` that pass the filter; the selection indexes this.
     pub visible: Vec<usize>,
     pub selected: usize,
@@ -172,6 +177,8 @@ pub struct App {
 impl App {
     fn blank(vault_path: PathBuf, project: String, env: String, screen: Screen) -> App {
         let now = Instant::now();
+        // Reloads then open only the environments that changed.
+        crate::vault::health::scan::keep_scans();
         App {
             screen,
             mode: Mode::Browse,
@@ -181,6 +188,7 @@ impl App {
             env,
             envs: Vec::new(),
             rows: Vec::new(),
+            health: HealthView::default(),
             visible: Vec::new(),
             selected: 0,
             offset: 0,
@@ -400,6 +408,10 @@ impl App {
         let Some(vault) = &self.vault else { return };
         let envs = vault.environment_tabs();
         let list = vault.list(&self.project, &self.env);
+        let health = list.is_ok().then(|| {
+            let scope = crate::vault::health::Scope::env(&self.project, &self.env);
+            vault.health(&scope, self.clock.now())
+        });
         match envs {
             Ok(all) => {
                 self.envs = all
@@ -412,6 +424,14 @@ impl App {
                     .collect();
             }
             Err(e) => self.error(&e),
+        }
+        match health {
+            Some(Ok(report)) => self.health.set(report),
+            Some(Err(e)) => {
+                self.health.clear();
+                self.health.error = Some(text::printable(&e.to_string()));
+            }
+            None => self.health.clear(),
         }
         match list {
             Ok(infos) => self.set_infos(&infos),
@@ -436,6 +456,11 @@ impl App {
 
     fn refilter(&mut self, keep: Option<String>) {
         self.visible = rows::filter(&self.rows, &self.filter_text());
+        if self.health.only_flagged {
+            let health = &self.health;
+            let rows = &self.rows;
+            self.visible.retain(|&i| health.is_flagged(&rows[i].key));
+        }
         if let Some(k) = keep
             && let Some(pos) = self.visible.iter().position(|&i| self.rows[i].key == k)
         {
@@ -511,6 +536,7 @@ impl App {
             Mode::Copy(_) => ModeKind::CopyPick,
             Mode::Import(i) if i.preview.is_some() => ModeKind::ImportPreview,
             Mode::Import(_) => ModeKind::ImportText,
+            Mode::Compare(_) => ModeKind::Compare,
         }
     }
 
@@ -591,6 +617,8 @@ impl App {
             _ => None,
         };
         self.rows = Vec::new();
+        self.health = HealthView::default();
+        crate::vault::health::scan::forget_scans();
         self.visible = Vec::new();
         self.envs = Vec::new();
         self.selected = 0;
@@ -765,6 +793,7 @@ impl App {
                     Mode::History(h) => self.update_history(h, action),
                     Mode::Copy(c) => self.update_copy(c, action),
                     Mode::Import(i) => self.update_import(i, action),
+                    Mode::Compare(c) => self.update_compare(c, action),
                 };
             }
         }
@@ -841,6 +870,12 @@ impl App {
             Action::RemoveEnv => return self.open_remove_env(),
             Action::OpenCopy => return self.open_copy(),
             Action::OpenImport => return self.open_import(),
+            Action::OpenCompare => return self.open_compare(),
+            Action::ToggleFlagged => {
+                self.health.only_flagged = !self.health.only_flagged;
+                let keep = self.selected_row().map(|r| r.key.clone());
+                self.refilter(keep);
+            }
             Action::Cancel if !self.filter.is_empty() => {
                 fields::wipe(&mut self.filter);
                 self.refilter(None);

@@ -38,6 +38,8 @@ pub enum ModeKind {
     ImportText,
     /// The import popup's preview.
     ImportPreview,
+    /// The compare view: keys × environments.
+    Compare,
 }
 
 impl ModeKind {
@@ -77,6 +79,7 @@ impl ModeKind {
             ModeKind::CopyConfirm => "Copy: confirm",
             ModeKind::ImportText => "Import: paste a .env block (i)",
             ModeKind::ImportPreview => "Import: preview",
+            ModeKind::Compare => "Compare environments",
         }
     }
 }
@@ -117,8 +120,9 @@ use KeyCode::{
     BackTab, Char, Delete, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up,
 };
 use ModeKind::{
-    Browse, Confirm, CopyConfirm, CopyPick, Create, EnvNew, Filter, Form, FormChoice, Global, Help,
-    History, HistoryConfirm, ImportPreview, ImportText, Picker, PickerNew, Reveal, Unlock,
+    Browse, Compare, Confirm, CopyConfirm, CopyPick, Create, EnvNew, Filter, Form, FormChoice,
+    Global, Help, History, HistoryConfirm, ImportPreview, ImportText, Picker, PickerNew, Reveal,
+    Unlock,
 };
 
 #[rustfmt::skip]
@@ -167,6 +171,8 @@ pub const BINDINGS: &[Binding] = &[
     b(Browse, Char('h'), NONE, Action::OpenHistory, "history: earlier values, rollback", ""),
     b(Browse, Char('C'), NONE, Action::OpenCopy, "copy the secret to another environment", ""),
     b(Browse, Char('i'), NONE, Action::OpenImport, "import: paste a .env block, preview, confirm", ""),
+    b(Browse, Char('!'), NONE, Action::ToggleFlagged, "show only flagged secrets (or all again)", ""),
+    b(Browse, Char('='), NONE, Action::OpenCompare, "compare the project's environments", ""),
     // Filter
     b(Filter, Enter, NONE, Action::Submit, "keep the filter, back to the table", "keep"),
     b(Filter, Esc, NONE, Action::Cancel, "clear the filter", "clear"),
@@ -267,7 +273,30 @@ pub const BINDINGS: &[Binding] = &[
     b(ImportPreview, Down, NONE, Action::Down, "scroll down", ""),
     b(ImportPreview, Char('k'), NONE, Action::Up, "scroll up", ""),
     b(ImportPreview, Up, NONE, Action::Up, "scroll up", ""),
+    // Compare view
+    b(Compare, Char('m'), NONE, Action::CompareMissing, "only keys missing somewhere (or all)", "missing"),
+    b(Compare, Char('s'), NONE, Action::CompareSame, "only keys with a value equal elsewhere (or all)", "same"),
+    b(Compare, Char('j'), NONE, Action::Down, "move down", ""),
+    b(Compare, Down, NONE, Action::Down, "move down", ""),
+    b(Compare, Char('k'), NONE, Action::Up, "move up", ""),
+    b(Compare, Up, NONE, Action::Up, "move up", ""),
+    b(Compare, Char('g'), NONE, Action::Top, "first row", ""),
+    b(Compare, Char('G'), NONE, Action::Bottom, "last row", ""),
+    b(Compare, PageDown, NONE, Action::PageDown, "page down", ""),
+    b(Compare, PageUp, NONE, Action::PageUp, "page up", ""),
+    b(Compare, Esc, NONE, Action::Cancel, "close", "close"),
+    b(Compare, Char('='), NONE, Action::Cancel, "close", ""),
+    b(Compare, Char('q'), NONE, Action::Cancel, "close", ""),
 ];
+
+/// How a binding's key is written, for views that name it in their own text (the
+/// table's title says which key shows only flagged rows).
+pub fn key_for(mode: ModeKind, action: &Action) -> Option<String> {
+    BINDINGS
+        .iter()
+        .find(|b| b.mode == mode && b.action == *action)
+        .map(|b| key_label(b.code, b.mods))
+}
 
 /// Crossterm reports `G` with SHIFT on some terminals and without on others, and
 /// Shift-Tab as BackTab with SHIFT: the code already says it, so SHIFT is ignored there.

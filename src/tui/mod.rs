@@ -7,11 +7,13 @@
 
 pub mod action;
 pub mod app;
+pub mod compare;
 mod confirm;
 pub mod copy;
 mod environments;
 pub mod fields;
 pub mod form;
+pub mod health;
 pub mod import;
 pub mod keymap;
 mod picker;

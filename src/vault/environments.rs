@@ -14,6 +14,11 @@ use super::{
     legacy, now, validate,
 };
 
+/// How long a value may stay unchanged before it is stale, unless its environment says.
+pub const DEFAULT_ROTATE_DAYS: u16 = 90;
+/// Ten years: anything longer is a typo.
+pub const MAX_ROTATE_DAYS: u16 = 3650;
+
 /// A missing project, named with the projects there are.
 pub(super) fn project_not_found(project: &str, all: impl Iterator<Item = String>) -> VaultError {
     let mut projects: Vec<String> = all.collect();
@@ -79,18 +84,88 @@ impl Vault {
             name: env.into(),
             created,
         };
+        self.put_env_record(txn, &id, &meta)?;
+        integrity::create_env_tree(&self.keys, txn, &id)?;
+        Ok(id)
+    }
+
+    /// Seals an environment's (project, name, created[, rotation]) under its id. The
+    /// record is part of the vault digest, so changing it is tamper-evident.
+    fn put_env_record(&self, txn: &mut dyn WriteTxn, id: &EnvId, meta: &EnvMeta) -> Result<()> {
         let (nonce, sealed) = crypto::seal(
             &self.keys.meta,
-            &encode(&meta)?,
-            &self.ad(b"tresor/v1/environment\0", &id),
+            &encode(meta)?,
+            &self.ad(b"tresor/v1/environment\0", id),
         )?;
         txn.put(
             Table::Environments,
-            &id,
+            id,
             &encode(&EnvRecord::V1 { nonce, sealed })?,
-        )?;
-        integrity::create_env_tree(&self.keys, txn, &id)?;
-        Ok(id)
+        )
+    }
+
+    /// Rewrites an environment's record with its own rotation period (`rekey` keeps it).
+    pub(super) fn set_env_rotation(
+        &self,
+        txn: &mut dyn WriteTxn,
+        id: &EnvId,
+        project: &str,
+        env: &str,
+        created: i64,
+        rotate_days: u16,
+    ) -> Result<()> {
+        let meta = EnvMeta::V2 {
+            project: project.into(),
+            name: env.into(),
+            created,
+            rotate_days,
+        };
+        self.put_env_record(txn, id, &meta)
+    }
+
+    /// Sets how many days a value of this environment may stay unchanged before
+    /// `tresor check` calls it stale (default 90). One transaction, audited.
+    pub fn set_rotation(&self, project: &str, env: &str, days: u16) -> Result<()> {
+        self.team_catalog_unchanged()?;
+        if !(1..=MAX_ROTATE_DAYS).contains(&days) {
+            return Err(VaultError::InvalidName {
+                what: "rotation period",
+                name: days.to_string(),
+                reason: format!("use 1 to {MAX_ROTATE_DAYS} days"),
+            });
+        }
+        self.write(|txn, catalog| {
+            let entry = self.find_env(catalog, project, env)?;
+            self.set_env_rotation(txn, &entry.id, project, env, entry.created, days)
+        })?;
+        self.audit(
+            "env set",
+            project,
+            env,
+            &format!("rotate every {days} days"),
+        );
+        Ok(())
+    }
+
+    /// Each environment's rotation period in days (the default where none is set), as
+    /// (project, environment, days).
+    pub fn rotation_periods(&self) -> Result<Vec<(String, String, u16)>> {
+        if self.format < super::records::FORMAT {
+            return Ok(legacy::environments(self)?
+                .into_iter()
+                .map(|e| (e.project, e.name, DEFAULT_ROTATE_DAYS))
+                .collect());
+        }
+        self.read(|_, catalog| {
+            Ok(catalog
+                .entries
+                .iter()
+                .map(|e| {
+                    let days = e.rotate_days.unwrap_or(DEFAULT_ROTATE_DAYS);
+                    (e.project.clone(), e.name.clone(), days)
+                })
+                .collect())
+        })
     }
 
     /// Every environment of every project, with its number of secrets.

@@ -13,7 +13,7 @@ use redb::{ReadableTable, TableDefinition};
 
 use super::crypto::{self, Mac};
 use super::error::{Result, VaultError};
-use super::records::{EnvMeta, SecretMeta, SecretRecord, Slot, decode};
+use super::records::{SecretMeta, SecretRecord, Slot, decode};
 use super::rekey::{Plain, PlainEnv};
 use super::secrets::{info, not_found};
 use super::{EnvId, EnvironmentInfo, SecretInfo, SecretValue, Vault, high_water, store};
@@ -109,11 +109,7 @@ where
                 Some(d) => mac.field(&d.value())?,
                 None => mac.field(b"")?,
             }
-            let EnvMeta::V1 {
-                project,
-                name,
-                created,
-            } = vault.open_env_record(&id, v.value())?;
+            let (project, name, created, _) = vault.open_env_record(&id, v.value())?.into_parts();
             out.push(V1Env {
                 id,
                 project,
@@ -194,6 +190,7 @@ where
             project: env.project.clone(),
             name: env.name.clone(),
             created: env.created,
+            rotate_days: None,
             secrets,
             history: Vec::new(),
         })

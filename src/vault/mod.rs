@@ -13,12 +13,14 @@
 //! and the reader of format-1 files (`legacy`).
 
 pub mod audit;
+mod compare;
 mod copy;
 pub mod crypto;
 pub mod dotenv;
 mod environments;
 pub mod error;
 pub mod generate;
+pub mod health;
 mod held;
 pub mod high_water;
 mod history;
@@ -54,7 +56,9 @@ pub use secrets::{ImportReport, NewSecret, SecretEdit};
 pub use slots::{SlotInfo, SlotKindName, slot_kinds};
 
 use audit::AuditEvent;
+pub use compare::{CompareRow, Comparison, RowFilter, RowState};
 use crypto::{KdfParams, Keys};
+pub use environments::{DEFAULT_ROTATE_DAYS, MAX_ROTATE_DAYS};
 use integrity::VaultState;
 use records::{EnvMeta, EnvRecord, FORMAT, Header, MAGIC, decode, encode};
 use storage::redb_file::RedbFile;
@@ -115,6 +119,8 @@ struct EnvEntry {
     project: String,
     name: String,
     created: i64,
+    /// Its own rotation period in days, when one is set (`health` defaults to 90).
+    rotate_days: Option<u16>,
     /// The root digest of its integrity tree, as the vault digest vouches for it.
     digest: [u8; 32],
 }
@@ -279,16 +285,14 @@ impl Vault {
         let state = integrity::vault_state(&self.keys, txn)?;
         let mut entries = Vec::with_capacity(state.envs.len());
         for row in &state.envs {
-            let EnvMeta::V1 {
-                project,
-                name,
-                created,
-            } = self.open_env_record(&row.id, &row.record)?;
+            let (project, name, created, rotate_days) =
+                self.open_env_record(&row.id, &row.record)?.into_parts();
             entries.push(EnvEntry {
                 id: row.id,
                 project,
                 name,
                 created,
+                rotate_days,
                 digest: row.digest,
             });
         }

@@ -105,6 +105,34 @@ pub enum EnvMeta {
         name: String,
         created: i64,
     },
+    /// An environment with its own rotation period (`tresor env set --rotate-days`).
+    /// Written only when one is set, so a vault that never sets one stays readable by
+    /// builds that know only V1.
+    V2 {
+        project: String,
+        name: String,
+        created: i64,
+        rotate_days: u16,
+    },
+}
+
+impl EnvMeta {
+    /// (project, name, created, rotation period in days when set).
+    pub fn into_parts(self) -> (String, String, i64, Option<u16>) {
+        match self {
+            EnvMeta::V1 {
+                project,
+                name,
+                created,
+            } => (project, name, created, None),
+            EnvMeta::V2 {
+                project,
+                name,
+                created,
+                rotate_days,
+            } => (project, name, created, Some(rotate_days)),
+        }
+    }
 }
 
 /// An earlier value of a secret, under (secret id ‖ version) in the history table. The
@@ -189,7 +217,28 @@ mod tests {
 
     #[test]
     fn an_unknown_variant_fails_cleanly() {
-        // A future V2 is variant index 1: an old reader must refuse it, not misread it.
-        assert!(decode::<EnvMeta>(&[1, 1, b'p', 1, b'e', 2], "env").is_err());
+        // A future V3 is variant index 2: an old reader must refuse it, not misread it.
+        assert!(decode::<EnvMeta>(&[2, 1, b'p', 1, b'e', 2], "env").is_err());
+    }
+
+    #[test]
+    fn an_environment_with_a_rotation_period_reads_back() {
+        let v1 = EnvMeta::V1 {
+            project: "p".into(),
+            name: "e".into(),
+            created: 1,
+        };
+        // V1's bytes are unchanged by the new variant: format-2 vaults still open.
+        assert_eq!(encode(&v1).unwrap(), [0, 1, b'p', 1, b'e', 2]);
+        let v2 = EnvMeta::V2 {
+            project: "p".into(),
+            name: "e".into(),
+            created: 1,
+            rotate_days: 30,
+        };
+        let bytes = encode(&v2).unwrap();
+        assert_eq!(decode::<EnvMeta>(&bytes, "env").unwrap(), v2);
+        assert_eq!(v2.into_parts().3, Some(30));
+        assert_eq!(v1.into_parts().3, None);
     }
 }

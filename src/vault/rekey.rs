@@ -54,6 +54,8 @@ pub(super) struct PlainEnv {
     pub project: String,
     pub name: String,
     pub created: i64,
+    /// The environment's own rotation period, kept through the rebuild.
+    pub rotate_days: Option<u16>,
     pub secrets: Vec<(SecretMeta, SecretValue)>,
     /// Earlier values, as (key, version, entry).
     pub history: Vec<(String, u32, HistoryEntry)>,
@@ -191,6 +193,7 @@ impl Vault {
                 project: env.project.clone(),
                 name: env.name.clone(),
                 created: env.created,
+                rotate_days: env.rotate_days,
                 secrets,
                 history,
             });
@@ -345,6 +348,16 @@ impl Vault {
         let environments = plain.envs.len();
         for env in plain.envs {
             let env_id = rebuilt.insert_env(txn, &env.project, &env.name, env.created)?;
+            if let Some(days) = env.rotate_days {
+                rebuilt.set_env_rotation(
+                    txn,
+                    &env_id,
+                    &env.project,
+                    &env.name,
+                    env.created,
+                    days,
+                )?;
+            }
             for (meta, value) in env.secrets {
                 let SecretMeta::V1 { key, .. } = &meta;
                 let id = rebuilt.secret_id(&env_id, &env.project, &env.name, key)?;

@@ -39,8 +39,8 @@ pub struct ImportReport {
     pub unchanged: Vec<String>,
 }
 
-const META_AD: &[u8] = b"tresor/v1/secret/meta\0";
-const VALUE_AD: &[u8] = b"tresor/v1/secret/value\0";
+pub(super) const META_AD: &[u8] = b"tresor/v1/secret/meta\0";
+pub(super) const VALUE_AD: &[u8] = b"tresor/v1/secret/value\0";
 
 impl Vault {
     pub(super) fn seal_meta(

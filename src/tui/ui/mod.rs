@@ -2,10 +2,12 @@
 //! fields (focus and cursor); the table's window and the help's scroll are kept by
 //! `App::update`. Overlays are drawn last, over a `Clear`.
 
+pub mod compare;
 pub mod confirm;
 pub mod copy;
 pub mod environments;
 pub mod form;
+pub mod health;
 pub mod help;
 pub mod history;
 pub mod import;
@@ -122,6 +124,7 @@ fn draw(app: &mut App, frame: &mut Frame) {
         Mode::History(h) => history::render(h, frame),
         Mode::Copy(c) => copy::render(c, &project, &env, frame),
         Mode::Import(i) => import::render(i, &project, &env, frame),
+        Mode::Compare(c) => compare::render(c, &env, frame),
         Mode::Browse | Mode::Filter => {}
     }
 }

@@ -61,7 +61,9 @@ pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
         frame.render_widget(Line::styled(text, theme::info()), area);
         return;
     }
-    let Some(status) = &app.status else { return };
+    let Some(status) = &app.status else {
+        return super::health::render_reason(app, frame, area);
+    };
     let (mark, style) = match status.level {
         Level::Info => ("✔", theme::info()),
         Level::Warning => ("⚠", theme::warning()),

@@ -13,6 +13,7 @@ use ratatui::widgets::{
 use super::theme;
 use crate::tui::action::Action;
 use crate::tui::app::App;
+use crate::tui::health::Mark;
 use crate::tui::keymap::{self, ModeKind};
 use crate::tui::rows::{self, RowData};
 use crate::tui::text::{self, printable};
@@ -37,6 +38,33 @@ pub fn rows_in(area_height: u16) -> usize {
     area_height.saturating_sub(3) as usize
 }
 
+/// The table's title on the right: how many rows are flagged and the key that shows
+/// only them (from the key table), or that only they are shown.
+fn health_title(app: &App) -> Line<'static> {
+    let n = app.health.count();
+    let key = keymap::hint(ModeKind::Browse, Action::ToggleFlagged);
+    let text = if app.health.error.is_some() {
+        " health unknown ".to_string()
+    } else if app.health.only_flagged {
+        format!(" {n} flagged, only these · {key} all ")
+    } else if n > 0 {
+        format!(" {n} flagged · {key} only these ")
+    } else {
+        String::new()
+    };
+    Line::styled(text, theme::warning()).right_aligned()
+}
+
+/// The health column's cell: `!` on a flagged row, in the warning colour when a flag
+/// is a risk (weak, reused, stale), dim when only hygiene (unused, undocumented, name).
+fn health_cell(mark: Option<Mark>) -> Cell<'static> {
+    match mark {
+        Some(Mark::Risk) => Cell::from(Span::styled("!", theme::warning())),
+        Some(Mark::Hygiene) => Cell::from(Span::styled("!", theme::dim())),
+        None => Cell::from(""),
+    }
+}
+
 /// One table row; `actions` is the hint on the selected row when there is a column for
 /// it. Keys and descriptions longer than their columns end in `…`.
 fn row<'a>(
@@ -44,6 +72,7 @@ fn row<'a>(
     now: i64,
     actions: Option<&'a str>,
     wide: bool,
+    mark: Option<Mark>,
     (key_w, desc_w): (usize, usize),
 ) -> Row<'a> {
     let age_days = (now - r.value_changed).max(0) / 86_400;
@@ -53,6 +82,7 @@ fn row<'a>(
         theme::dim()
     };
     let mut cells = vec![
+        health_cell(mark),
         Cell::from(Span::styled(
             text::ellipsis(r.key_shown(), key_w),
             theme::key(),
@@ -88,7 +118,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             printable(&app.env)
         )
     };
-    let block = Block::bordered().title(Line::styled(title, theme::title()));
+    let block = Block::bordered()
+        .title(Line::styled(title, theme::title()))
+        .title(health_title(app));
     let inner = block.inner(area);
     let page = rows_in(area.height).max(1);
     // `update` keeps `offset` right for the last known size; a frame of another size
@@ -98,7 +130,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     if app.visible.is_empty() {
         frame.render_widget(&block, area);
         let filter = app.filter_text();
-        let msg = if total == 0 {
+        let msg = if total > 0 && app.health.only_flagged && filter.is_empty() {
+            format!(
+                "Nothing flagged in this environment. {} shows every secret.",
+                keymap::hint(ModeKind::Browse, Action::ToggleFlagged)
+            )
+        } else if total == 0 {
             format!(
                 "No secrets in {}/{} yet. Press {} to add one.",
                 printable(&app.project),
@@ -144,13 +181,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         (false, true) => None,
     };
     let mut widths = vec![
+        Constraint::Length(1),
         Constraint::Length(key_w),
         Constraint::Fill(1),
         Constraint::Length(if wide { 17 } else { 10 }),
         Constraint::Length(10),
         Constraint::Length(4),
     ];
-    let mut titles = vec!["Key", "Description", "Type", "Created", "Age"];
+    let mut titles = vec!["", "Key", "Description", "Type", "Created", "Age"];
     if let Some(a) = &actions {
         widths.push(Constraint::Length(a.chars().count() as u16));
         titles.push("Actions");
@@ -161,14 +199,22 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .flex(Flex::Start)
         .spacing(1)
         .split(Rect::new(0, 0, inner.width.saturating_sub(2), 1));
-    let desc_w = columns[1].width as usize;
+    let desc_w = columns[2].width as usize;
     let rows = window.iter().enumerate().map(|(i, &idx)| {
         let hint = if offset + i == app.selected {
             actions.as_deref()
         } else {
             None
         };
-        row(&app.rows[idx], now, hint, wide, (key_w as usize, desc_w))
+        let r = &app.rows[idx];
+        row(
+            r,
+            now,
+            hint,
+            wide,
+            app.health.mark(&r.key),
+            (key_w as usize, desc_w),
+        )
     });
     let header = Row::new(titles).style(theme::title());
     let table = Table::new(rows, widths)

@@ -361,11 +361,10 @@ impl Vault {
     fn replace_from(&self, sc: &Sidecar, held: &Held, rows: &Rows) -> Result<()> {
         let mut plan = Vec::new();
         for (env_id, sealed) in &rows.envs {
-            let EnvMeta::V1 {
-                project,
-                name,
-                created,
-            } = open_env(&held.vk, &sc.team, sc.epoch, env_id, sealed)?;
+            // A team vault's environments carry no rotation period (they cannot be
+            // changed on a replica yet).
+            let (project, name, created, _) =
+                open_env(&held.vk, &sc.team, sc.epoch, env_id, sealed)?.into_parts();
             let Some(ek) = held.envs.get(env_id) else {
                 continue;
             };

@@ -94,7 +94,8 @@ impl Vault {
         let mut reencrypted = 0;
         for (old_id, sealed) in &rows.envs {
             let meta = open_env(&held.vk, &team, old_epoch, old_id, sealed)?;
-            let crate::vault::records::EnvMeta::V1 { project, name, .. } = &meta;
+            let (project, name, _, _) = meta.clone().into_parts();
+            let (project, name) = (&project, &name);
             let old_ek = held.envs.get(old_id).ok_or_else(|| {
                 VaultError::team(format!(
                     "you hold no key for {project}/{name}: only an admin who can read every environment can rekey"
