@@ -59,6 +59,13 @@ const PRODUCTION: &[(i64, &str, &str, &str)] = &[
         "",
     ),
     (60, "STRIPE_API_KEY_FOR_PRODUCTION", "sk_live_prod_DEMO", ""),
+    // The same DSN as development's: `tresor check` and the health column call it reused.
+    (
+        5,
+        "SENTRY_DSN",
+        "https://demo2@o0.ingest.sentry.io/0",
+        "Error reporting",
+    ),
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

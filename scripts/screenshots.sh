@@ -10,7 +10,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-"$ROOT/screenshots"}
-SHOTS=${SHOTS:-"table add edit delete error help"}
+SHOTS=${SHOTS:-"table add edit delete error help health compare reveal history copy import"}
 COLS=${COLS:-110}
 ROWS=${ROWS:-30}
 WORK=$(mktemp -d)
@@ -122,5 +122,24 @@ shot health
 keys '='; wait_for "Compare"
 shot compare
 keys Escape; sleep 0.3
+
+keys v; wait_for "hides in"
+shot reveal
+keys Escape; sleep 0.3
+
+keys h; wait_for "History of"
+shot history
+keys Escape; sleep 0.3
+
+keys c; wait_for "on the clipboard"
+shot copy
+sleep 0.3
+
+keys i; wait_for "Import into"
+$T set-buffer -b demo "$(printf 'SENTRY_DSN=https://demo3@o0.ingest.sentry.io/0\nFEATURE_FLAGS_TOKEN=tok_demo_123456\nbad key=1')"
+$T paste-buffer -p -b demo -t s; sleep 0.3
+keys Enter; wait_for "invalid"
+shot import
+keys Escape; sleep 0.2; keys Escape; sleep 0.3
 
 keys q

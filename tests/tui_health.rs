@@ -2,17 +2,19 @@
 //! (`=`), driven through the real key table on a real temporary vault, and drawn on a
 //! `TestBackend` at 80x24 and 120x40 as insta snapshots. No value is ever on screen.
 
+mod common;
+
+use common::LibraryVault;
 use std::path::PathBuf;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use tempfile::TempDir;
 
 use tresor::tui::app::{App, Clock, Mode};
 use tresor::tui::ui;
 use tresor::vault::health::Flag;
-use tresor::vault::{Credential, NewCredential, NewSecret, RowFilter, SecretValue, Vault};
+use tresor::vault::{RowFilter, SecretValue};
 
 const SHOWN_PATH: &str = "/home/ada/.local/share/tresor/vault.tresor";
 const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
@@ -27,7 +29,14 @@ const VALUES: &[&str] = &[
 ];
 
 struct Fixture {
-    tmp: TempDir,
+    lib: LibraryVault,
+}
+
+impl std::ops::Deref for Fixture {
+    type Target = LibraryVault;
+    fn deref(&self) -> &LibraryVault {
+        &self.lib
+    }
 }
 
 impl Fixture {
@@ -35,13 +44,8 @@ impl Fixture {
     /// a port, and an undocumented lowercase key; production: the shared key and one
     /// of its own; staging: empty.
     fn new() -> Fixture {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        Vault::create(
-            &tmp.path().join("v.tresor"),
-            NewCredential::Keyfile(tmp.path().join("k")),
-        )
-        .expect("create");
-        let fx = Fixture { tmp };
+        let lib = LibraryVault::new();
+        let fx = Fixture { lib };
         fx.add("development", "DB_PASSWORD", VALUES[1], "primary Postgres");
         fx.add(
             "development",
@@ -55,24 +59,6 @@ impl Fixture {
         fx.add("production", "STRIPE_API_KEY", VALUES[0], "live key");
         fx.add("production", "STRIPE_WEBHOOK", VALUES[4], "webhook signing");
         fx
-    }
-
-    fn vault(&self) -> Vault {
-        Vault::unlock(
-            &self.tmp.path().join("v.tresor"),
-            &Credential::Keyfile(self.tmp.path().join("k")),
-        )
-        .expect("unlock")
-    }
-
-    fn add(&self, env: &str, key: &str, value: &str, description: &str) {
-        let secret = NewSecret {
-            key: key.into(),
-            value: SecretValue::new(value.as_bytes().to_vec()),
-            description: description.into(),
-            kind: None,
-        };
-        self.vault().add("default", env, secret).expect("add");
     }
 
     /// An unlocked app whose clock is `days` after the secrets were written.

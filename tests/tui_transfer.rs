@@ -3,51 +3,37 @@
 //! the confirmation), and drawn on a `TestBackend` as insta snapshots that must never
 //! show a value.
 
+mod common;
+
 use std::path::PathBuf;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use tempfile::TempDir;
 
+use common::LibraryVault;
 use tresor::tui::action::Action;
 use tresor::tui::app::{App, Clock, Mode};
 use tresor::tui::import::ImportState;
 use tresor::tui::ui;
+use tresor::vault::SecretType;
 use tresor::vault::import_preview::PreviewStatus;
-use tresor::vault::{Credential, NewCredential, NewSecret, SecretType, SecretValue, Vault};
 
 struct Fixture {
-    tmp: TempDir,
+    lib: LibraryVault,
+}
+
+impl std::ops::Deref for Fixture {
+    type Target = LibraryVault;
+    fn deref(&self) -> &LibraryVault {
+        &self.lib
+    }
 }
 
 impl Fixture {
     fn new() -> Fixture {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        Vault::create(
-            &tmp.path().join("v.tresor"),
-            NewCredential::Keyfile(tmp.path().join("k")),
-        )
-        .expect("create vault");
-        Fixture { tmp }
-    }
-
-    fn vault(&self) -> Vault {
-        Vault::unlock(
-            &self.tmp.path().join("v.tresor"),
-            &Credential::Keyfile(self.tmp.path().join("k")),
-        )
-        .expect("unlock")
-    }
-
-    fn add(&self, env: &str, key: &str, value: &str, description: &str) {
-        let secret = NewSecret {
-            key: key.into(),
-            value: SecretValue::new(value.as_bytes().to_vec()),
-            description: description.into(),
-            kind: None,
-        };
-        self.vault().add("default", env, secret).expect("add");
+        let lib = LibraryVault::new();
+        Fixture { lib }
     }
 
     fn get(&self, env: &str, key: &str) -> Option<String> {
