@@ -54,7 +54,7 @@ pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
     let urgent = app.status.as_ref().is_some_and(|s| s.level != Level::Info);
     if let Some(clip) = app.clip.as_ref().filter(|_| !urgent) {
         let text = format!(
-            " ⧗ {} is on the clipboard: cleared in {} s",
+            " {} is on the clipboard: cleared in {} s",
             printable(&clip.key),
             clip.left
         );
