@@ -110,6 +110,17 @@ fn members_share_secrets_and_changes_reach_each_other() {
     bob.ok(&["import", "-"], Some(b"A=1\nB=2\n"));
     assert_eq!(alice.get("development", "B"), b"2");
 
+    // History is kept by the replica that made the change, and survives another
+    // member's change being synced in.
+    alice.ok(&["add", "C"], Some(b"from-alice-1"));
+    alice.ok(&["edit", "C", "--value-stdin"], Some(b"from-alice-2"));
+    bob.ok(&["edit", "B", "--value-stdin"], Some(b"3"));
+    assert_eq!(alice.get("development", "B"), b"3");
+    assert_eq!(alice.get("development", "C"), b"from-alice-2");
+    let history = alice.ok(&["history", "C"], None).text();
+    assert!(history.contains("2 (current)"), "{history}");
+    alice.ok(&["doctor"], None);
+
     // run and export read the same replica.
     let out = alice.ok(&["run", "--", "sh", "-c", "printf %s \"$A\""], None);
     assert_eq!(out.stdout, b"1");
