@@ -377,6 +377,10 @@ fn offline_reads_say_how_old_and_writes_fail_clearly() {
     assert!(out.stderr.contains("last synced"), "{}", out.stderr);
     let err = bob.err(&["add", "X"], Some(b"y"));
     assert!(err.contains("nothing was changed"), "{err}");
+    // --offline: the replica as it is, without trying the server or warning.
+    let out = bob.ok(&["--offline", "get", "DATABASE_URL"], None);
+    assert_eq!(out.stdout, b"postgres://dev-value-4711");
+    assert_eq!(out.stderr, "");
     client
         .batch_execute(&format!(
             "ALTER DATABASE {}_away RENAME TO {}",
@@ -384,6 +388,14 @@ fn offline_reads_say_how_old_and_writes_fail_clearly() {
         ))
         .unwrap();
     let err = bob.err(&["get", "X"], None);
+    assert!(err.contains("no secret `X`"), "{err}");
+    // With the server up, --offline still never writes past it.
+    let err = bob.err(&["--offline", "add", "X"], Some(b"y"));
+    assert!(
+        err.contains("without --offline (nothing was changed)"),
+        "{err}"
+    );
+    let err = alice.err(&["get", "X"], None);
     assert!(err.contains("no secret `X`"), "{err}");
 }
 

@@ -66,6 +66,9 @@ pub struct Global {
     /// Unlock with this keyfile instead of a passphrase (for `init`: create it here)
     #[arg(long, global = true, env = "TRESOR_KEYFILE", value_name = "PATH")]
     pub keyfile: Option<PathBuf>,
+    /// Team vault: read the local replica without asking the server (changes are refused)
+    #[arg(long, global = true, env = "TRESOR_OFFLINE")]
+    pub offline: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -76,6 +76,7 @@ pub fn warn_audit_failure(vault: &Vault) {
 /// Opens the vault with whatever credential is available, the agent included.
 pub fn open(global: &Global) -> Result<OpenVault, CliError> {
     synced(
+        global,
         open_with(global, "Passphrase: ", agent::Mode::from_env())?,
         false,
     )
@@ -85,7 +86,11 @@ pub fn open(global: &Global) -> Result<OpenVault, CliError> {
 /// `keyfile add|rm`, `upgrade`): the credential itself is asked for, never the agent's
 /// key, and the agent is told to forget the key afterwards (see [`forget_held`]).
 pub fn open_asking(global: &Global, question: &str) -> Result<OpenVault, CliError> {
-    synced(open_with(global, question, agent::Mode::Off)?, false)
+    synced(
+        global,
+        open_with(global, question, agent::Mode::Off)?,
+        false,
+    )
 }
 
 /// Opens a team replica without syncing it first (`remote sync` fetches new keys).
@@ -95,7 +100,17 @@ pub fn open_unsynced(global: &Global) -> Result<OpenVault, CliError> {
 
 /// A team replica reads after checking the server's head (see `vault::team`); for a
 /// change, an unreachable server is refused instead of read from with a warning.
-fn synced(vault: OpenVault, for_change: bool) -> Result<OpenVault, CliError> {
+fn synced(global: &Global, vault: OpenVault, for_change: bool) -> Result<OpenVault, CliError> {
+    if global.offline && vault.is_team() {
+        // Asked for: the replica as it is, no connection. A change would leave the
+        // replica ahead of the team, so it is refused before anything is written.
+        if for_change {
+            return Err(CliError::msg(
+                "changes to a team vault need the server: run it again without --offline (nothing was changed)",
+            ));
+        }
+        return Ok(vault);
+    }
     super::team::sync_after_unlock(&vault, for_change)?;
     Ok(vault)
 }
@@ -184,6 +199,7 @@ pub fn forget_held(global: &Global) {
 /// (once; see `Vault::upgrade_before_write`).
 pub fn open_for_change(global: &Global) -> Result<OpenVault, CliError> {
     upgraded(synced(
+        global,
         open_with(global, "Passphrase: ", agent::Mode::from_env())?,
         true,
     )?)
@@ -192,6 +208,7 @@ pub fn open_for_change(global: &Global) -> Result<OpenVault, CliError> {
 /// Like [`open_for_change`], with the credential itself (see [`open_asking`]).
 pub fn open_credential_for_change(global: &Global) -> Result<OpenVault, CliError> {
     upgraded(synced(
+        global,
         open_with(global, "Passphrase: ", agent::Mode::Off)?,
         true,
     )?)
