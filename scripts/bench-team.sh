@@ -42,6 +42,7 @@ echo "team vault: 10,000 secrets in development; two members; PostgreSQL 15 on a
 export TRESOR_VAULT="$B/vault" TRESOR_KEYFILE="$B/key" TRESOR_IDENTITY="$B/id"
 [ -n "${SKIP_READS:-}" ] || hyperfine -N --warmup 3 --runs "$RUNS" --export-markdown "$WORK/read.md" \
     -n "get, team (head checked; target 15 ms)" "$BIN get SECRET_05000" \
+    -n "get --offline, team (replica only; target 3 ms)" "$BIN --offline get SECRET_05000" \
     -n "get, local vault" "$BIN --vault $WORK/local.tresor --keyfile $A/key get SECRET_05000" \
     -n "list 10,000, team (target 40 ms)" "$BIN list" \
     -n "list 10,000, local vault" "$BIN --vault $WORK/local.tresor --keyfile $A/key list" \
