@@ -43,6 +43,29 @@ pub enum ConfirmFocus {
     Cancel,
 }
 
+/// What a key does in a delete dialog (a secret's or an environment's).
+pub enum ConfirmAnswer {
+    Yes,
+    No,
+    /// Still asking, with this focus.
+    Ask(ConfirmFocus),
+}
+
+impl ConfirmFocus {
+    pub fn answer(self, action: &Action) -> ConfirmAnswer {
+        match action {
+            Action::ConfirmYes => ConfirmAnswer::Yes,
+            Action::Submit if self == ConfirmFocus::Delete => ConfirmAnswer::Yes,
+            Action::Submit | Action::Cancel => ConfirmAnswer::No,
+            Action::ToggleFocus => ConfirmAnswer::Ask(match self {
+                ConfirmFocus::Delete => ConfirmFocus::Cancel,
+                ConfirmFocus::Cancel => ConfirmFocus::Delete,
+            }),
+            _ => ConfirmAnswer::Ask(self),
+        }
+    }
+}
+
 pub struct ProjectEntry {
     pub name: String,
     pub environments: usize,

@@ -1,7 +1,7 @@
 //! The delete dialog's update, as an `App` method; `ui::confirm` draws it.
 
 use super::action::Action;
-use super::app::{App, ConfirmFocus, Mode};
+use super::app::{App, ConfirmAnswer, ConfirmFocus, Mode};
 use super::text;
 
 impl App {
@@ -11,18 +11,10 @@ impl App {
         focus: ConfirmFocus,
         action: Action,
     ) -> Mode {
-        let delete = match action {
-            Action::ConfirmYes => true,
-            Action::Submit => focus == ConfirmFocus::Delete,
-            Action::Cancel => false,
-            Action::ToggleFocus => {
-                let focus = match focus {
-                    ConfirmFocus::Delete => ConfirmFocus::Cancel,
-                    ConfirmFocus::Cancel => ConfirmFocus::Delete,
-                };
-                return Mode::Confirm { key, focus };
-            }
-            _ => return Mode::Confirm { key, focus },
+        let delete = match focus.answer(&action) {
+            ConfirmAnswer::Yes => true,
+            ConfirmAnswer::No => false,
+            ConfirmAnswer::Ask(focus) => return Mode::Confirm { key, focus },
         };
         if delete && let Some(vault) = &self.vault {
             match vault.remove(&self.project, &self.env, &key) {

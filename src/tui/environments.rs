@@ -3,7 +3,7 @@
 //! `tresor env add|rm`; `ui::environments` draws the dialogs.
 
 use super::action::Action;
-use super::app::{App, ConfirmFocus, Mode, NewEnvState};
+use super::app::{App, ConfirmAnswer, ConfirmFocus, Mode, NewEnvState};
 use super::fields;
 use super::text;
 use crate::vault::{VaultError, validate};
@@ -73,22 +73,10 @@ impl App {
         focus: ConfirmFocus,
         action: Action,
     ) -> Mode {
-        let remove = match action {
-            Action::ConfirmYes => true,
-            Action::Submit => focus == ConfirmFocus::Delete,
-            Action::Cancel => false,
-            Action::ToggleFocus => {
-                let focus = match focus {
-                    ConfirmFocus::Delete => ConfirmFocus::Cancel,
-                    ConfirmFocus::Cancel => ConfirmFocus::Delete,
-                };
-                return Mode::RemoveEnv {
-                    env,
-                    secrets,
-                    focus,
-                };
-            }
-            _ => {
+        let remove = match focus.answer(&action) {
+            ConfirmAnswer::Yes => true,
+            ConfirmAnswer::No => false,
+            ConfirmAnswer::Ask(focus) => {
                 return Mode::RemoveEnv {
                     env,
                     secrets,
