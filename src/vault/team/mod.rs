@@ -151,6 +151,31 @@ fn claimed_epoch(head_bytes: &[u8]) -> Option<u64> {
     Some(epoch)
 }
 
+/// Inside a server transaction: the team vault's row locked (`FOR UPDATE`), its rows
+/// read and verified against the head and against what this replica has seen. A head
+/// claiming a newer epoch is a rekey this replica has not followed. Returns the head's
+/// version, its bytes, the verified head and the rows.
+fn load_locked(
+    tx: &mut postgres::Transaction<'_>,
+    sc: &Sidecar,
+    held: &Held,
+) -> Result<(u64, Vec<u8>, Head, Rows)> {
+    let (version, head, rows) = server::load(tx, &sc.team, true)?
+        .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
+    if claimed_epoch(&head) > Some(sc.epoch) {
+        return Err(rekeyed());
+    }
+    let verified = verify(
+        &held.vk,
+        &sc.team,
+        version,
+        &head,
+        &rows,
+        Some((sc.seen_version, sc.seen_hash)),
+    )?;
+    Ok((version, head, verified, rows))
+}
+
 pub fn rekeyed() -> VaultError {
     VaultError::team(
         "the team vault was rekeyed (a member was removed): run `tresor remote sync` to fetch the new keys",
@@ -170,13 +195,13 @@ fn open_member(
     id: &MemberId,
     sealed: &[u8],
 ) -> Result<MemberRecord> {
-    let plain = keys::open(
+    let ad = keys::ad(b"member", team, epoch, &[id]);
+    open_record(
         &vk.members,
         sealed,
-        &keys::ad(b"member", team, epoch, &[id]),
+        &ad,
+        ("a member record", "member record"),
     )
-    .map_err(|_| tampered("a member record"))?;
-    decode(&plain, "member record")
 }
 
 fn open_env(
@@ -186,13 +211,26 @@ fn open_env(
     id: &EnvId,
     sealed: &[u8],
 ) -> Result<EnvMeta> {
-    let plain = keys::open(
+    let ad = keys::ad(b"environment", team, epoch, &[id]);
+    open_record(
         &vk.catalog,
         sealed,
-        &keys::ad(b"environment", team, epoch, &[id]),
+        &ad,
+        ("an environment record", "environment record"),
     )
-    .map_err(|_| tampered("an environment record"))?;
-    decode(&plain, "environment record")
+}
+
+/// A sealed server row: opened under its place (`ad`), then decoded. A row that does
+/// not open was changed or moved on the server. `what`: the row named in a sentence,
+/// and as the decoder names it.
+fn open_record<T: serde::de::DeserializeOwned>(
+    key: &[u8; crypto::KEY_LEN],
+    sealed: &[u8],
+    ad: &[u8],
+    (in_sentence, name): (&str, &str),
+) -> Result<T> {
+    let plain = keys::open(key, sealed, ad).map_err(|_| tampered(in_sentence))?;
+    decode(&plain, name)
 }
 
 fn seal_secret(
@@ -460,7 +498,7 @@ impl Vault {
             for key in changed {
                 plan.push((key.clone(), self.local_secret(project, env, key)?));
             }
-            self.team_write(&mut sc, None, |sc, held, rows| {
+            self.team_write(&mut sc, |sc, held, rows| {
                 let env_id = held.vk.env_id(project, env)?;
                 let ek = held.envs.get(&env_id).ok_or_else(|| {
                     VaultError::team(format!(
@@ -515,7 +553,6 @@ impl Vault {
     fn team_write(
         &self,
         sc: &mut Sidecar,
-        identity: Option<&Identity>,
         f: impl FnOnce(&Sidecar, &Held, &mut Rows) -> Result<()>,
     ) -> Result<()> {
         if !sc.role.can_write() {
@@ -523,28 +560,16 @@ impl Vault {
                 "you are a reader of this team vault: only writers and admins can change it",
             ));
         }
-        let _ = identity;
         let held = Held::from_sidecar(sc)?;
         let mut client = server::connect(&sc.url)?;
         let mut tx = client.transaction().map_err(server::db_error)?;
-        let (version, head, rows) = server::load(&mut tx, &sc.team, true)?
-            .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
-        if claimed_epoch(&head) > Some(sc.epoch) {
-            return Err(rekeyed());
-        }
+        let (version, head, verified, rows) = load_locked(&mut tx, sc, &held)?;
         let Head::V1 {
             writer,
             time,
             epoch,
             ..
-        } = verify(
-            &held.vk,
-            &sc.team,
-            version,
-            &head,
-            &rows,
-            Some((sc.seen_version, sc.seen_hash)),
-        )?;
+        } = verified;
         if epoch != sc.epoch {
             return Err(VaultError::team(
                 "the team vault was rekeyed: join again with a new token from an admin",
@@ -718,7 +743,7 @@ impl Vault {
             ));
         }
         let member: MemberId = crypto::random_bytes()?;
-        self.team_write(&mut sc, Some(identity), |sc, held, rows| {
+        self.team_write(&mut sc, |sc, held, rows| {
             let mut mine = None;
             for (id, sealed) in &rows.members {
                 let MemberRecord::V1 {

@@ -12,8 +12,7 @@ use super::identity::Identity;
 use super::keys::{self, EnvId, EnvKey, MemberId, VaultKey};
 use super::records::{Head, MemberRecord, Role, Rows, head_hash};
 use super::{
-    Held, adopt, claimed_epoch, open_env, open_member, open_secret, seal_head, seal_secret, server,
-    verify, wrap_to,
+    Held, adopt, open_env, open_member, open_secret, seal_head, seal_secret, server, wrap_to,
 };
 use crate::vault::crypto;
 use crate::vault::error::{Result, VaultError};
@@ -42,19 +41,7 @@ impl Vault {
         let held = Held::from_sidecar(&sc)?;
         let mut client = server::connect(&sc.url)?;
         let mut tx = client.transaction().map_err(server::db_error)?;
-        let (version, head, rows) = server::load(&mut tx, &sc.team, true)?
-            .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
-        if claimed_epoch(&head) > Some(sc.epoch) {
-            return Err(super::rekeyed());
-        }
-        verify(
-            &held.vk,
-            &sc.team,
-            version,
-            &head,
-            &rows,
-            Some((sc.seen_version, sc.seen_hash)),
-        )?;
+        let (version, head, _, rows) = super::load_locked(&mut tx, &sc, &held)?;
         if version != sc.seen_version {
             return Err(VaultError::team(
                 "the team vault changed since this replica synced; nothing was written: run the command again",
