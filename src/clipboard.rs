@@ -199,26 +199,16 @@ pub fn copy_and_clear_later(
     seconds: u64,
 ) -> Result<(), String> {
     let mark = Mark::of(value)?;
-    let exe = std::env::current_exe().map_err(|e| format!("cannot start the clearer: {e}"))?;
     let out = tty
         .try_clone()
         .map_err(|e| format!("cannot start the clearer: {e}"))?;
-    let mut command = Command::new(exe);
+    let mut command =
+        crate::detached::tresor_command().map_err(|e| format!("cannot start the clearer: {e}"))?;
     command
         .args(["clipboard-clear", "--after", &seconds.to_string()])
         .stdin(Stdio::piped())
         .stdout(Stdio::from(out))
-        .stderr(Stdio::null())
-        .env_remove("TRESOR_PASSPHRASE")
-        .env_remove("TRESOR_NEW_PASSPHRASE");
-    // SAFETY: setsid is async-signal-safe and touches no memory of this process.
-    unsafe {
-        use std::os::unix::process::CommandExt;
-        command.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
+        .stderr(Stdio::null());
     // The clearer starts first: a value never sits on the clipboard without one.
     let mut child = command
         .spawn()

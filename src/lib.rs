@@ -7,5 +7,6 @@
 pub mod agent;
 pub mod cli;
 pub mod clipboard;
+pub mod detached;
 pub mod tui;
 pub mod vault;

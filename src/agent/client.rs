@@ -7,8 +7,7 @@
 
 use std::io::{self, BufRead, Read, Write};
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use super::protocol::{self, RESPONSE_LEN, Request, Response};
@@ -129,26 +128,16 @@ pub fn start(timeout: Duration) -> Result<(), AgentError> {
         Err(AgentError::NotRunning) => {}
         Err(e) => return Err(e),
     }
-    let exe = std::env::current_exe().map_err(|e| AgentError::Start(e.to_string()))?;
-    let mut command = Command::new(exe);
+    let mut command =
+        crate::detached::tresor_command().map_err(|e| AgentError::Start(e.to_string()))?;
     command
         .args(["agent", "serve", "--timeout"])
         .arg(timeout.as_secs().to_string())
         // The agent needs neither credentials nor the vault's place.
-        .env_remove("TRESOR_PASSPHRASE")
-        .env_remove("TRESOR_NEW_PASSPHRASE")
         .env_remove("TRESOR_KEYFILE")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    // SAFETY: setsid is async-signal-safe; it detaches the agent from this terminal's
-    // session before it runs, so closing the terminal does not end it.
-    unsafe {
-        command.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
     let mut child = command
         .spawn()
         .map_err(|e| AgentError::Start(e.to_string()))?;

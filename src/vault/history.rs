@@ -253,7 +253,7 @@ impl Vault {
     }
 
     /// A secret's record and its history rows, verified as one leaf.
-    fn find_with_history(
+    pub(super) fn find_with_history(
         &self,
         txn: &dyn ReadTxn,
         entry: &EnvEntry,

@@ -312,19 +312,8 @@ fn verified_node(
     Ok(node)
 }
 
-/// The records of one leaf, verified. Work: two nodes and the leaf's few records.
-pub fn verified_leaf(
-    keys: &Keys,
-    txn: &dyn ReadTxn,
-    env: &EnvId,
-    digest: &[u8; 32],
-    leaf: (u8, u8),
-    place: &Place,
-) -> Result<Vec<(SecretId, Vec<u8>)>> {
-    Ok(verified_leaf_with_history(keys, txn, env, digest, leaf, place)?.0)
-}
-
 /// The records of one leaf and the history rows of its secrets, verified together.
+/// Work: two nodes and the leaf's few rows.
 pub fn verified_leaf_with_history(
     keys: &Keys,
     txn: &dyn ReadTxn,
