@@ -779,3 +779,20 @@ fn doctor_says_1_pass() {
         "{report}"
     );
 }
+
+#[test]
+fn tresor_offline_takes_the_usual_yes_and_no_words() {
+    let v = Vault::new();
+    for value in ["1", "yes", "true", "", "0", "no", "false"] {
+        let out = v
+            .cmd(&["list"])
+            .env("TRESOR_OFFLINE", value)
+            .output()
+            .expect("run tresor");
+        assert!(
+            out.status.success(),
+            "TRESOR_OFFLINE={value:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -67,7 +67,8 @@ pub struct Global {
     #[arg(long, global = true, env = "TRESOR_KEYFILE", value_name = "PATH")]
     pub keyfile: Option<PathBuf>,
     /// Team vault: read the local replica without asking the server (changes are refused)
-    #[arg(long, global = true, env = "TRESOR_OFFLINE")]
+    // Falsey: TRESOR_OFFLINE=1/yes/true turns it on; empty, 0, no or false leave it off.
+    #[arg(long, global = true, env = "TRESOR_OFFLINE", value_parser = clap::builder::FalseyValueParser::new())]
     pub offline: bool,
 }
 

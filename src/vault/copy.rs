@@ -15,6 +15,11 @@ use super::records::{FORMAT, SecretMeta, SecretRecord, decode};
 use super::secrets::not_found;
 use super::{EnvId, SecretId, SecretValue, Vault, crypto, now, validate};
 
+/// The audit log's action on the source of a copy or a clone (a read of its value;
+/// `tresor check` counts it as one), followed by the target's `project/environment`.
+pub(super) const COPY_TO: &str = "copy to";
+pub(super) const CLONE_TO: &str = "env clone to";
+
 /// What a copy of one secret did at its target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CopyOutcome {
@@ -154,7 +159,7 @@ impl Vault {
             Ok(outcome)
         })?;
         self.audit(
-            &format!("copy to {to_project}/{to_env}"),
+            &format!("{COPY_TO} {to_project}/{to_env}"),
             from_project,
             from_env,
             key,
@@ -270,7 +275,7 @@ impl Vault {
             .map(String::as_str)
             .collect();
         self.audit(
-            &format!("env clone to {to_project}/{to}"),
+            &format!("{CLONE_TO} {to_project}/{to}"),
             project,
             from,
             &copied.join(","),

@@ -167,6 +167,19 @@ impl Scope {
 /// Audit actions that read a value: what keeps a secret from being "unused".
 const READ_ACTIONS: &[&str] = &["get", "run", "export", "copy", "cp", "reveal"];
 
+/// A value read: by the commands above, or as the source of `cp` / `env clone`
+/// (whose action names the target after the prefix).
+fn is_read(action: &str) -> bool {
+    READ_ACTIONS.contains(&action)
+        || [super::copy::COPY_TO, super::copy::CLONE_TO]
+            .iter()
+            .any(|prefix| {
+                action
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with(' '))
+            })
+}
+
 /// When each (project, env, key) was last read, from the audit log. A `run` or
 /// `export` whose key list was cut (see `audit`) read the whole environment.
 fn last_reads(lines: &[AuditLine]) -> (HashMap<SecretPlace, i64>, HashMap<(String, String), i64>) {
@@ -174,7 +187,7 @@ fn last_reads(lines: &[AuditLine]) -> (HashMap<SecretPlace, i64>, HashMap<(Strin
     let mut whole: HashMap<(String, String), i64> = HashMap::new();
     for line in lines {
         let AuditLine::Ok(e) = line else { continue };
-        if !READ_ACTIONS.contains(&e.action.as_str()) {
+        if !is_read(&e.action) {
             continue;
         }
         if e.key.contains(",…(") {
@@ -343,6 +356,7 @@ mod tests {
     use super::*;
     use crate::vault::Via;
     use crate::vault::audit::AuditEvent;
+    use crate::vault::copy::{CLONE_TO, COPY_TO};
 
     fn line(time: i64, action: &str, env: &str, key: &str) -> AuditLine {
         AuditLine::Ok(AuditEvent {
@@ -367,7 +381,7 @@ mod tests {
     }
 
     #[test]
-    fn reads_come_from_get_run_export_and_copy_but_not_from_changes_or_checks() {
+    fn reads_come_from_get_run_export_copies_and_clones_but_not_from_changes_or_checks() {
         let lines = [
             line(10, "get", "development", "A"),
             line(20, "run", "development", "A,B"),
@@ -376,6 +390,19 @@ mod tests {
             line(50, "edit value", "development", "E"),
             line(60, "check", "development", ""),
             line(70, "add", "development", "F"),
+            line(
+                80,
+                &format!("{COPY_TO} default/staging"),
+                "development",
+                "G",
+            ),
+            line(
+                90,
+                &format!("{CLONE_TO} default/preview"),
+                "development",
+                "H,I",
+            ),
+            line(95, "copy from default/development", "staging", "J"),
             AuditLine::Broken { line: 8 },
         ];
         let (keys, whole) = last_reads(&lines);
@@ -383,6 +410,10 @@ mod tests {
         assert_eq!(keys.get(&place("development", "B")), Some(&20));
         assert_eq!(keys.get(&place("production", "C")), Some(&30));
         assert_eq!(keys.get(&place("development", "D")), Some(&40));
+        // The source of a copy or a clone was read; its target was written.
+        assert_eq!(keys.get(&place("development", "G")), Some(&80));
+        assert_eq!(keys.get(&place("development", "I")), Some(&90));
+        assert_eq!(keys.get(&place("staging", "J")), None);
         for key in ["E", "F", ""] {
             assert_eq!(keys.get(&place("development", key)), None, "{key}");
         }
