@@ -499,3 +499,22 @@ fn a_format_1_vault_is_checked_and_compared_without_an_upgrade() {
     assert!(out.text().contains("STRIPE_API_KEY"), "{}", out.text());
     assert_eq!(v.bytes(), before, "reading never changes a format-1 vault");
 }
+
+#[test]
+fn an_audit_log_that_fails_verification_is_not_trusted_to_call_a_secret_unused() {
+    let v = Vault::new();
+    v.add("GOOD_API_KEY", b"a-good-long-value-4711-0815");
+    v.ok(&["get", "GOOD_API_KEY"], None);
+    let report = check_json(&v, &["--fail-on", "none"], 0);
+    assert_eq!(report["notes"], serde_json::json!([]));
+    // Someone removes the line of the read (the hash chain breaks at the next one).
+    let log = String::from_utf8(v.audit_bytes()).expect("hex lines");
+    let mut lines: Vec<&str> = log.lines().collect();
+    let read = lines.len() - 2;
+    lines.remove(read);
+    std::fs::write(v.audit_path(), lines.join("\n") + "\n").expect("rewrite the log");
+    let report = check_json(&v, &["--fail-on", "none"], 0);
+    let notes = report["notes"].to_string();
+    assert!(notes.contains("unused not checked"), "{notes}");
+    assert!(notes.contains("failed verification"), "{notes}");
+}

@@ -226,6 +226,15 @@ impl Vault {
         }
         let mut notes = Vec::new();
         let reads = match self.audit_log() {
+            // A line that fails verification may be a read someone removed or changed:
+            // no secret is called unused on the word of such a log.
+            Ok(lines) if lines.iter().any(|l| matches!(l, AuditLine::Broken { .. })) => {
+                notes.push(
+                    "unused not checked: entries of the audit log failed verification (see `tresor audit`)"
+                        .to_string(),
+                );
+                None
+            }
             Ok(lines) => Some(last_reads(&lines)),
             Err(e) => {
                 notes.push(format!(
