@@ -53,7 +53,11 @@ pub struct DiffArgs {
 /// A typo in `--fail-on` is a usage error (exit 2), never a silently weaker check.
 fn parse_fail_on(text: &str) -> Result<FailOn, String> {
     let mut out = Vec::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    let parts: Vec<&str> = text.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() {
+        return Err("give at least one flag, or `all` or `none`".into());
+    }
+    for part in parts {
         match part {
             "all" => out.extend(Flag::ALL),
             "none" => {}
@@ -353,5 +357,8 @@ mod tests {
         assert_eq!(parsed("badly-named").unwrap(), [Flag::BadlyNamed]);
         let err = parsed("weak,typo").unwrap_err();
         assert!(err.contains("unknown flag `typo`"), "{err}");
+        // An empty list would make `check` pass whatever it finds.
+        assert!(parsed("").is_err());
+        assert!(parsed(" , ").is_err());
     }
 }

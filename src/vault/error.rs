@@ -55,21 +55,31 @@ pub enum VaultError {
         project: String,
         env: String,
     },
-    #[error("no secret `{key}` in {project}/{env}")]
+    #[error(
+        "no secret `{}` in {}/{}",
+        super::validate::printable(.key),
+        super::validate::printable(.project),
+        super::validate::printable(.env)
+    )]
     NotFound {
         key: String,
         project: String,
         env: String,
     },
     #[error(
-        "no project `{project}` (projects: {})",
+        "no project `{}` (projects: {})",
+        super::validate::printable(.project),
         if .projects.is_empty() { "none".to_string() } else { .projects.join(", ") }
     )]
     ProjectNotFound {
         project: String,
         projects: Vec<String>,
     },
-    #[error("no environment `{env}` in project `{project}` (see `tresor env list`)")]
+    #[error(
+        "no environment `{}` in project `{}` (see `tresor env list`)",
+        super::validate::printable(.env),
+        super::validate::printable(.project)
+    )]
     EnvNotFound { project: String, env: String },
     #[error("environment `{env}` already exists in project `{project}`")]
     EnvExists { project: String, env: String },
@@ -263,5 +273,37 @@ impl VaultError {
 impl From<orion::errors::UnknownCryptoError> for VaultError {
     fn from(_: orion::errors::UnknownCryptoError) -> Self {
         VaultError::Crypto
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::VaultError;
+
+    #[test]
+    fn names_in_not_found_messages_cannot_drive_the_terminal() {
+        let escape = "A\u{1b}[2J";
+        let messages = [
+            VaultError::NotFound {
+                key: escape.into(),
+                project: escape.into(),
+                env: escape.into(),
+            }
+            .to_string(),
+            VaultError::EnvNotFound {
+                project: escape.into(),
+                env: escape.into(),
+            }
+            .to_string(),
+            VaultError::ProjectNotFound {
+                project: escape.into(),
+                projects: vec![],
+            }
+            .to_string(),
+        ];
+        for m in messages {
+            assert!(!m.contains('\u{1b}'), "{m:?}");
+            assert!(m.contains("A\u{FFFD}[2J"), "{m:?}");
+        }
     }
 }
