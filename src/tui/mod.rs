@@ -16,6 +16,7 @@ pub mod form;
 pub mod health;
 pub mod import;
 pub mod keymap;
+pub mod live;
 mod picker;
 pub mod places;
 pub mod rows;
@@ -127,6 +128,9 @@ fn event_loop(terminal: &mut DefaultTerminal, app: &mut App) -> color_eyre::Resu
                 Event::Resize(width, height) => app.update(Action::Resize { width, height }),
                 _ => {}
             }
+        }
+        for event in app.live_events() {
+            app.update(Action::Live(event));
         }
         app.update(Action::Tick(Instant::now()));
         carry_out(app);
