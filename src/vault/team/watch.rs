@@ -34,8 +34,8 @@ const LAST_RETRY: Duration = Duration::from_secs(30);
 /// Where to watch: the server and the vault's blind id. No key material.
 #[derive(Debug, Clone)]
 pub struct WatchTarget {
-    url: String,
-    team: TeamId,
+    pub url: String,
+    pub team: TeamId,
 }
 
 /// What a watcher has to say.
