@@ -22,7 +22,6 @@ use tresor::tui::ui;
 use tresor::vault::Credential;
 use tresor::vault::team::watch::{WatchEvent, Watcher};
 
-
 /// A person: a keyfile vault and an identity protected by the same keyfile.
 struct Member {
     v: Vault,
@@ -302,6 +301,17 @@ fn a_change_while_a_form_is_open_waits_until_it_closes() {
 
     press(&mut app, KeyCode::Esc);
     assert!(matches!(app.mode, Mode::Browse));
+    assert_eq!(keys(&app), ["DATABASE_URL", "FROM_ALICE"]);
+    assert!(header(&app).ends_with("changed by alice, reloaded"));
+}
+
+#[test]
+fn r_asks_the_server_at_once() {
+    let db = pg::database();
+    let (alice, bob) = alice_and_bob(&db);
+    let mut app = bob.app();
+    alice.ok(&["add", "FROM_ALICE"], Some(b"v"));
+    press(&mut app, KeyCode::Char('r'));
     assert_eq!(keys(&app), ["DATABASE_URL", "FROM_ALICE"]);
     assert!(header(&app).ends_with("changed by alice, reloaded"));
 }

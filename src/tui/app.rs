@@ -858,6 +858,7 @@ impl App {
                 self.refilter(keep);
             }
             Action::Reload => {
+                self.sync_for_reload();
                 self.load();
                 if self.status.as_ref().is_none_or(|s| s.level != Level::Error) {
                     self.info("reloaded");

@@ -219,6 +219,13 @@ impl App {
         }
     }
 
+    /// `r` on a team replica asks the server first, without waiting for the watcher.
+    pub(super) fn sync_for_reload(&mut self) {
+        if self.sync.is_some() {
+            self.sync_now();
+        }
+    }
+
     /// Brings the replica up to the server's head and reloads the table; the selection
     /// follows its key (`App::load`).
     fn sync_now(&mut self) {
