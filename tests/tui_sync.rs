@@ -321,6 +321,7 @@ fn offline_then_back_says_how_old_the_data_is() {
     let db = pg::database();
     let (_alice, bob) = alice_and_bob(&db);
     let mut app = bob.app();
+    let typed = app.last_input;
     app.update(Action::Live(LiveEvent::Offline(
         "the team server cannot be reached: connection refused".into(),
     )));
@@ -331,6 +332,10 @@ fn offline_then_back_says_how_old_the_data_is() {
         status.text.contains("showing the local copy"),
         "{}",
         status.text
+    );
+    assert_eq!(
+        app.last_input, typed,
+        "an event from the server is not a key press"
     );
     // The table is still there, from the replica.
     assert_eq!(keys(&app), ["DATABASE_URL"]);

@@ -162,7 +162,13 @@ impl Watcher {
         let left = until.saturating_duration_since(now);
         if self.listening {
             match self.wait_for_notification(left) {
-                Ok(true) => return Some(WatchEvent::Changed),
+                // Read the new version now, so the next check does not report it again.
+                Ok(true) => {
+                    return match self.check() {
+                        WatchEvent::Offline(why) => Some(WatchEvent::Offline(why)),
+                        _ => Some(WatchEvent::Changed),
+                    };
+                }
                 Ok(false) => {}
                 Err(why) => return Some(self.lost(why)),
             }
