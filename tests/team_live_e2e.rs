@@ -12,6 +12,7 @@ mod pg;
 mod shell;
 
 use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -99,10 +100,18 @@ fn screen_with(s: &Shell, needle: &str, secs: u64) -> String {
     }
 }
 
+/// One test at a time: one of them stops the server that all of them use.
+static SERVER: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    SERVER.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn a_change_appears_without_a_key(listen: bool) {
     if !tmux_available() {
         return;
     }
+    let _one = one_at_a_time();
     let db = pg::database();
     let (alice, bob) = alice_and_bob(&db);
     let name = if listen { "live-listen" } else { "live-poll" };
@@ -146,4 +155,31 @@ fn a_change_by_another_member_appears_in_the_open_tui_by_notification() {
 #[test]
 fn with_listen_turned_off_polling_alone_brings_the_change() {
     a_change_appears_without_a_key(false);
+}
+
+#[test]
+fn the_server_going_away_and_coming_back_shows_in_the_header_and_changes_flow_again() {
+    if !tmux_available() {
+        return;
+    }
+    let _one = one_at_a_time();
+    let db = pg::database();
+    let (alice, bob) = alice_and_bob(&db);
+    let s = bob_tui("live-fault", &bob, true);
+    screen_with(&s, "shared · synced", 20);
+
+    pg::cluster().pause();
+    let screen = screen_with(&s, "shared · offline · data from", 20);
+    assert!(
+        screen.contains("DATABASE_URL"),
+        "the table went away:\n{screen}"
+    );
+    pg::cluster().resume();
+
+    // Back (the watcher retries with back-off), and a change reaches the screen again.
+    screen_with(&s, "shared · synced", 60);
+    alice.ok(&["add", "AFTER_RESTART"], Some(b"v"));
+    screen_with(&s, "AFTER_RESTART", 20);
+    s.keys(&["q"]);
+    s.settle(2);
 }

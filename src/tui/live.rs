@@ -219,9 +219,15 @@ impl App {
         }
     }
 
-    /// `r` on a team replica asks the server first, without waiting for the watcher.
+    /// `r` on a team replica asks the server first, without waiting for the watcher;
+    /// not while the watcher finds it unreachable (a connection attempt could hold up
+    /// the keys for its whole timeout, and the watcher syncs as soon as it is back).
     pub(super) fn sync_for_reload(&mut self) {
-        if self.sync.is_some() {
+        if self
+            .sync
+            .as_ref()
+            .is_some_and(|s| s.state != SyncState::Offline)
+        {
             self.sync_now();
         }
     }
