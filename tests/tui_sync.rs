@@ -306,6 +306,50 @@ fn a_change_while_a_form_is_open_waits_until_it_closes() {
 }
 
 #[test]
+fn a_database_changed_outside_tresor_is_refused_and_the_table_stays() {
+    let db = pg::database();
+    let (_alice, bob) = alice_and_bob(&db);
+    let mut app = bob.app();
+    db.client()
+        .batch_execute("UPDATE tresor_vaults SET version = version + 1")
+        .expect("tamper");
+    app.update(Action::Live(LiveEvent::Changed));
+    assert_eq!(header(&app), "shared · server data refused");
+    let status = app.status.as_ref().expect("an error");
+    assert_eq!(status.level, Level::Error);
+    assert!(
+        status.text.contains("failed verification"),
+        "{}",
+        status.text
+    );
+    assert_eq!(keys(&app), ["DATABASE_URL"], "the replica was kept");
+    // Nothing that arrives later makes the refusal look fine.
+    app.update(Action::Live(LiveEvent::Unchanged));
+    assert_eq!(header(&app), "shared · server data refused");
+}
+
+#[test]
+fn a_member_removed_elsewhere_says_rekeyed() {
+    let db = pg::database();
+    let (alice, bob) = alice_and_bob(&db);
+    let carol = Member::new();
+    let pk = carol.public_key();
+    alice.ok(&["member", "add", "carol", &pk, "--role", "reader"], None);
+    let mut app = bob.app();
+    app.update(Action::Live(LiveEvent::Changed));
+    alice.ok(&["member", "rm", "carol"], None);
+    app.update(Action::Live(LiveEvent::Changed));
+    assert_eq!(header(&app), "shared · rekeyed: run tresor remote sync");
+    let status = app.status.as_ref().expect("a warning");
+    assert!(
+        status.text.contains("tresor remote sync"),
+        "{}",
+        status.text
+    );
+    assert_eq!(keys(&app), ["DATABASE_URL"]);
+}
+
+#[test]
 fn r_asks_the_server_at_once() {
     let db = pg::database();
     let (alice, bob) = alice_and_bob(&db);

@@ -3,7 +3,8 @@
 //! `app` holds the state and applies `action`s produced by `keymap`; `ui` draws. The
 //! loop polls with a timeout and sends a tick, so auto-lock, status expiry and the idle
 //! reload (changes made by the CLI in another terminal) happen without a key press. The vault is never
-//! held open while waiting: `App` keeps only the unlocked keys.
+//! held open while waiting: `App` keeps only the unlocked keys. On a team vault the loop
+//! also passes on what the watcher thread heard from the server (`live`).
 
 pub mod action;
 pub mod app;
