@@ -122,6 +122,8 @@ pub enum Action {
         width: u16,
         height: u16,
     },
+    /// The team vault's watcher thread heard something (`tui::live`).
+    Live(super::live::LiveEvent),
 }
 
 impl Action {
@@ -129,7 +131,7 @@ impl Action {
     pub fn is_input(&self) -> bool {
         !matches!(
             self,
-            Action::Tick(_) | Action::SlowStep | Action::Resize { .. }
+            Action::Tick(_) | Action::SlowStep | Action::Resize { .. } | Action::Live(_)
         )
     }
 }

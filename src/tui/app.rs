@@ -195,6 +195,10 @@ pub struct App {
     pub clip: Option<Clip>,
     /// For the event loop to carry out after `update` (terminal bytes outside a frame).
     pub effects: Vec<Effect>,
+    /// On a team replica: the header's sync state (`None` for a vault of one machine).
+    pub sync: Option<super::live::SyncView>,
+    /// On a team replica: the thread watching the server for changes.
+    pub live: Option<super::live::Live>,
 }
 
 impl App {
@@ -232,6 +236,8 @@ impl App {
             should_quit: false,
             clip: None,
             effects: Vec::new(),
+            sync: None,
+            live: None,
         }
     }
 
@@ -309,6 +315,7 @@ impl App {
         }
         self.find_place();
         self.load();
+        self.start_live(true);
         match upgraded {
             Ok(Some(report)) => self.info(format!(
                 "upgraded the vault to format 2: a new data key encrypts all {} values",
@@ -616,7 +623,12 @@ impl App {
 
     /// How long the loop may wait for a key before a tick has work to do.
     pub fn poll_timeout(&self, now: Instant) -> Duration {
-        let tick = Duration::from_millis(500);
+        // A team vault's changes arrive from the watcher thread: look for them often.
+        let tick = if self.live.is_some() {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_millis(500)
+        };
         if self.vault.is_none() {
             return tick;
         }
@@ -631,6 +643,8 @@ impl App {
     fn lock(&mut self) {
         self.remember_place();
         self.vault = None;
+        self.live = None;
+        self.sync = None;
         // A half-filled form is kept without its value; any other modal just closes.
         self.kept_form = match std::mem::replace(&mut self.mode, Mode::Browse) {
             Mode::Form(mut form) if form.has_input() => {
@@ -755,8 +769,10 @@ impl App {
             }
             Action::SlowStep => self.slow_step(),
             Action::Resize { width, height } => self.viewport = Some((width, height)),
+            Action::Live(event) => self.on_live(event),
             action => self.apply(action),
         }
+        self.live_after_update();
         self.fit_to_viewport();
     }
 
@@ -842,6 +858,7 @@ impl App {
                 self.refilter(keep);
             }
             Action::Reload => {
+                self.sync_for_reload();
                 self.load();
                 if self.status.as_ref().is_none_or(|s| s.level != Level::Error) {
                     self.info("reloaded");

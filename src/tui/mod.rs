@@ -3,7 +3,8 @@
 //! `app` holds the state and applies `action`s produced by `keymap`; `ui` draws. The
 //! loop polls with a timeout and sends a tick, so auto-lock, status expiry and the idle
 //! reload (changes made by the CLI in another terminal) happen without a key press. The vault is never
-//! held open while waiting: `App` keeps only the unlocked keys.
+//! held open while waiting: `App` keeps only the unlocked keys. On a team vault the loop
+//! also passes on what the watcher thread heard from the server (`live`).
 
 pub mod action;
 pub mod app;
@@ -16,6 +17,7 @@ pub mod form;
 pub mod health;
 pub mod import;
 pub mod keymap;
+pub mod live;
 mod picker;
 pub mod places;
 pub mod rows;
@@ -127,6 +129,9 @@ fn event_loop(terminal: &mut DefaultTerminal, app: &mut App) -> color_eyre::Resu
                 Event::Resize(width, height) => app.update(Action::Resize { width, height }),
                 _ => {}
             }
+        }
+        for event in app.live_events() {
+            app.update(Action::Live(event));
         }
         app.update(Action::Tick(Instant::now()));
         carry_out(app);

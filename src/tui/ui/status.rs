@@ -13,16 +13,28 @@ use crate::tui::keymap;
 use crate::tui::text::printable;
 
 pub fn render_header(app: &App, frame: &mut Frame, area: Rect) {
-    let line = Line::from(vec![
+    let mut spans = vec![
         Span::styled(" tresor ", theme::key()),
         Span::styled(" project ", theme::dim()),
         Span::styled(printable(&app.project), theme::title()),
+    ];
+    // Before the sort and the path, so a narrow terminal cuts those first.
+    if let Some(sync) = &app.sync {
+        let style = if sync.is_warning() {
+            theme::warning()
+        } else {
+            theme::info()
+        };
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(printable(&sync.text(app.clock.now())), style));
+    }
+    spans.extend([
         Span::styled("  sort ", theme::dim()),
         Span::raw(app.sort.label()),
         Span::styled("  vault ", theme::dim()),
         Span::raw(super::shown_path(&app.vault_path)),
     ]);
-    frame.render_widget(line, area);
+    frame.render_widget(Line::from(spans), area);
 }
 
 pub fn render_tabs(app: &App, frame: &mut Frame, area: Rect) {

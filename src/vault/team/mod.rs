@@ -15,6 +15,7 @@ pub mod records;
 mod removal;
 mod server;
 mod sidecar;
+pub mod watch;
 
 use std::collections::BTreeMap;
 
@@ -601,6 +602,7 @@ impl Vault {
         let record = seal_head(&held.vk, &next)?;
         server::apply(&mut tx, &sc.team, &rows, &new)?;
         server::set_head(&mut tx, &sc.team, version, &record)?;
+        server::notify_changed(&mut tx, &sc.team)?;
         tx.commit().map_err(server::db_error)?;
         sc.seen_version = version + 1;
         sc.seen_hash = head_hash(&record)?;

@@ -161,6 +161,7 @@ impl Vault {
         let record = seal_head(&vk, &next)?;
         server::apply(&mut tx, &team, &rows, &new)?;
         server::set_head(&mut tx, &team, version, &record)?;
+        server::notify_changed(&mut tx, &team)?;
         tx.commit().map_err(server::db_error)?;
 
         sc.epoch = epoch;

@@ -346,6 +346,22 @@ pub fn set_head(
     Ok(())
 }
 
+/// The channel every head move is announced on (`vault::team::watch` listens).
+pub const CHANGED_CHANNEL: &str = "tresor_changed";
+
+/// Tells open clients that this vault's head moved: a `NOTIFY` whose payload is the
+/// vault's blind id alone (no name, no version). PostgreSQL delivers it at commit, and
+/// not at all if the transaction rolls back.
+pub fn notify_changed(client: &mut impl GenericClient, team: &TeamId) -> Result<()> {
+    client
+        .execute(
+            "SELECT pg_notify($1, $2)",
+            &[&CHANGED_CHANNEL, &super::hex(team)],
+        )
+        .map_err(db_error)?;
+    Ok(())
+}
+
 pub fn insert_vault(client: &mut impl GenericClient, team: &TeamId, head: &[u8]) -> Result<()> {
     client
         .execute(
