@@ -33,6 +33,8 @@ pub struct MembersState {
     pub members: Vec<MemberInfo>,
     pub selected: usize,
     pub popup: Option<Popup>,
+    /// Where this machine's identity is: `TRESOR_IDENTITY`, else the default place.
+    pub identity: PathBuf,
 }
 
 impl MembersState {
@@ -41,6 +43,7 @@ impl MembersState {
             members,
             selected: 0,
             popup: None,
+            identity: identity_path(),
         }
     }
 
@@ -266,12 +269,14 @@ impl Drop for IdentityPrompt {
     }
 }
 
-/// Where this machine's identity is: `TRESOR_IDENTITY`, else the default place.
-fn identity_path() -> Option<PathBuf> {
+/// Where this machine's identity is: `TRESOR_IDENTITY`, else the default place (as the
+/// CLI finds it; without a home folder, a name the prompt shows and that fails to open).
+fn identity_path() -> PathBuf {
     std::env::var_os("TRESOR_IDENTITY")
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
         .or_else(identity::default_path)
+        .unwrap_or_else(|| PathBuf::from("identity"))
 }
 
 /// The environments a member can read, as the list shows them: `all`, or the names
@@ -343,9 +348,9 @@ impl App {
     pub(super) fn update_members(&mut self, mut state: Box<MembersState>, action: Action) -> Mode {
         state.popup = match state.popup.take() {
             None => return self.update_members_list(state, action),
-            Some(Popup::Add(form)) => self.update_add_form(form, action),
+            Some(Popup::Add(form)) => self.update_add_form(&state, form, action),
             Some(Popup::Remove { member, focus }) => match focus.answer(&action) {
-                ConfirmAnswer::Yes => Some(self.ask_identity(Change::Remove { member })),
+                ConfirmAnswer::Yes => Some(self.ask_identity(&state, Change::Remove { member })),
                 ConfirmAnswer::No => None,
                 ConfirmAnswer::Ask(focus) => Some(Popup::Remove { member, focus }),
             },
@@ -437,13 +442,18 @@ impl App {
         false
     }
 
-    fn update_add_form(&mut self, mut form: Box<AddForm>, action: Action) -> Option<Popup> {
+    fn update_add_form(
+        &mut self,
+        state: &MembersState,
+        mut form: Box<AddForm>,
+        action: Action,
+    ) -> Option<Popup> {
         match action {
             Action::Cancel => return None,
             Action::Submit => match form.checked() {
                 Ok((name, public)) => {
                     form.error = None;
-                    return Some(self.ask_identity(Change::Add { form, name, public }));
+                    return Some(self.ask_identity(state, Change::Add { form, name, public }));
                 }
                 Err(e) => form.error = Some(text::printable(&e)),
             },
@@ -474,10 +484,9 @@ impl App {
         Some(Popup::Add(form))
     }
 
-    fn ask_identity(&mut self, change: Change) -> Popup {
-        let path = identity_path().unwrap_or_else(|| PathBuf::from("identity"));
+    fn ask_identity(&self, state: &MembersState, change: Change) -> Popup {
         Popup::Identity(Box::new(IdentityPrompt {
-            path,
+            path: state.identity.clone(),
             // The vault's keyfile is offered first: the CLI unlocks the identity with the
             // same credential as the vault.
             unlock: UnlockState::new(self.keyfile.clone()),

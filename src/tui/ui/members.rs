@@ -238,9 +238,12 @@ fn render_add(form: &mut AddForm, frame: &mut Frame) {
     );
 
     let on_envs = focus == AddField::Envs;
-    let mut spans = vec![label("Environments", on_envs)];
+    let [envs_label, envs_list] =
+        Layout::horizontal([Constraint::Length(14), Constraint::Fill(1)]).areas(envs);
+    frame.render_widget(label("Can read", on_envs), envs_label);
+    let mut spans = Vec::new();
     if form.scope().is_none() {
-        spans.push(Span::raw("all, now and later"));
+        spans.push(Span::raw("every environment, now and later"));
         if !form.envs.is_empty() {
             spans.push(Span::styled(" · or only: ", theme::dim()));
         }
@@ -258,7 +261,7 @@ fn render_add(form: &mut AddForm, frame: &mut Frame) {
     }
     frame.render_widget(
         Paragraph::new(Line::from(spans)).wrap(Wrap { trim: false }),
-        envs,
+        envs_list,
     );
 
     let line = match &form.error {
@@ -336,7 +339,7 @@ fn render_identity(prompt: &mut IdentityPrompt, frame: &mut Frame) {
 }
 
 fn render_token(name: &str, token: &str, join: &str, frame: &mut Frame) {
-    let inner = popup(frame, " Member Added ", ModeKind::MemberToken, 15);
+    let inner = popup(frame, " Member Added ", ModeKind::MemberToken, 11);
     let name = printable(name);
     let lines = vec![
         Line::raw(format!(
