@@ -17,6 +17,7 @@ use crate::tui::members::{AddField, AddForm, IdentityPrompt, MembersState, Popup
 use crate::tui::text::printable;
 use crate::vault::team::age_text;
 use crate::vault::team::records::Role;
+use crate::vault::validate::count;
 
 /// "3 days ago".
 fn ago(now: i64, then: i64) -> String {
@@ -143,7 +144,8 @@ pub fn render(state: &mut MembersState, project: &str, now: i64, frame: &mut Fra
                 Line::from(vec![
                     Span::styled(printable(name), theme::key()),
                     Span::raw(format!(
-                        " was removed. The vault has new keys (epoch {epoch}, {reencrypted} values encrypted again); the others run `tresor remote sync`."
+                        " was removed. The vault has new keys (epoch {epoch}, {} encrypted again); the others run `tresor remote sync`.",
+                        count(*reencrypted, "value", "values")
                     )),
                 ]),
                 Line::raw(""),
@@ -156,9 +158,9 @@ pub fn render(state: &mut MembersState, project: &str, now: i64, frame: &mut Fra
             } else {
                 lines.push(Line::styled(
                     format!(
-                        "{} could read these {} values: rotate them (a rekey cannot take back what was read):",
+                        "{} could read {}: rotate them (a rekey cannot take back what was read):",
                         printable(name),
-                        to_rotate.len()
+                        count(to_rotate.len(), "value", "values")
                     ),
                     theme::warning(),
                 ));
