@@ -78,7 +78,7 @@ case " $SHOTS " in *" members "*)
         # As the TUI will run: the demo home's state and config folders.
         export HOME="$DEMO_HOME" XDG_STATE_HOME="$DEMO_HOME/.local/state" \
             XDG_CONFIG_HOME="$DEMO_HOME/.config"
-        "$BIN" identity new >/dev/null
+        "$BIN" identity new >/dev/null 2>&1
         "$BIN" remote init "$URL" --name alice 2>/dev/null
         for who in bob ci-prod; do
             PK=$(TRESOR_KEYFILE="$WORK/$who.key" TRESOR_IDENTITY="$WORK/$who.identity" \
@@ -138,6 +138,14 @@ shot() {
 wait_for "STRIPE_API_KEY_FOR_PRODUCTION"
 shot table
 
+case " $SHOTS " in *" members "*)
+    keys M; wait_for "ci-prod"
+    keys Down; sleep 0.2
+    shot members
+    keys Escape; sleep 0.3
+    ;;
+esac
+
 keys a; wait_for "Create Secret"
 text "OPENAI_API_KEY"; keys Tab; text "sk-demo-not-a-real-key"; keys Tab
 text "Team key; billing owner is @ana"
@@ -185,12 +193,5 @@ keys Enter; wait_for "invalid"
 shot import
 keys Escape; sleep 0.2; keys Escape; sleep 0.3
 
-case " $SHOTS " in *" members "*)
-    keys M; wait_for "ci-prod"
-    keys Down; sleep 0.2
-    shot members
-    keys Escape; sleep 0.3
-    ;;
-esac
 
 keys q
