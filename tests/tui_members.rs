@@ -20,6 +20,7 @@ use tresor::tui::app::{App, Clock, Level, Mode};
 use tresor::tui::keymap::{self, ModeKind};
 use tresor::tui::members::Popup;
 use tresor::tui::ui;
+use tresor::tui::values::Effect;
 use tresor::vault::Credential;
 use tresor::vault::crypto::KdfParams;
 use tresor::vault::team::identity::{self, Identity};
@@ -320,7 +321,14 @@ fn adding_a_member_asks_for_the_identity_and_shows_a_token_that_joins() {
 
     // `c` copies the token (OSC 52, for the event loop to write).
     press(&mut app, KeyCode::Char('c'));
-    assert_eq!(app.effects.len(), 1, "one OSC 52 sequence queued");
+    assert!(
+        app.effects
+            == [Effect::Terminal(tresor::clipboard::set_sequence(
+                token.as_bytes()
+            ))],
+        "the token's OSC 52 sequence is queued for the terminal: {:?}",
+        app.effects
+    );
     assert!(status(&app).is_some_and(|(_, s)| s.contains("join token is on the clipboard")));
 
     // The snapshot with a fixed token and URL (both random).
