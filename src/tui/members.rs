@@ -11,23 +11,19 @@
 
 use std::path::PathBuf;
 
-use ratatui_textarea::TextArea;
-
 use super::action::Action;
 use super::app::{App, ConfirmAnswer, ConfirmFocus, Mode};
-use super::fields::{plain_field, wipe};
+use super::fields::wipe;
 use super::keymap::ModeKind;
+pub use super::member_form::{AddField, AddForm};
 use super::text::{self, printable};
 use super::unlock::UnlockState;
 use super::values::Effect;
 use crate::vault::team::identity;
-use crate::vault::team::keys::{PublicKeyBytes, parse_public};
+use crate::vault::team::keys::PublicKeyBytes;
 use crate::vault::team::records::Role;
 use crate::vault::team::{MemberInfo, redact_url};
 use crate::vault::{Credential, VaultError};
-
-/// The roles in the order the form cycles through them: least privilege first.
-pub const ROLES: [Role; 3] = [Role::Reader, Role::Writer, Role::Admin];
 
 pub struct MembersState {
     pub members: Vec<MemberInfo>,
@@ -102,131 +98,6 @@ pub enum Popup {
         to_rotate: Vec<(String, String, String)>,
         scroll: u16,
     },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AddField {
-    Name,
-    Key,
-    Role,
-    Envs,
-}
-
-/// The add-member form. Environments: none picked means every environment (the vault's,
-/// now and later); picks are of the open project's environments.
-pub struct AddForm {
-    pub name: TextArea<'static>,
-    pub public: TextArea<'static>,
-    pub role: Role,
-    pub project: String,
-    pub envs: Vec<String>,
-    pub picked: Vec<bool>,
-    /// The environment under the cursor in the Environments row.
-    pub cursor: usize,
-    pub focus: AddField,
-    /// The vault's message for what was typed, shown in the form.
-    pub error: Option<String>,
-}
-
-impl AddForm {
-    pub fn new(project: &str, envs: Vec<String>) -> AddForm {
-        AddForm {
-            name: plain_field("e.g. bob or ci-prod"),
-            public: plain_field("tresor1… from their `tresor identity new`"),
-            role: Role::Reader,
-            project: project.to_string(),
-            picked: vec![false; envs.len()],
-            envs,
-            cursor: 0,
-            focus: AddField::Name,
-            error: None,
-        }
-    }
-
-    pub fn focus_is_text(&self) -> bool {
-        matches!(self.focus, AddField::Name | AddField::Key)
-    }
-
-    fn next_field(&mut self, forward: bool) {
-        let order = [
-            AddField::Name,
-            AddField::Key,
-            AddField::Role,
-            AddField::Envs,
-        ];
-        let i = order.iter().position(|f| *f == self.focus).unwrap_or(0);
-        let n = order.len();
-        self.focus = order[if forward {
-            (i + 1) % n
-        } else {
-            (i + n - 1) % n
-        }];
-    }
-
-    fn choose(&mut self, forward: bool) {
-        match self.focus {
-            AddField::Role => {
-                let i = ROLES.iter().position(|r| *r == self.role).unwrap_or(0);
-                let n = ROLES.len();
-                self.role = ROLES[if forward {
-                    (i + 1) % n
-                } else {
-                    (i + n - 1) % n
-                }];
-            }
-            AddField::Envs if !self.envs.is_empty() => {
-                let n = self.envs.len();
-                self.cursor = if forward {
-                    (self.cursor + 1) % n
-                } else {
-                    (self.cursor + n - 1) % n
-                };
-            }
-            _ => {}
-        }
-    }
-
-    fn toggle(&mut self) {
-        match self.focus {
-            AddField::Envs => {
-                if let Some(p) = self.picked.get_mut(self.cursor) {
-                    *p = !*p;
-                }
-            }
-            AddField::Role => self.choose(true),
-            _ => {}
-        }
-    }
-
-    pub fn name_text(&self) -> String {
-        self.name.lines().join("")
-    }
-
-    /// `None`: every environment.
-    pub fn scope(&self) -> Option<Vec<(String, String)>> {
-        let picked: Vec<(String, String)> = self
-            .envs
-            .iter()
-            .zip(&self.picked)
-            .filter(|(_, p)| **p)
-            .map(|(e, _)| (self.project.clone(), e.clone()))
-            .collect();
-        (!picked.is_empty()).then_some(picked)
-    }
-
-    /// The form's content as the vault wants it; `Err` is the message for the form.
-    fn checked(&self) -> Result<(String, PublicKeyBytes), String> {
-        let name = self.name_text();
-        crate::vault::validate::name("member", &name).map_err(|e| e.to_string())?;
-        let key = self.public.lines().join("");
-        if key.trim().is_empty() {
-            return Err(
-                "the public key is required: they print it with `tresor identity new`".into(),
-            );
-        }
-        let public = parse_public(key.trim()).map_err(|e| e.to_string())?;
-        Ok((name, public))
-    }
 }
 
 /// The change the identity is asked for.
@@ -462,23 +333,8 @@ impl App {
             Action::TypeNext => form.choose(true),
             Action::TypePrev => form.choose(false),
             Action::ToggleChoice => form.toggle(),
-            Action::Input(i) => match form.focus {
-                AddField::Name => {
-                    form.name.input(i);
-                }
-                AddField::Key => {
-                    form.public.input(i);
-                }
-                _ => {}
-            },
-            Action::Paste(p) => {
-                let clean = text::paste_single_line(&p);
-                match form.focus {
-                    AddField::Name => form.name.insert_str(&*clean),
-                    AddField::Key => form.public.insert_str(clean.trim()),
-                    _ => false,
-                };
-            }
+            Action::Input(i) => form.input(i),
+            Action::Paste(p) => form.paste(&p),
             _ => {}
         }
         Some(Popup::Add(form))

@@ -16,6 +16,7 @@ pub mod form;
 pub mod health;
 pub mod import;
 pub mod keymap;
+pub mod member_form;
 pub mod members;
 mod picker;
 pub mod places;
