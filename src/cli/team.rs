@@ -10,7 +10,7 @@ use super::{CliError, CliResult, Global, note, unlock};
 use crate::vault::team::identity::{self, Identity};
 use crate::vault::team::keys::{parse_public, public_text};
 use crate::vault::team::records::Role;
-use crate::vault::team::{SyncReport, age_text};
+use crate::vault::team::{SyncReport, age_text, redact_url};
 use crate::vault::{Credential, VaultError};
 
 #[derive(Debug, Args)]
@@ -189,7 +189,7 @@ pub fn remote(global: &Global, cmd: RemoteCommand) -> CliResult {
         RemoteCommand::Status => {
             let vault = unlock::open(global)?;
             let s = vault.team_status()?;
-            println!("server: {}", redact(&s.url));
+            println!("server: {}", redact_url(&s.url));
             println!("role: {}", s.role.label());
             println!("version: {}", s.version);
             println!("head: {}", s.head);
@@ -288,20 +288,6 @@ pub fn member(global: &Global, cmd: MemberCommand) -> CliResult {
         }
     }
     Ok(())
-}
-
-/// A URL without its password, for printing.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.find(':') {
-                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
 }
 
 /// After unlocking a team replica: bring it up to date, or say how old it is.

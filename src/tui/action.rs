@@ -111,6 +111,11 @@ pub enum Action {
     OpenHistory,
     /// History: make the selected version current again (asks first).
     Rollback,
+    // Members (team vault).
+    /// Open the Members screen: who has access to the team vault.
+    OpenMembers,
+    /// Add-member form: pick or unpick the environment under the cursor.
+    ToggleChoice,
     // Not from keys: the event loop sends these.
     /// Time passed: auto-lock, status expiry, the idle reload.
     Tick(Instant),

@@ -113,6 +113,8 @@ pub enum Mode {
     Copy(Box<super::copy::CopyState>),
     Import(Box<super::import::ImportState>),
     Compare(Box<CompareState>),
+    /// The Members screen of a team vault, and its popups.
+    Members(Box<super::members::MembersState>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -567,6 +569,7 @@ impl App {
             Mode::Import(i) if i.preview.is_some() => ModeKind::ImportPreview,
             Mode::Import(_) => ModeKind::ImportText,
             Mode::Compare(_) => ModeKind::Compare,
+            Mode::Members(m) => m.mode_kind(),
         }
     }
 
@@ -679,12 +682,15 @@ impl App {
         match &self.screen {
             Screen::Create(s) => s.pending,
             Screen::Unlock(s) => s.pending,
-            Screen::Secrets => false,
+            Screen::Secrets => matches!(&self.mode, Mode::Members(m) if m.pending()),
         }
     }
 
     /// Runs the slow step announced by `has_pending`.
     fn slow_step(&mut self) {
+        if matches!(self.screen, Screen::Secrets) {
+            return self.members_slow_step();
+        }
         let screen = std::mem::replace(&mut self.screen, Screen::Secrets);
         self.screen = match screen {
             Screen::Unlock(mut s) if s.pending => {
@@ -833,6 +839,7 @@ impl App {
                     Mode::Copy(c) => self.update_copy(c, action),
                     Mode::Import(i) => self.update_import(i, action),
                     Mode::Compare(c) => self.update_compare(c, action),
+                    Mode::Members(m) => self.update_members(m, action),
                 };
             }
         }
@@ -911,6 +918,7 @@ impl App {
             Action::OpenCopy => return self.open_copy(),
             Action::OpenImport => return self.open_import(),
             Action::OpenCompare => return self.open_compare(),
+            Action::OpenMembers => return self.open_members(),
             Action::ToggleFlagged => {
                 self.health.only_flagged = !self.health.only_flagged;
                 let keep = self.selected_row().map(|r| r.key.clone());

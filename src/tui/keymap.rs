@@ -40,6 +40,20 @@ pub enum ModeKind {
     ImportPreview,
     /// The compare view: keys × environments.
     Compare,
+    /// The Members screen of a team vault.
+    Members,
+    /// The add-member form, a text field focused.
+    MemberForm,
+    /// The add-member form, Role or Environments focused.
+    MemberFormChoice,
+    /// The question before removing a member.
+    MemberRemove,
+    /// This machine's identity, asked for before adding or removing.
+    MemberIdentity,
+    /// The join token of a member just added.
+    MemberToken,
+    /// What a removal did: the values to rotate.
+    MemberRemoved,
 }
 
 impl ModeKind {
@@ -54,6 +68,8 @@ impl ModeKind {
                 | ModeKind::PickerNew
                 | ModeKind::EnvNew
                 | ModeKind::ImportText
+                | ModeKind::MemberForm
+                | ModeKind::MemberIdentity
         )
     }
 
@@ -80,6 +96,13 @@ impl ModeKind {
             ModeKind::ImportText => "Import: paste a .env block (i)",
             ModeKind::ImportPreview => "Import: preview",
             ModeKind::Compare => "Compare environments",
+            ModeKind::Members => "Members of a team vault (M)",
+            ModeKind::MemberForm => "Add member: text fields",
+            ModeKind::MemberFormChoice => "Add member: Role and Environments",
+            ModeKind::MemberRemove => "Remove member dialog",
+            ModeKind::MemberIdentity => "Your identity (before add / remove)",
+            ModeKind::MemberToken => "Join token of a new member",
+            ModeKind::MemberRemoved => "Member removed: values to rotate",
         }
     }
 }
@@ -121,7 +144,8 @@ use KeyCode::{
 };
 use ModeKind::{
     Browse, Compare, Confirm, CopyConfirm, CopyPick, Create, EnvNew, Filter, Form, FormChoice,
-    Global, Help, History, HistoryConfirm, ImportPreview, ImportText, Picker, PickerNew, Reveal,
+    Global, Help, History, HistoryConfirm, ImportPreview, ImportText, MemberForm, MemberFormChoice,
+    MemberIdentity, MemberRemove, MemberRemoved, MemberToken, Members, Picker, PickerNew, Reveal,
     Unlock,
 };
 
@@ -173,6 +197,7 @@ pub const BINDINGS: &[Binding] = &[
     b(Browse, Char('i'), NONE, Action::OpenImport, "import: paste a .env block, preview, confirm", ""),
     b(Browse, Char('!'), NONE, Action::ToggleFlagged, "show only flagged secrets (or all again)", ""),
     b(Browse, Char('='), NONE, Action::OpenCompare, "compare the project's environments", ""),
+    b(Browse, Char('M'), NONE, Action::OpenMembers, "members of a team vault: who has access", ""),
     // Filter
     b(Filter, Enter, NONE, Action::Submit, "keep the filter, back to the table", "keep"),
     b(Filter, Esc, NONE, Action::Cancel, "clear the filter", "clear"),
@@ -287,6 +312,53 @@ pub const BINDINGS: &[Binding] = &[
     b(Compare, Esc, NONE, Action::Cancel, "close", "close"),
     b(Compare, Char('='), NONE, Action::Cancel, "close", ""),
     b(Compare, Char('q'), NONE, Action::Cancel, "close", ""),
+    // Members screen (team vault)
+    b(Members, Char('a'), NONE, Action::OpenAdd, "add a member (admins)", "add"),
+    b(Members, Char('d'), NONE, Action::OpenDelete, "remove the selected member (admins; asks first)", "remove"),
+    b(Members, Delete, NONE, Action::OpenDelete, "remove the selected member (admins; asks first)", ""),
+    b(Members, Char('r'), NONE, Action::Reload, "reload the list from the server", "reload"),
+    b(Members, Esc, NONE, Action::Cancel, "back to the secrets", "back"),
+    b(Members, Char('M'), NONE, Action::Cancel, "back to the secrets", ""),
+    b(Members, Char('q'), NONE, Action::Cancel, "back to the secrets", ""),
+    b(Members, Char('j'), NONE, Action::Down, "move down", ""),
+    b(Members, Down, NONE, Action::Down, "move down", ""),
+    b(Members, Char('k'), NONE, Action::Up, "move up", ""),
+    b(Members, Up, NONE, Action::Up, "move up", ""),
+    b(MemberForm, Enter, NONE, Action::Submit, "add (asks for your identity)", "add"),
+    b(MemberForm, Esc, NONE, Action::Cancel, "cancel", "cancel"),
+    b(MemberForm, Tab, NONE, Action::NextField, "next field", "next"),
+    b(MemberForm, Down, NONE, Action::NextField, "next field", ""),
+    b(MemberForm, BackTab, NONE, Action::PrevField, "previous field", ""),
+    b(MemberForm, Up, NONE, Action::PrevField, "previous field", ""),
+    b(MemberFormChoice, Enter, NONE, Action::Submit, "add (asks for your identity)", "add"),
+    b(MemberFormChoice, Esc, NONE, Action::Cancel, "cancel", "cancel"),
+    b(MemberFormChoice, Tab, NONE, Action::NextField, "next field", "next"),
+    b(MemberFormChoice, Down, NONE, Action::NextField, "next field", ""),
+    b(MemberFormChoice, BackTab, NONE, Action::PrevField, "previous field", ""),
+    b(MemberFormChoice, Up, NONE, Action::PrevField, "previous field", ""),
+    b(MemberFormChoice, Left, NONE, Action::TypePrev, "previous role or environment", "choose"),
+    b(MemberFormChoice, Right, NONE, Action::TypeNext, "next role or environment", ""),
+    b(MemberFormChoice, Char(' '), NONE, Action::ToggleChoice, "pick / unpick the environment", "pick"),
+    b(MemberRemove, Char('y'), NONE, Action::ConfirmYes, "remove and rekey", "remove"),
+    b(MemberRemove, Enter, NONE, Action::Submit, "choose the focused button", "choose"),
+    b(MemberRemove, Char('n'), NONE, Action::Cancel, "cancel", "cancel"),
+    b(MemberRemove, Esc, NONE, Action::Cancel, "cancel", ""),
+    b(MemberRemove, Left, NONE, Action::ToggleFocus, "move focus", ""),
+    b(MemberRemove, Right, NONE, Action::ToggleFocus, "move focus", ""),
+    b(MemberRemove, Tab, NONE, Action::ToggleFocus, "move focus", ""),
+    b(MemberRemove, BackTab, NONE, Action::ToggleFocus, "move focus", ""),
+    b(MemberIdentity, Enter, NONE, Action::Submit, "unlock the identity and go on", "go on"),
+    b(MemberIdentity, Char('k'), CTRL, Action::ToggleKeyfile, "a keyfile instead of a passphrase (or back)", "keyfile"),
+    b(MemberIdentity, Esc, NONE, Action::Cancel, "back; nothing is changed", "back"),
+    b(MemberToken, Char('c'), NONE, Action::Copy, "copy the join token to the clipboard", "copy"),
+    b(MemberToken, Esc, NONE, Action::Cancel, "close", "close"),
+    b(MemberToken, Enter, NONE, Action::Cancel, "close", ""),
+    b(MemberRemoved, Esc, NONE, Action::Cancel, "close", "close"),
+    b(MemberRemoved, Enter, NONE, Action::Cancel, "close", ""),
+    b(MemberRemoved, Char('j'), NONE, Action::Down, "scroll down", "scroll"),
+    b(MemberRemoved, Down, NONE, Action::Down, "scroll down", ""),
+    b(MemberRemoved, Char('k'), NONE, Action::Up, "scroll up", ""),
+    b(MemberRemoved, Up, NONE, Action::Up, "scroll up", ""),
 ];
 
 /// How a binding's key is written, for views that name it in their own text (the

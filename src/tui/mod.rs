@@ -18,6 +18,8 @@ pub mod health;
 pub mod import;
 pub mod keymap;
 pub mod live;
+pub mod member_form;
+pub mod members;
 mod picker;
 pub mod places;
 pub mod rows;

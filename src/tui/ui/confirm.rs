@@ -56,6 +56,18 @@ pub fn render_env(
 }
 
 fn dialog(title: &str, text: Vec<Line<'static>>, focus: ConfirmFocus, frame: &mut Frame) {
+    question(title, text, (focus, "Delete"), ModeKind::Confirm, frame);
+}
+
+/// A question with a dangerous button (`yes`, focus as given) and Cancel; `mode`'s keys
+/// in the border. The delete dialogs and the remove-member dialog.
+pub fn question(
+    title: &str,
+    text: Vec<Line<'static>>,
+    (focus, yes): (ConfirmFocus, &str),
+    mode: ModeKind,
+    frame: &mut Frame,
+) {
     let full = frame.area();
     let area = full.centered(
         Constraint::Length(full.width.saturating_sub(4).min(60)),
@@ -66,7 +78,7 @@ fn dialog(title: &str, text: Vec<Line<'static>>, focus: ConfirmFocus, frame: &mu
         .border_type(theme::border())
         .border_style(theme::error())
         .title(Line::styled(title.to_string(), theme::title()))
-        .title_bottom(status::footer_line(ModeKind::Confirm).centered());
+        .title_bottom(status::footer_line(mode).centered());
     let inner = block.inner(area).inner(ratatui::layout::Margin::new(1, 0));
     frame.render_widget(block, area);
     let [question, _, buttons] = Layout::vertical([
@@ -90,7 +102,7 @@ fn dialog(title: &str, text: Vec<Line<'static>>, focus: ConfirmFocus, frame: &mu
         Span::styled(text, style)
     };
     let line = Line::from(vec![
-        button("Delete", focus == ConfirmFocus::Delete, true),
+        button(yes, focus == ConfirmFocus::Delete, true),
         Span::raw("    "),
         button("Cancel", focus == ConfirmFocus::Cancel, false),
     ])

@@ -11,6 +11,7 @@ pub mod health;
 pub mod help;
 pub mod history;
 pub mod import;
+pub mod members;
 pub mod picker;
 pub mod reveal;
 pub mod status;
@@ -109,6 +110,7 @@ fn draw(app: &mut App, frame: &mut Frame) {
     status::render_footer(app, frame, footer);
 
     let (project, env) = (app.project.clone(), app.env.clone());
+    let now = app.clock.now();
     match &mut app.mode {
         Mode::Form(form) => form::render(form, mode, frame),
         Mode::Confirm { key, focus } => confirm::render(key, *focus, &project, &env, frame),
@@ -125,6 +127,7 @@ fn draw(app: &mut App, frame: &mut Frame) {
         Mode::Copy(c) => copy::render(c, &project, &env, frame),
         Mode::Import(i) => import::render(i, &project, &env, frame),
         Mode::Compare(c) => compare::render(c, &env, frame),
+        Mode::Members(m) => members::render(m, &project, now, frame),
         Mode::Browse | Mode::Filter => {}
     }
 }

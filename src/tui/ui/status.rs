@@ -104,6 +104,7 @@ pub fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
     // A dialog shows its own keys in its border; the footer keeps the table's.
     let mode = match app.mode_kind() {
         keymap::ModeKind::Filter => keymap::ModeKind::Filter,
+        _ if matches!(app.mode, crate::tui::app::Mode::Members(_)) => keymap::ModeKind::Members,
         _ => keymap::ModeKind::Browse,
     };
     frame.render_widget(footer_line(mode), area);

@@ -32,7 +32,13 @@ fn boxed(frame: &mut Frame, title: &str, mode: ModeKind, height: u16) -> Rect {
     inner
 }
 
-fn field(frame: &mut Frame, area: Rect, label: &str, ta: &mut TextArea<'static>, focused: bool) {
+pub(super) fn field(
+    frame: &mut Frame,
+    area: Rect,
+    label: &str,
+    ta: &mut TextArea<'static>,
+    focused: bool,
+) {
     let [l, r] = Layout::horizontal([Constraint::Length(14), Constraint::Fill(1)]).areas(area);
     let (mark, style) = if focused {
         ("▸ ", theme::focused_label())
@@ -50,7 +56,7 @@ fn field(frame: &mut Frame, area: Rect, label: &str, ta: &mut TextArea<'static>,
 }
 
 /// The part of a row under the inputs: messages line up with what they are about.
-fn indent(area: Rect) -> Rect {
+pub(super) fn indent(area: Rect) -> Rect {
     let [_, r] = Layout::horizontal([Constraint::Length(14), Constraint::Fill(1)]).areas(area);
     r
 }

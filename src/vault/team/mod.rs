@@ -58,6 +58,8 @@ pub struct MemberInfo {
     pub added: i64,
     pub added_by: String,
     pub is_me: bool,
+    /// When the member last reached the server; `None` when unknown.
+    pub last_seen: Option<i64>,
 }
 
 /// Where this replica stands, for `remote status`.
@@ -925,6 +927,7 @@ impl Vault {
                     added: *added,
                     added_by: name_of(added_by),
                     is_me: *id == sc.member,
+                    last_seen: None,
                 },
             )
             .collect();
@@ -1051,5 +1054,19 @@ pub fn age_text(secs: i64) -> String {
         60..3600 => format!("{} min", s / 60),
         3600..86400 => format!("{} h", s / 3600),
         _ => format!("{} days", s / 86400),
+    }
+}
+
+/// A server URL without its password, for printing (`remote status`, the TUI's join line).
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
     }
 }
