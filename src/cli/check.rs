@@ -53,7 +53,11 @@ pub struct DiffArgs {
 /// A typo in `--fail-on` is a usage error (exit 2), never a silently weaker check.
 fn parse_fail_on(text: &str) -> Result<FailOn, String> {
     let mut out = Vec::new();
-    let parts: Vec<&str> = text.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
     if parts.is_empty() {
         return Err("give at least one flag, or `all` or `none`".into());
     }
