@@ -9,6 +9,7 @@
 //! replica synced; if that fails, the replica is rebuilt from the server. See the
 //! "Team vault" section of ARCHITECTURE.md for the design and what it cannot detect.
 
+mod connection;
 pub mod identity;
 pub mod keys;
 pub mod records;
