@@ -302,6 +302,21 @@ impl Cluster {
     }
 }
 
+/// A cluster on 127.0.0.1 without TLS (trust), to be asked for TLS it does not offer.
+pub fn tcp_cluster() -> OwnCluster {
+    let mut c = Cluster::init("-c listen_addresses=127.0.0.1 -c fsync=off");
+    c.port = free_port();
+    c.resume();
+    OwnCluster(c)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 /// The password of the `tresor` role on a TLS cluster (scram-sha-256 over TCP).
 pub const TLS_PASSWORD: &str = "pw-of-the-tls-cluster";
 
@@ -340,15 +355,11 @@ impl TestCa {
 /// 127.0.0.1 and lets TCP clients in only over TLS with a password (`hostssl`,
 /// scram-sha-256); its unix socket keeps trust for the test's own admin work.
 pub fn tls_cluster(ca: &TestCa, names: &[&str]) -> OwnCluster {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
     let mut c = Cluster::init(
         "-c listen_addresses=127.0.0.1 -c fsync=off -c ssl=on \
          -c ssl_cert_file=server.crt -c ssl_key_file=server.key",
     );
-    c.port = port;
+    c.port = free_port();
     let (cert, key) = ca.server(names);
     c.put_data_file("server.crt", &cert);
     c.put_data_file("server.key", &key);

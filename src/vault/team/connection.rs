@@ -391,7 +391,7 @@ fn explain(e: &postgres::Error, s: &Settings) -> VaultError {
             "the server's certificate has expired".into()
         }
         Some(other) => format!("the server's certificate was refused: {other:?}"),
-        None if e.to_string().contains("server does not support TLS") => format!(
+        None if super::server::error_text(e).contains("server does not support TLS") => format!(
             "the server does not offer TLS and sslmode={} requires it",
             s.mode.name()
         ),
