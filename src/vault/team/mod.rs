@@ -359,7 +359,7 @@ impl Vault {
             Err(e) => {
                 return Ok(Some(SyncReport::Offline {
                     age: now() - sc.synced_at,
-                    why: e.to_string(),
+                    why: offline_reason(&e, sc.dirty),
                 }));
             }
         };
@@ -1040,6 +1040,18 @@ fn adopt(
         synced_at: now(),
         dirty: false,
     })
+}
+
+/// Why a sync found the server away; a replica still holding a change whose server write
+/// was cut off (the server died mid-write) says so: the next sync undoes that change.
+fn offline_reason(e: &VaultError, dirty: bool) -> String {
+    if dirty {
+        format!(
+            "{e}; this copy also holds your last change, which may not have reached the server (the next sync with the server keeps it only if it did)"
+        )
+    } else {
+        e.to_string()
+    }
 }
 
 /// "3 s", "5 min", "2 h", "4 days".
