@@ -12,7 +12,6 @@ mod pg;
 
 use std::time::{Duration, Instant};
 
-use common::*;
 use member::{Member, join, team_of_alice};
 
 #[test]

@@ -213,7 +213,11 @@ impl Vault {
                 .environment_tabs()?
                 .iter()
                 .any(|e| e.project == to_project && e.name == to);
-        let team = self.team_before_catalog(new_env)?;
+        let team = if new_env {
+            self.team_before_new_env(identity)?
+        } else {
+            self.team_before_catalog(false)?
+        };
         let at = now();
         let report = self.write(|txn, catalog| {
             let source = self.find_env(catalog, project, from)?;

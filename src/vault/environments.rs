@@ -253,7 +253,7 @@ impl Vault {
     pub fn add_env_as(&self, identity: Option<&Identity>, project: &str, env: &str) -> Result<()> {
         validate::name("project", project)?;
         validate::name("environment", env)?;
-        let team = self.team_before_catalog(true)?;
+        let team = self.team_before_new_env(identity)?;
         self.write(|txn, catalog| {
             if catalog
                 .entries
@@ -283,7 +283,7 @@ impl Vault {
     /// [`Vault::add_project`]; on a team vault, by an admin (see [`Vault::add_env_as`]).
     pub fn add_project_as(&self, identity: Option<&Identity>, project: &str) -> Result<()> {
         validate::name("project", project)?;
-        let team = self.team_before_catalog(true)?;
+        let team = self.team_before_new_env(identity)?;
         self.write(|txn, catalog| {
             if catalog.entries.iter().any(|e| e.project == project) {
                 return Err(VaultError::InvalidName {

@@ -126,6 +126,21 @@ impl Vault {
         Ok(guard)
     }
 
+    /// Before adding an environment on a team replica: an admin, with the identity that
+    /// wraps its key (the TUI has none: it points to the command line).
+    pub(in crate::vault) fn team_before_new_env(
+        &self,
+        identity: Option<&Identity>,
+    ) -> Result<Option<TeamGuard>> {
+        let guard = self.team_before_catalog(true)?;
+        if guard.is_some() && identity.is_none() {
+            return Err(VaultError::team(
+                "adding an environment to a team vault needs your identity, which wraps its key: use `tresor env add`, `tresor project add` or `tresor env clone` (nothing was changed)",
+            ));
+        }
+        Ok(guard)
+    }
+
     /// After a local change to these environments: the server's rows made to match the
     /// replica, in one server write. On failure the replica is rebuilt from the server.
     pub(in crate::vault) fn team_after_catalog(
