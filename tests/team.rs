@@ -480,31 +480,10 @@ fn removing_a_member_rekeys_and_names_the_values_to_rotate() {
 }
 
 #[test]
-fn environments_of_a_team_vault_cannot_drift_and_status_says_where_it_stands() {
+fn status_says_where_it_stands_and_a_vault_is_shared_once() {
+    // Catalog changes on a team vault: tests/team_catalog.rs.
     let db = pg::database();
     let alice = team_of_alice(&db);
-    let err = alice.err(&["env", "add", "preview"], None);
-    assert!(err.contains("cannot be changed yet"), "{err}");
-    for args in [
-        &["env", "clone", "development", "preview"][..],
-        &["project", "rm", "default", "--force"],
-    ] {
-        let err = alice.err(args, None);
-        assert!(err.contains("cannot be changed yet"), "{args:?}: {err}");
-    }
-    // Changes that do not go through the server yet are refused, not kept locally.
-    let before = alice.ok(&["list", "--json"], None).text();
-    for args in [
-        &["cp", "DATABASE_URL", "--to-env", "production"][..],
-        &["config", "history-depth", "3"],
-    ] {
-        let err = alice.err(args, None);
-        assert!(
-            err.contains("not available on a team vault yet"),
-            "{args:?}: {err}"
-        );
-    }
-    assert_eq!(alice.ok(&["list", "--json"], None).text(), before);
     let status = alice.ok(&["remote", "status"], None).text();
     assert!(status.contains("role: admin\nversion: 1\n"), "{status}");
     let err = alice.err(&["remote", "init", &db.url], None);

@@ -76,7 +76,17 @@ pub fn clone_env(vault: &Vault, global: &Global, args: CloneArgs) -> CliResult {
         (_, true) => CloneMode::Overwrite,
         _ => CloneMode::Refuse,
     };
-    let report = vault.clone_env((project, &args.from), (to_project, &args.to), mode)?;
+    let new_env = !vault
+        .environment_tabs()?
+        .iter()
+        .any(|e| e.project == to_project && e.name == args.to);
+    let id = super::team::identity_for_catalog(global, vault, new_env)?;
+    let report = vault.clone_env_as(
+        id.as_ref(),
+        (project, &args.from),
+        (to_project, &args.to),
+        mode,
+    )?;
     let (src, dst) = (
         format!("{project}/{}", args.from),
         format!("{to_project}/{}", args.to),

@@ -78,7 +78,8 @@ pub fn run(global: &Global, command: EnvCommand) -> CliResult {
         }
         EnvCommand::Clone(args) => super::copy::clone_env(&vault, global, args),
         EnvCommand::Add { name } => {
-            vault.add_env(&global.project, &name)?;
+            let id = super::team::identity_for_catalog(global, &vault, true)?;
+            vault.add_env_as(id.as_ref(), &global.project, &name)?;
             note(&format!("added environment {}/{name}", global.project));
             Ok(())
         }

@@ -30,7 +30,8 @@ pub fn run(global: &Global, command: ProjectCommand) -> CliResult {
         ProjectCommand::List => list(global),
         ProjectCommand::Add { name } => {
             let vault = unlock::open_for_change(global)?;
-            vault.add_project(&name)?;
+            let id = super::team::identity_for_catalog(global, &vault, true)?;
+            vault.add_project_as(id.as_ref(), &name)?;
             note(&format!(
                 "added project {name} with environments {}",
                 DEFAULT_ENVIRONMENTS.join(", ")

@@ -141,6 +141,25 @@ fn unlock_identity(global: &Global, path: &IdentityPath) -> Result<Identity, Cli
     )?)
 }
 
+/// The identity of an admin changing a team vault's environments (a new one's key is
+/// wrapped with it): `None` when the vault is not a team vault, or `needed` is false, or
+/// this member is not an admin (the vault refuses them with its own message).
+pub fn identity_for_catalog(
+    global: &Global,
+    vault: &crate::vault::Vault,
+    needed: bool,
+) -> Result<Option<Identity>, CliError> {
+    if !needed || !vault.is_team() || vault.team_status()?.role != Role::Admin {
+        return Ok(None);
+    }
+    let path = IdentityPath {
+        identity: std::env::var_os("TRESOR_IDENTITY")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
+    };
+    Ok(Some(unlock_identity(global, &path)?))
+}
+
 pub fn identity(global: &Global, cmd: IdentityCommand) -> CliResult {
     match cmd {
         IdentityCommand::New { path, kdf } => {
@@ -207,7 +226,14 @@ pub fn remote(global: &Global, cmd: RemoteCommand) -> CliResult {
                     note("fetched the new keys of the rekeyed team vault");
                 }
                 Some(SyncReport::Offline { why, .. }) => return Err(CliError::msg(why)),
-                _ => {}
+                _ => {
+                    // An environment an admin added since: its key, with the identity.
+                    if vault.team_keys_waiting()? {
+                        let id = unlock_identity(global, &path)?;
+                        vault.team_refresh(&id)?;
+                        note("fetched the keys of environments shared with you since");
+                    }
+                }
             }
             note(&format!(
                 "in sync at version {}",

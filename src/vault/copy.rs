@@ -13,6 +13,8 @@ use super::error::{Result, VaultError};
 use super::integrity::{self, Place, leaf_of};
 use super::records::{FORMAT, SecretMeta, SecretRecord, decode};
 use super::secrets::not_found;
+use super::team::Touch;
+use super::team::identity::Identity;
 use super::{EnvId, SecretId, SecretValue, Vault, crypto, now, validate};
 
 /// The audit log's action on the source of a copy or a clone (a read of its value;
@@ -122,13 +124,13 @@ impl Vault {
         (to_project, to_env): (&str, &str),
         overwrite: bool,
     ) -> Result<CopyOutcome> {
-        self.team_not_yet("copying a secret (`cp`)")?;
         if (from_project, from_env) == (to_project, to_env) {
             return Err(VaultError::SamePlace {
                 project: from_project.into(),
                 env: from_env.into(),
             });
         }
+        let team = self.team_before_write()?;
         let outcome = self.write(|txn, catalog| {
             let from = self.find_env(catalog, from_project, from_env)?;
             let to = self.find_env(catalog, to_project, to_env)?;
@@ -158,6 +160,9 @@ impl Vault {
             integrity::rehash(&self.keys, txn, &to.id, [leaf_of(&id)])?;
             Ok(outcome)
         })?;
+        if let Some(guard) = team {
+            self.team_after_write(guard, to_project, to_env, &[key.to_string()])?;
+        }
         self.audit(
             &format!("{COPY_TO} {to_project}/{to_env}"),
             from_project,
@@ -182,7 +187,18 @@ impl Vault {
         (to_project, to): (&str, &str),
         mode: CloneMode,
     ) -> Result<CloneReport> {
-        self.team_catalog_unchanged()?;
+        self.clone_env_as(None, (project, from), (to_project, to), mode)
+    }
+
+    /// [`Vault::clone_env`]; on a team vault, a new target environment needs an admin's
+    /// `identity` (see [`Vault::add_env_as`]).
+    pub fn clone_env_as(
+        &self,
+        identity: Option<&Identity>,
+        (project, from): (&str, &str),
+        (to_project, to): (&str, &str),
+        mode: CloneMode,
+    ) -> Result<CloneReport> {
         if (project, from) == (to_project, to) {
             return Err(VaultError::SamePlace {
                 project: project.into(),
@@ -191,6 +207,17 @@ impl Vault {
         }
         validate::name("project", to_project)?;
         validate::name("environment", to)?;
+        // On a team vault, a new environment is an admin's change.
+        let new_env = self.is_team()
+            && !self
+                .environment_tabs()?
+                .iter()
+                .any(|e| e.project == to_project && e.name == to);
+        let team = if new_env {
+            self.team_before_new_env(identity)?
+        } else {
+            self.team_before_catalog(false)?
+        };
         let at = now();
         let report = self.write(|txn, catalog| {
             let source = self.find_env(catalog, project, from)?;
@@ -268,6 +295,9 @@ impl Vault {
             }
             Ok(report)
         })?;
+        if let Some(guard) = team {
+            self.team_after_catalog(guard, identity, &[(to_project, to)], Touch::Whole)?;
+        }
         let copied: Vec<&str> = report
             .added
             .iter()

@@ -9,6 +9,8 @@ use super::error::{Result, VaultError};
 use super::integrity;
 use super::records::{EnvMeta, EnvRecord, encode};
 use super::storage::{Table, WriteTxn};
+use super::team::Touch;
+use super::team::identity::Identity;
 use super::{
     Catalog, DEFAULT_ENVIRONMENTS, EnvEntry, EnvId, EnvironmentInfo, Vault, crypto, env_rank,
     legacy, now, validate,
@@ -126,7 +128,6 @@ impl Vault {
     /// Sets how many days a value of this environment may stay unchanged before
     /// `tresor check` calls it stale (default 90). One transaction, audited.
     pub fn set_rotation(&self, project: &str, env: &str, days: u16) -> Result<()> {
-        self.team_catalog_unchanged()?;
         if !(1..=MAX_ROTATE_DAYS).contains(&days) {
             return Err(VaultError::InvalidName {
                 what: "rotation period",
@@ -134,10 +135,14 @@ impl Vault {
                 reason: format!("use 1 to {MAX_ROTATE_DAYS} days"),
             });
         }
+        let team = self.team_before_catalog(false)?;
         self.write(|txn, catalog| {
             let entry = self.find_env(catalog, project, env)?;
             self.set_env_rotation(txn, &entry.id, project, env, entry.created, days)
         })?;
+        if let Some(guard) = team {
+            self.team_after_catalog(guard, None, &[(project, env)], Touch::Record)?;
+        }
         self.audit(
             "env set",
             project,
@@ -240,9 +245,15 @@ impl Vault {
     }
 
     pub fn add_env(&self, project: &str, env: &str) -> Result<()> {
-        self.team_catalog_unchanged()?;
+        self.add_env_as(None, project, env)
+    }
+
+    /// [`Vault::add_env`]; on a team vault, by an admin whose `identity` wraps the new
+    /// environment's key to the members who read every environment.
+    pub fn add_env_as(&self, identity: Option<&Identity>, project: &str, env: &str) -> Result<()> {
         validate::name("project", project)?;
         validate::name("environment", env)?;
+        let team = self.team_before_new_env(identity)?;
         self.write(|txn, catalog| {
             if catalog
                 .entries
@@ -257,14 +268,22 @@ impl Vault {
             self.insert_env(txn, project, env, now())?;
             Ok(())
         })?;
+        if let Some(guard) = team {
+            self.team_after_catalog(guard, identity, &[(project, env)], Touch::Whole)?;
+        }
         self.audit("env add", project, env, "");
         Ok(())
     }
 
     /// Creates a project with the three usual environments.
     pub fn add_project(&self, project: &str) -> Result<()> {
-        self.team_catalog_unchanged()?;
+        self.add_project_as(None, project)
+    }
+
+    /// [`Vault::add_project`]; on a team vault, by an admin (see [`Vault::add_env_as`]).
+    pub fn add_project_as(&self, identity: Option<&Identity>, project: &str) -> Result<()> {
         validate::name("project", project)?;
+        let team = self.team_before_new_env(identity)?;
         self.write(|txn, catalog| {
             if catalog.entries.iter().any(|e| e.project == project) {
                 return Err(VaultError::InvalidName {
@@ -278,6 +297,11 @@ impl Vault {
             }
             Ok(())
         })?;
+        if let Some(guard) = team {
+            let envs: Vec<(&str, &str)> =
+                DEFAULT_ENVIRONMENTS.iter().map(|e| (project, *e)).collect();
+            self.team_after_catalog(guard, identity, &envs, Touch::Whole)?;
+        }
         self.audit("project add", project, "", "");
         Ok(())
     }
@@ -285,7 +309,7 @@ impl Vault {
     /// Removes an environment; one holding secrets needs `force`. The last environment of
     /// a project stays, so a project never silently disappears.
     pub fn remove_env(&self, project: &str, env: &str, force: bool) -> Result<usize> {
-        self.team_catalog_unchanged()?;
+        let team = self.team_before_catalog(true)?;
         let removed = self.write(|txn, catalog| {
             let siblings = catalog
                 .entries
@@ -316,6 +340,9 @@ impl Vault {
             txn.delete(Table::Environments, &env_id)?;
             Ok(count)
         })?;
+        if let Some(guard) = team {
+            self.team_after_catalog(guard, None, &[(project, env)], Touch::Whole)?;
+        }
         self.audit("env rm", project, env, "");
         Ok(removed)
     }
@@ -324,7 +351,16 @@ impl Vault {
     /// secrets needs `force`; the last project stays (a vault always has one). Returns
     /// (environments, secrets) removed.
     pub fn remove_project(&self, project: &str, force: bool) -> Result<(usize, usize)> {
-        self.team_catalog_unchanged()?;
+        let team = self.team_before_catalog(true)?;
+        let names: Vec<String> = match &team {
+            Some(_) => self
+                .environment_tabs()?
+                .into_iter()
+                .filter(|e| e.project == project)
+                .map(|e| e.name)
+                .collect(),
+            None => Vec::new(),
+        };
         let removed = self.write(|txn, catalog| {
             let envs: Vec<&EnvEntry> = catalog
                 .entries
@@ -366,6 +402,10 @@ impl Vault {
             }
             Ok((envs.len(), count))
         })?;
+        if let Some(guard) = team {
+            let envs: Vec<(&str, &str)> = names.iter().map(|e| (project, e.as_str())).collect();
+            self.team_after_catalog(guard, None, &envs, Touch::Whole)?;
+        }
         self.audit(
             "project rm",
             project,

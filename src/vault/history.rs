@@ -285,7 +285,7 @@ impl Vault {
     /// Makes an earlier value current again, as a new version (so it can be undone the
     /// same way). Returns the new version's number.
     pub fn rollback(&self, project: &str, env: &str, key: &str, version: u32) -> Result<u32> {
-        self.team_not_yet("rollback")?;
+        let team = self.team_before_write()?;
         let at = now();
         let new_version = self.write(|txn, catalog| {
             let entry = self.find_env(catalog, project, env)?;
@@ -344,6 +344,9 @@ impl Vault {
             integrity::rehash(&self.keys, txn, &entry.id, [leaf_of(&id)])?;
             Ok(current.saturating_add(1))
         })?;
+        if let Some(guard) = team {
+            self.team_after_write(guard, project, env, &[key.to_string()])?;
+        }
         self.audit(&format!("rollback to version {version}"), project, env, key);
         Ok(new_version)
     }
@@ -359,7 +362,7 @@ impl Vault {
     /// Sets how many versions each secret keeps; rows beyond it go now, in every
     /// environment, in the same transaction. Returns how many rows were removed.
     pub fn set_history_depth(&self, depth: u16) -> Result<usize> {
-        self.team_not_yet("changing the history depth")?;
+        // History stays with each replica (it never goes to the server): no team write.
         if depth > MAX_DEPTH {
             return Err(VaultError::DepthTooLarge {
                 depth,

@@ -9,6 +9,8 @@
 //! replica synced; if that fails, the replica is rebuilt from the server. See the
 //! "Team vault" section of ARCHITECTURE.md for the design and what it cannot detect.
 
+mod catalog;
+mod connection;
 pub mod identity;
 pub mod keys;
 pub mod records;
@@ -21,6 +23,7 @@ use std::collections::BTreeMap;
 
 use zeroize::Zeroizing;
 
+pub(super) use self::catalog::Touch;
 use self::identity::Identity;
 use self::keys::{EnvId, EnvKey, MemberId, PublicKeyBytes, SecretId, TeamId, VaultKey};
 use self::records::{Head, HeadRecord, MemberRecord, Role, Rows, SealedSecret, Wrap, head_hash};
@@ -361,7 +364,7 @@ impl Vault {
             Err(e) => {
                 return Ok(Some(SyncReport::Offline {
                     age: now() - sc.synced_at,
-                    why: e.to_string(),
+                    why: offline_reason(&e, sc.dirty),
                 }));
             }
         };
@@ -402,9 +405,7 @@ impl Vault {
     fn replace_from(&self, sc: &Sidecar, held: &Held, rows: &Rows) -> Result<()> {
         let mut plan = Vec::new();
         for (env_id, sealed) in &rows.envs {
-            // A team vault's environments carry no rotation period (they cannot be
-            // changed on a replica yet).
-            let (project, name, created, _) =
+            let (project, name, created, rotate_days) =
                 open_env(&held.vk, &sc.team, sc.epoch, env_id, sealed)?.into_parts();
             let Some(ek) = held.envs.get(env_id) else {
                 continue;
@@ -417,10 +418,11 @@ impl Vault {
                 debug_assert_eq!(e, env_id);
                 secrets.push(open_secret(ek, &sc.team, sc.epoch, env_id, id, row)?);
             }
-            plan.push((project, name, created, secrets));
+            plan.push((project, name, created, rotate_days, secrets));
         }
         self.write(|txn, catalog| {
-            for (project, env, created, secrets) in &plan {
+            self.drop_gone_envs(txn, catalog, held, rows)?;
+            for (project, env, created, rotate_days, secrets) in &plan {
                 let id = match self.find_env(catalog, project, env) {
                     Ok(entry) => entry.id,
                     Err(VaultError::EnvNotFound { .. } | VaultError::ProjectNotFound { .. }) => {
@@ -428,6 +430,9 @@ impl Vault {
                     }
                     Err(e) => return Err(e),
                 };
+                if let Some(days) = rotate_days {
+                    self.set_env_rotation(txn, &id, project, env, *created, *days)?;
+                }
                 txn.delete_prefix(Table::Secrets, &id)?;
                 integrity::remove_env_tree(txn, &id)?;
                 integrity::create_env_tree(&self.keys, txn, &id)?;
@@ -441,28 +446,6 @@ impl Vault {
             }
             Ok(())
         })
-    }
-
-    /// Projects and environments of a team vault are fixed at `remote init` for now: a
-    /// local change to them would never reach the other members.
-    /// For a change that does not yet go through the server: refused on a team replica,
-    /// so the replica never holds what the team does not.
-    pub(super) fn team_not_yet(&self, what: &str) -> Result<()> {
-        if self.is_team() {
-            return Err(VaultError::team(format!(
-                "{what} is not available on a team vault yet: nothing was changed"
-            )));
-        }
-        Ok(())
-    }
-
-    pub(super) fn team_catalog_unchanged(&self) -> Result<()> {
-        if self.is_team() {
-            return Err(VaultError::team(
-                "the projects and environments of a team vault cannot be changed yet (they are those it was shared with)",
-            ));
-        }
-        Ok(())
     }
 
     /// Before a local change on a team replica: refuses a reader, and marks the replica
@@ -1044,6 +1027,18 @@ fn adopt(
         synced_at: now(),
         dirty: false,
     })
+}
+
+/// Why a sync found the server away; a replica still holding a change whose server write
+/// was cut off (the server died mid-write) says so: the next sync undoes that change.
+fn offline_reason(e: &VaultError, dirty: bool) -> String {
+    if dirty {
+        format!(
+            "{e}; this copy also holds your last change, which may not have reached the server (the next sync with the server keeps it only if it did)"
+        )
+    } else {
+        e.to_string()
+    }
 }
 
 /// "3 s", "5 min", "2 h", "4 days".

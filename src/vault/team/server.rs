@@ -3,9 +3,7 @@
 //! and version numbers; nothing it returns is trusted before the head's MAC and state
 //! root are checked (`team::verify`).
 
-use std::time::Duration;
-
-use postgres::{Client, GenericClient, NoTls};
+use postgres::{Client, GenericClient};
 
 use super::keys::{MemberId, TeamId};
 use super::records::{Rows, Wrap};
@@ -30,33 +28,18 @@ CREATE TABLE IF NOT EXISTS tresor_secrets (
     PRIMARY KEY (vault, env, secret));
 ";
 
-/// Connects with libpq-style settings (URL or `key=value`; `PGPASSWORD` is honoured by
-/// the URL's password only). Gives up after 5 s instead of hanging.
+/// Connects with libpq's settings and TLS (see `connection`). Gives up after 5 s
+/// instead of hanging.
 pub fn connect(url: &str) -> Result<Client> {
-    let mut config: postgres::Config = url
-        .parse()
-        .map_err(|e| VaultError::team(format!("the server address is not valid: {e}")))?;
-    if config.get_password().is_none()
-        && let Ok(pw) = std::env::var("PGPASSWORD")
-    {
-        config.password(pw);
-    }
-    config.connect_timeout(Duration::from_secs(5));
-    config.connect(NoTls).map_err(unreachable)
-}
-
-pub fn unreachable(e: postgres::Error) -> VaultError {
-    VaultError::team(format!(
-        "the team server cannot be reached: {}",
-        db_text(&e)
-    ))
+    super::connection::connect(url)
 }
 
 pub fn db_error(e: postgres::Error) -> VaultError {
-    VaultError::team(format!("the team server refused: {}", db_text(&e)))
+    VaultError::team(format!("the team server refused: {}", error_text(&e)))
 }
 
-fn db_text(e: &postgres::Error) -> String {
+/// The server's own message, or the client error with its causes.
+pub(super) fn error_text(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => db.message().to_string(),
         None => {

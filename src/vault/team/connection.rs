@@ -1,0 +1,760 @@
+//! How a replica reaches its team server, the libpq way: a URL or `key=value` string,
+//! the `PG*` environment variables for what it leaves out, `~/.pgpass` (or `PGPASSFILE`)
+//! for the password, and libpq's `sslmode` / `sslrootcert` over rustls (the `ring`
+//! provider: no OpenSSL headers to build, no aws-lc).
+//!
+//! `sslmode`: `disable` (plain), `prefer` (the default: TLS when the server offers it),
+//! `require` (TLS; the chain is checked only when a root certificate is known, as libpq
+//! does), `verify-ca` (the chain), `verify-full` (the chain and the host name). The root
+//! is `sslrootcert` (a PEM file, or `system` for the system's roots), else
+//! `~/.postgresql/root.crt` when it exists. A unix socket never uses TLS (libpq ignores
+//! `sslmode` there too).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use postgres::config::{Host, SslMode};
+use postgres::{Client, NoTls};
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore};
+use rustls::{Error as TlsError, SignatureScheme};
+
+use crate::vault::error::{Result, VaultError};
+
+/// libpq's `sslmode`, all five of them (`allow` is taken as `prefer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl Mode {
+    fn parse(text: &str) -> Result<Mode> {
+        Ok(match text {
+            "disable" => Mode::Disable,
+            "allow" | "prefer" => Mode::Prefer,
+            "require" => Mode::Require,
+            "verify-ca" => Mode::VerifyCa,
+            "verify-full" => Mode::VerifyFull,
+            other => {
+                return Err(invalid(format!(
+                    "sslmode `{other}` is not one of disable, prefer, require, verify-ca, verify-full"
+                )));
+            }
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Disable => "disable",
+            Mode::Prefer => "prefer",
+            Mode::Require => "require",
+            Mode::VerifyCa => "verify-ca",
+            Mode::VerifyFull => "verify-full",
+        }
+    }
+}
+
+/// Where the trusted root certificates come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Root {
+    File(PathBuf),
+    System,
+}
+
+impl Root {
+    fn text(&self) -> String {
+        match self {
+            Root::File(p) => format!("the root certificate in {}", p.display()),
+            Root::System => "any of the system's trusted roots".into(),
+        }
+    }
+}
+
+/// Everything a connection needs, resolved from the string and the environment.
+pub struct Settings {
+    pub config: postgres::Config,
+    pub mode: Mode,
+    pub root: Option<Root>,
+    /// Said after a failure that it may explain (a `.pgpass` that was skipped).
+    pub note: Option<String>,
+}
+
+/// What the process environment offers; a function so tests can give their own.
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Connects with libpq's settings. Gives up after 5 s instead of hanging.
+pub fn connect(url: &str) -> Result<Client> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let s = settings(url, &env)?;
+    let result = if s.mode == Mode::Disable {
+        s.config.connect(NoTls)
+    } else {
+        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(s.mode, &s.root)?);
+        s.config.connect(tls)
+    };
+    result.map_err(|e| explain(&e, &s))
+}
+
+/// The string and the environment made into one connection's settings.
+pub fn settings(url: &str, env: Env<'_>) -> Result<Settings> {
+    let (rest, ssl) = split_ssl(url)?;
+    let mut config: postgres::Config = rest.parse().map_err(|e| invalid(format!("{e}")))?;
+    let mut note = None;
+    if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
+        let hosts = env("PGHOST").unwrap_or_else(default_socket_dir);
+        for h in hosts.split(',') {
+            config.host(h);
+        }
+    }
+    if config.get_ports().is_empty()
+        && let Some(ports) = env("PGPORT")
+    {
+        for p in ports.split(',') {
+            config.port(
+                p.trim()
+                    .parse()
+                    .map_err(|_| invalid(format!("PGPORT `{p}` is not a port number")))?,
+            );
+        }
+    }
+    if config.get_user().is_none() {
+        let user = env("PGUSER").or_else(os_user).ok_or_else(|| {
+            invalid("no user name: put it in the URL (postgres://USER@host/db) or PGUSER")
+        })?;
+        config.user(&user);
+    }
+    if config.get_dbname().is_none()
+        && let Some(db) = env("PGDATABASE")
+    {
+        config.dbname(&db);
+    }
+    if config.get_password().is_none() {
+        if let Some(pw) = env("PGPASSWORD") {
+            config.password(pw);
+        } else {
+            match pgpass(&config, env)? {
+                Lookup::Found(pw) => {
+                    config.password(pw);
+                }
+                Lookup::Skipped(why) => note = Some(why),
+                Lookup::None => {}
+            }
+        }
+    }
+    let root_given = ssl.root.or_else(|| env("PGSSLROOTCERT"));
+    let root = match root_given.as_deref() {
+        Some("system") => Some(Root::System),
+        Some(path) => Some(Root::File(PathBuf::from(path))),
+        None => home(env)
+            .map(|h| h.join(".postgresql/root.crt"))
+            .filter(|p| p.is_file())
+            .map(Root::File),
+    };
+    let mode = match ssl.mode.or_else(|| env("PGSSLMODE")) {
+        Some(m) => Mode::parse(&m)?,
+        // libpq 16: the system's roots are only worth it with the host name checked.
+        None if root == Some(Root::System) => Mode::VerifyFull,
+        None => Mode::Prefer,
+    };
+    if root == Some(Root::System) && mode != Mode::VerifyFull && mode != Mode::Disable {
+        return Err(invalid(format!(
+            "sslmode={} may not be used with sslrootcert=system (use verify-full)",
+            mode.name()
+        )));
+    }
+    let unix_only = config
+        .get_hosts()
+        .iter()
+        .all(|h| matches!(h, Host::Unix(_)))
+        && config.get_hostaddrs().is_empty();
+    // libpq never uses TLS on a unix socket, whatever sslmode says.
+    let mode = if unix_only { Mode::Disable } else { mode };
+    config.ssl_mode(match mode {
+        Mode::Disable => SslMode::Disable,
+        Mode::Prefer => SslMode::Prefer,
+        _ => SslMode::Require,
+    });
+    config.connect_timeout(Duration::from_secs(5));
+    Ok(Settings {
+        config,
+        mode,
+        root,
+        note,
+    })
+}
+
+fn invalid(why: impl std::fmt::Display) -> VaultError {
+    VaultError::team(format!("the server address is not valid: {why}"))
+}
+
+/// The TLS settings this mode and root ask for.
+fn tls_config(mode: Mode, root: &Option<Root>) -> Result<ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| VaultError::team(format!("TLS cannot be set up: {e}")))?;
+    let verifier: Arc<dyn ServerCertVerifier> = match (mode, root) {
+        (Mode::VerifyCa | Mode::VerifyFull, None) => {
+            return Err(VaultError::team(format!(
+                "sslmode={} needs a root certificate to check the server's against: give sslrootcert=FILE (or sslrootcert=system), or put it in ~/.postgresql/root.crt",
+                mode.name()
+            )));
+        }
+        (Mode::Disable | Mode::Prefer | Mode::Require, None) => Arc::new(AnyCertificate(provider)),
+        (_, Some(root)) => {
+            let chain = WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots(root)?),
+                provider.clone(),
+            )
+            .build()
+            .map_err(|e| VaultError::team(format!("TLS cannot be set up: {e}")))?;
+            if mode == Mode::VerifyFull {
+                chain
+            } else {
+                Arc::new(ChainOnly(chain))
+            }
+        }
+    };
+    Ok(builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth())
+}
+
+fn roots(root: &Root) -> Result<RootCertStore> {
+    let certs: Vec<CertificateDer<'static>> = match root {
+        Root::System => rustls_native_certs::load_native_certs().certs,
+        Root::File(path) => {
+            if !path.is_file() {
+                return Err(VaultError::team(format!(
+                    "the root certificate file {} does not exist",
+                    path.display()
+                )));
+            }
+            CertificateDer::pem_file_iter(path)
+                .and_then(|it| it.collect::<std::result::Result<Vec<_>, _>>())
+                .map_err(|e| {
+                    VaultError::team(format!(
+                        "the root certificate file {} cannot be read as PEM: {e}",
+                        path.display()
+                    ))
+                })?
+        }
+    };
+    let mut store = RootCertStore::empty();
+    let (added, _) = store.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err(VaultError::team(format!(
+            "no root certificate could be loaded from {}",
+            match root {
+                Root::File(p) => p.display().to_string(),
+                Root::System => "the system's store".into(),
+            }
+        )));
+    }
+    Ok(store)
+}
+
+/// `prefer`/`require` without a root: encrypted, the certificate not checked (libpq's
+/// behaviour; the handshake's signatures are still verified).
+#[derive(Debug)]
+struct AnyCertificate(Arc<CryptoProvider>);
+
+/// `verify-ca`: the chain to a trusted root, whatever host name the certificate names.
+#[derive(Debug)]
+struct ChainOnly(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, TlsError> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, TlsError> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, TlsError> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, TlsError> {
+        // webpki checks the chain before the name: a name error means the chain held.
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Err(TlsError::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, TlsError> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, TlsError> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// A failed connection in words: which check failed, not the library's error chain.
+fn explain(e: &postgres::Error, s: &Settings) -> VaultError {
+    let host = s
+        .config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            Host::Tcp(name) => name.clone(),
+            Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_default();
+    let what = match tls_error(e) {
+        Some(CertificateError::UnknownIssuer | CertificateError::BadSignature) => {
+            format!(
+                "the server's certificate is not signed by {}",
+                s.root.as_ref().map(Root::text).unwrap_or_default()
+            )
+        }
+        Some(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        ) => {
+            format!(
+                "the server's certificate is not valid for the host name `{host}` (sslmode=verify-full checks it)"
+            )
+        }
+        Some(CertificateError::Expired | CertificateError::ExpiredContext { .. }) => {
+            "the server's certificate has expired".into()
+        }
+        Some(other) => format!("the server's certificate was refused: {other:?}"),
+        None if super::server::error_text(e).contains("server does not support TLS") => format!(
+            "the server does not offer TLS and sslmode={} requires it",
+            s.mode.name()
+        ),
+        None => super::server::error_text(e),
+    };
+    let note = s
+        .note
+        .as_ref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    VaultError::team(format!("the team server cannot be reached: {what}{note}"))
+}
+
+/// The certificate error somewhere in the chain (rustls's error sits inside an io error,
+/// whose `source` skips it, hence `get_ref`).
+fn tls_error(e: &postgres::Error) -> Option<CertificateError> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        let tls = s.downcast_ref::<TlsError>().or_else(|| {
+            s.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<TlsError>())
+        });
+        if let Some(TlsError::InvalidCertificate(c)) = tls {
+            return Some(c.clone());
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// The `sslmode` and `sslrootcert` taken out of the string (the postgres crate knows
+/// only three modes and no root file), and the rest left for it to parse.
+#[derive(Default)]
+struct Ssl {
+    mode: Option<String>,
+    root: Option<String>,
+}
+
+fn split_ssl(url: &str) -> Result<(String, Ssl)> {
+    let mut ssl = Ssl::default();
+    let mut take = |key: &str, value: String| match key {
+        "sslmode" => {
+            ssl.mode = Some(value);
+            true
+        }
+        "sslrootcert" => {
+            ssl.root = Some(value);
+            true
+        }
+        _ => false,
+    };
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let Some((base, query)) = url.split_once('?') else {
+            return Ok((url.to_string(), ssl));
+        };
+        let mut kept = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            if !take(k, percent_decode(v)) {
+                kept.push(pair);
+            }
+        }
+        let rest = if kept.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        };
+        return Ok((rest, ssl));
+    }
+    let mut kept = Vec::new();
+    for (key, value, raw) in key_values(url)? {
+        if !take(&key, value) {
+            kept.push(raw);
+        }
+    }
+    Ok((kept.join(" "), ssl))
+}
+
+/// `key=value` pairs of a libpq connection string, each with its text as written
+/// (values may be quoted with `'…'` and escape with `\`).
+fn key_values(text: &str) -> Result<Vec<(String, String, String)>> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    let mut out = Vec::new();
+    let skip_space = |i: &mut usize| {
+        while *i < chars.len() && chars[*i].is_whitespace() {
+            *i += 1;
+        }
+    };
+    loop {
+        skip_space(&mut i);
+        if i >= chars.len() {
+            return Ok(out);
+        }
+        let start = i;
+        while i < chars.len() && chars[i] != '=' && !chars[i].is_whitespace() {
+            i += 1;
+        }
+        let key: String = chars[start..i].iter().collect();
+        skip_space(&mut i);
+        if i >= chars.len() || chars[i] != '=' {
+            return Err(invalid(format!("`{key}` has no `=value`")));
+        }
+        i += 1;
+        skip_space(&mut i);
+        let mut value = String::new();
+        let quoted = i < chars.len() && chars[i] == '\'';
+        if quoted {
+            i += 1;
+        }
+        loop {
+            let Some(&c) = chars.get(i) else {
+                if quoted {
+                    return Err(invalid(format!(
+                        "the value of `{key}` has no closing quote"
+                    )));
+                }
+                break;
+            };
+            if c == '\\' {
+                if let Some(&n) = chars.get(i + 1) {
+                    value.push(n);
+                }
+                i += 2;
+                continue;
+            }
+            if (quoted && c == '\'') || (!quoted && c.is_whitespace()) {
+                i += usize::from(quoted);
+                break;
+            }
+            value.push(c);
+            i += 1;
+        }
+        out.push((
+            key,
+            value,
+            chars[start..i.min(chars.len())].iter().collect(),
+        ));
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = text
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// libpq's default socket folder on Debian, else its compiled-in `/tmp`.
+fn default_socket_dir() -> String {
+    let debian = "/var/run/postgresql";
+    if Path::new(debian).is_dir() {
+        debian.into()
+    } else {
+        "/tmp".into()
+    }
+}
+
+fn home(env: Env<'_>) -> Option<PathBuf> {
+    env("HOME").map(PathBuf::from)
+}
+
+/// The login name of this process's user, as libpq's default user.
+fn os_user() -> Option<String> {
+    // SAFETY: getpwuid returns a pointer into static storage or null; the name is copied
+    // out at once, and nothing else in tresor calls getpwuid concurrently.
+    unsafe {
+        let pw = libc::getpwuid(libc::geteuid());
+        if pw.is_null() || (*pw).pw_name.is_null() {
+            return None;
+        }
+        std::ffi::CStr::from_ptr((*pw).pw_name)
+            .to_str()
+            .ok()
+            .map(str::to_string)
+    }
+}
+
+enum Lookup {
+    Found(String),
+    /// The file was there but not used, and why.
+    Skipped(String),
+    None,
+}
+
+/// The password `~/.pgpass` (or `PGPASSFILE`) gives this host, port, database and user.
+fn pgpass(config: &postgres::Config, env: Env<'_>) -> Result<Lookup> {
+    let path = match env("PGPASSFILE") {
+        Some(p) => PathBuf::from(p),
+        None => match home(env) {
+            Some(h) => h.join(".pgpass"),
+            None => return Ok(Lookup::None),
+        },
+    };
+    let Ok(meta) = std::fs::metadata(&path) else {
+        return Ok(Lookup::None);
+    };
+    if !meta.is_file() {
+        return Ok(Lookup::Skipped(format!(
+            "{} is not a plain file",
+            path.display()
+        )));
+    }
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Ok(Lookup::Skipped(format!(
+                "{} was not used: it has group or world access; run `chmod 0600 {}`",
+                path.display(),
+                path.display()
+            )));
+        }
+    }
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| VaultError::team(format!("{} cannot be read: {e}", path.display())))?;
+    // libpq matches a unix socket as `localhost`.
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(h)) => h.clone(),
+        _ => "localhost".into(),
+    };
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
+    let user = config.get_user().unwrap_or_default().to_string();
+    let db = config.get_dbname().unwrap_or(&user).to_string();
+    Ok(pgpass_match(&text, [&host, &port, &db, &user]).map_or(Lookup::None, Lookup::Found))
+}
+
+/// The first line of a pgpass file matching these four fields (`*` matches anything;
+/// `\:` and `\\` are escapes).
+pub fn pgpass_match(text: &str, wanted: [&str; 4]) -> Option<String> {
+    for line in text.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let mut fields = Vec::new();
+        let mut field = String::new();
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => field.extend(chars.next()),
+                ':' if fields.len() < 4 => fields.push(std::mem::take(&mut field)),
+                _ => field.push(c),
+            }
+        }
+        if fields.len() < 4 {
+            continue;
+        }
+        if fields.iter().zip(wanted).all(|(f, w)| f == "*" || f == w) {
+            return Some(field);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(vars: &[(&str, &str)], url: &str) -> Result<Settings> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let env = move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        settings(url, &env)
+    }
+
+    #[test]
+    fn sslmode_and_root_come_from_the_url_or_the_environment() {
+        let s = with(
+            &[],
+            "postgres://u@db/x?sslmode=verify-ca&sslrootcert=%2Fr.pem",
+        )
+        .unwrap();
+        assert_eq!(s.mode, Mode::VerifyCa);
+        assert_eq!(s.root, Some(Root::File("/r.pem".into())));
+        let s = with(&[("PGSSLMODE", "require")], "host=db user=u dbname=x").unwrap();
+        assert_eq!(s.mode, Mode::Require);
+        let s = with(
+            &[],
+            "host=db user=u sslmode='verify-full' sslrootcert=system",
+        )
+        .unwrap();
+        assert_eq!(s.mode, Mode::VerifyFull);
+        assert_eq!(s.root, Some(Root::System));
+        assert!(with(&[], "postgres://u@db/x?sslmode=sometimes").is_err());
+        assert!(with(&[], "postgres://u@db/x?sslmode=require&sslrootcert=system").is_err());
+    }
+
+    #[test]
+    fn a_unix_socket_never_uses_tls() {
+        let s = with(&[], "postgres://u@%2Ftmp%2Fs/x?sslmode=verify-full").unwrap();
+        assert_eq!(s.mode, Mode::Disable);
+    }
+
+    #[test]
+    fn pg_variables_fill_what_the_url_leaves_out() {
+        let vars = [
+            ("PGHOST", "db.internal"),
+            ("PGPORT", "6543"),
+            ("PGUSER", "app"),
+            ("PGDATABASE", "secrets"),
+            ("PGPASSWORD", "pw"),
+        ];
+        let s = with(&vars, "").unwrap();
+        assert_eq!(s.config.get_hosts(), &[Host::Tcp("db.internal".into())]);
+        assert_eq!(s.config.get_ports(), &[6543]);
+        assert_eq!(s.config.get_user(), Some("app"));
+        assert_eq!(s.config.get_dbname(), Some("secrets"));
+        assert_eq!(s.config.get_password(), Some(&b"pw"[..]));
+        let s = with(&vars, "postgres://other@h2/db2").unwrap();
+        assert_eq!(s.config.get_user(), Some("other"));
+        assert_eq!(s.config.get_dbname(), Some("db2"));
+    }
+
+    #[test]
+    fn pgpass_lines_match_like_libpq() {
+        let text = "# comment\ndb:5432:other:app:no\ndb:*:secrets:app:pa\\:ss\n*:*:*:*:any\n";
+        assert_eq!(
+            pgpass_match(text, ["db", "5432", "secrets", "app"]).as_deref(),
+            Some("pa:ss")
+        );
+        assert_eq!(
+            pgpass_match(text, ["elsewhere", "1", "d", "u"]).as_deref(),
+            Some("any")
+        );
+        assert_eq!(
+            pgpass_match("db:5432:secrets:app\n", ["db", "5432", "secrets", "app"]),
+            None
+        );
+    }
+
+    #[test]
+    fn a_pgpass_open_to_others_is_skipped_with_a_reason() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pgpass");
+        std::fs::write(&file, "*:*:*:*:secret\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let f = file.display().to_string();
+        let s = with(&[("PGPASSFILE", &f)], "postgres://u@db/x").unwrap();
+        assert_eq!(s.config.get_password(), None);
+        assert!(s.note.unwrap().contains("chmod 0600"));
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let s = with(&[("PGPASSFILE", &f)], "postgres://u@db/x").unwrap();
+        assert_eq!(s.config.get_password(), Some(&b"secret"[..]));
+    }
+}

@@ -1,0 +1,101 @@
+//! A member of a team vault in the tests: a local vault (keyfile), an identity protected
+//! by the same keyfile, and the environment its commands run with (PG* settings).
+//!
+//! Included by the team tests that need it (`#[path = "common/team_member.rs"] mod member;`).
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use crate::common::*;
+
+pub struct Member {
+    pub v: Vault,
+    /// Extra environment for every command (PGPASSWORD, PGSSLROOTCERT…).
+    pub env: Vec<(String, String)>,
+}
+
+impl Member {
+    pub fn new() -> Member {
+        Member {
+            v: Vault::new(),
+            env: Vec::new(),
+        }
+    }
+
+    pub fn with_env(mut self, key: &str, value: &str) -> Member {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn identity(&self) -> PathBuf {
+        self.v.dir.path().join("identity")
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> std::process::Command {
+        let mut c = self.v.cmd(args);
+        c.env("TRESOR_IDENTITY", self.identity());
+        c.envs(self.env.iter().map(|(k, v)| (k, v)));
+        c
+    }
+
+    pub fn run(&self, args: &[&str], input: Option<&[u8]>) -> Output {
+        output(self.cmd(args), input)
+    }
+
+    #[track_caller]
+    pub fn ok(&self, args: &[&str], input: Option<&[u8]>) -> Output {
+        self.run(args, input).success()
+    }
+
+    #[track_caller]
+    pub fn err(&self, args: &[&str], input: Option<&[u8]>) -> String {
+        self.run(args, input).failure().error()
+    }
+
+    /// `identity new`: the public key it prints.
+    pub fn public_key(&self) -> String {
+        self.ok(&["identity", "new"], None)
+            .text()
+            .trim()
+            .to_string()
+    }
+
+    pub fn get(&self, env: &str, key: &str) -> Vec<u8> {
+        self.ok(&["-e", env, "get", key], None).stdout
+    }
+
+    /// The keys of an environment, as `list --json` shows them.
+    pub fn keys(&self, env: &str) -> Vec<String> {
+        let out = self.ok(&["-e", env, "list", "--json"], None);
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
+        rows.iter()
+            .map(|r| r["key"].as_str().expect("key").to_string())
+            .collect()
+    }
+}
+
+/// Alice's vault (DATABASE_URL in development, STRIPE_LIVE_KEY in production), put on
+/// the server at `url` with her as admin.
+pub fn team_of_alice(url: &str, alice: Member) -> Member {
+    alice.ok(&["add", "DATABASE_URL"], Some(b"postgres://dev-value-4711"));
+    alice.ok(
+        &["-e", "production", "add", "STRIPE_LIVE_KEY"],
+        Some(b"sk_live_prod_value_0815"),
+    );
+    alice.public_key();
+    alice.ok(&["remote", "init", url, "--name", "alice"], None);
+    alice
+}
+
+/// `m` (an empty vault) added by `admin` with `role` and joined at `url`.
+pub fn join(admin: &Member, url: &str, m: Member, name: &str, role: &str, only: &[&str]) -> Member {
+    let pk = m.public_key();
+    let mut args = vec!["member", "add", name, &pk, "--role", role];
+    for e in only {
+        args.extend(["--only-env", e]);
+    }
+    let token = admin.ok(&args, None).text();
+    m.ok(&["remote", "join", url, "--token", token.trim()], None);
+    m
+}

@@ -1,0 +1,145 @@
+//! Projects, environments, cp, env clone, rollback and the rotation period on a team
+//! vault go through the server like a secret's change (on the shared test cluster):
+//! made on one replica, seen on another after a sync; a reader is refused, and adding or
+//! removing an environment is an admin's change. A new environment's key reaches only
+//! the members who read every environment.
+
+mod common;
+#[path = "common/team_member.rs"]
+mod member;
+#[path = "common/postgres.rs"]
+mod pg;
+
+use member::{Member, join, team_of_alice};
+
+fn env_names(m: &Member, project: &str) -> Vec<String> {
+    m.ok(&["-p", project, "env", "list"], None)
+        .text()
+        .lines()
+        .map(|l| l.split('\t').next().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn environments_and_projects_added_and_removed_reach_the_members_who_may_read_them() {
+    let db = pg::database();
+    let alice = team_of_alice(&db.url, Member::new());
+    let bob = join(&alice, &db.url, Member::new(), "bob", "writer", &[]);
+    let ci = join(
+        &alice,
+        &db.url,
+        Member::new(),
+        "ci",
+        "reader",
+        &["production"],
+    );
+
+    alice.ok(&["env", "add", "qa"], None);
+    alice.ok(&["-e", "qa", "add", "QA_KEY"], Some(b"qa-value"));
+    // Bob reads every environment: his identity fetches the new key at `remote sync`.
+    let out = bob.ok(&["remote", "sync"], None);
+    assert!(out.stderr.contains("fetched the keys"), "{}", out.stderr);
+    assert_eq!(bob.get("qa", "QA_KEY"), b"qa-value");
+    bob.ok(
+        &["-e", "qa", "edit", "QA_KEY", "--value-stdin"],
+        Some(b"qa-by-bob"),
+    );
+    assert_eq!(alice.get("qa", "QA_KEY"), b"qa-by-bob");
+    // ci reads production only: the new environment's key was never wrapped to it.
+    ci.ok(&["remote", "sync"], None);
+    assert!(!env_names(&ci, "default").contains(&"qa".to_string()));
+    assert!(ci.err(&["-e", "qa", "get", "QA_KEY"], None).contains("qa"));
+
+    alice.ok(&["project", "add", "billing"], None);
+    alice.ok(&["-p", "billing", "add", "INVOICE_KEY"], Some(b"inv"));
+    bob.ok(&["remote", "sync"], None);
+    assert_eq!(
+        bob.ok(&["-p", "billing", "get", "INVOICE_KEY"], None)
+            .stdout,
+        b"inv"
+    );
+
+    // Removals reach the others at their next read.
+    alice.ok(&["env", "rm", "qa", "--yes"], None);
+    assert!(!env_names(&bob, "default").contains(&"qa".to_string()));
+    alice.ok(&["project", "rm", "billing", "--force"], None);
+    let projects = bob.ok(&["project", "list"], None).text();
+    assert!(!projects.contains("billing"), "{projects}");
+    alice.ok(&["doctor"], None);
+    bob.ok(&["doctor"], None);
+
+    // A writer cannot change the vault's shape, a reader nothing; nothing is left behind.
+    let err = bob.err(&["env", "add", "preview"], None);
+    assert!(err.contains("only an admin"), "{err}");
+    let err = bob.err(&["env", "rm", "production", "--yes"], None);
+    assert!(err.contains("only an admin"), "{err}");
+    let err = ci.err(&["-p", "other", "env", "add", "x"], None);
+    assert!(err.contains("you are a reader"), "{err}");
+    assert!(!env_names(&bob, "default").contains(&"preview".to_string()));
+    assert!(!env_names(&alice, "default").contains(&"preview".to_string()));
+    assert_eq!(
+        bob.get("production", "STRIPE_LIVE_KEY"),
+        b"sk_live_prod_value_0815"
+    );
+}
+
+#[test]
+fn cp_clone_rollback_and_rotation_go_through_the_server() {
+    let db = pg::database();
+    let alice = team_of_alice(&db.url, Member::new());
+    let bob = join(&alice, &db.url, Member::new(), "bob", "writer", &[]);
+    let ci = join(&alice, &db.url, Member::new(), "ci", "reader", &[]);
+
+    bob.ok(&["cp", "DATABASE_URL", "--to-env", "production"], None);
+    assert_eq!(
+        alice.get("production", "DATABASE_URL"),
+        b"postgres://dev-value-4711"
+    );
+
+    // env clone into an existing environment is a writer's change; into a new one, an
+    // admin's (alice's identity wraps its key).
+    bob.ok(&["env", "clone", "production", "staging"], None);
+    assert_eq!(
+        alice.get("staging", "STRIPE_LIVE_KEY"),
+        b"sk_live_prod_value_0815"
+    );
+    let err = bob.err(&["env", "clone", "production", "preview"], None);
+    assert!(err.contains("only an admin"), "{err}");
+    alice.ok(&["env", "clone", "production", "preview"], None);
+    bob.ok(&["remote", "sync"], None);
+    assert_eq!(
+        bob.get("preview", "STRIPE_LIVE_KEY"),
+        b"sk_live_prod_value_0815"
+    );
+
+    // rollback writes the older value as a new change; history stays with each replica.
+    bob.ok(&["edit", "DATABASE_URL", "--value-stdin"], Some(b"v2"));
+    assert_eq!(alice.get("development", "DATABASE_URL"), b"v2");
+    bob.ok(&["rollback", "DATABASE_URL", "1"], None);
+    assert_eq!(
+        alice.get("development", "DATABASE_URL"),
+        b"postgres://dev-value-4711"
+    );
+    bob.ok(&["config", "history-depth", "3"], None);
+
+    bob.ok(&["env", "set", "production", "--rotate-days", "30"], None);
+    let listed = alice.ok(&["env", "list"], None).text();
+    assert!(
+        listed.contains("production\t") && listed.contains("rotate every 30 days"),
+        "{listed}"
+    );
+
+    // A reader changes none of it.
+    for args in [
+        &["cp", "DATABASE_URL", "--to-env", "staging", "--overwrite"][..],
+        &["env", "clone", "production", "staging", "--overwrite"],
+        &["rollback", "DATABASE_URL", "1"],
+        &["env", "set", "production", "--rotate-days", "7"],
+    ] {
+        let err = ci.err(args, None);
+        assert!(err.contains("you are a reader"), "{args:?}: {err}");
+    }
+    let listed = alice.ok(&["env", "list"], None).text();
+    assert!(listed.contains("rotate every 30 days"), "{listed}");
+    alice.ok(&["doctor"], None);
+}
