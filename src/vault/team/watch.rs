@@ -230,7 +230,12 @@ impl Watcher {
             match notifications.timeout_iter(timeout).next() {
                 Ok(Some(n)) => changed |= is_ours(&n, &ours),
                 Ok(None) => {}
-                Err(e) => return Err(server::unreachable(e).to_string()),
+                Err(e) => {
+                    return Err(format!(
+                        "the team server cannot be reached: {}",
+                        server::error_text(&e)
+                    ));
+                }
             }
             // Whatever else already arrived, without waiting.
             let mut pending = notifications.iter();
