@@ -6,6 +6,8 @@
 //! local file cannot show alice's change, only a sync with the server can.
 
 mod common;
+#[path = "common/team_member.rs"]
+mod member;
 #[path = "common/postgres.rs"]
 mod pg;
 #[path = "common/shell.rs"]
@@ -15,50 +17,13 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use common::*;
+use member::{Member, join, team_of_alice};
 use shell::{Shell, tmux_available};
 
-/// A person: a keyfile vault and an identity protected by the same keyfile.
-struct Member {
-    v: Vault,
-}
-
-impl Member {
-    fn new() -> Member {
-        Member { v: Vault::new() }
-    }
-
-    fn identity(&self) -> PathBuf {
-        self.v.dir.path().join("identity")
-    }
-
-    #[track_caller]
-    fn ok(&self, args: &[&str], input: Option<&[u8]>) -> Output {
-        let mut c = self.v.cmd(args);
-        c.env("TRESOR_IDENTITY", self.identity());
-        output(c, input).success()
-    }
-
-    fn public_key(&self) -> String {
-        self.ok(&["identity", "new"], None)
-            .text()
-            .trim()
-            .to_string()
-    }
-}
-
-/// Alice's team vault with one secret, and bob joined as a writer.
+/// Alice's team vault (`common/team_member.rs`), and bob joined as a writer.
 fn alice_and_bob(db: &pg::Db) -> (Member, Member) {
-    let alice = Member::new();
-    alice.ok(&["add", "DATABASE_URL"], Some(b"postgres://dev-value-4711"));
-    alice.public_key();
-    alice.ok(&["remote", "init", &db.url, "--name", "alice"], None);
-    let bob = Member::new();
-    let pk = bob.public_key();
-    let token = alice
-        .ok(&["member", "add", "bob", &pk, "--role", "writer"], None)
-        .text();
-    bob.ok(&["remote", "join", &db.url, "--token", token.trim()], None);
+    let alice = team_of_alice(&db.url, Member::new());
+    let bob = join(&alice, &db.url, Member::new(), "bob", "writer", &[]);
     (alice, bob)
 }
 
