@@ -7,42 +7,15 @@
 #![cfg(unix)]
 
 mod common;
+#[path = "common/team_member.rs"]
+mod member;
 #[path = "common/postgres.rs"]
 mod pg;
 #[path = "common/shell.rs"]
 mod shell;
 
-use common::*;
+use member::Member;
 use shell::{Shell, tmux_available};
-
-/// A person: a keyfile vault and an identity protected by the same keyfile.
-struct Member {
-    v: Vault,
-}
-
-impl Member {
-    fn new() -> Member {
-        Member { v: Vault::new() }
-    }
-
-    fn identity(&self) -> std::path::PathBuf {
-        self.v.dir.path().join("identity")
-    }
-
-    #[track_caller]
-    fn ok(&self, args: &[&str], input: Option<&[u8]>) -> Output {
-        let mut c = self.v.cmd(args);
-        c.env("TRESOR_IDENTITY", self.identity());
-        output(c, input).success()
-    }
-
-    fn public_key(&self) -> String {
-        self.ok(&["identity", "new"], None)
-            .text()
-            .trim()
-            .to_string()
-    }
-}
 
 /// Waits until `needle` is no longer on the screen (a dialog closed).
 fn gone(sh: &Shell, needle: &str) {
