@@ -5,6 +5,8 @@
 //! names nothing but the vault's blind id.
 
 mod common;
+#[path = "common/team_member.rs"]
+mod member;
 #[path = "common/postgres.rs"]
 mod pg;
 
@@ -15,6 +17,7 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use common::*;
+use member::{Member, join};
 use tresor::tui::action::Action;
 use tresor::tui::app::{App, Clock, Level, Mode};
 use tresor::tui::live::{LiveEvent, SyncState, SyncView};
@@ -22,42 +25,17 @@ use tresor::tui::ui;
 use tresor::vault::Credential;
 use tresor::vault::team::watch::{WatchEvent, Watcher};
 
-/// A person: a keyfile vault and an identity protected by the same keyfile.
-struct Member {
-    v: Vault,
+/// The replica through the library, as the TUI opens it.
+fn replica(m: &Member) -> tresor::vault::Vault {
+    tresor::vault::Vault::unlock(&m.v.path, &Credential::Keyfile(m.v.keyfile().into()))
+        .expect("unlock")
 }
 
-impl Member {
-    fn new() -> Member {
-        Member { v: Vault::new() }
-    }
-
-    #[track_caller]
-    fn ok(&self, args: &[&str], input: Option<&[u8]>) -> Output {
-        let mut c = self.v.cmd(args);
-        c.env("TRESOR_IDENTITY", self.v.dir.path().join("identity"));
-        output(c, input).success()
-    }
-
-    fn public_key(&self) -> String {
-        self.ok(&["identity", "new"], None)
-            .text()
-            .trim()
-            .to_string()
-    }
-
-    /// The replica through the library, as the TUI opens it.
-    fn vault(&self) -> tresor::vault::Vault {
-        tresor::vault::Vault::unlock(&self.v.path, &Credential::Keyfile(self.v.keyfile().into()))
-            .expect("unlock")
-    }
-
-    /// The TUI on this replica, its watcher thread stopped: the tests send its events.
-    fn app(&self) -> App {
-        let mut app = App::unlocked(self.vault(), "default", "development");
-        app.start_live(false);
-        app
-    }
+/// The TUI on this replica, its watcher thread stopped: the tests send its events.
+fn app_of(m: &Member) -> App {
+    let mut app = App::unlocked(replica(m), "default", "development");
+    app.start_live(false);
+    app
 }
 
 /// Alice's team vault with one secret, and bob joined as a writer.
@@ -66,12 +44,7 @@ fn alice_and_bob(db: &pg::Db) -> (Member, Member) {
     alice.ok(&["add", "DATABASE_URL"], Some(b"postgres://dev-value-4711"));
     alice.public_key();
     alice.ok(&["remote", "init", &db.url, "--name", "alice"], None);
-    let bob = Member::new();
-    let pk = bob.public_key();
-    let token = alice
-        .ok(&["member", "add", "bob", &pk, "--role", "writer"], None)
-        .text();
-    bob.ok(&["remote", "join", &db.url, "--token", token.trim()], None);
+    let bob = join(&alice, &db.url, Member::new(), "bob", "writer", &[]);
     (alice, bob)
 }
 
@@ -240,7 +213,7 @@ fn a_change_on_the_server_reloads_the_table_and_keeps_the_selection() {
     let db = pg::database();
     let (alice, bob) = alice_and_bob(&db);
     alice.ok(&["add", "ZZZ_LAST"], Some(b"z"));
-    let mut app = bob.app();
+    let mut app = app_of(&bob);
     assert_eq!(keys(&app), ["DATABASE_URL"], "not synced before an event");
     app.update(Action::Live(LiveEvent::Changed));
     assert_eq!(keys(&app), ["DATABASE_URL", "ZZZ_LAST"]);
@@ -275,7 +248,7 @@ fn a_change_on_the_server_reloads_the_table_and_keeps_the_selection() {
 fn a_change_while_a_form_is_open_waits_until_it_closes() {
     let db = pg::database();
     let (alice, bob) = alice_and_bob(&db);
-    let mut app = bob.app();
+    let mut app = app_of(&bob);
     press(&mut app, KeyCode::Char('a'));
     typ(&mut app, "MY_HALF_TYPED_KEY");
     alice.ok(&["add", "FROM_ALICE"], Some(b"v"));
@@ -309,7 +282,7 @@ fn a_change_while_a_form_is_open_waits_until_it_closes() {
 fn a_database_changed_outside_tresor_is_refused_and_the_table_stays() {
     let db = pg::database();
     let (_alice, bob) = alice_and_bob(&db);
-    let mut app = bob.app();
+    let mut app = app_of(&bob);
     db.client()
         .batch_execute("UPDATE tresor_vaults SET version = version + 1")
         .expect("tamper");
@@ -335,7 +308,7 @@ fn a_member_removed_elsewhere_says_rekeyed() {
     let carol = Member::new();
     let pk = carol.public_key();
     alice.ok(&["member", "add", "carol", &pk, "--role", "reader"], None);
-    let mut app = bob.app();
+    let mut app = app_of(&bob);
     app.update(Action::Live(LiveEvent::Changed));
     alice.ok(&["member", "rm", "carol"], None);
     app.update(Action::Live(LiveEvent::Changed));
@@ -353,7 +326,7 @@ fn a_member_removed_elsewhere_says_rekeyed() {
 fn r_asks_the_server_at_once() {
     let db = pg::database();
     let (alice, bob) = alice_and_bob(&db);
-    let mut app = bob.app();
+    let mut app = app_of(&bob);
     alice.ok(&["add", "FROM_ALICE"], Some(b"v"));
     press(&mut app, KeyCode::Char('r'));
     assert_eq!(keys(&app), ["DATABASE_URL", "FROM_ALICE"]);
@@ -364,7 +337,7 @@ fn r_asks_the_server_at_once() {
 fn offline_then_back_says_how_old_the_data_is() {
     let db = pg::database();
     let (_alice, bob) = alice_and_bob(&db);
-    let mut app = bob.app();
+    let mut app = app_of(&bob);
     let typed = app.last_input;
     app.update(Action::Live(LiveEvent::Offline(
         "the team server cannot be reached: connection refused".into(),
@@ -410,8 +383,7 @@ fn watch_for(w: &mut Watcher, wanted: &WatchEvent, secs: u64) -> Vec<WatchEvent>
 fn the_watcher_hears_a_change_by_notification_or_by_polling() {
     let db = pg::database();
     let (alice, bob) = alice_and_bob(&db);
-    let target = bob
-        .vault()
+    let target = replica(&bob)
         .team_watch_target()
         .expect("target")
         .expect("a team vault");
@@ -436,8 +408,7 @@ fn the_watcher_says_offline_and_retries() {
         "postgresql://tresor@{}:5999/x",
         dir.path().display().to_string().replace('/', "%2F")
     );
-    let mut target = bob
-        .vault()
+    let mut target = replica(&bob)
         .team_watch_target()
         .expect("target")
         .expect("a team vault");
