@@ -568,11 +568,13 @@ fn home(env: Env<'_>) -> Option<PathBuf> {
     env("HOME").map(PathBuf::from)
 }
 
-/// The login name of this process's user, as libpq's default user.
+/// The login name of this process's user, as libpq's default user. Looked up once: the
+/// TUI's watcher thread and the main thread both connect, and getpwuid is not thread-safe.
 fn os_user() -> Option<String> {
+    static USER: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     // SAFETY: getpwuid returns a pointer into static storage or null; the name is copied
-    // out at once, and nothing else in tresor calls getpwuid concurrently.
-    unsafe {
+    // out at once, and `get_or_init` runs this once, with any other caller waiting.
+    USER.get_or_init(|| unsafe {
         let pw = libc::getpwuid(libc::geteuid());
         if pw.is_null() || (*pw).pw_name.is_null() {
             return None;
@@ -581,7 +583,8 @@ fn os_user() -> Option<String> {
             .to_str()
             .ok()
             .map(str::to_string)
-    }
+    })
+    .clone()
 }
 
 enum Lookup {
