@@ -83,10 +83,14 @@ pub enum RemoteCommand {
     Status,
     /// Bring the replica up to date now (every command also does it); after a member
     /// was removed, fetch the new keys with your identity
-    #[command(after_help = "Example:\n  tresor remote sync")]
+    #[command(after_help = "Examples:\n  tresor remote sync\n  tresor remote sync --verify")]
     Sync {
         #[command(flatten)]
         path: IdentityPath,
+        /// Check every row on the server against the commit log (not only what changed
+        /// since the last sync) and rebuild the replica from it
+        #[arg(long)]
+        verify: bool,
     },
 }
 
@@ -198,7 +202,7 @@ pub fn remote(global: &Global, cmd: RemoteCommand) -> CliResult {
                 age_text(chrono::Utc::now().timestamp() - s.synced_at)
             );
         }
-        RemoteCommand::Sync { path } => {
+        RemoteCommand::Sync { path, verify } => {
             let vault = unlock::open_unsynced(global)?;
             match vault.team_sync()? {
                 Some(SyncReport::Rekeyed) => {
@@ -208,6 +212,12 @@ pub fn remote(global: &Global, cmd: RemoteCommand) -> CliResult {
                 }
                 Some(SyncReport::Offline { why, .. }) => return Err(CliError::msg(why)),
                 _ => {}
+            }
+            if verify {
+                let version = vault.team_verify()?;
+                note(&format!(
+                    "every row on the server matches the commit log at version {version}"
+                ));
             }
             note(&format!(
                 "in sync at version {}",

@@ -11,6 +11,8 @@
 //! what it cannot detect.
 
 mod delta;
+#[cfg(feature = "test-support")]
+mod format1;
 pub mod identity;
 pub mod keys;
 pub mod log;
@@ -173,6 +175,14 @@ pub(super) struct Edit {
 }
 
 impl Edit {
+    fn on(small: Rows) -> Edit {
+        Edit {
+            rows: small,
+            puts: BTreeMap::new(),
+            deletes: BTreeSet::new(),
+        }
+    }
+
     pub fn put_secret(&mut self, place: (EnvId, SecretId), row: SealedSecret) {
         self.deletes.remove(&place);
         self.puts.insert(place, row);
@@ -640,6 +650,15 @@ impl Vault {
         let mut tx = client.transaction().map_err(server::db_error)?;
         let (mut version, mut head) = server::lock_head(&mut tx, &sc.team)?
             .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
+        #[cfg(feature = "test-support")]
+        if log::claimed(&head).is_none() && format1::wanted() {
+            let (version, record) = format1::write(&mut tx, sc, &held, (version, &head), f)?;
+            tx.commit().map_err(server::db_error)?;
+            sc.seen_version = version;
+            sc.seen_hash = head_hash(&record)?;
+            sc.dirty = false;
+            return self.team_save(sc);
+        }
         if log::claimed(&head).is_none() && claimed_epoch(&head) == Some(sc.epoch) {
             if version != sc.seen_version {
                 return Err(self.changed_by(&mut tx, sc, &held, &head)?);
@@ -654,11 +673,7 @@ impl Vault {
             Found::Same { small, .. } => (small, None),
             Found::Delta(d) => (d.small.clone(), Some(d)),
         };
-        let mut edit = Edit {
-            rows: small.clone(),
-            puts: BTreeMap::new(),
-            deletes: BTreeSet::new(),
-        };
+        let mut edit = Edit::on(small.clone());
         f(sc, &held, &mut edit)?;
         if let Some(d) = &other {
             if d.places.keys().any(|p| edit.touches(p)) || !self.apply_delta(sc, &held, d)? {
@@ -1170,7 +1185,7 @@ fn init_on_server(
     rows: &Rows,
 ) -> Result<Vec<u8>> {
     #[cfg(feature = "test-support")]
-    if std::env::var("TRESOR_TEST_TEAM_FORMAT").as_deref() == Ok("1") {
+    if format1::wanted() {
         let head = Head::V1 {
             team: *team,
             epoch,
@@ -1181,11 +1196,7 @@ fn init_on_server(
             writer: me,
         };
         let record = seal_head(vk, &head)?;
-        server::create_schema_v1(client)?;
-        let mut tx = client.transaction().map_err(server::db_error)?;
-        server::insert_vault(&mut tx, team, &record)?;
-        server::apply(&mut tx, team, &Rows::default(), rows, None)?;
-        tx.commit().map_err(server::db_error)?;
+        format1::init(client, team, &record, rows)?;
         return Ok(record);
     }
     let body = CommitBody {
