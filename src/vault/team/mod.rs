@@ -576,10 +576,7 @@ impl Vault {
     ) -> Result<()> {
         let result = (|| {
             let mut sc = self.team_required()?;
-            let mut plan = Vec::new();
-            for key in changed {
-                plan.push((key.clone(), self.local_secret(project, env, key)?));
-            }
+            let plan = self.local_secrets(project, env, changed)?;
             self.team_write(&mut sc, |sc, held, edit| {
                 let env_id = held.vk.env_id(project, env)?;
                 let ek = held.envs.get(&env_id).ok_or_else(|| {
@@ -609,23 +606,30 @@ impl Vault {
         result
     }
 
-    /// One secret as the local replica holds it, with its full metadata.
-    fn local_secret(
+    /// These secrets as the local replica holds them, with their full metadata, in one
+    /// read (an import of 10,000 is one transaction, not 10,000).
+    #[allow(clippy::type_complexity)]
+    fn local_secrets(
         &self,
         project: &str,
         env: &str,
-        key: &str,
-    ) -> Result<Option<(SecretMeta, SecretValue)>> {
+        keys: &[String],
+    ) -> Result<Vec<(String, Option<(SecretMeta, SecretValue)>)>> {
         self.read(|txn, catalog| {
             let entry = self.find_env(catalog, project, env)?;
-            let (id, record) = self.find_record(txn, entry, project, env, key)?;
-            match record {
-                None => Ok(None),
-                Some(r) => Ok(Some((
-                    self.open_meta(&id, &r, (project, env))?,
-                    self.open_value(&id, &r, (project, env), key)?,
-                ))),
+            let mut out = Vec::with_capacity(keys.len());
+            for key in keys {
+                let (id, record) = self.find_record(txn, entry, project, env, key)?;
+                let local = match record {
+                    None => None,
+                    Some(r) => Some((
+                        self.open_meta(&id, &r, (project, env))?,
+                        self.open_value(&id, &r, (project, env), key)?,
+                    )),
+                };
+                out.push((key.clone(), local));
             }
+            Ok(out)
         })
     }
 
@@ -675,10 +679,10 @@ impl Vault {
         };
         let mut edit = Edit::on(small.clone());
         f(sc, &held, &mut edit)?;
-        if let Some(d) = &other {
-            if d.places.keys().any(|p| edit.touches(p)) || !self.apply_delta(sc, &held, d)? {
-                return Err(self.changed_by(&mut tx, sc, &held, &head)?);
-            }
+        if let Some(d) = &other
+            && d.places.keys().any(|p| edit.touches(p))
+        {
+            return Err(self.changed_by(&mut tx, sc, &held, &head)?);
         }
         let next = version + 1;
         let mut changes = log::small_changes(vk, &small, &edit.rows)?;
@@ -710,10 +714,16 @@ impl Vault {
         server::insert_commit(&mut tx, &sc.team, next, false, &record)?;
         server::set_head(&mut tx, &sc.team, version, &record)?;
         tx.commit().map_err(server::db_error)?;
+        // The other members' commits reach the replica after the lock is released (it
+        // serialises every writer of the team); if that fails, the next sync rebuilds.
+        let applied = match &other {
+            Some(d) => self.apply_delta(sc, &held, d).unwrap_or(false),
+            None => true,
+        };
         sc.seen_version = next;
         sc.seen_hash = head_hash(&record)?;
         sc.synced_at = now();
-        sc.dirty = false;
+        sc.dirty = !applied;
         self.team_save(sc)
     }
 
