@@ -2,7 +2,10 @@
 # The team vault's speed, beside the issue's targets: a throwaway PostgreSQL 15 cluster on
 # a unix socket (no TCP), a team vault of 10,000 secrets, whole processes timed with
 # hyperfine (median). Beside each: the same command on a local vault.
+# Also: a get after another member's change (delta sync), and the in-process bench of
+# 4 writers on 4 replicas (benches/team_writers.rs).
 # Usage: scripts/bench-team.sh [RUNS]      (as root the server runs as user postgres)
+# SKIP_READS=1, SKIP_RM=1, SKIP_WRITERS=1 leave parts out.
 set -euo pipefail
 RUNS=${1:-20}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,6 +50,11 @@ export TRESOR_VAULT="$B/vault" TRESOR_KEYFILE="$B/key" TRESOR_IDENTITY="$B/id"
     -n "list 10,000, team (target 40 ms)" "$BIN list" \
     -n "list 10,000, local vault" "$BIN --vault $WORK/local.tresor --keyfile $A/key list" \
     >/dev/null 2>&1
+# Each run, alice changes one value first: bob's get fetches and applies that commit.
+[ -n "${SKIP_READS:-}" ] || hyperfine -N --warmup 2 --runs "$RUNS" --export-markdown "$WORK/delta.md" \
+    --prepare "sh -c 'date +%N | $BIN --vault $A/vault --keyfile $A/key edit SECRET_00001 --value-stdin'" \
+    -n "get after another member's change (delta sync)" "$BIN get SECRET_05000" \
+    >/dev/null 2>&1
 python3 -c "
 for i in range(10000): print(f'NEW_{i:05}=new-{i:05}')" > "$WORK/new.env"
 # Each run overwrites the same 10,000 keys with new values (prepared before each run).
@@ -55,7 +63,7 @@ for i in range(10000): print(f'NEW_{i:05}=new-{i:05}')" > "$WORK/new.env"
 for i in range(10000): print(f\\\"NEW_{i:05}=v{r}-{i}\\\")\" > $WORK/new.env'" \
     -n "import 10,000 (overwrite), team (target 1 s)" "$BIN import --overwrite $WORK/new.env" \
     >/dev/null 2>&1
-[ -n "${SKIP_READS:-}" ] || cat "$WORK/read.md" "$WORK/write.md" | grep -E '^\| `|^\| get|^\| list|^\| import' | cut -d'|' -f2,3
+[ -n "${SKIP_READS:-}" ] || cat "$WORK/read.md" "$WORK/delta.md" "$WORK/write.md" | grep -E '^\| `|^\| get|^\| list|^\| import' | cut -d'|' -f2,3
 
 [ -n "${SKIP_RM:-}" ] || {
 # member rm at 20,000 secrets: add and remove a member, three times.
@@ -86,3 +94,6 @@ landed=$({ tb list --json 2>/dev/null || true; } | { grep -o '"W[0-9]*_[0-9]*"' 
 fails=$(wc -l < "$WORK/fails" 2>/dev/null || echo 0)
 sort "$WORK/errors" 2>/dev/null | uniq -c | sort -rn | head -3
 echo "4 concurrent writers, 200 adds: $landed landed, $fails refused (told to retry), $((200 - landed - fails)) lost; $((landed * 1000 / ms)) commits/s (target 200)"
+
+# The same in one process: 4 threads on 4 replicas, no sync before a write (rebases).
+[ -n "${SKIP_WRITERS:-}" ] || (cd "$ROOT" && cargo bench --locked -q --bench team_writers 2>/dev/null | grep writers)

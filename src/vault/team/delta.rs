@@ -67,7 +67,7 @@ pub(super) fn fetch(
         if head_hash(&head)? != sc.seen_hash {
             return Err(tampered("the same version with another content"));
         }
-        let body = log::open_commit(vk, team, &head)?;
+        let body = log::open_commit(vk, team, &head, None)?;
         let small = server::small_rows(client, team)?;
         let count = server::secret_count(client, team)?;
         log::check_head(vk, &body, &small, count)?;
@@ -168,8 +168,8 @@ pub(super) fn migrate(
         small_root: rows.small_root(&held.vk.root)?,
         secrets: rows.secrets.len() as u64,
     };
-    let record = log::seal_commit(&held.vk, &body)?;
-    server::insert_commit(tx, team, next, true, &record)?;
+    let (record, changes) = log::seal_commit(&held.vk, &body)?;
+    server::insert_commit(tx, team, next, true, (&record, &changes))?;
     server::set_head(tx, team, version, &record)?;
     Ok((next, record))
 }

@@ -710,8 +710,8 @@ impl Vault {
             small_root: edit.rows.small_root(&vk.root)?,
             secrets: server::secret_count(&mut tx, &sc.team)?,
         };
-        let record = log::seal_commit(vk, &body)?;
-        server::insert_commit(&mut tx, &sc.team, next, false, &record)?;
+        let (record, changes) = log::seal_commit(vk, &body)?;
+        server::insert_commit(&mut tx, &sc.team, next, false, (&record, &changes))?;
         server::set_head(&mut tx, &sc.team, version, &record)?;
         tx.commit().map_err(server::db_error)?;
         // The other members' commits reach the replica after the lock is released (it
@@ -736,7 +736,7 @@ impl Vault {
         held: &Held,
         head: &[u8],
     ) -> Result<VaultError> {
-        let (writer, time) = match log::open_commit(&held.vk, &sc.team, head) {
+        let (writer, time) = match log::open_commit(&held.vk, &sc.team, head, None) {
             Ok(body) => (body.writer, body.time),
             Err(_) => {
                 // A format-1 head: its writer and time, for this message only.
@@ -1221,12 +1221,12 @@ fn init_on_server(
         small_root: rows.small_root(&vk.root)?,
         secrets: rows.secrets.len() as u64,
     };
-    let record = log::seal_commit(vk, &body)?;
+    let (record, changes) = log::seal_commit(vk, &body)?;
     server::create_schema(client)?;
     let mut tx = client.transaction().map_err(server::db_error)?;
     server::insert_vault(&mut tx, team, &record)?;
     server::apply(&mut tx, team, &Rows::default(), rows, Some(1))?;
-    server::insert_commit(&mut tx, team, 1, true, &record)?;
+    server::insert_commit(&mut tx, team, 1, true, (&record, &changes))?;
     tx.commit().map_err(server::db_error)?;
     Ok(record)
 }

@@ -177,12 +177,12 @@ impl Vault {
             small_root: new.small_root(&vk.root)?,
             secrets: new.secrets.len() as u64,
         };
-        let record = log::seal_commit(&vk, &body)?;
+        let (record, changes) = log::seal_commit(&vk, &body)?;
         if log::claimed(head).is_none() {
             server::migrate_schema(&mut tx)?;
         }
         server::apply(&mut tx, &team, rows, &new, Some(next))?;
-        server::insert_commit(&mut tx, &team, next, true, &record)?;
+        server::insert_commit(&mut tx, &team, next, true, (&record, &changes))?;
         server::set_head(&mut tx, &team, version, &record)?;
         tx.commit().map_err(server::db_error)?;
 

@@ -10,6 +10,7 @@ use postgres::{Client, GenericClient, NoTls};
 use std::collections::BTreeMap;
 
 use super::keys::{EnvId, MemberId, SecretId, TeamId};
+use super::log::Logged;
 use super::records::{Rows, SealedSecret, Wrap};
 use crate::vault::error::{Result, VaultError};
 
@@ -39,7 +40,7 @@ ALTER TABLE tresor_secrets ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFA
 CREATE INDEX IF NOT EXISTS tresor_secrets_by_version ON tresor_secrets (vault, version);
 CREATE TABLE IF NOT EXISTS tresor_commits (
     vault bytea NOT NULL, version bigint NOT NULL, base boolean NOT NULL, record bytea NOT NULL,
-    PRIMARY KEY (vault, version));
+    changes bytea NOT NULL, PRIMARY KEY (vault, version));
 ";
 
 /// Connects with libpq-style settings (URL or `key=value`; `PGPASSWORD` is honoured by
@@ -116,7 +117,7 @@ pub struct Snapshot {
     pub head: Vec<u8>,
     pub rows: Rows,
     /// The log from its latest base commit to the head (empty for a format-1 head).
-    pub commits: Vec<(u64, Vec<u8>)>,
+    pub commits: Vec<Logged>,
 }
 
 /// The head, every row and the log since the latest base, for a reader: one
@@ -173,16 +174,20 @@ pub fn commits_from(
     client: &mut impl GenericClient,
     team: &TeamId,
     version: u64,
-) -> Result<Vec<(u64, Vec<u8>)>> {
+) -> Result<Vec<Logged>> {
     Ok(client
         .query(
-            "SELECT version, record FROM tresor_commits WHERE vault = $1 AND version >= $2
-             ORDER BY version",
+            "SELECT version, record, changes FROM tresor_commits
+             WHERE vault = $1 AND version >= $2 ORDER BY version",
             &[&&team[..], &(version as i64)],
         )
         .map_err(db_error)?
         .iter()
-        .map(|r| (r.get::<_, i64>(0) as u64, r.get(1)))
+        .map(|r| Logged {
+            version: r.get::<_, i64>(0) as u64,
+            record: r.get(1),
+            changes: r.get(2),
+        })
         .collect())
 }
 
@@ -307,12 +312,12 @@ pub fn insert_commit(
     team: &TeamId,
     version: u64,
     base: bool,
-    record: &[u8],
+    (record, changes): (&[u8], &[u8]),
 ) -> Result<()> {
     client
         .execute(
-            "INSERT INTO tresor_commits VALUES ($1, $2, $3, $4)",
-            &[&&team[..], &(version as i64), &base, &record],
+            "INSERT INTO tresor_commits VALUES ($1, $2, $3, $4, $5)",
+            &[&&team[..], &(version as i64), &base, &record, &changes],
         )
         .map_err(db_error)?;
     Ok(())
