@@ -3,7 +3,7 @@
 # a unix socket (no TCP), a team vault of 10,000 secrets, whole processes timed with
 # hyperfine (median). Beside each: the same command on a local vault.
 # Also: a get after another member's change (delta sync), and the in-process bench of
-# 4 writers on 4 replicas (benches/team_writers.rs).
+# 4 writers on 4 replicas (examples/team_writers.rs).
 # Usage: scripts/bench-team.sh [RUNS]      (as root the server runs as user postgres)
 # SKIP_READS=1, SKIP_RM=1, SKIP_WRITERS=1 leave parts out.
 set -euo pipefail
@@ -76,6 +76,8 @@ for i in 1 2 3; do
     ta member rm "carol$i" >/dev/null 2>&1
     echo "member rm at 20,000 secrets (target 1.5 s): $(( ($(date +%s%N) - start) / 1000000 )) ms"
 done
+# Bob fetches the new epoch's keys before writing again.
+tb remote sync >/dev/null 2>&1
 }
 
 # Concurrent writers: 4 processes, 50 adds each, on two replicas; count what landed.
@@ -96,4 +98,4 @@ sort "$WORK/errors" 2>/dev/null | uniq -c | sort -rn | head -3
 echo "4 concurrent writers, 200 adds: $landed landed, $fails refused (told to retry), $((200 - landed - fails)) lost; $((landed * 1000 / ms)) commits/s (target 200)"
 
 # The same in one process: 4 threads on 4 replicas, no sync before a write (rebases).
-[ -n "${SKIP_WRITERS:-}" ] || (cd "$ROOT" && cargo bench --locked -q --bench team_writers 2>/dev/null | grep writers)
+[ -n "${SKIP_WRITERS:-}" ] || (cd "$ROOT" && cargo run --release --locked -q --example team_writers 2>/dev/null | grep writers)

@@ -392,7 +392,7 @@ impl Vault {
             }
         };
         if !sc.dirty
-            && let Some((version, head)) = server::head(&mut client, &sc.team)?
+            && let Some((version, head)) = server::head(&mut *client, &sc.team)?
             && version == sc.seen_version
             && crypto::same(&head_hash(&head)?, &sc.seen_hash)
         {

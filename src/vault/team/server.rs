@@ -44,8 +44,21 @@ CREATE TABLE IF NOT EXISTS tresor_commits (
 ";
 
 /// Connects with libpq-style settings (URL or `key=value`; `PGPASSWORD` is honoured by
-/// the URL's password only). Gives up after 5 s instead of hanging.
-pub fn connect(url: &str) -> Result<Client> {
+/// the URL's password only). Gives up after 5 s instead of hanging. A connection this
+/// process used in the last few seconds is used again (a command syncs, then writes; a
+/// writer writes again): a new one costs the server a process.
+pub fn connect(url: &str) -> Result<Conn> {
+    let idle = IDLE.lock().ok().and_then(|mut idle| idle.take());
+    if let Some((u, at, client)) = idle
+        && u == url
+        && at.elapsed() < REUSE_FOR
+        && !client.is_closed()
+    {
+        return Ok(Conn {
+            url: url.into(),
+            client: Some(client),
+        });
+    }
     let mut config: postgres::Config = url
         .parse()
         .map_err(|e| VaultError::team(format!("the server address is not valid: {e}")))?;
@@ -55,7 +68,56 @@ pub fn connect(url: &str) -> Result<Client> {
         config.password(pw);
     }
     config.connect_timeout(Duration::from_secs(5));
-    config.connect(NoTls).map_err(unreachable)
+    Ok(Conn {
+        url: url.into(),
+        client: Some(config.connect(NoTls).map_err(unreachable)?),
+    })
+}
+
+/// How long an idle connection is kept for the next `connect`.
+const REUSE_FOR: Duration = Duration::from_secs(5);
+
+/// The one idle connection. A static, never dropped: the OS closes it at exit (dropping
+/// a client while a thread's locals are torn down would need tokio's, already gone).
+#[allow(clippy::type_complexity)]
+static IDLE: std::sync::Mutex<Option<(String, std::time::Instant, Client)>> =
+    std::sync::Mutex::new(None);
+
+/// A connection; handed back for reuse when dropped (an open transaction was rolled
+/// back by then: `Transaction` borrows it).
+pub struct Conn {
+    url: String,
+    client: Option<Client>,
+}
+
+impl std::ops::Deref for Conn {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.client.as_ref().expect("a connection until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.client.as_mut().expect("a connection until dropped")
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take()
+            && !client.is_closed()
+        {
+            let url = std::mem::take(&mut self.url);
+            if let Ok(mut idle) = IDLE.lock() {
+                // A connection idle before this one is closed here, outside the lock's
+                // holder's thread-local teardown.
+                let older = idle.replace((url, std::time::Instant::now(), client));
+                drop(idle);
+                drop(older);
+            }
+        }
+    }
 }
 
 pub fn unreachable(e: postgres::Error) -> VaultError {

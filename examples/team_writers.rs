@@ -3,7 +3,9 @@
 //! commits): commits per second, and that none was lost. Needs PostgreSQL 15 (the
 //! tests' throwaway cluster, `tests/common/postgres.rs`).
 //!
-//! `cargo bench --bench team_writers [-- COMMITS_PER_WRITER]`
+//! `cargo run --release --example team_writers [-- COMMITS_PER_WRITER]` (an example, not a
+//! criterion bench: one run of many commits is the measurement, and it shares the
+//! release build's artifacts).
 
 #[path = "../tests/common/postgres.rs"]
 mod pg;
