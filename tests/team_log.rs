@@ -207,6 +207,29 @@ fn a_write_rebases_over_another_members_commit_to_other_secrets() {
     );
 }
 
+#[test]
+fn a_large_change_by_another_member_is_applied_to_the_replica() {
+    let db = pg::database();
+    let (alice, bob) = team(&db, false);
+    // 2,000 keys: many share a leaf of the replica's integrity tree.
+    let many: String = (0..2000)
+        .map(|i| format!("BULK_{i:04}=value-{i}\n"))
+        .collect();
+    bob.ok(&["import", "-"], Some(many.as_bytes()));
+    assert_eq!(alice.get("BULK_1999"), b"value-1999");
+    let many: String = (0..2000)
+        .map(|i| format!("BULK_{i:04}=new-{i}\n"))
+        .collect();
+    bob.ok(&["import", "--overwrite", "-"], Some(many.as_bytes()));
+    alice.ok(&["rm", "BULK_0000", "--yes"], None);
+    assert_eq!(bob.get("BULK_0001"), b"new-1");
+    assert_eq!(alice.get("BULK_0002"), b"new-2");
+    let err = bob.err(&["get", "BULK_0000"], None);
+    assert!(err.contains("no secret `BULK_0000`"), "{err}");
+    alice.ok(&["doctor"], None);
+    bob.ok(&["remote", "sync", "--verify"], None);
+}
+
 /// A fresh team with alice and bob, bob's replica current, and the admin's client.
 fn tampering() -> (pg::Db, Member, Member, postgres::Client) {
     let db = pg::database();

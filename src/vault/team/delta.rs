@@ -243,16 +243,27 @@ impl Vault {
                     }
                     Err(e) => return Err(e),
                 };
-                let mut leaves = Vec::new();
+                // Every touched leaf's path is verified before anything changes (two
+                // secrets can share a leaf: a put would fail the other's check).
+                let mut puts = Vec::with_capacity(secrets.len());
                 for (meta, value) in secrets {
                     let SecretMeta::V1 { key, .. } = meta;
-                    // Verifies the leaf's path before it is re-sealed.
-                    let (sid, _) = self.find_record(&*txn, entry, project, env, key)?;
+                    puts.push((
+                        self.find_record(&*txn, entry, project, env, key)?.0,
+                        meta,
+                        value,
+                    ));
+                }
+                let mut deletes = Vec::with_capacity(gone.len());
+                for key in gone {
+                    deletes.push(self.find_record(&*txn, entry, project, env, key)?.0);
+                }
+                let mut leaves = Vec::with_capacity(puts.len() + deletes.len());
+                for (sid, meta, value) in puts {
                     self.put_record(txn, &sid, meta, Some(value), None)?;
                     leaves.push(integrity::leaf_of(&sid));
                 }
-                for key in gone {
-                    let (sid, _) = self.find_record(&*txn, entry, project, env, key)?;
+                for sid in deletes {
                     txn.delete(Table::Secrets, &sid)?;
                     txn.delete_prefix(Table::History, &sid)?;
                     leaves.push(integrity::leaf_of(&sid));
