@@ -96,8 +96,8 @@ done
 wait
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 landed=$({ tb list --json 2>/dev/null || true; } | { grep -o '"W[0-9]*_[0-9]*"' || true; } | wc -l)
-fails=$(wc -l < "$WORK/fails" 2>/dev/null || echo 0)
-sort "$WORK/errors" 2>/dev/null | uniq -c | sort -rn | head -3
+fails=$(cat "$WORK/fails" 2>/dev/null | wc -l)
+{ grep "^error" "$WORK/errors" 2>/dev/null || true; } | sort | uniq -c | sort -rn | head -3
 echo "4 concurrent writers, 200 adds: $landed landed, $fails refused (told to retry), $((200 - landed - fails)) lost; $((landed * 1000 / ms)) commits/s (target 200)"
 
 # The same in one process: 4 threads on 4 replicas, no sync before a write (rebases).
