@@ -83,10 +83,14 @@ pub enum RemoteCommand {
     Status,
     /// Bring the replica up to date now (every command also does it); after a member
     /// was removed, fetch the new keys with your identity
-    #[command(after_help = "Example:\n  tresor remote sync")]
+    #[command(after_help = "Examples:\n  tresor remote sync\n  tresor remote sync --verify")]
     Sync {
         #[command(flatten)]
         path: IdentityPath,
+        /// Check every row on the server against the commit log (not only what changed
+        /// since the last sync) and rebuild the replica from it
+        #[arg(long)]
+        verify: bool,
     },
 }
 
@@ -217,7 +221,7 @@ pub fn remote(global: &Global, cmd: RemoteCommand) -> CliResult {
                 age_text(chrono::Utc::now().timestamp() - s.synced_at)
             );
         }
-        RemoteCommand::Sync { path } => {
+        RemoteCommand::Sync { path, verify } => {
             let vault = unlock::open_unsynced(global)?;
             match vault.team_sync()? {
                 Some(SyncReport::Rekeyed) => {
@@ -234,6 +238,12 @@ pub fn remote(global: &Global, cmd: RemoteCommand) -> CliResult {
                         note("fetched the keys of environments shared with you since");
                     }
                 }
+            }
+            if verify {
+                let version = vault.team_verify()?;
+                note(&format!(
+                    "every row on the server matches the commit log at version {version}"
+                ));
             }
             note(&format!(
                 "in sync at version {}",

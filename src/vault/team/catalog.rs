@@ -15,7 +15,7 @@ use super::identity::Identity;
 use super::keys::{self, EnvId, EnvKey, MemberId};
 use super::records::{MemberRecord, Role, Rows};
 use super::sidecar::Sidecar;
-use super::{Held, TeamGuard, open_member, seal_secret, wrap_to};
+use super::{Edit, Held, TeamGuard, open_member, seal_secret, wrap_to};
 use crate::vault::crypto;
 use crate::vault::error::{Result, VaultError};
 use crate::vault::integrity;
@@ -46,17 +46,19 @@ pub(super) fn env_rows(
     sc: &Sidecar,
     held: &Held,
     identity: Option<&Identity>,
-    rows: &mut Rows,
+    edit: &mut Edit,
     env_id: EnvId,
     local: Option<&LocalEnv>,
 ) -> Result<Option<EnvKey>> {
     let Some(local) = local else {
-        rows.envs.remove(&env_id);
-        rows.secrets.retain(|(e, _), _| *e != env_id);
-        rows.wraps.retain(|(_, scope), _| scope[..] != env_id[..]);
+        edit.rows.envs.remove(&env_id);
+        edit.clear_env(env_id);
+        edit.rows
+            .wraps
+            .retain(|(_, scope), _| scope[..] != env_id[..]);
         return Ok(None);
     };
-    rows.envs.insert(
+    edit.rows.envs.insert(
         env_id,
         keys::seal(
             &held.vk.catalog,
@@ -74,8 +76,8 @@ pub(super) fn env_rows(
                 )
             })?;
             let raw = crypto::random_key()?;
-            for (id, public) in every_env_members(sc, held, rows)? {
-                rows.wraps.insert(
+            for (id, public) in every_env_members(sc, held, &edit.rows)? {
+                edit.rows.wraps.insert(
                     (id, env_id.to_vec()),
                     wrap_to(identity, &public, &sc.team, sc.epoch, &id, &env_id, &raw)?,
                 );
@@ -84,10 +86,10 @@ pub(super) fn env_rows(
         }
     };
     if let Some(secrets) = &local.secrets {
-        rows.secrets.retain(|(e, _), _| *e != env_id);
+        edit.clear_env(env_id);
         for (meta, value) in secrets {
             let (id, row) = seal_secret(key, &sc.team, sc.epoch, &env_id, meta, value)?;
-            rows.secrets.insert((env_id, id), row);
+            edit.put_secret((env_id, id), row);
         }
     }
     Ok(made)
@@ -158,13 +160,13 @@ impl Vault {
             }
             let mut made = Vec::new();
             let mut gone = Vec::new();
-            self.team_write(&mut sc, |sc, held, rows| {
+            self.team_write(&mut sc, |sc, held, edit| {
                 for (project, env, local) in &plan {
                     let env_id = held.vk.env_id(project, env)?;
                     if local.is_none() {
                         gone.push(env_id);
                     }
-                    if let Some(k) = env_rows(sc, held, identity, rows, env_id, local.as_ref())? {
+                    if let Some(k) = env_rows(sc, held, identity, edit, env_id, local.as_ref())? {
                         made.push((env_id, *k.raw));
                     }
                 }
@@ -258,9 +260,7 @@ impl Vault {
             return Ok(false);
         };
         let mut client = super::server::connect(&sc.url)?;
-        let Some((_, _, rows)) = super::server::load_snapshot(&mut client, &sc.team)? else {
-            return Ok(false);
-        };
+        let rows = super::server::small_rows(&mut *client, &sc.team)?;
         Ok(rows.wraps.keys().any(|(member, scope)| {
             *member == sc.member
                 && scope[..] != keys::VAULT_SCOPE[..]

@@ -70,9 +70,13 @@ pub enum Head {
     },
 }
 
+/// The head row's bytes. `V1`: a head with a state root (team vaults made before the
+/// commit log; migrated by the first write). `V2`: the latest sealed commit
+/// (`log::seal_commit`), also stored in the commit log.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub enum HeadRecord {
     V1 { head: Vec<u8>, mac: [u8; 32] },
+    V2 { commit: Vec<u8>, mac: [u8; 32] },
 }
 
 /// A key wrapped to a member by an admin (HPKE auth mode).
@@ -96,12 +100,34 @@ pub struct Rows {
     pub envs: BTreeMap<EnvId, Vec<u8>>,
     /// (environment, secret) → (sealed metadata, sealed value).
     pub secrets: BTreeMap<(EnvId, SecretId), SealedSecret>,
+    /// The version of the commit that last wrote each secret row (the server's column).
+    pub versions: BTreeMap<(EnvId, SecretId), u64>,
 }
 
 impl Rows {
     /// A keyed BLAKE2b over every row in a fixed order, each field length-prefixed: any
     /// row added, dropped, edited, moved or replayed changes it.
     pub fn state_root(&self, key: &[u8; KEY_LEN]) -> Result<[u8; 32]> {
+        self.root_of(key, true)
+    }
+
+    /// The state root of the members, wraps and environments alone: small tables, read
+    /// whole and checked against each commit's `small_root`.
+    pub fn small_root(&self, key: &[u8; KEY_LEN]) -> Result<[u8; 32]> {
+        self.root_of(key, false)
+    }
+
+    /// The same rows without the secrets (what a write reads whole under the lock).
+    pub fn small(&self) -> Rows {
+        Rows {
+            members: self.members.clone(),
+            wraps: self.wraps.clone(),
+            envs: self.envs.clone(),
+            ..Rows::default()
+        }
+    }
+
+    fn root_of(&self, key: &[u8; KEY_LEN], with_secrets: bool) -> Result<[u8; 32]> {
         let mut mac = Mac::new(key, 32)?;
         mac.field(b"members")?;
         for (id, sealed) in &self.members {
@@ -121,6 +147,9 @@ impl Rows {
         for (id, sealed) in &self.envs {
             mac.field(id)?;
             mac.field(sealed)?;
+        }
+        if !with_secrets {
+            return mac.finish();
         }
         mac.field(b"secrets")?;
         for ((env, id), (meta, value)) in &self.secrets {

@@ -10,9 +10,11 @@ use std::collections::BTreeMap;
 
 use super::identity::Identity;
 use super::keys::{self, EnvId, EnvKey, MemberId, VaultKey};
-use super::records::{Head, MemberRecord, Role, Rows, head_hash};
+use super::log::{self, CommitBody};
+use super::records::{MemberRecord, Role, Rows, head_hash};
 use super::{
-    Held, adopt, open_env, open_member, open_secret, seal_head, seal_secret, server, wrap_to,
+    Held, adopt, claimed_epoch, delta, open_env, open_member, open_secret, seal_secret, server,
+    wrap_to,
 };
 use crate::vault::crypto;
 use crate::vault::error::{Result, VaultError};
@@ -41,7 +43,18 @@ impl Vault {
         let held = Held::from_sidecar(&sc)?;
         let mut client = server::connect(&sc.url)?;
         let mut tx = client.transaction().map_err(server::db_error)?;
-        let (version, head, _, rows) = super::load_locked(&mut tx, &sc, &held)?;
+        let snap = server::load_whole(&mut tx, &sc.team, true)?
+            .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
+        if claimed_epoch(&snap.head) > Some(sc.epoch) {
+            return Err(super::rekeyed());
+        }
+        delta::whole(
+            &held.vk,
+            &sc.team,
+            &snap,
+            Some((sc.seen_version, sc.seen_hash)),
+        )?;
+        let (version, head, rows) = (snap.version, &snap.head, &snap.rows);
         if version != sc.seen_version {
             return Err(VaultError::team(
                 "the team vault changed since this replica synced; nothing was written: run the command again",
@@ -149,17 +162,27 @@ impl Vault {
                 }
             }
         }
-        let next = Head::V1 {
+        // A base commit of the new epoch: it names every row, so members who join later
+        // replay the log from here, with the new keys.
+        let next = version + 1;
+        let body = CommitBody {
             team,
             epoch,
-            version: version + 1,
-            prev: head_hash(&head)?,
-            root: new.state_root(&vk.root)?,
+            version: next,
+            prev: head_hash(head)?,
             time: now(),
             writer: sc.member,
+            base: true,
+            changes: log::all_places(&vk, &new, next)?,
+            small_root: new.small_root(&vk.root)?,
+            secrets: new.secrets.len() as u64,
         };
-        let record = seal_head(&vk, &next)?;
-        server::apply(&mut tx, &team, &rows, &new)?;
+        let (record, changes) = log::seal_commit(&vk, &body)?;
+        if log::claimed(head).is_none() {
+            server::migrate_schema(&mut tx)?;
+        }
+        server::apply(&mut tx, &team, rows, &new, Some(next))?;
+        server::insert_commit(&mut tx, &team, next, true, (&record, &changes))?;
         server::set_head(&mut tx, &team, version, &record)?;
         server::notify_changed(&mut tx, &team)?;
         tx.commit().map_err(server::db_error)?;
@@ -186,9 +209,10 @@ impl Vault {
         let _lock = super::sidecar::lock(&self.path)?;
         let sc = self.team_required()?;
         let mut client = server::connect(&sc.url)?;
-        let (version, head, rows) = server::load_snapshot(&mut client, &sc.team)?
+        let snap = server::load_snapshot(&mut client, &sc.team)?
             .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
-        if !rows
+        if !snap
+            .rows
             .wraps
             .contains_key(&(sc.member, keys::VAULT_SCOPE.to_vec()))
         {
@@ -200,13 +224,13 @@ impl Vault {
             &sc.url,
             sc.team,
             sc.member,
-            (version, &head, &rows),
+            &snap,
             identity,
             None,
             Some((sc.seen_version, sc.seen_hash)),
         )?;
         let held = Held::from_sidecar(&fresh)?;
-        self.replace_from(&fresh, &held, &rows)?;
+        self.replace_from(&fresh, &held, &snap.rows)?;
         self.team_save(&fresh)?;
         Ok(())
     }

@@ -1,12 +1,16 @@
-//! The SQL of the team vault: the schema, one snapshot read, and one change written as a
-//! diff under a row lock on the vault's row. The server sees only blind ids, ciphertext
-//! and version numbers; nothing it returns is trusted before the head's MAC and state
-//! root are checked (`team::verify`).
+//! The SQL of the team vault: the schema, one snapshot read, the commit log and the rows
+//! written since a version (delta sync), and one change written under a row lock on the
+//! vault's row. The server sees only blind ids, ciphertext and version numbers; nothing
+//! it returns is trusted before it is checked against the log (`team::log`).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use postgres::{Client, GenericClient};
 
-use super::keys::{MemberId, TeamId};
-use super::records::{Rows, Wrap};
+use super::keys::{EnvId, MemberId, SecretId, TeamId};
+use super::log::Logged;
+use super::records::{Rows, SealedSecret, Wrap};
 use crate::vault::error::{Result, VaultError};
 
 const SCHEMA: &str = "
@@ -28,10 +32,82 @@ CREATE TABLE IF NOT EXISTS tresor_secrets (
     PRIMARY KEY (vault, env, secret));
 ";
 
+/// The commit log (format 2 of the server): added to a format-1 server by the first
+/// write of a new build, in the same transaction as the migration commit.
+const SCHEMA_LOG: &str = "
+ALTER TABLE tresor_secrets ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS tresor_secrets_by_version ON tresor_secrets (vault, version);
+CREATE TABLE IF NOT EXISTS tresor_commits (
+    vault bytea NOT NULL, version bigint NOT NULL, base boolean NOT NULL, record bytea NOT NULL,
+    changes bytea NOT NULL, PRIMARY KEY (vault, version));
+";
+
 /// Connects with libpq's settings and TLS (see `connection`). Gives up after 5 s
-/// instead of hanging.
-pub fn connect(url: &str) -> Result<Client> {
-    super::connection::connect(url)
+/// instead of hanging. A connection this process used in the last few seconds is used
+/// again (a command syncs, then writes; a writer writes again): a new one costs the
+/// server a process.
+pub fn connect(url: &str) -> Result<Conn> {
+    let idle = IDLE.lock().ok().and_then(|mut idle| idle.take());
+    if let Some((u, at, client)) = idle
+        && u == url
+        && at.elapsed() < REUSE_FOR
+        && !client.is_closed()
+    {
+        return Ok(Conn {
+            url: url.into(),
+            client: Some(client),
+        });
+    }
+    Ok(Conn {
+        url: url.into(),
+        client: Some(super::connection::connect(url)?),
+    })
+}
+
+/// How long an idle connection is kept for the next `connect`.
+const REUSE_FOR: Duration = Duration::from_secs(5);
+
+/// The one idle connection. A static, never dropped: the OS closes it at exit (dropping
+/// a client while a thread's locals are torn down would need tokio's, already gone).
+#[allow(clippy::type_complexity)]
+static IDLE: std::sync::Mutex<Option<(String, std::time::Instant, Client)>> =
+    std::sync::Mutex::new(None);
+
+/// A connection; handed back for reuse when dropped (an open transaction was rolled
+/// back by then: `Transaction` borrows it).
+pub struct Conn {
+    url: String,
+    client: Option<Client>,
+}
+
+impl std::ops::Deref for Conn {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.client.as_ref().expect("a connection until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.client.as_mut().expect("a connection until dropped")
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take()
+            && !client.is_closed()
+        {
+            let url = std::mem::take(&mut self.url);
+            if let Ok(mut idle) = IDLE.lock() {
+                // A connection idle before this one is closed here, outside the lock's
+                // holder's thread-local teardown.
+                let older = idle.replace((url, std::time::Instant::now(), client));
+                drop(idle);
+                drop(older);
+            }
+        }
+    }
 }
 
 pub fn db_error(e: postgres::Error) -> VaultError {
@@ -54,8 +130,20 @@ pub(super) fn error_text(e: &postgres::Error) -> String {
     }
 }
 
-pub fn create_schema(client: &mut Client) -> Result<()> {
+pub fn create_schema(client: &mut impl GenericClient) -> Result<()> {
+    client.batch_execute(SCHEMA).map_err(db_error)?;
+    client.batch_execute(SCHEMA_LOG).map_err(db_error)
+}
+
+/// The server as a build without the commit log made it (tests of the migration).
+#[cfg(feature = "test-support")]
+pub fn create_schema_v1(client: &mut impl GenericClient) -> Result<()> {
     client.batch_execute(SCHEMA).map_err(db_error)
+}
+
+/// The log's tables on a server made before it (inside the migrating transaction).
+pub fn migrate_schema(client: &mut impl GenericClient) -> Result<()> {
+    client.batch_execute(SCHEMA_LOG).map_err(db_error)
 }
 
 /// The head row alone: what a read checks before it trusts its replica.
@@ -69,18 +157,233 @@ pub fn head(client: &mut impl GenericClient, team: &TeamId) -> Result<Option<(u6
     Ok(row.map(|r| (r.get::<_, i64>(0) as u64, r.get(1))))
 }
 
-/// The head and every row, for a reader: one repeatable-read snapshot, so a writer that
-/// commits between two of the SELECTs cannot make a consistent state look tampered.
-pub fn load_snapshot(client: &mut Client, team: &TeamId) -> Result<Option<(u64, Vec<u8>, Rows)>> {
-    let mut tx = client
+/// The whole state of a team vault as one read returns it.
+pub struct Snapshot {
+    pub version: u64,
+    pub head: Vec<u8>,
+    pub rows: Rows,
+    /// The log from its latest base commit to the head (empty for a format-1 head).
+    pub commits: Vec<Logged>,
+}
+
+/// The head, every row and the log since the latest base, for a reader: one
+/// repeatable-read snapshot, so a writer that commits between two of the SELECTs cannot
+/// make a consistent state look tampered.
+pub fn load_snapshot(client: &mut Client, team: &TeamId) -> Result<Option<Snapshot>> {
+    let mut tx = snapshot_tx(client)?;
+    let out = load_whole(&mut tx, team, false)?;
+    tx.commit().map_err(db_error)?;
+    Ok(out)
+}
+
+/// A read-only repeatable-read transaction: every SELECT in it sees one state.
+pub fn snapshot_tx(client: &mut Client) -> Result<postgres::Transaction<'_>> {
+    client
         .build_transaction()
         .isolation_level(postgres::IsolationLevel::RepeatableRead)
         .read_only(true)
         .start()
-        .map_err(db_error)?;
-    let out = load(&mut tx, team, false)?;
-    tx.commit().map_err(db_error)?;
+        .map_err(db_error)
+}
+
+/// [`load`] and the log since its latest base commit, in the caller's transaction.
+pub fn load_whole(
+    client: &mut impl GenericClient,
+    team: &TeamId,
+    lock: bool,
+) -> Result<Option<Snapshot>> {
+    let Some((version, head, rows)) = load(client, team, lock)? else {
+        return Ok(None);
+    };
+    let commits = if super::log::claimed(&head).is_some() {
+        let base: Option<i64> = client
+            .query_one(
+                "SELECT max(version) FROM tresor_commits WHERE vault = $1 AND base",
+                &[&&team[..]],
+            )
+            .map_err(db_error)?
+            .get(0);
+        commits_from(client, team, base.unwrap_or(0) as u64)?
+    } else {
+        Vec::new()
+    };
+    Ok(Some(Snapshot {
+        version,
+        head,
+        rows,
+        commits,
+    }))
+}
+
+/// The sealed commits from `version` on, ascending.
+pub fn commits_from(
+    client: &mut impl GenericClient,
+    team: &TeamId,
+    version: u64,
+) -> Result<Vec<Logged>> {
+    Ok(client
+        .query(
+            "SELECT version, record, changes FROM tresor_commits
+             WHERE vault = $1 AND version >= $2 ORDER BY version",
+            &[&&team[..], &(version as i64)],
+        )
+        .map_err(db_error)?
+        .iter()
+        .map(|r| Logged {
+            version: r.get::<_, i64>(0) as u64,
+            record: r.get(1),
+            changes: r.get(2),
+        })
+        .collect())
+}
+
+/// The secret rows written by commits after `version`.
+pub fn secrets_since(
+    client: &mut impl GenericClient,
+    team: &TeamId,
+    version: u64,
+) -> Result<BTreeMap<(EnvId, SecretId), (u64, SealedSecret)>> {
+    let mut out = BTreeMap::new();
+    for r in client
+        .query(
+            "SELECT env, secret, version, meta, value FROM tresor_secrets
+             WHERE vault = $1 AND version > $2",
+            &[&&team[..], &(version as i64)],
+        )
+        .map_err(db_error)?
+    {
+        let secret: Vec<u8> = r.get(1);
+        out.insert(
+            (
+                id16(r.get(0))?,
+                secret.try_into().map_err(|_| bad_row("a secret"))?,
+            ),
+            (r.get::<_, i64>(2) as u64, (r.get(3), r.get(4))),
+        );
+    }
     Ok(out)
+}
+
+/// How many secret rows the vault holds.
+pub fn secret_count(client: &mut impl GenericClient, team: &TeamId) -> Result<u64> {
+    let n: i64 = client
+        .query_one(
+            "SELECT count(*) FROM tresor_secrets WHERE vault = $1",
+            &[&&team[..]],
+        )
+        .map_err(db_error)?
+        .get(0);
+    Ok(n as u64)
+}
+
+/// The blind ids of an environment's secrets.
+pub fn secret_ids(
+    client: &mut impl GenericClient,
+    team: &TeamId,
+    env: &EnvId,
+) -> Result<Vec<SecretId>> {
+    let rows = client
+        .query(
+            "SELECT secret FROM tresor_secrets WHERE vault = $1 AND env = $2",
+            &[&&team[..], &&env[..]],
+        )
+        .map_err(db_error)?;
+    rows.into_iter()
+        .map(|r| <[u8; 32]>::try_from(r.get::<_, Vec<u8>>(0)).map_err(|_| bad_row("a secret id")))
+        .collect()
+}
+
+/// How many of these secret places hold a row.
+pub fn count_present(
+    client: &mut impl GenericClient,
+    team: &TeamId,
+    places: &[(EnvId, SecretId)],
+) -> Result<usize> {
+    if places.is_empty() {
+        return Ok(0);
+    }
+    let (envs, ids): (Vec<&[u8]>, Vec<&[u8]>) =
+        places.iter().map(|(e, s)| (&e[..], &s[..])).unzip();
+    let n: i64 = client
+        .query_one(
+            "SELECT count(*) FROM tresor_secrets WHERE vault = $1 AND (env, secret) IN
+             (SELECT * FROM unnest($2::bytea[], $3::bytea[]))",
+            &[&&team[..], &envs, &ids],
+        )
+        .map_err(db_error)?
+        .get(0);
+    Ok(n as usize)
+}
+
+/// The members, wraps and environments: small tables, read whole by every write.
+pub fn small_rows(client: &mut impl GenericClient, team: &TeamId) -> Result<Rows> {
+    let mut rows = Rows::default();
+    load_small(client, team, &mut rows)?;
+    Ok(rows)
+}
+
+/// The head row, locked until the transaction ends: writers queue on it.
+pub fn lock_head(client: &mut impl GenericClient, team: &TeamId) -> Result<Option<(u64, Vec<u8>)>> {
+    let row = client
+        .query_opt(
+            "SELECT version, head FROM tresor_vaults WHERE id = $1 FOR UPDATE",
+            &[&&team[..]],
+        )
+        .map_err(db_error)?;
+    Ok(row.map(|r| (r.get::<_, i64>(0) as u64, r.get(1))))
+}
+
+/// Secret rows deleted and written (as of `version`): one statement each, however many.
+pub fn write_secrets(
+    client: &mut impl GenericClient,
+    team: &TeamId,
+    version: u64,
+    deletes: &[(EnvId, SecretId)],
+    puts: &BTreeMap<(EnvId, SecretId), SealedSecret>,
+) -> Result<()> {
+    let t = &&team[..];
+    if !deletes.is_empty() {
+        let (envs, ids): (Vec<&[u8]>, Vec<&[u8]>) =
+            deletes.iter().map(|(e, s)| (&e[..], &s[..])).unzip();
+        client
+            .execute(
+                "DELETE FROM tresor_secrets WHERE vault = $1 AND (env, secret) IN
+                 (SELECT * FROM unnest($2::bytea[], $3::bytea[]))",
+                &[t, &envs, &ids],
+            )
+            .map_err(db_error)?;
+    }
+    if !puts.is_empty() {
+        insert_secrets(client, team, Some(version), puts.iter())?;
+    }
+    Ok(())
+}
+
+/// Every secret row of the vault marked as written at `version` (a base commit).
+pub fn stamp_versions(client: &mut impl GenericClient, team: &TeamId, version: u64) -> Result<()> {
+    client
+        .execute(
+            "UPDATE tresor_secrets SET version = $2 WHERE vault = $1",
+            &[&&team[..], &(version as i64)],
+        )
+        .map_err(db_error)?;
+    Ok(())
+}
+
+pub fn insert_commit(
+    client: &mut impl GenericClient,
+    team: &TeamId,
+    version: u64,
+    base: bool,
+    (record, changes): (&[u8], &[u8]),
+) -> Result<()> {
+    client
+        .execute(
+            "INSERT INTO tresor_commits VALUES ($1, $2, $3, $4, $5)",
+            &[&&team[..], &(version as i64), &base, &record, &changes],
+        )
+        .map_err(db_error)?;
+    Ok(())
 }
 
 /// The head and every row, inside the caller's transaction; `lock` holds the vault row
@@ -103,6 +406,29 @@ pub fn load(
     let head: Vec<u8> = row.get(1);
     let t = &&team[..];
     let mut rows = Rows::default();
+    load_small(client, team, &mut rows)?;
+    let logged = super::log::claimed(&head).is_some();
+    let sql = if logged {
+        "SELECT env, secret, meta, value, version FROM tresor_secrets WHERE vault = $1"
+    } else {
+        "SELECT env, secret, meta, value FROM tresor_secrets WHERE vault = $1"
+    };
+    for r in client.query(sql, &[t]).map_err(db_error)? {
+        let secret: Vec<u8> = r.get(1);
+        let key = (
+            id16(r.get(0))?,
+            secret.try_into().map_err(|_| bad_row("a secret"))?,
+        );
+        if logged {
+            rows.versions.insert(key, r.get::<_, i64>(4) as u64);
+        }
+        rows.secrets.insert(key, (r.get(2), r.get(3)));
+    }
+    Ok(Some((version, head, rows)))
+}
+
+fn load_small(client: &mut impl GenericClient, team: &TeamId, rows: &mut Rows) -> Result<()> {
+    let t = &&team[..];
     for r in client
         .query(
             "SELECT member, sealed FROM tresor_members WHERE vault = $1",
@@ -139,23 +465,7 @@ pub fn load(
     {
         rows.envs.insert(id16(r.get(0))?, r.get(1));
     }
-    for r in client
-        .query(
-            "SELECT env, secret, meta, value FROM tresor_secrets WHERE vault = $1",
-            &[t],
-        )
-        .map_err(db_error)?
-    {
-        let secret: Vec<u8> = r.get(1);
-        rows.secrets.insert(
-            (
-                id16(r.get(0))?,
-                secret.try_into().map_err(|_| bad_row("a secret"))?,
-            ),
-            (r.get(2), r.get(3)),
-        );
-    }
-    Ok(Some((version, head, rows)))
+    Ok(())
 }
 
 fn bad_row(what: &str) -> VaultError {
@@ -169,8 +479,15 @@ fn id16(bytes: Vec<u8>) -> Result<MemberId> {
 }
 
 /// Writes what changed from `old` to `new` (arrays in one statement per table, so an
-/// import of 10,000 secrets is a handful of round trips).
-pub fn apply(client: &mut impl GenericClient, team: &TeamId, old: &Rows, new: &Rows) -> Result<()> {
+/// import of 10,000 secrets is a handful of round trips); secret rows as of `version`
+/// (`None`: a server without the commit log, for tests of the migration).
+pub fn apply(
+    client: &mut impl GenericClient,
+    team: &TeamId,
+    old: &Rows,
+    new: &Rows,
+    version: Option<u64>,
+) -> Result<()> {
     let t = &&team[..];
     // Members.
     let gone: Vec<&[u8]> = old
@@ -275,31 +592,52 @@ pub fn apply(client: &mut impl GenericClient, team: &TeamId, old: &Rows, new: &R
             )
             .map_err(db_error)?;
     }
+    let changed = new
+        .secrets
+        .iter()
+        .filter(|(k, v)| old.secrets.get(*k) != Some(*v));
+    insert_secrets(client, team, version, changed)?;
+    Ok(())
+}
+
+fn insert_secrets<'a>(
+    client: &mut impl GenericClient,
+    team: &TeamId,
+    version: Option<u64>,
+    rows: impl Iterator<Item = (&'a (EnvId, SecretId), &'a SealedSecret)>,
+) -> Result<()> {
     let mut envs: Vec<&[u8]> = Vec::new();
     let mut ids: Vec<&[u8]> = Vec::new();
     let mut metas: Vec<&[u8]> = Vec::new();
     let mut values: Vec<&[u8]> = Vec::new();
-    for ((e, s), (m, v)) in new
-        .secrets
-        .iter()
-        .filter(|(k, v)| old.secrets.get(*k) != Some(*v))
-    {
+    for ((e, s), (m, v)) in rows {
         envs.push(e);
         ids.push(s);
         metas.push(m);
         values.push(v);
     }
-    if !envs.is_empty() {
-        client
-            .execute(
-                "INSERT INTO tresor_secrets
-                 SELECT $1, * FROM unnest($2::bytea[], $3::bytea[], $4::bytea[], $5::bytea[])
-                 ON CONFLICT (vault, env, secret) DO UPDATE SET meta = excluded.meta,
-                 value = excluded.value",
-                &[t, &envs, &ids, &metas, &values],
-            )
-            .map_err(db_error)?;
+    if envs.is_empty() {
+        return Ok(());
     }
+    let t = &&team[..];
+    match version {
+        Some(version) => client.execute(
+            "INSERT INTO tresor_secrets (vault, env, secret, meta, value, version)
+             SELECT $1, e, s, m, v, $6 FROM unnest($2::bytea[], $3::bytea[], $4::bytea[], $5::bytea[])
+             AS u(e, s, m, v)
+             ON CONFLICT (vault, env, secret) DO UPDATE SET meta = excluded.meta,
+             value = excluded.value, version = excluded.version",
+            &[t, &envs, &ids, &metas, &values, &(version as i64)],
+        ),
+        None => client.execute(
+            "INSERT INTO tresor_secrets
+             SELECT $1, * FROM unnest($2::bytea[], $3::bytea[], $4::bytea[], $5::bytea[])
+             ON CONFLICT (vault, env, secret) DO UPDATE SET meta = excluded.meta,
+             value = excluded.value",
+            &[t, &envs, &ids, &metas, &values],
+        ),
+    }
+    .map_err(db_error)?;
     Ok(())
 }
 

@@ -16,10 +16,9 @@ use postgres::Client;
 use postgres::fallible_iterator::FallibleIterator;
 
 use super::keys::TeamId;
-use super::records::{Head, HeadRecord, MemberRecord};
-use super::{Held, hex, open_member, server};
+use super::records::MemberRecord;
+use super::{Held, head_writer, hex, open_member, server};
 use crate::vault::error::Result;
-use crate::vault::records::decode;
 use crate::vault::{Vault, crypto};
 
 /// How often the head is checked when notifications cannot arrive.
@@ -92,7 +91,7 @@ impl Vault {
             return Ok(None);
         };
         let mut client = server::connect(&sc.url)?;
-        let Some((version, head)) = server::head(&mut client, &sc.team)? else {
+        let Some((version, head)) = server::head(&mut *client, &sc.team)? else {
             return Ok(None);
         };
         if version != sc.seen_version
@@ -100,9 +99,8 @@ impl Vault {
         {
             return Ok(None);
         }
-        let HeadRecord::V1 { head, .. } = decode(&head, "team head")?;
-        let Head::V1 { writer, time, .. } = decode(&head, "team head")?;
         let held = Held::from_sidecar(&sc)?;
+        let (writer, time) = head_writer(&held.vk, &sc.team, &head)?;
         let row = client
             .query_opt(
                 "SELECT sealed FROM tresor_members WHERE vault = $1 AND member = $2",
@@ -182,7 +180,9 @@ impl Watcher {
     }
 
     fn connect(&mut self) -> WatchEvent {
-        let mut client = match server::connect(&self.target.url) {
+        // Its own connection, held for as long as the screen is open: never the one a
+        // command hands back for reuse.
+        let mut client = match super::connection::connect(&self.target.url) {
             Ok(c) => c,
             Err(e) => return self.offline(e.to_string()),
         };
