@@ -8,7 +8,7 @@ use super::keys::KdfArgs;
 use super::secrets::date;
 use super::{CliError, CliResult, Global, note, unlock};
 use crate::vault::team::identity::{self, Identity};
-use crate::vault::team::keys::{parse_public, public_text};
+use crate::vault::team::keys::parse_public;
 use crate::vault::team::records::Role;
 use crate::vault::team::{SyncReport, age_text};
 use crate::vault::{Credential, VaultError};
@@ -150,7 +150,12 @@ pub fn identity(global: &Global, cmd: IdentityCommand) -> CliResult {
             println!("{}", id.public_text());
         }
         IdentityCommand::Show { path } => {
-            println!("{}", public_text(&identity::public(&path.path()?)?));
+            let text = match identity::public_text(&path.path()?)? {
+                Some(text) => text,
+                // Made before signatures: the signing key's hash needs the seed.
+                None => unlock_identity(global, &path)?.public_text(),
+            };
+            println!("{text}");
         }
     }
     Ok(())
@@ -209,6 +214,11 @@ pub fn remote(global: &Global, cmd: RemoteCommand) -> CliResult {
                 Some(SyncReport::Offline { why, .. }) => return Err(CliError::msg(why)),
                 _ => {}
             }
+            if vault.team_needs_signing_key()? {
+                let id = unlock_identity(global, &path)?;
+                vault.team_adopt_signing_key(&id)?;
+                note("this replica now signs its changes with your identity's key");
+            }
             note(&format!(
                 "in sync at version {}",
                 vault.team_status()?.version
@@ -236,6 +246,12 @@ pub fn member(global: &Global, cmd: MemberCommand) -> CliResult {
                     .map(|e| (global.project.clone(), e.clone()))
                     .collect::<Vec<_>>()
             });
+            if vault.team_upgrade_member(&id, &name, &public, role, scope.clone())? {
+                note(&format!(
+                    "{name} can now sign their changes; they run `tresor remote sync` once"
+                ));
+                return Ok(());
+            }
             let token = vault.team_add_member(&id, &name, &public, role, scope)?;
             note(&format!(
                 "{name} added as {}; send them this token for `tresor remote join URL --token …`:",

@@ -9,12 +9,16 @@
 //! replica synced; if that fails, the replica is rebuilt from the server. See the
 //! "Team vault" section of ARCHITECTURE.md for the design and what it cannot detect.
 
+#[cfg(feature = "test-support")]
+pub mod forge;
 pub mod identity;
 pub mod keys;
 pub mod records;
 mod removal;
 mod server;
 mod sidecar;
+pub mod signing;
+mod upgrade;
 
 use std::collections::BTreeMap;
 
@@ -24,6 +28,8 @@ use self::identity::Identity;
 use self::keys::{EnvId, EnvKey, MemberId, PublicKeyBytes, SecretId, TeamId, VaultKey};
 use self::records::{Head, HeadRecord, MemberRecord, Role, Rows, SealedSecret, Wrap, head_hash};
 use self::sidecar::Sidecar;
+use self::signing::KeyHash;
+use self::signing::Seen;
 use super::crypto::{self, Key32};
 use super::error::{Result, VaultError};
 use super::integrity;
@@ -57,6 +63,9 @@ pub struct MemberInfo {
     pub added: i64,
     pub added_by: String,
     pub is_me: bool,
+    /// Added with a signing key (members added before signatures are not, until an
+    /// admin adds them again with the key `identity show` prints now).
+    pub signs: bool,
 }
 
 /// Where this replica stands, for `remote status`.
@@ -103,14 +112,16 @@ fn verify(
     head_bytes: &[u8],
     rows: &Rows,
     seen: Option<(u64, [u8; 32])>,
+    signed: Seen,
 ) -> Result<Head> {
-    let HeadRecord::V1 { head, mac } =
+    let record: HeadRecord =
         decode(head_bytes, "team head").map_err(|_| tampered("the head does not decode"))?;
-    let expected: [u8; 32] = crypto::keyed_hash(&vk.head, &[&head])?;
-    if !crypto::same(&expected, &mac) {
+    let (head, mac) = record.parts();
+    let expected: [u8; 32] = crypto::keyed_hash(&vk.head, &[head])?;
+    if !crypto::same(&expected, mac) {
         return Err(tampered("the head's MAC"));
     }
-    let head: Head = decode(&head, "team head").map_err(|_| tampered("the head"))?;
+    let head: Head = decode(head, "team head").map_err(|_| tampered("the head"))?;
     let Head::V1 {
         team: head_team,
         version: head_version,
@@ -140,14 +151,15 @@ fn verify(
             ));
         }
     }
+    signing::check_head(vk, &record, &head, rows, &signed)?;
     Ok(head)
 }
 
 /// The epoch a head claims, before anything is verified: only to tell "rekeyed, fetch
 /// the new keys" from tampering (the MAC under the new key is checked after that).
 fn claimed_epoch(head_bytes: &[u8]) -> Option<u64> {
-    let HeadRecord::V1 { head, .. } = decode(head_bytes, "team head").ok()?;
-    let Head::V1 { epoch, .. } = decode(&head, "team head").ok()?;
+    let record: HeadRecord = decode(head_bytes, "team head").ok()?;
+    let Head::V1 { epoch, .. } = decode(record.parts().0, "team head").ok()?;
     Some(epoch)
 }
 
@@ -172,6 +184,7 @@ fn load_locked(
         &head,
         &rows,
         Some((sc.seen_version, sc.seen_hash)),
+        Seen::of(sc),
     )?;
     Ok((version, head, verified, rows))
 }
@@ -180,12 +193,6 @@ pub fn rekeyed() -> VaultError {
     VaultError::team(
         "the team vault was rekeyed (a member was removed): run `tresor remote sync` to fetch the new keys",
     )
-}
-
-fn seal_head(vk: &VaultKey, head: &Head) -> Result<Vec<u8>> {
-    let bytes = encode(head)?;
-    let mac = crypto::keyed_hash(&vk.head, &[&bytes])?;
-    encode(&HeadRecord::V1 { head: bytes, mac })
 }
 
 fn open_member(
@@ -384,10 +391,12 @@ impl Vault {
             &head,
             &rows,
             Some((sc.seen_version, sc.seen_hash)),
+            Seen::of(&sc),
         )?;
         self.replace_from(&sc, &held, &rows)?;
         sc.seen_version = version;
         sc.seen_hash = head_hash(&head)?;
+        signing::observe(&mut sc, &held.vk, &head, &rows)?;
         sc.synced_at = now();
         sc.dirty = false;
         self.team_save(&sc)?;
@@ -580,7 +589,7 @@ impl Vault {
                 .members
                 .get(&writer)
                 .and_then(|s| open_member(&held.vk, &sc.team, epoch, &writer, s).ok())
-                .map(|MemberRecord::V1 { name, .. }| name)
+                .map(|record| record.name().to_string())
                 .unwrap_or_else(|| "another member".into());
             return Err(VaultError::team(format!(
                 "the team vault was changed by {who} {} ago; nothing was written: run the command again",
@@ -598,12 +607,13 @@ impl Vault {
             time: now(),
             writer: sc.member,
         };
-        let record = seal_head(&held.vk, &next)?;
+        let record = signing::seal_head(&held.vk, sc, &next, &new, Some(&head))?;
         server::apply(&mut tx, &sc.team, &rows, &new)?;
         server::set_head(&mut tx, &sc.team, version, &record)?;
         tx.commit().map_err(server::db_error)?;
         sc.seen_version = version + 1;
         sc.seen_hash = head_hash(&record)?;
+        signing::observe(sc, &held.vk, &record, &new)?;
         sc.synced_at = now();
         sc.dirty = false;
         self.team_save(sc)
@@ -662,13 +672,15 @@ impl Vault {
             );
             env_keys.push((env_id, *ek_raw));
         }
-        let record = MemberRecord::V1 {
+        let record = MemberRecord::V2 {
             name: name.into(),
             public: identity.public,
+            signing: identity.signing,
             role: Role::Admin,
             envs: None,
             added: now(),
             added_by: me,
+            grant: None,
         };
         rows.members.insert(
             me,
@@ -699,14 +711,7 @@ impl Vault {
             time: now(),
             writer: me,
         };
-        let head_record = seal_head(&vk, &head)?;
-        let mut client = server::connect(url)?;
-        server::create_schema(&mut client)?;
-        let mut tx = client.transaction().map_err(server::db_error)?;
-        server::insert_vault(&mut tx, &team, &head_record)?;
-        server::apply(&mut tx, &team, &Rows::default(), &rows)?;
-        tx.commit().map_err(server::db_error)?;
-        let sc = Sidecar {
+        let mut sc = Sidecar {
             url: url.into(),
             team,
             member: me,
@@ -715,10 +720,24 @@ impl Vault {
             vault_key: *vk_raw,
             env_keys,
             seen_version: 1,
-            seen_hash: head_hash(&head_record)?,
+            seen_hash: [0; 32],
             synced_at: now(),
             dirty: false,
+            signing_seed: Some(*identity.signing_seed()?),
+            signed_seen: false,
+            members_seen: 0,
+            admins: Vec::new(),
         };
+        let head_record = signing::seal_head(&vk, &sc, &head, &rows, None)?;
+        let mut client = server::connect(url)?;
+        server::create_schema(&mut client)?;
+        let mut tx = client.transaction().map_err(server::db_error)?;
+        server::insert_vault(&mut tx, &team, &head_record)?;
+        server::apply(&mut tx, &team, &Rows::default(), &rows)?;
+        signing::upload_key(&mut tx, &team, &me, &*identity.signing_seed()?)?;
+        tx.commit().map_err(server::db_error)?;
+        sc.seen_hash = head_hash(&head_record)?;
+        signing::observe(&mut sc, &vk, &head_record, &rows)?;
         self.team_save(&sc)?;
         self.audit("remote init", "", "", name);
         Ok(hex(&team))
@@ -730,10 +749,11 @@ impl Vault {
         &self,
         identity: &Identity,
         name: &str,
-        public: &PublicKeyBytes,
+        public: &(PublicKeyBytes, KeyHash),
         role: Role,
         envs: Option<Vec<(String, String)>>,
     ) -> Result<String> {
+        let (public, signing) = (&public.0, &public.1);
         super::validate::name("member", name)?;
         let _lock = sidecar::lock(&self.path)?;
         let mut sc = self.team_required()?;
@@ -743,14 +763,12 @@ impl Vault {
             ));
         }
         let member: MemberId = crypto::random_bytes()?;
+        self.ensure_signing_key(&mut sc, identity)?;
         self.team_write(&mut sc, |sc, held, rows| {
             let mut mine = None;
             for (id, sealed) in &rows.members {
-                let MemberRecord::V1 {
-                    name: existing,
-                    public: pk,
-                    ..
-                } = open_member(&held.vk, &sc.team, sc.epoch, id, sealed)?;
+                let record = open_member(&held.vk, &sc.team, sc.epoch, id, sealed)?;
+                let (existing, pk) = (record.name(), *record.public());
                 if existing == name {
                     return Err(VaultError::team(format!(
                         "a member named `{name}` already exists"
@@ -787,14 +805,17 @@ impl Vault {
                     ids
                 }
             };
-            let record = MemberRecord::V1 {
+            let mut record = MemberRecord::V2 {
                 name: name.into(),
                 public: *public,
+                signing: *signing,
                 role,
                 envs: envs.clone(),
                 added: now(),
                 added_by: sc.member,
+                grant: None,
             };
+            signing::appoint(sc, &member, &mut record)?;
             rows.members.insert(
                 member,
                 keys::seal(
@@ -871,7 +892,9 @@ impl Vault {
             identity,
             Some(inviter),
             None,
+            Seen::default(),
         )?;
+        signing::upload_key(&mut client, &team, &member, &*identity.signing_seed()?)?;
         let held = Held::from_sidecar(&sc)?;
         self.replace_from(&sc, &held, &rows)?;
         self.team_save(&sc)?;
@@ -893,38 +916,28 @@ impl Vault {
             &head,
             &rows,
             Some((sc.seen_version, sc.seen_hash)),
+            Seen::of(&sc),
         )?;
         let mut records = BTreeMap::new();
         for (id, sealed) in &rows.members {
             records.insert(*id, open_member(&held.vk, &sc.team, sc.epoch, id, sealed)?);
         }
         let name_of = |id: &MemberId| match records.get(id) {
-            Some(MemberRecord::V1 { name, .. }) => name.clone(),
+            Some(record) => record.name().to_string(),
             None => "a removed member".into(),
         };
         let mut out: Vec<MemberInfo> = records
             .iter()
-            .map(
-                |(
-                    id,
-                    MemberRecord::V1 {
-                        name,
-                        public,
-                        role,
-                        envs,
-                        added,
-                        added_by,
-                    },
-                )| MemberInfo {
-                    name: name.clone(),
-                    public: keys::public_text(public),
-                    role: *role,
-                    envs: envs.clone(),
-                    added: *added,
-                    added_by: name_of(added_by),
-                    is_me: *id == sc.member,
-                },
-            )
+            .map(|(id, record)| MemberInfo {
+                name: record.name().to_string(),
+                public: keys::public_text(record.public(), record.signing()),
+                role: record.role(),
+                envs: record.envs().clone(),
+                added: record.added().0,
+                added_by: name_of(record.added().1),
+                is_me: *id == sc.member,
+                signs: record.signing().is_some(),
+            })
             .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
@@ -954,6 +967,7 @@ fn adopt(
     identity: &Identity,
     inviter: Option<PublicKeyBytes>,
     seen: Option<(u64, [u8; 32])>,
+    signed: Seen,
 ) -> Result<Sidecar> {
     let not_for_you = || {
         VaultError::team(
@@ -967,6 +981,7 @@ fn adopt(
     if inviter.is_some_and(|i| i != vault_wrap.wrapper) {
         return Err(not_for_you());
     }
+    let pinned = inviter.is_some();
     let inviter = vault_wrap.wrapper;
     let epoch = vault_wrap.epoch;
     let vk_raw = keys::unwrap(
@@ -978,18 +993,22 @@ fn adopt(
     )
     .map_err(|_| not_for_you())?;
     let vk = VaultKey::derive(vk_raw.clone(), &team)?;
+    let mut signed = signed;
+    if pinned && signed.admins.is_empty() {
+        // Joining: the admin the token names (and who appointed them) is trusted first.
+        signed.admins = signing::join_anchors(&vk, &team, epoch, rows, &inviter)?;
+    }
     let Head::V1 {
         epoch: head_epoch, ..
-    } = verify(&vk, &team, version, head, rows, seen)?;
+    } = verify(&vk, &team, version, head, rows, seen, signed.clone())?;
     if head_epoch != epoch {
         return Err(tampered("a key wrap of another epoch"));
     }
     let mut admins = Vec::new();
     let mut role = None;
     for (id, sealed) in &rows.members {
-        let MemberRecord::V1 {
-            public, role: r, ..
-        } = open_member(&vk, &team, epoch, id, sealed)?;
+        let record = open_member(&vk, &team, epoch, id, sealed)?;
+        let (public, r) = (*record.public(), record.role());
         if r == Role::Admin {
             admins.push(public);
         }
@@ -1026,7 +1045,7 @@ fn adopt(
         .map_err(|_| tampered("a key wrap"))?;
         env_keys.push((env_id, *raw));
     }
-    Ok(Sidecar {
+    let mut sc = Sidecar {
         url: url.into(),
         team,
         member,
@@ -1038,7 +1057,13 @@ fn adopt(
         seen_hash: head_hash(head)?,
         synced_at: now(),
         dirty: false,
-    })
+        signing_seed: Some(*identity.signing_seed()?),
+        signed_seen: signed.signed,
+        members_seen: signed.members_version,
+        admins: signed.admins,
+    };
+    signing::observe(&mut sc, &vk, head, rows)?;
+    Ok(sc)
 }
 
 /// "3 s", "5 min", "2 h", "4 days".

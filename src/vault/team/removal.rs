@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 
 use super::identity::Identity;
 use super::keys::{self, EnvId, EnvKey, MemberId, VaultKey};
-use super::records::{Head, MemberRecord, Role, Rows, head_hash};
+use super::records::{Head, Role, Rows, head_hash};
 use super::{
-    Held, adopt, open_env, open_member, open_secret, seal_head, seal_secret, server, wrap_to,
+    Held, adopt, open_env, open_member, open_secret, seal_secret, server, signing, wrap_to,
 };
 use crate::vault::crypto;
 use crate::vault::error::{Result, VaultError};
@@ -38,6 +38,7 @@ impl Vault {
                 "only an admin of the team vault can remove members",
             ));
         }
+        self.ensure_signing_key(&mut sc, identity)?;
         let held = Held::from_sidecar(&sc)?;
         let mut client = server::connect(&sc.url)?;
         let mut tx = client.transaction().map_err(server::db_error)?;
@@ -54,7 +55,7 @@ impl Vault {
         }
         let gone: MemberId = members
             .iter()
-            .find(|(_, MemberRecord::V1 { name: n, .. })| n == name)
+            .find(|(_, record)| record.name() == name)
             .map(|(id, _)| *id)
             .ok_or_else(|| VaultError::team(format!("no member named `{name}`")))?;
         if gone == sc.member {
@@ -63,7 +64,7 @@ impl Vault {
             ));
         }
         match members.get(&sc.member) {
-            Some(MemberRecord::V1 { public, .. }) if *public == identity.public => {}
+            Some(record) if *record.public() == identity.public => {}
             _ => {
                 return Err(VaultError::team(
                     "this identity is not the one that joined this vault as an admin",
@@ -119,7 +120,7 @@ impl Vault {
             if *id == gone {
                 continue;
             }
-            let MemberRecord::V1 { public, .. } = record;
+            let public = record.public();
             new.members.insert(
                 *id,
                 keys::seal(
@@ -158,7 +159,7 @@ impl Vault {
             time: now(),
             writer: sc.member,
         };
-        let record = seal_head(&vk, &next)?;
+        let record = signing::seal_head(&vk, &sc, &next, &new, Some(&head))?;
         server::apply(&mut tx, &team, &rows, &new)?;
         server::set_head(&mut tx, &team, version, &record)?;
         tx.commit().map_err(server::db_error)?;
@@ -168,6 +169,7 @@ impl Vault {
         sc.env_keys = env_map.values().map(|(id, ek)| (*id, *ek.raw)).collect();
         sc.seen_version = version + 1;
         sc.seen_hash = head_hash(&record)?;
+        signing::observe(&mut sc, &vk, &record, &new)?;
         sc.synced_at = now();
         sc.dirty = false;
         self.team_save(&sc)?;
@@ -203,6 +205,7 @@ impl Vault {
             identity,
             None,
             Some((sc.seen_version, sc.seen_hash)),
+            super::Seen::of(&sc),
         )?;
         let held = Held::from_sidecar(&fresh)?;
         self.replace_from(&fresh, &held, &rows)?;

@@ -172,6 +172,9 @@ pub fn load(
             (r.get(2), r.get(3)),
         );
     }
+    if super::signing::is_signed(&head) {
+        super::signing::load_keys(client, team, &mut rows)?;
+    }
     Ok(Some((version, head, rows)))
 }
 

@@ -11,6 +11,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::keys::{EnvId, MemberId, TeamId};
 use super::records::Role;
+use super::signing::KeyHash;
 use crate::vault::crypto::{self, Key32};
 use crate::vault::error::{Result, VaultError};
 use crate::vault::records::{decode, encode};
@@ -33,11 +34,35 @@ pub struct Sidecar {
     /// Set before a local change that still has to reach the server: the next sync
     /// rebuilds the replica from the server whatever the version.
     pub dirty: bool,
+    /// This member's ML-DSA-65 signing seed (`signing::seed_of` the identity's), so a
+    /// write signs without asking for the identity's passphrase. `None`: a replica made
+    /// before signatures, until `remote sync` adds it.
+    pub signing_seed: Option<[u8; 32]>,
+    /// What this replica saw of signatures (`signing::Seen`).
+    pub signed_seen: bool,
+    pub members_seen: u64,
+    /// The admins (id, verifying key hash) of the last signed member list applied: the
+    /// next list must be signed by one of them or by an admin they appointed.
+    #[zeroize(skip)]
+    pub admins: Vec<(MemberId, KeyHash)>,
 }
+
+/// The encoding of the four fields above for a replica made before them (`None`,
+/// `false`, 0, empty): postcard writes a struct's fields one after the other, so a V1
+/// file's plaintext followed by these bytes reads as today's `Sidecar`.
+const V1_TAIL: [u8; 4] = [0, 0, 0, 0];
 
 #[derive(Serialize, Deserialize)]
 enum SidecarFile {
-    V1 { nonce: [u8; 24], sealed: Vec<u8> },
+    V1 {
+        nonce: [u8; 24],
+        sealed: Vec<u8>,
+    },
+    /// Its `Sidecar` has the signing fields.
+    V2 {
+        nonce: [u8; 24],
+        sealed: Vec<u8>,
+    },
 }
 
 pub fn path_for(vault: &Path) -> PathBuf {
@@ -67,13 +92,17 @@ pub fn read(vault: &Path, key: &Key32, local_vault_id: &[u8; 16]) -> Result<Opti
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(VaultError::io(&path, e)),
     };
-    let SidecarFile::V1 { nonce, sealed } = decode(&bytes, "team file")?;
-    let plain = crypto::open(key, &nonce, &sealed, &ad(local_vault_id)).map_err(|_| {
+    let (nonce, sealed, tail) = match decode(&bytes, "team file")? {
+        SidecarFile::V1 { nonce, sealed } => (nonce, sealed, &V1_TAIL[..]),
+        SidecarFile::V2 { nonce, sealed } => (nonce, sealed, &[][..]),
+    };
+    let mut plain = crypto::open(key, &nonce, &sealed, &ad(local_vault_id)).map_err(|_| {
         VaultError::Corrupt(format!(
             "{} does not open with this vault's key: it belongs to another vault or was changed",
             path.display()
         ))
     })?;
+    plain.extend_from_slice(tail);
     Ok(Some(decode(&plain, "team file")?))
 }
 
@@ -87,7 +116,7 @@ pub fn write(
     let (nonce, sealed) = crypto::seal(key, &plain, &ad(local_vault_id))?;
     crate::vault::high_water::write_atomically(
         &path_for(vault),
-        &encode(&SidecarFile::V1 { nonce, sealed })?,
+        &encode(&SidecarFile::V2 { nonce, sealed })?,
     )
 }
 
