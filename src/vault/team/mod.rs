@@ -892,7 +892,6 @@ impl Vault {
             identity,
             Some(inviter),
             None,
-            Seen::default(),
         )?;
         signing::upload_key(&mut client, &team, &member, &*identity.signing_seed()?)?;
         let held = Held::from_sidecar(&sc)?;
@@ -966,9 +965,12 @@ fn adopt(
     (version, head, rows): (u64, &[u8], &Rows),
     identity: &Identity,
     inviter: Option<PublicKeyBytes>,
-    seen: Option<(u64, [u8; 32])>,
-    signed: Seen,
+    seen: Option<((u64, [u8; 32]), Seen)>,
 ) -> Result<Sidecar> {
+    let (seen, signed) = match seen {
+        Some((head, signed)) => (Some(head), signed),
+        None => (None, Seen::default()),
+    };
     let not_for_you = || {
         VaultError::team(
             "the token's keys do not open with this identity, or were not made by the admin who issued the token",

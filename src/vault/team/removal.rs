@@ -204,8 +204,7 @@ impl Vault {
             (version, &head, &rows),
             identity,
             None,
-            Some((sc.seen_version, sc.seen_hash)),
-            super::Seen::of(&sc),
+            Some(((sc.seen_version, sc.seen_hash), super::Seen::of(&sc))),
         )?;
         let held = Held::from_sidecar(&fresh)?;
         self.replace_from(&fresh, &held, &rows)?;
