@@ -147,3 +147,74 @@ pub fn lock(vault: &Path) -> Result<std::fs::File> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sidecar as tresor wrote it before member signatures.
+    #[derive(Serialize)]
+    struct SidecarBeforeSignatures {
+        url: String,
+        team: TeamId,
+        member: MemberId,
+        role: Role,
+        epoch: u64,
+        vault_key: [u8; 32],
+        env_keys: Vec<(EnvId, [u8; 32])>,
+        seen_version: u64,
+        seen_hash: [u8; 32],
+        synced_at: i64,
+        dirty: bool,
+    }
+
+    #[test]
+    fn a_sidecar_from_before_signatures_reads_with_their_fields_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = dir.path().join("vault.tresor");
+        let key = zeroize::Zeroizing::new([7u8; 32]);
+        let id = [1u8; 16];
+        let old = SidecarBeforeSignatures {
+            url: "postgresql://db/secrets".into(),
+            team: [2; 16],
+            member: [3; 16],
+            role: Role::Writer,
+            epoch: 4,
+            vault_key: [5; 32],
+            env_keys: vec![([6; 16], [8; 32])],
+            seen_version: 9,
+            seen_hash: [10; 32],
+            synced_at: 11,
+            dirty: true,
+        };
+        let (nonce, sealed) = crypto::seal(&key, &encode(&old).unwrap(), &ad(&id)).unwrap();
+        std::fs::write(
+            path_for(&vault),
+            encode(&SidecarFile::V1 { nonce, sealed }).unwrap(),
+        )
+        .unwrap();
+        let sc = read(&vault, &key, &id).unwrap().unwrap();
+        assert_eq!(
+            (
+                sc.url.as_str(),
+                sc.role,
+                sc.epoch,
+                sc.seen_version,
+                sc.dirty
+            ),
+            ("postgresql://db/secrets", Role::Writer, 4, 9, true)
+        );
+        assert_eq!((sc.env_keys.clone(), sc.synced_at), (old.env_keys, 11));
+        assert_eq!(sc.signing_seed, None);
+        assert!(!sc.signed_seen && sc.members_seen == 0 && sc.admins.is_empty());
+        // Written back (as V2), it reads the same, with a signing seed now.
+        let mut sc = sc;
+        sc.signing_seed = Some([12; 32]);
+        write(&vault, &key, &id, &sc).unwrap();
+        let again = read(&vault, &key, &id).unwrap().unwrap();
+        assert_eq!(
+            (again.seen_version, again.signing_seed),
+            (9, Some([12; 32]))
+        );
+    }
+}

@@ -469,3 +469,26 @@ pub fn load_keys(client: &mut impl GenericClient, team: &TeamId, rows: &mut Rows
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signing_key_is_derived_from_the_identity_and_only_from_it() {
+        let a = seed_of(&[1; 32]).unwrap();
+        assert_eq!(
+            *a,
+            *seed_of(&[1; 32]).unwrap(),
+            "the same identity, the same key"
+        );
+        assert_ne!(*a, [1; 32], "its own label: not the identity's seed");
+        assert_ne!(*a, *seed_of(&[2; 32]).unwrap());
+        let vk = verifying_key(&a).unwrap();
+        assert_eq!(vk.len(), 1952);
+        assert_ne!(
+            key_hash(&vk).unwrap(),
+            key_hash(&verifying_key(&seed_of(&[2; 32]).unwrap()).unwrap()).unwrap()
+        );
+    }
+}
