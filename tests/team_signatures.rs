@@ -127,6 +127,12 @@ fn a_reader_holding_the_vault_key_cannot_forge_a_write() {
         let alice = team_of_alice(&db);
         let bob = join(&alice, &db, "bob", "writer", &[]);
         let ci = join(&alice, &db, "ci-prod", "reader", &["production"]);
+        // Invited before the forgery, joining after it.
+        let dave = Member::new();
+        let pk = dave.ok(&["identity", "new"], None).text();
+        let token = alice
+            .ok(&["member", "add", "dave", pk.trim(), "--role", "reader"], None)
+            .text();
         // The reader's replica holds the vault key and production's key: the row is
         // sealed and the head MAC'd, chained and rooted exactly as tresor would.
         ci.forge(Forgery::Value(p, e, k, b"forged-by-ci"), signature);
@@ -136,6 +142,8 @@ fn a_reader_holding_the_vault_key_cannot_forge_a_write() {
         };
         assert_refused(&alice, why);
         assert_refused(&bob, why);
+        let err = dave.err(&["remote", "join", &db.url, "--token", token.trim()], None);
+        assert!(err.contains(why), "{err}");
     }
 }
 

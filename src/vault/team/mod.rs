@@ -608,6 +608,7 @@ impl Vault {
             writer: sc.member,
         };
         let record = signing::seal_head(&held.vk, sc, &next, &new, Some(&head))?;
+        signing::check_own(&mut tx, &held.vk, sc, &record, &next, &mut new)?;
         server::apply(&mut tx, &sc.team, &rows, &new)?;
         server::set_head(&mut tx, &sc.team, version, &record)?;
         tx.commit().map_err(server::db_error)?;
@@ -999,6 +1000,8 @@ fn adopt(
     if pinned && signed.admins.is_empty() {
         // Joining: the admin the token names (and who appointed them) is trusted first.
         signed.admins = signing::join_anchors(&vk, &team, epoch, rows, &inviter)?;
+        // An inviter who signs: this vault's changes are signed, unsigned ones are forged.
+        signed.signed = !signed.admins.is_empty();
     }
     let Head::V1 {
         epoch: head_epoch, ..

@@ -160,6 +160,7 @@ impl Vault {
             writer: sc.member,
         };
         let record = signing::seal_head(&vk, &sc, &next, &new, Some(&head))?;
+        signing::check_own(&mut tx, &vk, &sc, &record, &next, &mut new)?;
         server::apply(&mut tx, &team, &rows, &new)?;
         server::set_head(&mut tx, &team, version, &record)?;
         tx.commit().map_err(server::db_error)?;

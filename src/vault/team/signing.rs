@@ -271,7 +271,7 @@ fn valid_admins(
     let mut valid: BTreeSet<MemberId> = admins
         .iter()
         .filter(|(id, r)| {
-            known.is_empty() || known.contains(&(**id, *r.signing().unwrap_or(&[0; 32])))
+            known.is_empty() || r.signing().is_some_and(|h| known.contains(&(**id, *h)))
         })
         .map(|(id, _)| **id)
         .collect();
@@ -428,6 +428,31 @@ pub fn seal_head(
         )),
         _ => encode(&HeadRecord::V1 { head: bytes, mac }),
     }
+}
+
+/// Before a write commits: the head this replica made passes the checks every other
+/// replica will make (loading the verifying keys if the head it follows was unsigned),
+/// so a change they would refuse is never written.
+pub fn check_own(
+    client: &mut impl GenericClient,
+    vk: &VaultKey,
+    sc: &Sidecar,
+    head_record: &[u8],
+    head: &Head,
+    rows: &mut Rows,
+) -> Result<()> {
+    let record: HeadRecord = decode(head_record, "team head")?;
+    if !matches!(record, HeadRecord::V2 { .. }) {
+        return Ok(());
+    }
+    if rows.signing_keys.is_empty() {
+        load_keys(client, &sc.team, rows)?;
+    }
+    check_head(vk, &record, head, rows, &Seen::of(sc)).map_err(|e| {
+        VaultError::team(format!(
+            "the other members would refuse this change, so nothing was written: {e}"
+        ))
+    })
 }
 
 const KEYS_TABLE: &str = "CREATE TABLE IF NOT EXISTS tresor_signing_keys (
