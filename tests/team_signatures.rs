@@ -131,7 +131,10 @@ fn a_reader_holding_the_vault_key_cannot_forge_a_write() {
         let dave = Member::new();
         let pk = dave.ok(&["identity", "new"], None).text();
         let token = alice
-            .ok(&["member", "add", "dave", pk.trim(), "--role", "reader"], None)
+            .ok(
+                &["member", "add", "dave", pk.trim(), "--role", "reader"],
+                None,
+            )
             .text();
         // The reader's replica holds the vault key and production's key: the row is
         // sealed and the head MAC'd, chained and rooted exactly as tresor would.

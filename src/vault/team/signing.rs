@@ -8,15 +8,17 @@
 //! (`tresor_signing_keys`), and a client trusts it only if it hashes to what the admin
 //! sealed. The member list and key wraps carry a second signature, an admin's
 //! ([`MembersSeal`]), which writes that do not change them carry forward: a writer can
-//! change secrets, only an admin can change who holds which key.
+//! change secrets, only an admin can change who holds which key. Which admins count is
+//! traced from the ones this replica already knew, through appointments an admin signed
+//! (anyone holding the vault key can seal a record that says "admin").
 //!
 //! Heads of team vaults made before signatures (`HeadRecord::V1`) are accepted until
 //! this replica has seen a signed one; after that an unsigned head is tampering.
 
-use orion::signer::{Seed, Signature, SigningKeyPair, VerifyingKey};
 use std::collections::{BTreeMap, BTreeSet};
 
 use orion::KP;
+use orion::signer::{Seed, Signature, SigningKeyPair, VerifyingKey};
 use postgres::GenericClient;
 
 use super::keys::{MemberId, PublicKeyBytes, TeamId, VaultKey};
