@@ -215,9 +215,16 @@ pub fn remote(global: &Global, cmd: RemoteCommand) -> CliResult {
                 _ => {}
             }
             if vault.team_needs_signing_key()? {
-                let id = unlock_identity(global, &path)?;
-                vault.team_adopt_signing_key(&id)?;
-                note("this replica now signs its changes with your identity's key");
+                // A replica made before signatures: once, its identity's signing key.
+                match unlock_identity(global, &path) {
+                    Ok(id) => {
+                        vault.team_adopt_signing_key(&id)?;
+                        note("this replica now signs its changes with your identity's key");
+                    }
+                    Err(e) => super::warn(&format!(
+                        "this replica cannot sign its changes until `tresor remote sync` can unlock your identity: {e}"
+                    )),
+                }
             }
             note(&format!(
                 "in sync at version {}",

@@ -469,7 +469,16 @@ pub fn upload_key(
     member: &MemberId,
     seed: &[u8; KEY_LEN],
 ) -> Result<()> {
-    client.batch_execute(KEYS_TABLE).map_err(db_error)?;
+    // Created by whoever uploads first into a vault made before signatures; a member
+    // whose database role may not create tables finds it there (CREATE … IF NOT EXISTS
+    // would still need that right).
+    let exists: bool = client
+        .query_one("SELECT to_regclass('tresor_signing_keys') IS NOT NULL", &[])
+        .map_err(db_error)?
+        .get(0);
+    if !exists {
+        client.batch_execute(KEYS_TABLE).map_err(db_error)?;
+    }
     client
         .execute(
             "INSERT INTO tresor_signing_keys VALUES ($1, $2, $3)
