@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What member signatures cost (ML-DSA-65, orion), whole processes timed with hyperfine
-# (median), on a throwaway PostgreSQL 15 cluster on a unix socket: a small team vault
+# (mean ± σ), on a throwaway PostgreSQL 15 cluster on a unix socket: a small team vault
 # (alice admin, bob writer, 100 secrets).
 #   edit by bob             checks the current head (2 signature verifications), signs his
 #                           head, checks it as the others will, before the commit
