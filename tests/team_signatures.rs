@@ -68,11 +68,14 @@ impl Member {
 }
 
 /// Where the replicas opened in this process keep their high-water marks: not the
-/// user's state folder (the fixture's vault ids are the same on every run).
+/// user's state folder, and one of this run's (the fixture's vault ids are the same on
+/// every run). Under target/tmp, which `cargo clean` empties.
 fn state_dir() -> &'static std::path::Path {
-    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().expect("temp dir"))
-        .path()
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("team-signatures-seen-{}", std::process::id()))
+    })
 }
 
 /// Alice's vault with secrets in development and production, put on the server.
