@@ -58,7 +58,13 @@ fn main() {
     for (i, dir) in dirs.iter().enumerate().skip(1) {
         let (v, id) = replica(dir.path());
         let token = admin
-            .team_add_member(&admin_id, &format!("w{i}"), &id.public, Role::Writer, None)
+            .team_add_member(
+                &admin_id,
+                &format!("w{i}"),
+                &(id.public, id.signing),
+                Role::Writer,
+                None,
+            )
             .expect("member add");
         v.team_join(&db.url, &token, &id).expect("remote join");
     }

@@ -44,7 +44,7 @@ impl Member {
         let out = self.ok(&["identity", "new"], None);
         let text = out.text();
         assert!(
-            text.starts_with("tresor1") && text.trim().len() == 7 + 64,
+            text.starts_with("tresor1") && text.trim().len() == 7 + 128,
             "{text}"
         );
         text.trim().to_string()

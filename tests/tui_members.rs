@@ -127,7 +127,8 @@ fn join(
     envs: Option<Vec<(String, String)>>,
 ) -> Member {
     let m = Member::new();
-    let public = m.identity().public;
+    let identity = m.identity();
+    let public = (identity.public, identity.signing);
     let token = admin
         .lv
         .vault()

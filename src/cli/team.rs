@@ -8,7 +8,7 @@ use super::keys::KdfArgs;
 use super::secrets::date;
 use super::{CliError, CliResult, Global, note, unlock};
 use crate::vault::team::identity::{self, Identity};
-use crate::vault::team::keys::{parse_public, public_text};
+use crate::vault::team::keys::parse_public;
 use crate::vault::team::records::Role;
 use crate::vault::team::{SyncReport, age_text, redact_url};
 use crate::vault::{Credential, VaultError};
@@ -173,7 +173,12 @@ pub fn identity(global: &Global, cmd: IdentityCommand) -> CliResult {
             println!("{}", id.public_text());
         }
         IdentityCommand::Show { path } => {
-            println!("{}", public_text(&identity::public(&path.path()?)?));
+            let text = match identity::public_text(&path.path()?)? {
+                Some(text) => text,
+                // Made before signatures: the signing key's hash needs the seed.
+                None => unlock_identity(global, &path)?.public_text(),
+            };
+            println!("{text}");
         }
     }
     Ok(())
@@ -245,6 +250,18 @@ pub fn remote(global: &Global, cmd: RemoteCommand) -> CliResult {
                     "every row on the server matches the commit log at version {version}"
                 ));
             }
+            if vault.team_needs_signing_key()? {
+                // A replica made before signatures: once, its identity's signing key.
+                match unlock_identity(global, &path) {
+                    Ok(id) => {
+                        vault.team_adopt_signing_key(&id)?;
+                        note("this replica now signs its changes with your identity's key");
+                    }
+                    Err(e) => super::warn(&format!(
+                        "this replica cannot sign its changes until `tresor remote sync` can unlock your identity: {e}"
+                    )),
+                }
+            }
             note(&format!(
                 "in sync at version {}",
                 vault.team_status()?.version
@@ -272,6 +289,12 @@ pub fn member(global: &Global, cmd: MemberCommand) -> CliResult {
                     .map(|e| (global.project.clone(), e.clone()))
                     .collect::<Vec<_>>()
             });
+            if vault.team_upgrade_member(&id, &name, &public, role, scope.clone())? {
+                note(&format!(
+                    "{name} can now sign their changes; they run `tresor remote sync` once"
+                ));
+                return Ok(());
+            }
             let token = vault.team_add_member(&id, &name, &public, role, scope)?;
             note(&format!(
                 "{name} added as {}; send them this token for `tresor remote join URL --token …`:",

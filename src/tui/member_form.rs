@@ -6,7 +6,7 @@ use ratatui_textarea::{Input, TextArea};
 
 use super::fields::plain_field;
 use super::text::paste_single_line;
-use crate::vault::team::keys::{PublicKeyBytes, parse_public};
+use crate::vault::team::keys::{MemberKeys, parse_public};
 use crate::vault::team::records::Role;
 
 /// The roles in the order the form cycles through them: least privilege first.
@@ -142,7 +142,7 @@ impl AddForm {
     }
 
     /// The form's content as the vault wants it; `Err` is the message for the form.
-    pub(super) fn checked(&self) -> Result<(String, PublicKeyBytes), String> {
+    pub(super) fn checked(&self) -> Result<(String, MemberKeys), String> {
         let name = self.name_text();
         crate::vault::validate::name("member", &name).map_err(|e| e.to_string())?;
         let key = self.public.lines().join("");

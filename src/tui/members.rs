@@ -20,7 +20,7 @@ use super::text::{self, printable};
 use super::unlock::UnlockState;
 use super::values::Effect;
 use crate::vault::team::identity;
-use crate::vault::team::keys::PublicKeyBytes;
+use crate::vault::team::keys::MemberKeys;
 use crate::vault::team::records::Role;
 use crate::vault::team::{MemberInfo, redact_url};
 use crate::vault::{Credential, VaultError};
@@ -106,7 +106,7 @@ pub enum Change {
     Add {
         form: Box<AddForm>,
         name: String,
-        public: PublicKeyBytes,
+        public: MemberKeys,
     },
     Remove {
         member: MemberInfo,

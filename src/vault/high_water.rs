@@ -54,6 +54,10 @@ pub enum Mark {
 
 /// The folder of the records: `$XDG_STATE_HOME/tresor/seen` on Linux.
 pub fn dir() -> Option<PathBuf> {
+    #[cfg(feature = "test-support")]
+    if let Some(dir) = super::testing::state_dir() {
+        return Some(dir.join("seen"));
+    }
     let dirs = directories::ProjectDirs::from("", "", "tresor")?;
     let base = dirs
         .state_dir()

@@ -10,6 +10,18 @@ use super::storage::Table;
 use super::{SecretId, Vault};
 
 static CLOCK_OFFSET: AtomicI64 = AtomicI64::new(0);
+static STATE_DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Keeps this process's high-water marks in `dir` instead of the user's state folder
+/// (first call wins), for tests that open committed fixtures in-process: their vault
+/// ids are the same on every run.
+pub fn set_state_dir(dir: std::path::PathBuf) {
+    let _ = STATE_DIR.set(dir);
+}
+
+pub(super) fn state_dir() -> Option<&'static std::path::PathBuf> {
+    STATE_DIR.get()
+}
 
 /// Moves this process's vault clock (times of creation and change) by `seconds`, so a
 /// demo vault can hold values changed months ago (`examples/demo_vault.rs`). Only in

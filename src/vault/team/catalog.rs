@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 
 use super::identity::Identity;
 use super::keys::{self, EnvId, EnvKey, MemberId};
-use super::records::{MemberRecord, Role, Rows};
+use super::records::{Role, Rows};
 use super::sidecar::Sidecar;
 use super::{Edit, Held, TeamGuard, open_member, seal_secret, wrap_to};
 use crate::vault::crypto;
@@ -103,10 +103,9 @@ fn every_env_members(
 ) -> Result<Vec<(MemberId, keys::PublicKeyBytes)>> {
     let mut out = Vec::new();
     for (id, sealed) in &rows.members {
-        let MemberRecord::V1 { public, envs, .. } =
-            open_member(&held.vk, &sc.team, sc.epoch, id, sealed)?;
-        if envs.is_none() {
-            out.push((*id, public));
+        let record = open_member(&held.vk, &sc.team, sc.epoch, id, sealed)?;
+        if record.envs().is_none() {
+            out.push((*id, *record.public()));
         }
     }
     Ok(out)
@@ -260,7 +259,7 @@ impl Vault {
             return Ok(false);
         };
         let mut client = super::server::connect(&sc.url)?;
-        let rows = super::server::small_rows(&mut *client, &sc.team)?;
+        let rows = super::server::small_rows(&mut *client, &sc.team, false)?;
         Ok(rows.wraps.keys().any(|(member, scope)| {
             *member == sc.member
                 && scope[..] != keys::VAULT_SCOPE[..]

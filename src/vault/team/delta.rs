@@ -13,6 +13,7 @@ use super::log::{self, CommitBody, Place, RowHash};
 use super::records::{Head, Rows, SealedSecret, head_hash};
 use super::server::{self, Snapshot};
 use super::sidecar::Sidecar;
+use super::signing::{self, Seen};
 use super::{Held, claimed_epoch, open_env, open_secret, tampered, verify};
 use crate::vault::error::{Result, VaultError};
 use crate::vault::records::SecretMeta;
@@ -68,9 +69,10 @@ pub(super) fn fetch(
             return Err(tampered("the same version with another content"));
         }
         let body = log::open_commit(vk, team, &head, None)?;
-        let small = server::small_rows(client, team)?;
+        let small = server::small_rows(client, team, signing::is_signed(&head))?;
         let count = server::secret_count(client, team)?;
         log::check_head(vk, &body, &small, count)?;
+        signing::check_head(vk, team, &head, &small, &Seen::of(sc))?;
         return Ok(Found::Same { small });
     }
     let records = server::commits_from(client, team, sc.seen_version + 1)?;
@@ -95,10 +97,11 @@ pub(super) fn fetch(
         .collect();
     let present = server::count_present(client, team, &deleted)?;
     log::check_delta_rows(vk, &places, &since, present)?;
-    let small = server::small_rows(client, team)?;
+    let small = server::small_rows(client, team, signing::is_signed(&head))?;
     let count = server::secret_count(client, team)?;
     let last = commits.last().ok_or_else(|| tampered("an empty log"))?;
     log::check_head(vk, last, &small, count)?;
+    signing::check_head(vk, team, &head, &small, &Seen::of(sc))?;
     Ok(Found::Delta(Delta {
         version,
         head,
@@ -109,9 +112,21 @@ pub(super) fn fetch(
 }
 
 /// A whole snapshot verified: against its log (format 2), or against the head's state
-/// root (format 1, before the first write of this build migrated it). Returns the
-/// head's epoch.
+/// root (format 1, before the first write of this build migrated it), and the head's
+/// signatures. Returns the head's epoch.
 pub(super) fn whole(
+    vk: &VaultKey,
+    team: &TeamId,
+    snap: &Snapshot,
+    seen: Option<(u64, [u8; 32])>,
+    signed: &Seen,
+) -> Result<u64> {
+    let epoch = whole_unsigned(vk, team, snap, seen)?;
+    signing::check_head(vk, team, &snap.head, &snap.rows, signed)?;
+    Ok(epoch)
+}
+
+fn whole_unsigned(
     vk: &VaultKey,
     team: &TeamId,
     snap: &Snapshot,
@@ -169,6 +184,9 @@ pub(super) fn migrate(
         secrets: rows.secrets.len() as u64,
     };
     let (record, changes) = log::seal_commit(&held.vk, &body)?;
+    let mut small = rows.small();
+    let record = signing::sign(&held.vk, sc, record, &body, &small, Some(head))?;
+    signing::check_own(tx, &held.vk, sc, &record, &mut small)?;
     server::insert_commit(tx, team, next, true, (&record, &changes))?;
     server::set_head(tx, team, version, &record)?;
     Ok((next, record))

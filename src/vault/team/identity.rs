@@ -1,7 +1,10 @@
 //! A member's identity: an X25519 keypair for HPKE, made once per person or server. The
 //! private part is a random 32-byte seed sealed in a 0600 file, under a key from the
 //! same kind of credential as a vault (a passphrase through Argon2id, or a keyfile).
-//! The public part is printed as `tresor1…` for an admin to add.
+//! The same seed gives the member's ML-DSA-65 signing key (`signing::seed_of`, its own
+//! KDF label). The public part, the X25519 key and the hash of the verifying key, is
+//! printed as `tresor1…` for an admin to add; identity files made before signatures (V1)
+//! hold only the X25519 key, so their public text needs the credential once.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +12,7 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use super::keys::{self, PublicKeyBytes};
+use super::signing::{self, KeyHash};
 use crate::vault::crypto::{self, KdfParams, Key32};
 use crate::vault::error::{Result, VaultError};
 use crate::vault::records::{decode, encode};
@@ -31,17 +35,42 @@ enum IdentityFile {
         nonce: [u8; 24],
         sealed: Vec<u8>,
     },
+    /// V1 and the hash of the signing key's verifying key, for `identity show`.
+    V2 {
+        protection: Protection,
+        public: PublicKeyBytes,
+        signing: KeyHash,
+        nonce: [u8; 24],
+        sealed: Vec<u8>,
+    },
 }
 
 /// An unlocked identity. Dropping it wipes the seed.
 pub struct Identity {
     pub(super) seed: Key32,
     pub public: PublicKeyBytes,
+    /// The hash of this identity's verifying key.
+    pub signing: KeyHash,
 }
 
 impl Identity {
     pub fn public_text(&self) -> String {
-        keys::public_text(&self.public)
+        keys::public_text(&self.public, Some(&self.signing))
+    }
+
+    /// The ML-DSA-65 seed a replica keeps to sign its writes.
+    pub(super) fn signing_seed(&self) -> Result<Key32> {
+        signing::seed_of(&self.seed)
+    }
+
+    fn from_seed(seed: Key32) -> Result<Identity> {
+        let public = keys::public_of(&seed)?;
+        let signing = signing::key_hash(&signing::verifying_key(&*signing::seed_of(&seed)?)?)?;
+        Ok(Identity {
+            seed,
+            public,
+            signing,
+        })
     }
 }
 
@@ -93,12 +122,12 @@ pub fn create(path: &Path, credential: &Credential, kdf: KdfParams) -> Result<Id
         }
     };
     let key = kek(&protection, credential)?;
-    let seed = crypto::random_key()?;
-    let public = keys::public_of(&seed)?;
-    let (nonce, sealed) = crypto::seal(&key, &seed[..], &ad(&public))?;
-    let bytes = encode(&IdentityFile::V1 {
+    let identity = Identity::from_seed(crypto::random_key()?)?;
+    let (nonce, sealed) = crypto::seal(&key, &identity.seed[..], &ad(&identity.public))?;
+    let bytes = encode(&IdentityFile::V2 {
         protection,
-        public,
+        public: identity.public,
+        signing: identity.signing,
         nonce,
         sealed,
     })?;
@@ -107,13 +136,18 @@ pub fn create(path: &Path, credential: &Credential, kdf: KdfParams) -> Result<Id
     std::io::Write::write_all(&mut file, &bytes)
         .and_then(|()| file.sync_all())
         .map_err(|e| VaultError::io(path, e))?;
-    Ok(Identity { seed, public })
+    Ok(identity)
 }
 
-/// The public key alone: no credential needed.
-pub fn public(path: &Path) -> Result<PublicKeyBytes> {
-    let IdentityFile::V1 { public, .. } = read_file(path)?;
-    Ok(public)
+/// The public text without the credential; `None` for an identity file made before
+/// signatures (its signing key's hash needs the seed: unlock it).
+pub fn public_text(path: &Path) -> Result<Option<String>> {
+    match read_file(path)? {
+        IdentityFile::V1 { .. } => Ok(None),
+        IdentityFile::V2 {
+            public, signing, ..
+        } => Ok(Some(keys::public_text(&public, Some(&signing)))),
+    }
 }
 
 fn read_file(path: &Path) -> Result<IdentityFile> {
@@ -131,21 +165,30 @@ fn read_file(path: &Path) -> Result<IdentityFile> {
 
 /// Unlocks the identity with the same kind of credential it was made with.
 pub fn unlock(path: &Path, credential: &Credential) -> Result<Identity> {
-    let IdentityFile::V1 {
-        protection,
-        public,
-        nonce,
-        sealed,
-    } = read_file(path)?;
+    let (protection, public, signing, nonce, sealed) = match read_file(path)? {
+        IdentityFile::V1 {
+            protection,
+            public,
+            nonce,
+            sealed,
+        } => (protection, public, None, nonce, sealed),
+        IdentityFile::V2 {
+            protection,
+            public,
+            signing,
+            nonce,
+            sealed,
+        } => (protection, public, Some(signing), nonce, sealed),
+    };
     let key = kek(&protection, credential)?;
     let plain = crypto::open(&key, &nonce, &sealed, &ad(&public))
         .map_err(|_| VaultError::WrongCredential)?;
     let seed: [u8; 32] = plain[..].try_into().map_err(|_| VaultError::Crypto)?;
-    let seed = zeroize::Zeroizing::new(seed);
-    if keys::public_of(&seed)? != public {
+    let identity = Identity::from_seed(zeroize::Zeroizing::new(seed))?;
+    if identity.public != public || signing.is_some_and(|s| s != identity.signing) {
         return Err(VaultError::Corrupt(
             "the identity file's public key is not its private key's".into(),
         ));
     }
-    Ok(Identity { seed, public })
+    Ok(identity)
 }

@@ -10,6 +10,7 @@ use orion::hazardous::hpke::{DHKEM_X25519_SHA256_CHACHA20, ModeAuth};
 use orion::hazardous::kem::x25519_hkdf_sha256::{KeyPair, PublicKey};
 use zeroize::Zeroizing;
 
+use super::signing::KeyHash;
 use crate::vault::crypto::{self, KEY_LEN, Key32, TAG_LEN};
 use crate::vault::error::{Result, VaultError};
 
@@ -18,6 +19,8 @@ pub type EnvId = [u8; 16];
 pub type SecretId = [u8; 32];
 pub type MemberId = [u8; 16];
 pub type PublicKeyBytes = [u8; 32];
+/// A member's public text, parsed: the X25519 key and the hash of the ML-DSA-65 key.
+pub type MemberKeys = (PublicKeyBytes, KeyHash);
 
 type Hpke = ModeAuth<DHKEM_X25519_SHA256_CHACHA20>;
 const WRAP_INFO: &[u8] = b"tresor/team/v1/wrap";
@@ -168,19 +171,36 @@ pub fn unwrap(
     Ok(key)
 }
 
-/// `tresor1` + 64 hex digits: a member's public key as people paste it.
-pub fn public_text(pk: &PublicKeyBytes) -> String {
-    format!("tresor1{}", crate::vault::audit::hex_string(pk))
+/// `tresor1` + 128 hex digits: a member's X25519 key and the hash of their ML-DSA-65
+/// verifying key, as people paste it. A member added before signatures has only the
+/// first 64 (`signing` is `None`).
+pub fn public_text(pk: &PublicKeyBytes, signing: Option<&KeyHash>) -> String {
+    let mut text = format!("tresor1{}", crate::vault::audit::hex_string(pk));
+    if let Some(hash) = signing {
+        text.push_str(&crate::vault::audit::hex_string(hash));
+    }
+    text
 }
 
-pub fn parse_public(text: &str) -> Result<PublicKeyBytes> {
+/// A pasted public key: (X25519 key, verifying key hash). The shorter text of an older
+/// tresor has no signing key: its owner prints it again with this version.
+pub fn parse_public(text: &str) -> Result<MemberKeys> {
     let bad = || {
         VaultError::team(format!(
-            "`{}` is not a tresor public key (tresor1 followed by 64 hex digits, as `tresor identity new` prints)",
+            "`{}` is not a tresor public key (tresor1 followed by 128 hex digits, as `tresor identity show` prints)",
             crate::vault::validate::printable(text)
         ))
     };
     let hex = text.trim().strip_prefix("tresor1").ok_or_else(bad)?;
     let bytes = crate::vault::audit::unhex(hex.as_bytes()).ok_or_else(bad)?;
-    bytes.try_into().map_err(|_| bad())
+    match bytes.len() {
+        64 => Ok((
+            bytes[..32].try_into().map_err(|_| bad())?,
+            bytes[32..].try_into().map_err(|_| bad())?,
+        )),
+        32 => Err(VaultError::team(
+            "this public key was printed by an older tresor and has no signing key: ask its owner to run `tresor identity show` again with this version and send the longer key it prints",
+        )),
+        _ => Err(bad()),
+    }
 }

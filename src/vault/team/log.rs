@@ -111,11 +111,13 @@ pub fn open_commit(
     record: &[u8],
     changes: Option<&[u8]>,
 ) -> Result<CommitBody> {
-    let Ok(HeadRecord::V2 { commit, mac }) = decode(record, "team commit") else {
-        return Err(tampered("a commit does not decode"));
+    let record: HeadRecord = match decode(record, "team commit") {
+        Ok(r @ (HeadRecord::V2 { .. } | HeadRecord::V3 { .. })) => r,
+        _ => return Err(tampered("a commit does not decode")),
     };
-    let expected: [u8; 32] = crypto::keyed_hash(&vk.head, &[b"commit", &commit])?;
-    if !crypto::same(&expected, &mac) {
+    let (commit, mac) = record.parts();
+    let expected: [u8; 32] = crypto::keyed_hash(&vk.head, &[b"commit", commit])?;
+    if !crypto::same(&expected, mac) {
         return Err(tampered("a commit's MAC"));
     }
     let Commit::V1 {
@@ -158,10 +160,11 @@ pub fn open_commit(
 
 /// The epoch and version a sealed commit claims, before anything is verified.
 pub fn claimed(record: &[u8]) -> Option<(u64, u64)> {
-    let HeadRecord::V2 { commit, .. } = decode(record, "team commit").ok()? else {
+    let record: HeadRecord = decode(record, "team commit").ok()?;
+    if matches!(record, HeadRecord::V1 { .. }) {
         return None;
-    };
-    let Commit::V1 { epoch, version, .. } = decode(&commit, "team commit").ok()?;
+    }
+    let Commit::V1 { epoch, version, .. } = decode(record.parts().0, "team commit").ok()?;
     Some((epoch, version))
 }
 

@@ -14,6 +14,8 @@ mod catalog;
 mod connection;
 mod delta;
 #[cfg(feature = "test-support")]
+pub mod forge;
+#[cfg(feature = "test-support")]
 mod format1;
 pub mod identity;
 pub mod keys;
@@ -22,6 +24,8 @@ pub mod records;
 mod removal;
 mod server;
 mod sidecar;
+pub mod signing;
+mod upgrade;
 pub mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,6 +40,7 @@ use self::log::{CommitBody, Place};
 use self::records::{Head, HeadRecord, MemberRecord, Role, Rows, SealedSecret, Wrap, head_hash};
 use self::server::Snapshot;
 use self::sidecar::Sidecar;
+use self::signing::{KeyHash, Seen};
 use super::crypto::{self, Key32};
 use super::error::{Result, VaultError};
 use super::integrity;
@@ -73,6 +78,9 @@ pub struct MemberInfo {
     pub is_me: bool,
     /// When the member last reached the server; `None` when unknown.
     pub last_seen: Option<i64>,
+    /// Added with a signing key (members added before signatures are not, until an
+    /// admin adds them again with the key `identity show` prints now).
+    pub signs: bool,
 }
 
 /// Where this replica stands, for `remote status`.
@@ -482,10 +490,12 @@ impl Vault {
             &sc.team,
             &snap,
             Some((sc.seen_version, sc.seen_hash)),
+            &Seen::of(sc),
         )?;
         self.replace_from(sc, held, &snap.rows)?;
         sc.seen_version = snap.version;
         sc.seen_hash = head_hash(&snap.head)?;
+        signing::observe(sc, &held.vk, &snap.head, &snap.rows)?;
         sc.synced_at = now();
         sc.dirty = false;
         self.team_save(sc)?;
@@ -732,6 +742,8 @@ impl Vault {
             secrets: server::secret_count(&mut tx, &sc.team)?,
         };
         let (record, changes) = log::seal_commit(vk, &body)?;
+        let record = signing::sign(vk, sc, record, &body, &edit.rows, Some(&head))?;
+        signing::check_own(&mut tx, vk, sc, &record, &mut edit.rows)?;
         server::insert_commit(&mut tx, &sc.team, next, false, (&record, &changes))?;
         server::set_head(&mut tx, &sc.team, version, &record)?;
         server::notify_changed(&mut tx, &sc.team)?;
@@ -744,6 +756,7 @@ impl Vault {
         };
         sc.seen_version = next;
         sc.seen_hash = head_hash(&record)?;
+        signing::observe(sc, &held.vk, &record, &edit.rows)?;
         sc.synced_at = now();
         sc.dirty = !applied;
         self.team_save(sc)
@@ -759,12 +772,12 @@ impl Vault {
         head: &[u8],
     ) -> Result<VaultError> {
         let (writer, time) = head_writer(&held.vk, &sc.team, head)?;
-        let small = server::small_rows(tx, &sc.team)?;
+        let small = server::small_rows(tx, &sc.team, false)?;
         let who = small
             .members
             .get(&writer)
             .and_then(|s| open_member(&held.vk, &sc.team, sc.epoch, &writer, s).ok())
-            .map(|MemberRecord::V1 { name, .. }| name)
+            .map(|record| record.name().to_string())
             .unwrap_or_else(|| "another member".into());
         Ok(VaultError::team(format!(
             "the team vault was changed by {who} {} ago; nothing was written: run the command again",
@@ -825,13 +838,15 @@ impl Vault {
             );
             env_keys.push((env_id, *ek_raw));
         }
-        let record = MemberRecord::V1 {
+        let record = MemberRecord::V2 {
             name: name.into(),
             public: identity.public,
+            signing: identity.signing,
             role: Role::Admin,
             envs: None,
             added: now(),
             added_by: me,
+            grant: None,
         };
         rows.members.insert(
             me,
@@ -853,9 +868,7 @@ impl Vault {
                 &vk_raw,
             )?,
         );
-        let mut client = server::connect(url)?;
-        let head_record = init_on_server(&mut client, &vk, &team, epoch, me, &rows)?;
-        let sc = Sidecar {
+        let mut sc = Sidecar {
             url: url.into(),
             team,
             member: me,
@@ -864,10 +877,18 @@ impl Vault {
             vault_key: *vk_raw,
             env_keys,
             seen_version: 1,
-            seen_hash: head_hash(&head_record)?,
+            seen_hash: [0; 32],
             synced_at: now(),
             dirty: false,
+            signing_seed: Some(*identity.signing_seed()?),
+            signed_seen: false,
+            members_seen: 0,
+            admins: Vec::new(),
         };
+        let mut client = server::connect(url)?;
+        let head_record = init_on_server(&mut client, &vk, &sc, &rows)?;
+        sc.seen_hash = head_hash(&head_record)?;
+        signing::observe(&mut sc, &vk, &head_record, &rows)?;
         self.team_save(&sc)?;
         self.audit("remote init", "", "", name);
         Ok(hex(&team))
@@ -879,10 +900,11 @@ impl Vault {
         &self,
         identity: &Identity,
         name: &str,
-        public: &PublicKeyBytes,
+        public: &(PublicKeyBytes, KeyHash),
         role: Role,
         envs: Option<Vec<(String, String)>>,
     ) -> Result<String> {
+        let (public, signing) = (&public.0, &public.1);
         super::validate::name("member", name)?;
         let _lock = sidecar::lock(&self.path)?;
         let mut sc = self.team_required()?;
@@ -892,15 +914,13 @@ impl Vault {
             ));
         }
         let member: MemberId = crypto::random_bytes()?;
+        self.ensure_signing_key(&mut sc, identity)?;
         self.team_write(&mut sc, |sc, held, edit| {
             let rows = &mut edit.rows;
             let mut mine = None;
             for (id, sealed) in &rows.members {
-                let MemberRecord::V1 {
-                    name: existing,
-                    public: pk,
-                    ..
-                } = open_member(&held.vk, &sc.team, sc.epoch, id, sealed)?;
+                let record = open_member(&held.vk, &sc.team, sc.epoch, id, sealed)?;
+                let (existing, pk) = (record.name(), *record.public());
                 if existing == name {
                     return Err(VaultError::team(format!(
                         "a member named `{name}` already exists"
@@ -937,14 +957,17 @@ impl Vault {
                     ids
                 }
             };
-            let record = MemberRecord::V1 {
+            let mut record = MemberRecord::V2 {
                 name: name.into(),
                 public: *public,
+                signing: *signing,
                 role,
                 envs: envs.clone(),
                 added: now(),
                 added_by: sc.member,
+                grant: None,
             };
+            signing::appoint(sc, &member, &mut record)?;
             rows.members.insert(
                 member,
                 keys::seal(
@@ -1013,6 +1036,7 @@ impl Vault {
             VaultError::team("no such team vault on this server (check the URL and the token)")
         })?;
         let sc = adopt(url, team, member, &snap, identity, Some(inviter), None)?;
+        signing::upload_key(&mut *client, &team, &member, &*identity.signing_seed()?)?;
         let held = Held::from_sidecar(&sc)?;
         self.replace_from(&sc, &held, &snap.rows)?;
         self.team_save(&sc)?;
@@ -1035,6 +1059,7 @@ impl Vault {
             &sc.team,
             &snap,
             Some((sc.seen_version, sc.seen_hash)),
+            &Seen::of(&sc),
         )?;
         let rows = &snap.rows;
         let mut records = BTreeMap::new();
@@ -1042,33 +1067,22 @@ impl Vault {
             records.insert(*id, open_member(&held.vk, &sc.team, sc.epoch, id, sealed)?);
         }
         let name_of = |id: &MemberId| match records.get(id) {
-            Some(MemberRecord::V1 { name, .. }) => name.clone(),
+            Some(record) => record.name().to_string(),
             None => "a removed member".into(),
         };
         let mut out: Vec<MemberInfo> = records
             .iter()
-            .map(
-                |(
-                    id,
-                    MemberRecord::V1 {
-                        name,
-                        public,
-                        role,
-                        envs,
-                        added,
-                        added_by,
-                    },
-                )| MemberInfo {
-                    name: name.clone(),
-                    public: keys::public_text(public),
-                    role: *role,
-                    envs: envs.clone(),
-                    added: *added,
-                    added_by: name_of(added_by),
-                    is_me: *id == sc.member,
-                    last_seen: None,
-                },
-            )
+            .map(|(id, record)| MemberInfo {
+                name: record.name().to_string(),
+                public: keys::public_text(record.public(), record.signing()),
+                role: record.role(),
+                envs: record.envs().clone(),
+                added: record.added().0,
+                added_by: name_of(record.added().1),
+                is_me: *id == sc.member,
+                signs: record.signing().is_some(),
+                last_seen: None,
+            })
             .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
@@ -1097,9 +1111,13 @@ fn adopt(
     snap: &Snapshot,
     identity: &Identity,
     inviter: Option<PublicKeyBytes>,
-    seen: Option<(u64, [u8; 32])>,
+    seen: Option<((u64, [u8; 32]), Seen)>,
 ) -> Result<Sidecar> {
     let (version, head, rows) = (snap.version, &snap.head, &snap.rows);
+    let (seen, signed) = match seen {
+        Some((head, signed)) => (Some(head), signed),
+        None => (None, Seen::default()),
+    };
     let not_for_you = || {
         VaultError::team(
             "the token's keys do not open with this identity, or were not made by the admin who issued the token",
@@ -1112,6 +1130,7 @@ fn adopt(
     if inviter.is_some_and(|i| i != vault_wrap.wrapper) {
         return Err(not_for_you());
     }
+    let pinned = inviter.is_some();
     let inviter = vault_wrap.wrapper;
     let epoch = vault_wrap.epoch;
     let vk_raw = keys::unwrap(
@@ -1123,16 +1142,22 @@ fn adopt(
     )
     .map_err(|_| not_for_you())?;
     let vk = VaultKey::derive(vk_raw.clone(), &team)?;
-    let head_epoch = delta::whole(&vk, &team, snap, seen)?;
+    let mut signed = signed;
+    if pinned && signed.admins.is_empty() {
+        // Joining: the admin the token names (and who appointed them) is trusted first.
+        signed.admins = signing::join_anchors(&vk, &team, epoch, rows, &inviter)?;
+        // An inviter who signs: this vault's changes are signed, unsigned ones are forged.
+        signed.signed = !signed.admins.is_empty();
+    }
+    let head_epoch = delta::whole(&vk, &team, snap, seen, &signed)?;
     if head_epoch != epoch {
         return Err(tampered("a key wrap of another epoch"));
     }
     let mut admins = Vec::new();
     let mut role = None;
     for (id, sealed) in &rows.members {
-        let MemberRecord::V1 {
-            public, role: r, ..
-        } = open_member(&vk, &team, epoch, id, sealed)?;
+        let record = open_member(&vk, &team, epoch, id, sealed)?;
+        let (public, r) = (*record.public(), record.role());
         if r == Role::Admin {
             admins.push(public);
         }
@@ -1169,7 +1194,7 @@ fn adopt(
         .map_err(|_| tampered("a key wrap"))?;
         env_keys.push((env_id, *raw));
     }
-    Ok(Sidecar {
+    let mut sc = Sidecar {
         url: url.into(),
         team,
         member,
@@ -1181,7 +1206,13 @@ fn adopt(
         seen_hash: head_hash(head)?,
         synced_at: now(),
         dirty: false,
-    })
+        signing_seed: Some(*identity.signing_seed()?),
+        signed_seen: signed.signed,
+        members_seen: signed.members_version,
+        admins: signed.admins,
+    };
+    signing::observe(&mut sc, &vk, head, rows)?;
+    Ok(sc)
 }
 
 /// Why a sync found the server away; a replica still holding a change whose server write
@@ -1228,11 +1259,13 @@ pub fn redact_url(url: &str) -> String {
 fn init_on_server(
     client: &mut postgres::Client,
     vk: &VaultKey,
-    team: &TeamId,
-    epoch: u64,
-    me: MemberId,
+    sc: &Sidecar,
     rows: &Rows,
 ) -> Result<Vec<u8>> {
+    let (team, epoch, me) = (&sc.team, sc.epoch, sc.member);
+    let seed = sc
+        .signing_seed
+        .ok_or_else(|| VaultError::team("a new team vault needs its admin's signing key"))?;
     #[cfg(feature = "test-support")]
     if format1::wanted() {
         let head = Head::V1 {
@@ -1261,11 +1294,13 @@ fn init_on_server(
         secrets: rows.secrets.len() as u64,
     };
     let (record, changes) = log::seal_commit(vk, &body)?;
+    let record = signing::sign(vk, sc, record, &body, rows, None)?;
     server::create_schema(client)?;
     let mut tx = client.transaction().map_err(server::db_error)?;
     server::insert_vault(&mut tx, team, &record)?;
     server::apply(&mut tx, team, &Rows::default(), rows, Some(1))?;
     server::insert_commit(&mut tx, team, 1, true, (&record, &changes))?;
+    signing::upload_key(&mut tx, team, &me, &seed)?;
     tx.commit().map_err(server::db_error)?;
     Ok(record)
 }

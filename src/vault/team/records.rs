@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::keys::{EnvId, MemberId, PublicKeyBytes, SecretId, TeamId};
+use super::signing::KeyHash;
 use crate::vault::crypto::{KEY_LEN, Mac};
 use crate::vault::error::{Result, VaultError};
 
@@ -53,6 +54,72 @@ pub enum MemberRecord {
         added: i64,
         added_by: MemberId,
     },
+    /// V1 and the hash of the member's ML-DSA-65 verifying key (`signing::key_hash`):
+    /// the key itself is uploaded by the member and trusted only if it hashes to this.
+    V2 {
+        name: String,
+        public: PublicKeyBytes,
+        signing: KeyHash,
+        role: Role,
+        envs: Option<Vec<(String, String)>>,
+        added: i64,
+        added_by: MemberId,
+        /// For an admin: (the admin who appointed them, their signature over this
+        /// member's id, keys and role; `signing::grant`). `None` for the first admin.
+        grant: Option<(MemberId, Vec<u8>)>,
+    },
+}
+
+impl MemberRecord {
+    pub fn name(&self) -> &str {
+        match self {
+            MemberRecord::V1 { name, .. } | MemberRecord::V2 { name, .. } => name,
+        }
+    }
+
+    pub fn public(&self) -> &PublicKeyBytes {
+        match self {
+            MemberRecord::V1 { public, .. } | MemberRecord::V2 { public, .. } => public,
+        }
+    }
+
+    pub fn role(&self) -> Role {
+        match self {
+            MemberRecord::V1 { role, .. } | MemberRecord::V2 { role, .. } => *role,
+        }
+    }
+
+    pub fn envs(&self) -> &Option<Vec<(String, String)>> {
+        match self {
+            MemberRecord::V1 { envs, .. } | MemberRecord::V2 { envs, .. } => envs,
+        }
+    }
+
+    pub fn added(&self) -> (i64, &MemberId) {
+        match self {
+            MemberRecord::V1 {
+                added, added_by, ..
+            }
+            | MemberRecord::V2 {
+                added, added_by, ..
+            } => (*added, added_by),
+        }
+    }
+
+    pub fn grant(&self) -> Option<&(MemberId, Vec<u8>)> {
+        match self {
+            MemberRecord::V1 { .. } => None,
+            MemberRecord::V2 { grant, .. } => grant.as_ref(),
+        }
+    }
+
+    /// The hash of the member's verifying key; `None`: a member added before signatures.
+    pub fn signing(&self) -> Option<&KeyHash> {
+        match self {
+            MemberRecord::V1 { .. } => None,
+            MemberRecord::V2 { signing, .. } => Some(signing),
+        }
+    }
 }
 
 /// The head: the one row that says which state is current. MAC'd under the vault key.
@@ -72,11 +139,48 @@ pub enum Head {
 
 /// The head row's bytes. `V1`: a head with a state root (team vaults made before the
 /// commit log; migrated by the first write). `V2`: the latest sealed commit
-/// (`log::seal_commit`), also stored in the commit log.
+/// (`log::seal_commit`), also stored in the commit log. `V3`: the same, signed
+/// (`signing::sign`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub enum HeadRecord {
-    V1 { head: Vec<u8>, mac: [u8; 32] },
-    V2 { commit: Vec<u8>, mac: [u8; 32] },
+    V1 {
+        head: Vec<u8>,
+        mac: [u8; 32],
+    },
+    V2 {
+        commit: Vec<u8>,
+        mac: [u8; 32],
+    },
+    /// A commit signed by its writer; `members` is an admin's signature over the member
+    /// list and key wraps, carried forward by writes that do not change them.
+    V3 {
+        commit: Vec<u8>,
+        mac: [u8; 32],
+        members: MembersSeal,
+        signature: Vec<u8>,
+    },
+}
+
+impl HeadRecord {
+    /// The encoded head or commit, and its MAC.
+    pub fn parts(&self) -> (&[u8], &[u8; 32]) {
+        match self {
+            HeadRecord::V1 { head: bytes, mac }
+            | HeadRecord::V2 { commit: bytes, mac }
+            | HeadRecord::V3 {
+                commit: bytes, mac, ..
+            } => (bytes, mac),
+        }
+    }
+}
+
+/// An admin's ML-DSA-65 signature over the member list and key wraps as they stood at
+/// `version` (see `signing`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MembersSeal {
+    pub version: u64,
+    pub by: MemberId,
+    pub signature: Vec<u8>,
 }
 
 /// A key wrapped to a member by an admin (HPKE auth mode).
@@ -102,6 +206,9 @@ pub struct Rows {
     pub secrets: BTreeMap<(EnvId, SecretId), SealedSecret>,
     /// The version of the commit that last wrote each secret row (the server's column).
     pub versions: BTreeMap<(EnvId, SecretId), u64>,
+    /// Members' ML-DSA-65 verifying keys as uploaded (read only for a signed head; not in
+    /// the state root: each is checked against the hash in its member record).
+    pub signing_keys: BTreeMap<MemberId, Vec<u8>>,
 }
 
 impl Rows {

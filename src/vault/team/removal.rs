@@ -11,10 +11,11 @@ use std::collections::BTreeMap;
 use super::identity::Identity;
 use super::keys::{self, EnvId, EnvKey, MemberId, VaultKey};
 use super::log::{self, CommitBody};
-use super::records::{MemberRecord, Role, Rows, head_hash};
+use super::records::{Role, Rows, head_hash};
+use super::signing::Seen;
 use super::{
     Held, adopt, claimed_epoch, delta, open_env, open_member, open_secret, seal_secret, server,
-    wrap_to,
+    signing, wrap_to,
 };
 use crate::vault::crypto;
 use crate::vault::error::{Result, VaultError};
@@ -40,6 +41,7 @@ impl Vault {
                 "only an admin of the team vault can remove members",
             ));
         }
+        self.ensure_signing_key(&mut sc, identity)?;
         let held = Held::from_sidecar(&sc)?;
         let mut client = server::connect(&sc.url)?;
         let mut tx = client.transaction().map_err(server::db_error)?;
@@ -53,6 +55,7 @@ impl Vault {
             &sc.team,
             &snap,
             Some((sc.seen_version, sc.seen_hash)),
+            &Seen::of(&sc),
         )?;
         let (version, head, rows) = (snap.version, &snap.head, &snap.rows);
         if version != sc.seen_version {
@@ -67,7 +70,7 @@ impl Vault {
         }
         let gone: MemberId = members
             .iter()
-            .find(|(_, MemberRecord::V1 { name: n, .. })| n == name)
+            .find(|(_, record)| record.name() == name)
             .map(|(id, _)| *id)
             .ok_or_else(|| VaultError::team(format!("no member named `{name}`")))?;
         if gone == sc.member {
@@ -76,7 +79,7 @@ impl Vault {
             ));
         }
         match members.get(&sc.member) {
-            Some(MemberRecord::V1 { public, .. }) if *public == identity.public => {}
+            Some(record) if *record.public() == identity.public => {}
             _ => {
                 return Err(VaultError::team(
                     "this identity is not the one that joined this vault as an admin",
@@ -132,7 +135,7 @@ impl Vault {
             if *id == gone {
                 continue;
             }
-            let MemberRecord::V1 { public, .. } = record;
+            let public = record.public();
             new.members.insert(
                 *id,
                 keys::seal(
@@ -178,6 +181,9 @@ impl Vault {
             secrets: new.secrets.len() as u64,
         };
         let (record, changes) = log::seal_commit(&vk, &body)?;
+        let mut small = new.small();
+        let record = signing::sign(&vk, &sc, record, &body, &small, Some(head))?;
+        signing::check_own(&mut tx, &vk, &sc, &record, &mut small)?;
         if log::claimed(head).is_none() {
             server::migrate_schema(&mut tx)?;
         }
@@ -192,6 +198,7 @@ impl Vault {
         sc.env_keys = env_map.values().map(|(id, ek)| (*id, *ek.raw)).collect();
         sc.seen_version = version + 1;
         sc.seen_hash = head_hash(&record)?;
+        signing::observe(&mut sc, &vk, &record, &new)?;
         sc.synced_at = now();
         sc.dirty = false;
         self.team_save(&sc)?;
@@ -227,7 +234,7 @@ impl Vault {
             &snap,
             identity,
             None,
-            Some((sc.seen_version, sc.seen_hash)),
+            Some(((sc.seen_version, sc.seen_hash), super::Seen::of(&sc))),
         )?;
         let held = Held::from_sidecar(&fresh)?;
         self.replace_from(&fresh, &held, &snap.rows)?;

@@ -315,10 +315,18 @@ pub fn count_present(
     Ok(n as usize)
 }
 
-/// The members, wraps and environments: small tables, read whole by every write.
-pub fn small_rows(client: &mut impl GenericClient, team: &TeamId) -> Result<Rows> {
+/// The members, wraps and environments: small tables, read whole by every write; with
+/// the members' verifying keys when the head is signed.
+pub fn small_rows(
+    client: &mut impl GenericClient,
+    team: &TeamId,
+    signing_keys: bool,
+) -> Result<Rows> {
     let mut rows = Rows::default();
     load_small(client, team, &mut rows)?;
+    if signing_keys {
+        super::signing::load_keys(client, team, &mut rows)?;
+    }
     Ok(rows)
 }
 
@@ -407,6 +415,9 @@ pub fn load(
     let t = &&team[..];
     let mut rows = Rows::default();
     load_small(client, team, &mut rows)?;
+    if super::signing::is_signed(&head) {
+        super::signing::load_keys(client, team, &mut rows)?;
+    }
     let logged = super::log::claimed(&head).is_some();
     let sql = if logged {
         "SELECT env, secret, meta, value, version FROM tresor_secrets WHERE vault = $1"

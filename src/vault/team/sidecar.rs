@@ -11,6 +11,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::keys::{EnvId, MemberId, TeamId};
 use super::records::Role;
+use super::signing::KeyHash;
 use crate::vault::crypto::{self, Key32};
 use crate::vault::error::{Result, VaultError};
 use crate::vault::records::{decode, encode};
@@ -33,11 +34,35 @@ pub struct Sidecar {
     /// Set before a local change that still has to reach the server: the next sync
     /// rebuilds the replica from the server whatever the version.
     pub dirty: bool,
+    /// This member's ML-DSA-65 signing seed (`signing::seed_of` the identity's), so a
+    /// write signs without asking for the identity's passphrase. `None`: a replica made
+    /// before signatures, until `remote sync` adds it.
+    pub signing_seed: Option<[u8; 32]>,
+    /// What this replica saw of signatures (`signing::Seen`).
+    pub signed_seen: bool,
+    pub members_seen: u64,
+    /// The admins (id, verifying key hash) of the last signed member list applied: the
+    /// next list must be signed by one of them or by an admin they appointed.
+    #[zeroize(skip)]
+    pub admins: Vec<(MemberId, KeyHash)>,
 }
+
+/// The encoding of the four fields above for a replica made before them (`None`,
+/// `false`, 0, empty): postcard writes a struct's fields one after the other, so a V1
+/// file's plaintext followed by these bytes reads as today's `Sidecar`.
+const V1_TAIL: [u8; 4] = [0, 0, 0, 0];
 
 #[derive(Serialize, Deserialize)]
 enum SidecarFile {
-    V1 { nonce: [u8; 24], sealed: Vec<u8> },
+    V1 {
+        nonce: [u8; 24],
+        sealed: Vec<u8>,
+    },
+    /// Its `Sidecar` has the signing fields.
+    V2 {
+        nonce: [u8; 24],
+        sealed: Vec<u8>,
+    },
 }
 
 pub fn path_for(vault: &Path) -> PathBuf {
@@ -67,13 +92,17 @@ pub fn read(vault: &Path, key: &Key32, local_vault_id: &[u8; 16]) -> Result<Opti
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(VaultError::io(&path, e)),
     };
-    let SidecarFile::V1 { nonce, sealed } = decode(&bytes, "team file")?;
-    let plain = crypto::open(key, &nonce, &sealed, &ad(local_vault_id)).map_err(|_| {
+    let (nonce, sealed, tail) = match decode(&bytes, "team file")? {
+        SidecarFile::V1 { nonce, sealed } => (nonce, sealed, &V1_TAIL[..]),
+        SidecarFile::V2 { nonce, sealed } => (nonce, sealed, &[][..]),
+    };
+    let mut plain = crypto::open(key, &nonce, &sealed, &ad(local_vault_id)).map_err(|_| {
         VaultError::Corrupt(format!(
             "{} does not open with this vault's key: it belongs to another vault or was changed",
             path.display()
         ))
     })?;
+    plain.extend_from_slice(tail);
     Ok(Some(decode(&plain, "team file")?))
 }
 
@@ -87,7 +116,7 @@ pub fn write(
     let (nonce, sealed) = crypto::seal(key, &plain, &ad(local_vault_id))?;
     crate::vault::high_water::write_atomically(
         &path_for(vault),
-        &encode(&SidecarFile::V1 { nonce, sealed })?,
+        &encode(&SidecarFile::V2 { nonce, sealed })?,
     )
 }
 
@@ -116,5 +145,76 @@ pub fn lock(vault: &Path) -> Result<std::fs::File> {
         if e.kind() != std::io::ErrorKind::Interrupted {
             return Err(VaultError::io(&path, e));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sidecar as tresor wrote it before member signatures.
+    #[derive(Serialize)]
+    struct SidecarBeforeSignatures {
+        url: String,
+        team: TeamId,
+        member: MemberId,
+        role: Role,
+        epoch: u64,
+        vault_key: [u8; 32],
+        env_keys: Vec<(EnvId, [u8; 32])>,
+        seen_version: u64,
+        seen_hash: [u8; 32],
+        synced_at: i64,
+        dirty: bool,
+    }
+
+    #[test]
+    fn a_sidecar_from_before_signatures_reads_with_their_fields_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = dir.path().join("vault.tresor");
+        let key = zeroize::Zeroizing::new([7u8; 32]);
+        let id = [1u8; 16];
+        let old = SidecarBeforeSignatures {
+            url: "postgresql://db/secrets".into(),
+            team: [2; 16],
+            member: [3; 16],
+            role: Role::Writer,
+            epoch: 4,
+            vault_key: [5; 32],
+            env_keys: vec![([6; 16], [8; 32])],
+            seen_version: 9,
+            seen_hash: [10; 32],
+            synced_at: 11,
+            dirty: true,
+        };
+        let (nonce, sealed) = crypto::seal(&key, &encode(&old).unwrap(), &ad(&id)).unwrap();
+        std::fs::write(
+            path_for(&vault),
+            encode(&SidecarFile::V1 { nonce, sealed }).unwrap(),
+        )
+        .unwrap();
+        let sc = read(&vault, &key, &id).unwrap().unwrap();
+        assert_eq!(
+            (
+                sc.url.as_str(),
+                sc.role,
+                sc.epoch,
+                sc.seen_version,
+                sc.dirty
+            ),
+            ("postgresql://db/secrets", Role::Writer, 4, 9, true)
+        );
+        assert_eq!((sc.env_keys.clone(), sc.synced_at), (old.env_keys, 11));
+        assert_eq!(sc.signing_seed, None);
+        assert!(!sc.signed_seen && sc.members_seen == 0 && sc.admins.is_empty());
+        // Written back (as V2), it reads the same, with a signing seed now.
+        let mut sc = sc;
+        sc.signing_seed = Some([12; 32]);
+        write(&vault, &key, &id, &sc).unwrap();
+        let again = read(&vault, &key, &id).unwrap().unwrap();
+        assert_eq!(
+            (again.seen_version, again.signing_seed),
+            (9, Some([12; 32]))
+        );
     }
 }

@@ -16,7 +16,6 @@ use postgres::Client;
 use postgres::fallible_iterator::FallibleIterator;
 
 use super::keys::TeamId;
-use super::records::MemberRecord;
 use super::{Held, head_writer, hex, open_member, server};
 use crate::vault::error::Result;
 use crate::vault::{Vault, crypto};
@@ -110,9 +109,9 @@ impl Vault {
         let by = match row {
             Some(r) => {
                 let sealed: Vec<u8> = r.get(0);
-                let MemberRecord::V1 { name, .. } =
-                    open_member(&held.vk, &sc.team, sc.epoch, &writer, &sealed)?;
-                name
+                open_member(&held.vk, &sc.team, sc.epoch, &writer, &sealed)?
+                    .name()
+                    .to_string()
             }
             None => "a removed member".into(),
         };

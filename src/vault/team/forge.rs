@@ -1,0 +1,160 @@
+//! For tests only (feature `test-support`): what a member whose client is modified could
+//! write straight into the database with the keys its replica holds: rows sealed and a
+//! commit MAC'd, chained and logged exactly as tresor would, signed with its own key
+//! or not at all. The signature tests show which of these the other members refuse.
+
+use std::collections::BTreeMap;
+
+use super::log::{self, CommitBody, Place};
+use super::records::{HeadRecord, MemberRecord, MembersSeal, Role, head_hash};
+use super::signing::{self, HEAD_CONTEXT, MEMBERS_CONTEXT};
+use super::{Held, open_member, seal_secret, server};
+use crate::vault::error::{Result, VaultError};
+use crate::vault::records::{decode, encode};
+use crate::vault::{Vault, now};
+
+/// What the forger changes.
+#[derive(Debug, Clone)]
+pub enum Forgery<'a> {
+    /// A new value for a secret this member can read (project, environment, key, value).
+    Value(&'a str, &'a str, &'a str, &'a [u8]),
+    /// This member's own record, with another role (an admin's appointment missing).
+    SetMyRole(Role),
+}
+
+/// How the forged head is signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForgedSignature {
+    /// No signature (a head as tresor wrote before signatures).
+    None,
+    /// Signed by this member; the member list's seal carried from the current head.
+    Mine,
+    /// Signed by this member, the member list sealed again by this member too.
+    MineWithMembers,
+}
+
+impl Vault {
+    /// Writes `forgery` to the server as the next commit, bypassing every check a
+    /// client makes before a write (role, signing key). The replica is not changed.
+    pub fn test_team_forge(&self, forgery: Forgery<'_>, signature: ForgedSignature) -> Result<()> {
+        let sc = self.team_required()?;
+        let held = Held::from_sidecar(&sc)?;
+        let vk = &held.vk;
+        let mut client = server::connect(&sc.url)?;
+        let mut tx = client.transaction().map_err(server::db_error)?;
+        let (version, prev) = server::lock_head(&mut tx, &sc.team)?
+            .ok_or_else(|| VaultError::team("no team vault"))?;
+        let old = server::small_rows(&mut tx, &sc.team, false)?;
+        let mut new = old.clone();
+        let mut puts = BTreeMap::new();
+        match forgery {
+            Forgery::Value(project, env, key, value) => {
+                let env_id = vk.env_id(project, env)?;
+                let ek = held
+                    .envs
+                    .get(&env_id)
+                    .ok_or_else(|| VaultError::team("no key for that environment"))?;
+                let (_, Some((meta, _))) = self
+                    .local_secrets(project, env, &[key.to_string()])?
+                    .pop()
+                    .ok_or_else(|| VaultError::team("no such secret to forge"))?
+                else {
+                    return Err(VaultError::team("no such secret to forge"));
+                };
+                let (id, row) = seal_secret(ek, &sc.team, sc.epoch, &env_id, &meta, value)?;
+                puts.insert((env_id, id), row);
+            }
+            Forgery::SetMyRole(role) => {
+                let sealed = &old.members[&sc.member];
+                let me = open_member(vk, &sc.team, sc.epoch, &sc.member, sealed)?;
+                let (added, added_by) = me.added();
+                let forged = MemberRecord::V2 {
+                    name: me.name().into(),
+                    public: *me.public(),
+                    signing: *me.signing().ok_or(VaultError::Crypto)?,
+                    role,
+                    envs: me.envs().clone(),
+                    added,
+                    added_by: *added_by,
+                    grant: None,
+                };
+                new.members.insert(
+                    sc.member,
+                    super::keys::seal(
+                        &vk.members,
+                        &encode(&forged)?,
+                        &super::keys::ad(b"member", &sc.team, sc.epoch, &[&sc.member]),
+                    )?,
+                );
+            }
+        }
+        let next = version + 1;
+        let mut changes = log::small_changes(vk, &old, &new)?;
+        for (k, row) in &puts {
+            changes.push((
+                Place::Secret(k.0, k.1),
+                Some(log::secret_hash(vk, k, next, row)?),
+            ));
+        }
+        server::apply(&mut tx, &sc.team, &old, &new, Some(next))?;
+        server::write_secrets(&mut tx, &sc.team, next, &[], &puts)?;
+        let body = CommitBody {
+            team: sc.team,
+            epoch: sc.epoch,
+            version: next,
+            prev: head_hash(&prev)?,
+            time: now(),
+            writer: sc.member,
+            base: false,
+            changes,
+            small_root: new.small_root(&vk.root)?,
+            secrets: server::secret_count(&mut tx, &sc.team)?,
+        };
+        let (record, changes) = log::seal_commit(vk, &body)?;
+        let record = match signature {
+            ForgedSignature::None => record,
+            _ => {
+                let HeadRecord::V2 { commit, mac } = decode(&record, "team commit")? else {
+                    return Err(VaultError::Crypto);
+                };
+                let kp = signing::pair(&sc.signing_seed.ok_or(VaultError::Crypto)?)?;
+                let members = if signature == ForgedSignature::MineWithMembers {
+                    let message = signing::members_message(vk, &sc.team, sc.epoch, next, &new)?;
+                    MembersSeal {
+                        version: next,
+                        by: sc.member,
+                        signature: kp.sign(&message, MEMBERS_CONTEXT)?.as_ref().to_vec(),
+                    }
+                } else {
+                    match decode(&prev, "team head")? {
+                        HeadRecord::V3 { members, .. } => members,
+                        _ => return Err(VaultError::Crypto),
+                    }
+                };
+                let signature = kp
+                    .sign(&signing::head_message(&commit, &members)?, HEAD_CONTEXT)?
+                    .as_ref()
+                    .to_vec();
+                encode(&HeadRecord::V3 {
+                    commit,
+                    mac,
+                    members,
+                    signature,
+                })?
+            }
+        };
+        server::insert_commit(&mut tx, &sc.team, next, false, (&record, &changes))?;
+        server::set_head(&mut tx, &sc.team, version, &record)?;
+        tx.commit().map_err(server::db_error)
+    }
+}
+
+impl Vault {
+    /// Points this replica at another server address (a committed fixture's cluster is
+    /// gone; its database is restored into the test's own).
+    pub fn test_team_set_url(&self, url: &str) -> Result<()> {
+        let mut sc = self.team_required()?;
+        sc.url = url.into();
+        self.team_save(&sc)
+    }
+}

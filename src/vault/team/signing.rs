@@ -1,0 +1,525 @@
+//! Member signatures: every head is signed by the member who wrote it, with an ML-DSA-65
+//! key (orion `signer`) derived from that member's identity seed. The vault key only
+//! MACs the head, and every member holds it; a signature is what tells a writer's change
+//! from a reader's, or from a removed member's.
+//!
+//! A member record holds the hash of the member's verifying key (the key itself is
+//! ~1.9 KB, too long to paste): the member uploads the key at `remote init`/`remote join`
+//! (`tresor_signing_keys`), and a client trusts it only if it hashes to what the admin
+//! sealed. The member list and key wraps carry a second signature, an admin's
+//! ([`MembersSeal`]), which writes that do not change them carry forward: a writer can
+//! change secrets, only an admin can change who holds which key. Which admins count is
+//! traced from the ones this replica already knew, through appointments an admin signed
+//! (anyone holding the vault key can seal a record that says "admin").
+//!
+//! Heads of team vaults made before signatures (`HeadRecord::V1`) are accepted until
+//! this replica has seen a signed one; after that an unsigned head is tampering.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use orion::KP;
+use orion::signer::{Seed, Signature, SigningKeyPair, VerifyingKey};
+use postgres::GenericClient;
+
+use super::keys::{MemberId, PublicKeyBytes, TeamId, VaultKey};
+use super::log::{self, CommitBody};
+use super::records::{HeadRecord, MemberRecord, MembersSeal, Role, Rows};
+use super::server::db_error;
+use super::sidecar::Sidecar;
+use super::{open_member, tampered};
+use crate::vault::crypto::{self, KEY_LEN, Key32};
+use crate::vault::error::{Result, VaultError};
+use crate::vault::records::{decode, encode};
+
+/// BLAKE2b-256 of a verifying key: what a member record and the public text carry.
+pub type KeyHash = [u8; 32];
+
+const SEED_LABEL: &[u8] = b"tresor/identity/v1/ml-dsa-65";
+const KEY_HASH_LABEL: &[u8] = b"tresor/team/v1/verifying-key\0";
+pub(super) const HEAD_CONTEXT: &[u8] = b"tresor/team/v1/head";
+pub(super) const MEMBERS_CONTEXT: &[u8] = b"tresor/team/v1/members";
+const GRANT_CONTEXT: &[u8] = b"tresor/team/v1/admin-grant";
+
+/// The signing seed of an identity: its own KDF label, so the identity file is unchanged.
+pub fn seed_of(identity_seed: &[u8; KEY_LEN]) -> Result<Key32> {
+    crypto::hkdf(&identity_seed[..], b"", SEED_LABEL)
+}
+
+pub(super) fn pair(seed: &[u8; KEY_LEN]) -> Result<SigningKeyPair> {
+    Ok(SigningKeyPair::try_from(&Seed::from(*seed))?)
+}
+
+/// The verifying key of a signing seed, as uploaded to the server.
+pub fn verifying_key(seed: &[u8; KEY_LEN]) -> Result<Vec<u8>> {
+    Ok(pair(seed)?.public().as_ref().to_vec())
+}
+
+pub fn key_hash(verifying_key: &[u8]) -> Result<KeyHash> {
+    let mut input = KEY_HASH_LABEL.to_vec();
+    input.extend_from_slice(verifying_key);
+    let digest = orion::hash::digest(&input).map_err(|_| VaultError::Crypto)?;
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    Ok(out)
+}
+
+/// What this replica has seen of signatures (kept in its sidecar).
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    /// A signed head was applied: unsigned ones are refused from now on.
+    pub signed: bool,
+    /// The newest member-list seal applied: an older one is a replay.
+    pub members_version: u64,
+    /// The admins of the last signed member list applied (empty: trust the admins of
+    /// the first signed list seen, as the unsigned era trusted every member).
+    pub admins: Vec<(MemberId, KeyHash)>,
+}
+
+impl Seen {
+    pub fn of(sc: &Sidecar) -> Seen {
+        Seen {
+            signed: sc.signed_seen,
+            members_version: sc.members_seen,
+            admins: sc.admins.clone(),
+        }
+    }
+}
+
+/// After a verified head and its rows were applied: remember that it was signed, its
+/// member list's seal and its admins.
+pub fn observe(sc: &mut Sidecar, vk: &VaultKey, head_record: &[u8], rows: &Rows) -> Result<()> {
+    let Ok(HeadRecord::V3 { members, .. }) = decode::<HeadRecord>(head_record, "team head") else {
+        return Ok(());
+    };
+    let body = log::open_commit(vk, &sc.team, head_record, None)?;
+    sc.signed_seen = true;
+    sc.members_seen = sc.members_seen.max(members.version);
+    sc.admins = open_all(vk, &sc.team, body.epoch, rows)?
+        .iter()
+        .filter(|(_, r)| r.role() == Role::Admin)
+        .filter_map(|(id, r)| r.signing().map(|h| (*id, *h)))
+        .collect();
+    Ok(())
+}
+
+/// The admins a joining replica trusts first: the admin whose X25519 key the token
+/// pins, and the admins who appointed them, up to the first (each appointment checked
+/// against the appointer's key). Admins they appointed are then trusted as usual.
+pub fn join_anchors(
+    vk: &VaultKey,
+    team: &TeamId,
+    epoch: u64,
+    rows: &Rows,
+    inviter: &PublicKeyBytes,
+) -> Result<Vec<(MemberId, KeyHash)>> {
+    let records = open_all(vk, team, epoch, rows)?;
+    let admin = |id: &MemberId| {
+        records
+            .get(id)
+            .filter(|r| r.role() == Role::Admin)
+            .and_then(|r| r.signing().map(|h| (*id, *h, r)))
+    };
+    let mut next = records
+        .iter()
+        .find(|(_, r)| r.public() == inviter)
+        .and_then(|(id, _)| admin(id));
+    let mut out: Vec<(MemberId, KeyHash)> = Vec::new();
+    while let Some((id, hash, record)) = next.take() {
+        if out.iter().any(|(known, _)| *known == id) {
+            break;
+        }
+        out.push((id, hash));
+        let Some((by, grant)) = record.grant() else {
+            break;
+        };
+        let Some((by_id, by_hash, by_record)) = admin(by) else {
+            break;
+        };
+        if verify(
+            &key_of(&by_id, by_record, rows)?,
+            &grant_message(team, &id, record)?,
+            GRANT_CONTEXT,
+            grant,
+        )
+        .is_ok()
+        {
+            next = Some((by_id, by_hash, by_record));
+        }
+    }
+    Ok(out)
+}
+
+fn open_all(
+    vk: &VaultKey,
+    team: &TeamId,
+    epoch: u64,
+    rows: &Rows,
+) -> Result<BTreeMap<MemberId, MemberRecord>> {
+    rows.members
+        .iter()
+        .map(|(id, sealed)| Ok((*id, open_member(vk, team, epoch, id, sealed)?)))
+        .collect()
+}
+
+/// Whether a head record claims to be signed (then the verifying keys are fetched).
+pub fn is_signed(head_record: &[u8]) -> bool {
+    matches!(
+        decode::<HeadRecord>(head_record, "team head"),
+        Ok(HeadRecord::V3 { .. })
+    )
+}
+
+pub(super) fn head_message(commit: &[u8], members: &MembersSeal) -> Result<Vec<u8>> {
+    encode(&(commit, members))
+}
+
+pub(super) fn members_message(
+    vk: &VaultKey,
+    team: &TeamId,
+    epoch: u64,
+    version: u64,
+    rows: &Rows,
+) -> Result<Vec<u8>> {
+    let only = Rows {
+        members: rows.members.clone(),
+        wraps: rows.wraps.clone(),
+        ..Rows::default()
+    };
+    encode(&(team, epoch, version, only.state_root(&vk.root)?))
+}
+
+/// The one call that checks a head's signatures (after its MAC and the rows were
+/// checked against it): the writer is a member who may write and signed it; the member
+/// list and wraps are as an admin signed them, no older than the ones this replica saw.
+/// An unsigned head (a vault, or a head, from before signatures) passes until this
+/// replica has seen a signed one.
+pub fn check_head(
+    vk: &VaultKey,
+    team: &TeamId,
+    head_record: &[u8],
+    rows: &Rows,
+    seen: &Seen,
+) -> Result<()> {
+    let Ok(HeadRecord::V3 {
+        commit,
+        members,
+        signature,
+        ..
+    }) = decode::<HeadRecord>(head_record, "team head")
+    else {
+        if seen.signed {
+            return Err(tampered(
+                "an unsigned change to a vault whose changes are signed",
+            ));
+        }
+        return Ok(());
+    };
+    let CommitBody {
+        epoch,
+        version,
+        writer,
+        ..
+    } = log::open_commit(vk, team, head_record, None)?;
+    let records = open_all(vk, team, epoch, rows)?;
+    let record_of = |id: &MemberId| {
+        records
+            .get(id)
+            .ok_or_else(|| tampered("a change signed by someone who is not a member"))
+    };
+    let writer_record = record_of(&writer)?;
+    if !writer_record.role().can_write() {
+        return Err(tampered("a change signed by a reader"));
+    }
+    verify(
+        &key_of(&writer, writer_record, rows)?,
+        &head_message(&commit, &members)?,
+        HEAD_CONTEXT,
+        &signature,
+    )
+    .map_err(|_| tampered("the writer's signature"))?;
+    if members.version > version || members.version < seen.members_version {
+        return Err(tampered(
+            "the member list is older than the one this machine saw",
+        ));
+    }
+    let admins = valid_admins(team, &records, rows, &seen.admins)?;
+    if !admins.contains(&members.by) {
+        return Err(tampered("a member list not signed by an admin"));
+    }
+    verify(
+        &key_of(&members.by, record_of(&members.by)?, rows)?,
+        &members_message(vk, team, epoch, members.version, rows)?,
+        MEMBERS_CONTEXT,
+        &members.signature,
+    )
+    .map_err(|_| tampered("a member list or key wrap not signed by an admin"))
+}
+
+/// The admins of a member list whose authority this replica can trace: those it knew
+/// (`known`, or all of them the first time), and those appointed by one of those with a
+/// valid grant, and so on. Any other admin with a signing key is tampering: anyone
+/// holding the vault key can seal a record that says "admin".
+fn valid_admins(
+    team: &TeamId,
+    records: &BTreeMap<MemberId, MemberRecord>,
+    rows: &Rows,
+    known: &[(MemberId, KeyHash)],
+) -> Result<BTreeSet<MemberId>> {
+    let admins: Vec<(&MemberId, &MemberRecord)> = records
+        .iter()
+        .filter(|(_, r)| r.role() == Role::Admin && r.signing().is_some())
+        .collect();
+    let mut valid: BTreeSet<MemberId> = admins
+        .iter()
+        .filter(|(id, r)| {
+            known.is_empty() || r.signing().is_some_and(|h| known.contains(&(**id, *h)))
+        })
+        .map(|(id, _)| **id)
+        .collect();
+    loop {
+        let before = valid.len();
+        for (id, record) in &admins {
+            let Some((by, grant)) = record.grant() else {
+                continue;
+            };
+            if valid.contains(*id) || !valid.contains(by) {
+                continue;
+            }
+            let Some(appointer) = records.get(by) else {
+                continue;
+            };
+            if verify(
+                &key_of(by, appointer, rows)?,
+                &grant_message(team, id, record)?,
+                GRANT_CONTEXT,
+                grant,
+            )
+            .is_ok()
+            {
+                valid.insert(**id);
+            }
+        }
+        if valid.len() == before {
+            break;
+        }
+    }
+    if valid.len() != admins.len() {
+        return Err(tampered("an admin not appointed by an admin"));
+    }
+    Ok(valid)
+}
+
+fn grant_message(team: &TeamId, id: &MemberId, record: &MemberRecord) -> Result<Vec<u8>> {
+    encode(&(
+        team,
+        id,
+        record.public(),
+        record.signing(),
+        record.role().label(),
+    ))
+}
+
+/// Signs the appointment of an admin into their record (no-op for other roles).
+pub fn appoint(sc: &Sidecar, id: &MemberId, record: &mut MemberRecord) -> Result<()> {
+    if record.role() != Role::Admin {
+        return Ok(());
+    }
+    let signed = grant(sc, id, record)?;
+    if let MemberRecord::V2 { grant, .. } = record {
+        *grant = signed;
+    }
+    Ok(())
+}
+
+/// An admin's appointment of a new admin (`MemberRecord::V2::grant`), signed with this
+/// replica's key; `None` if it has none.
+pub fn grant(
+    sc: &Sidecar,
+    id: &MemberId,
+    record: &MemberRecord,
+) -> Result<Option<(MemberId, Vec<u8>)>> {
+    let Some(seed) = &sc.signing_seed else {
+        return Ok(None);
+    };
+    let message = grant_message(&sc.team, id, record)?;
+    let signature = pair(seed)?.sign(&message, GRANT_CONTEXT)?;
+    Ok(Some((sc.member, signature.as_ref().to_vec())))
+}
+
+fn verify(key: &VerifyingKey, message: &[u8], context: &[u8], signature: &[u8]) -> Result<()> {
+    let signature = Signature::try_from(signature).map_err(|_| VaultError::Crypto)?;
+    key.verify(message, context, &signature)
+        .map_err(|_| VaultError::Crypto)
+}
+
+/// A member's uploaded verifying key, if it is the one their record names.
+fn key_of(id: &MemberId, record: &MemberRecord, rows: &Rows) -> Result<VerifyingKey> {
+    let hash = record
+        .signing()
+        .ok_or_else(|| tampered("a signature by a member who has no signing key"))?;
+    let bytes = rows
+        .signing_keys
+        .get(id)
+        .ok_or_else(|| tampered("a signer's verifying key is missing"))?;
+    if !crypto::same(&key_hash(bytes)?, hash) {
+        return Err(tampered(
+            "a signer's verifying key is not the one an admin added",
+        ));
+    }
+    VerifyingKey::try_from(&bytes[..]).map_err(|_| tampered("a signer's verifying key"))
+}
+
+/// The one call that signs a sealed commit (`log::seal_commit`'s record), when this
+/// replica can sign (it holds a signing seed and its member record in `rows` names that
+/// key). An admin signs the member list afresh; a writer carries forward the seal of
+/// `prev`, the head it follows. Refuses to write unsigned where this replica saw signed
+/// heads; otherwise an unsigned commit is returned as it came.
+pub fn sign(
+    vk: &VaultKey,
+    sc: &Sidecar,
+    record: Vec<u8>,
+    body: &CommitBody,
+    rows: &Rows,
+    prev: Option<&[u8]>,
+) -> Result<Vec<u8>> {
+    let Ok(HeadRecord::V2 { commit, mac }) = decode::<HeadRecord>(&record, "team commit") else {
+        return Err(VaultError::team("only an unsigned commit can be signed"));
+    };
+    let (team, epoch, version) = (&body.team, body.epoch, body.version);
+    let signer = match (&sc.signing_seed, rows.members.get(&sc.member)) {
+        (Some(seed), Some(sealed)) => {
+            let kp = pair(seed)?;
+            let mine = open_member(vk, team, epoch, &sc.member, sealed)?;
+            (mine.signing() == Some(&key_hash(kp.public().as_ref())?)).then(|| (kp, mine.role()))
+        }
+        _ => None,
+    };
+    let members = match &signer {
+        Some((kp, Role::Admin)) => {
+            let message = members_message(vk, team, epoch, version, rows)?;
+            Some(MembersSeal {
+                version,
+                by: sc.member,
+                signature: kp.sign(&message, MEMBERS_CONTEXT)?.as_ref().to_vec(),
+            })
+        }
+        Some(_) => match prev.map(|p| decode::<HeadRecord>(p, "team head")) {
+            Some(Ok(HeadRecord::V3 { members, .. })) => Some(members),
+            _ => None,
+        },
+        None => None,
+    };
+    match (signer, members) {
+        (Some((kp, _)), Some(members)) => {
+            let signature = kp
+                .sign(&head_message(&commit, &members)?, HEAD_CONTEXT)?
+                .as_ref()
+                .to_vec();
+            encode(&HeadRecord::V3 {
+                commit,
+                mac,
+                members,
+                signature,
+            })
+        }
+        _ if sc.signed_seen => Err(VaultError::team(
+            "the changes of this team vault are signed, and this replica has no signing key an admin added: run `tresor remote sync` once (it asks for your identity); if that is not enough, send an admin the key `tresor identity show` prints, for `tresor member add NAME KEY --role ROLE` again; nothing was written",
+        )),
+        _ => Ok(record),
+    }
+}
+
+/// Before a write commits: the head this replica made passes the checks every other
+/// replica will make (loading the verifying keys if the head it follows was unsigned),
+/// so a change they would refuse is never written.
+pub fn check_own(
+    client: &mut impl GenericClient,
+    vk: &VaultKey,
+    sc: &Sidecar,
+    head_record: &[u8],
+    rows: &mut Rows,
+) -> Result<()> {
+    if !is_signed(head_record) {
+        return Ok(());
+    }
+    if rows.signing_keys.is_empty() {
+        load_keys(client, &sc.team, rows)?;
+    }
+    check_head(vk, &sc.team, head_record, rows, &Seen::of(sc)).map_err(|e| {
+        VaultError::team(format!(
+            "the other members would refuse this change, so nothing was written: {e}"
+        ))
+    })
+}
+
+const KEYS_TABLE: &str = "CREATE TABLE IF NOT EXISTS tresor_signing_keys (
+    vault bytea NOT NULL, member bytea NOT NULL, key bytea NOT NULL,
+    PRIMARY KEY (vault, member))";
+
+/// Puts this member's verifying key on the server (replacing what is there: a key is
+/// only trusted if its hash is in the member's sealed record).
+pub fn upload_key(
+    client: &mut impl GenericClient,
+    team: &TeamId,
+    member: &MemberId,
+    seed: &[u8; KEY_LEN],
+) -> Result<()> {
+    // Created by whoever uploads first into a vault made before signatures; a member
+    // whose database role may not create tables finds it there (CREATE … IF NOT EXISTS
+    // would still need that right).
+    let exists: bool = client
+        .query_one("SELECT to_regclass('tresor_signing_keys') IS NOT NULL", &[])
+        .map_err(db_error)?
+        .get(0);
+    if !exists {
+        client.batch_execute(KEYS_TABLE).map_err(db_error)?;
+    }
+    client
+        .execute(
+            "INSERT INTO tresor_signing_keys VALUES ($1, $2, $3)
+             ON CONFLICT (vault, member) DO UPDATE SET key = excluded.key",
+            &[&&team[..], &&member[..], &verifying_key(seed)?],
+        )
+        .map_err(db_error)?;
+    Ok(())
+}
+
+/// Every member's uploaded verifying key.
+pub fn load_keys(client: &mut impl GenericClient, team: &TeamId, rows: &mut Rows) -> Result<()> {
+    for r in client
+        .query(
+            "SELECT member, key FROM tresor_signing_keys WHERE vault = $1",
+            &[&&team[..]],
+        )
+        .map_err(db_error)?
+    {
+        let id: Vec<u8> = r.get(0);
+        if let Ok(id) = MemberId::try_from(id.as_slice()) {
+            rows.signing_keys.insert(id, r.get(1));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signing_key_is_derived_from_the_identity_and_only_from_it() {
+        let a = seed_of(&[1; 32]).unwrap();
+        assert_eq!(
+            *a,
+            *seed_of(&[1; 32]).unwrap(),
+            "the same identity, the same key"
+        );
+        assert_ne!(*a, [1; 32], "its own label: not the identity's seed");
+        assert_ne!(*a, *seed_of(&[2; 32]).unwrap());
+        let vk = verifying_key(&a).unwrap();
+        assert_eq!(vk.len(), 1952);
+        assert_ne!(
+            key_hash(&vk).unwrap(),
+            key_hash(&verifying_key(&seed_of(&[2; 32]).unwrap()).unwrap()).unwrap()
+        );
+    }
+}

@@ -1,0 +1,405 @@
+//! Member signatures on a real PostgreSQL server (a throwaway cluster, see
+//! `common/postgres.rs`): a member whose client is modified, holding the vault key and
+//! writing straight into the database, cannot make the others accept a write its role
+//! does not allow; a writer's signed write is accepted; team vaults made before
+//! signatures keep working and upgrade.
+
+mod common;
+#[path = "common/postgres.rs"]
+mod pg;
+
+use common::*;
+use tresor::vault::Credential;
+use tresor::vault::team::forge::{ForgedSignature, Forgery};
+use tresor::vault::team::records::Role;
+
+/// A person or server: a local vault (keyfile) and an identity protected by the same keyfile.
+struct Member {
+    v: Vault,
+}
+
+impl Member {
+    fn new() -> Member {
+        Member { v: Vault::new() }
+    }
+
+    fn identity(&self) -> std::path::PathBuf {
+        self.v.dir.path().join("identity")
+    }
+
+    fn run(&self, args: &[&str], input: Option<&[u8]>) -> Output {
+        let mut c = self.v.cmd(args);
+        c.env("TRESOR_IDENTITY", self.identity());
+        output(c, input)
+    }
+
+    #[track_caller]
+    fn ok(&self, args: &[&str], input: Option<&[u8]>) -> Output {
+        self.run(args, input).success()
+    }
+
+    #[track_caller]
+    fn err(&self, args: &[&str], input: Option<&[u8]>) -> String {
+        self.run(args, input).failure().error()
+    }
+
+    fn get(&self, env: &str, key: &str) -> Vec<u8> {
+        self.ok(&["-e", env, "get", key], None).stdout
+    }
+
+    /// The replica opened in this process (its high-water marks in a folder of this
+    /// test binary's, see `state_dir`).
+    fn open(&self) -> tresor::vault::Vault {
+        tresor::vault::testing::set_state_dir(state_dir().to_path_buf());
+        tresor::vault::Vault::unlock(
+            &self.v.path,
+            &Credential::Keyfile(self.v.keyfile().to_path_buf()),
+        )
+        .expect("unlock")
+    }
+
+    /// What a modified client of this member writes into the database.
+    #[track_caller]
+    fn forge(&self, forgery: Forgery<'_>, signature: ForgedSignature) {
+        self.open()
+            .test_team_forge(forgery, signature)
+            .expect("the database takes the forged write");
+    }
+}
+
+/// Where the replicas opened in this process keep their high-water marks: not the
+/// user's state folder, and one of this run's (the fixture's vault ids are the same on
+/// every run). Under target/tmp, which `cargo clean` empties.
+fn state_dir() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("team-signatures-seen-{}", std::process::id()))
+    })
+}
+
+/// Alice's vault with secrets in development and production, put on the server.
+fn team_of_alice(db: &pg::Db) -> Member {
+    let alice = Member::new();
+    alice.ok(
+        &["add", "DATABASE_URL", "-d", "primary-database-note"],
+        Some(b"postgres://dev-value-4711"),
+    );
+    alice.ok(
+        &["-e", "production", "add", "STRIPE_LIVE_KEY"],
+        Some(b"sk_live_prod_value_0815"),
+    );
+    alice.ok(&["identity", "new"], None);
+    alice.ok(&["remote", "init", &db.url, "--name", "alice"], None);
+    alice
+}
+
+/// A new member with an empty vault, added by `admin` and joined.
+fn join(admin: &Member, db: &pg::Db, name: &str, role: &str, only: &[&str]) -> Member {
+    let m = Member::new();
+    let pk = m.ok(&["identity", "new"], None).text();
+    let mut args = vec!["member", "add", name, pk.trim(), "--role", role];
+    for e in only {
+        args.extend(["--only-env", e]);
+    }
+    let token = admin.ok(&args, None).text();
+    m.ok(&["remote", "join", &db.url, "--token", token.trim()], None);
+    m
+}
+
+const PROD: (&str, &str, &str) = ("default", "production", "STRIPE_LIVE_KEY");
+
+#[track_caller]
+fn assert_refused(member: &Member, why: &str) {
+    let err = member.err(&["-e", "production", "get", "STRIPE_LIVE_KEY"], None);
+    assert!(err.contains("failed verification"), "{err}");
+    assert!(err.contains(why), "{err}");
+    // Nothing of the forged write reached the replica.
+    let out = member.ok(
+        &["--offline", "-e", "production", "get", "STRIPE_LIVE_KEY"],
+        None,
+    );
+    assert_eq!(out.stdout, b"sk_live_prod_value_0815");
+}
+
+#[test]
+fn a_reader_holding_the_vault_key_cannot_forge_a_write() {
+    let (p, e, k) = PROD;
+    for signature in [ForgedSignature::Mine, ForgedSignature::None] {
+        let db = pg::database();
+        let alice = team_of_alice(&db);
+        let bob = join(&alice, &db, "bob", "writer", &[]);
+        let ci = join(&alice, &db, "ci-prod", "reader", &["production"]);
+        // Invited before the forgery, joining after it.
+        let dave = Member::new();
+        let pk = dave.ok(&["identity", "new"], None).text();
+        let token = alice
+            .ok(
+                &["member", "add", "dave", pk.trim(), "--role", "reader"],
+                None,
+            )
+            .text();
+        // The reader's replica holds the vault key and production's key: the row is
+        // sealed and the head MAC'd, chained and rooted exactly as tresor would.
+        ci.forge(Forgery::Value(p, e, k, b"forged-by-ci"), signature);
+        let why = match signature {
+            ForgedSignature::None => "an unsigned change",
+            _ => "a change signed by a reader",
+        };
+        assert_refused(&alice, why);
+        assert_refused(&bob, why);
+        let err = dave.err(&["remote", "join", &db.url, "--token", token.trim()], None);
+        assert!(err.contains(why), "{err}");
+    }
+}
+
+#[test]
+fn a_writers_signed_write_is_accepted_and_an_unsigned_one_is_refused() {
+    let (p, e, k) = PROD;
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob", "writer", &[]);
+    // The same forging path, by a writer who signs: accepted (so the refusals above
+    // are the signature's doing, not a flaw of the forgery).
+    bob.forge(
+        Forgery::Value(p, e, k, b"signed-by-bob"),
+        ForgedSignature::Mine,
+    );
+    assert_eq!(alice.get(e, k), b"signed-by-bob");
+    alice.ok(&["doctor"], None);
+    // The writer's key without a signature: refused by a replica that saw signed heads.
+    bob.forge(Forgery::Value(p, e, k, b"unsigned"), ForgedSignature::None);
+    let err = alice.err(&["-e", e, "get", k], None);
+    assert!(err.contains("an unsigned change"), "{err}");
+}
+
+#[test]
+fn only_an_admin_changes_the_member_list() {
+    for (forger, role, signature, why) in [
+        // A reader makes itself a writer and signs its change: the member list no
+        // longer matches the admin's seal.
+        (
+            "ci-prod",
+            Role::Writer,
+            ForgedSignature::Mine,
+            "a member list or key wrap not signed by an admin",
+        ),
+        // A writer makes itself an admin and seals the member list itself: no admin
+        // appointed it.
+        (
+            "bob",
+            Role::Admin,
+            ForgedSignature::MineWithMembers,
+            "an admin not appointed by an admin",
+        ),
+    ] {
+        let db = pg::database();
+        let alice = team_of_alice(&db);
+        let bob = join(&alice, &db, "bob", "writer", &[]);
+        let ci = join(&alice, &db, "ci-prod", "reader", &["production"]);
+        let (forger, other) = if forger == "bob" {
+            (&bob, &ci)
+        } else {
+            (&ci, &bob)
+        };
+        forger.forge(Forgery::SetMyRole(role), signature);
+        assert_refused(&alice, why);
+        let err = alice.err(&["member", "list"], None);
+        assert!(err.contains(why), "{err}");
+        assert_refused(other, why);
+    }
+}
+
+#[test]
+fn an_admin_appointed_by_an_admin_is_trusted_by_replicas_that_never_saw_them() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob", "writer", &[]);
+    let carol = join(&alice, &db, "carol", "admin", &[]);
+    // Bob has not synced since carol was added; carol changes the member list.
+    let dave = join(&carol, &db, "dave", "reader", &["production"]);
+    assert_eq!(
+        dave.get("production", "STRIPE_LIVE_KEY"),
+        b"sk_live_prod_value_0815"
+    );
+    assert_eq!(
+        bob.get("production", "STRIPE_LIVE_KEY"),
+        b"sk_live_prod_value_0815"
+    );
+    bob.ok(&["add", "BY_BOB"], Some(b"1"));
+    assert_eq!(alice.get("development", "BY_BOB"), b"1");
+    assert_eq!(carol.get("development", "BY_BOB"), b"1");
+}
+
+#[test]
+fn a_reader_cannot_write_through_its_client_and_readers_changes_stay_signed() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let ci = join(&alice, &db, "ci-prod", "reader", &["production"]);
+    let err = ci.err(&["-e", "production", "add", "X"], Some(b"y"));
+    assert!(err.contains("you are a reader"), "{err}");
+    // Every head written by tresor is signed: writes, member changes, removals.
+    let bob = join(&alice, &db, "bob", "writer", &[]);
+    bob.ok(&["add", "FROM_BOB"], Some(b"1"));
+    alice.ok(&["member", "rm", "ci-prod"], None);
+    bob.ok(&["remote", "sync"], None);
+    bob.ok(&["add", "AFTER_REKEY"], Some(b"2"));
+    assert_eq!(alice.get("development", "AFTER_REKEY"), b"2");
+    let list = alice.ok(&["member", "list"], None).text();
+    assert_eq!(list.matches("\ttresor1").count(), 2, "{list}");
+    for line in list.lines() {
+        let key = line.rsplit('\t').next().unwrap();
+        assert_eq!(key.len(), 7 + 128, "{line}");
+    }
+}
+
+#[test]
+fn the_database_holds_signatures_and_no_plaintext() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob-the-member", "writer", &["development"]);
+    bob.ok(&["add", "FROM_BOB"], Some(b"bob-value-1234"));
+    let mut client = db.client();
+    let head: i32 = client
+        .query_one("SELECT length(head) FROM tresor_vaults", &[])
+        .unwrap()
+        .get(0);
+    assert!(
+        head > 2 * 3309,
+        "two ML-DSA-65 signatures in the head: {head} bytes"
+    );
+    let keys: Vec<i32> = client
+        .query("SELECT length(key) FROM tresor_signing_keys", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(keys, vec![1952, 1952], "alice's and bob's verifying keys");
+    let dump = db.dump();
+    assert!(contains(&dump, b"tresor_signing_keys"));
+    for needle in [
+        &b"postgres://dev-value-4711"[..],
+        b"sk_live_prod_value_0815",
+        b"bob-value-1234",
+        b"DATABASE_URL",
+        b"FROM_BOB",
+        b"primary-database-note",
+        b"bob-the-member",
+        b"production",
+    ] {
+        assert!(
+            !contains(&dump, needle),
+            "pg_dump holds {:?}",
+            String::from_utf8_lossy(needle)
+        );
+    }
+}
+
+#[test]
+fn a_public_key_of_an_older_tresor_is_refused_clearly() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let old = format!("tresor1{}", "ab".repeat(32));
+    let err = alice.err(&["member", "add", "bob", &old, "--role", "writer"], None);
+    assert!(err.contains("printed by an older tresor"), "{err}");
+    assert!(err.contains("tresor identity show"), "{err}");
+}
+
+/// tests/fixtures/team-v1 (see its README.txt): alice and bob's replicas and the database
+/// of a team vault made before signatures, restored into this test's database.
+fn team_v1_fixture(db: &pg::Db) -> (Member, Member) {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/team-v1");
+    let dump = std::fs::read_to_string(src.join("dump.sql")).unwrap();
+    db.client().batch_execute(&dump).unwrap();
+    let member = |name: &str| {
+        let v = Vault::uninit();
+        let from = src.join(name);
+        for (file, to) in [
+            ("vault.tresor", v.path.clone()),
+            ("vault.tresor.team", v.dir.path().join("vault.tresor.team")),
+            ("vault.key", v.dir.path().join("vault.key")),
+            ("identity", v.dir.path().join("identity")),
+        ] {
+            std::fs::copy(from.join(file), &to).unwrap();
+            chmod(&to, 0o600);
+        }
+        let m = Member {
+            v: Vault {
+                cred: Cred::Keyfile(v.dir.path().join("vault.key")),
+                ..v
+            },
+        };
+        m.open().test_team_set_url(&db.url).unwrap();
+        m
+    };
+    (member("alice"), member("bob"))
+}
+
+#[test]
+fn a_team_vault_made_before_signatures_keeps_working_and_upgrades() {
+    let db = pg::database();
+    let (alice, bob) = team_v1_fixture(&db);
+    // Unsigned heads read and write as before while nobody signs.
+    assert_eq!(alice.get("development", "API_TOKEN"), b"from-bob");
+    assert_eq!(
+        bob.get("production", "STRIPE_LIVE_KEY"),
+        b"sk_live_prod_value_0815"
+    );
+    bob.ok(&["add", "UNSIGNED_ERA"], Some(b"1"));
+    assert_eq!(alice.get("development", "UNSIGNED_ERA"), b"1");
+    let list = alice.ok(&["member", "list"], None).text();
+    assert!(list.contains("bob\twriter"), "{list}");
+
+    // The old identity files print the new, longer public key (with the credential).
+    let alice_key = alice.ok(&["identity", "show"], None).text();
+    let bob_key = bob.ok(&["identity", "show"], None).text();
+    assert_eq!(alice_key.trim().len(), 7 + 128, "{alice_key}");
+    assert!(
+        list.contains(&alice_key.trim()[..7 + 64]),
+        "the same X25519 key"
+    );
+
+    // The admin adds herself again with it: from now on heads are signed.
+    let out = alice.ok(
+        &[
+            "member",
+            "add",
+            "alice",
+            alice_key.trim(),
+            "--role",
+            "admin",
+        ],
+        None,
+    );
+    assert!(out.stderr.contains("can now sign"), "{}", out.stderr);
+    assert_eq!(bob.get("development", "UNSIGNED_ERA"), b"1");
+    // Bob's replica saw a signed head: it refuses to write unsigned, and says what to do.
+    let err = bob.err(&["add", "X"], Some(b"x"));
+    assert!(err.contains("remote sync"), "{err}");
+    let out = bob.ok(&["remote", "sync"], None);
+    assert!(out.stderr.contains("now signs"), "{}", out.stderr);
+    let err = bob.err(&["add", "X"], Some(b"x"));
+    assert!(err.contains("member add NAME KEY"), "{err}");
+    // A role other than the one he has is not an upgrade.
+    let err = alice.err(
+        &["member", "add", "bob", bob_key.trim(), "--role", "admin"],
+        None,
+    );
+    assert!(err.contains("same role"), "{err}");
+    alice.ok(
+        &["member", "add", "bob", bob_key.trim(), "--role", "writer"],
+        None,
+    );
+    bob.ok(&["add", "SIGNED_ERA"], Some(b"2"));
+    assert_eq!(alice.get("development", "SIGNED_ERA"), b"2");
+    let list = alice.ok(&["member", "list"], None).text();
+    assert!(list.contains(bob_key.trim()), "{list}");
+
+    // And an unsigned head is now tampering, for both.
+    bob.forge(
+        Forgery::Value("default", "development", "SIGNED_ERA", b"unsigned"),
+        ForgedSignature::None,
+    );
+    let err = alice.err(&["get", "SIGNED_ERA"], None);
+    assert!(err.contains("an unsigned change"), "{err}");
+}
