@@ -6,7 +6,7 @@
 
 use postgres::GenericClient;
 
-use super::records::{Head, Rows, head_hash};
+use super::records::{Head, MemberRecord, Rows, head_hash};
 use super::sidecar::Sidecar;
 use super::{Edit, Held, seal_head, server, verify};
 use crate::vault::error::{Result, VaultError};
@@ -77,4 +77,28 @@ pub fn init(
     server::insert_vault(&mut tx, team, record)?;
     server::apply(&mut tx, team, &Rows::default(), rows, None)?;
     tx.commit().map_err(server::db_error)
+}
+
+/// A member record as the build before signatures wrote it (no verifying key), when
+/// this process writes as that build did.
+pub fn member_record(record: MemberRecord) -> MemberRecord {
+    match record {
+        MemberRecord::V2 {
+            name,
+            public,
+            role,
+            envs,
+            added,
+            added_by,
+            ..
+        } if wanted() => MemberRecord::V1 {
+            name,
+            public,
+            role,
+            envs,
+            added,
+            added_by,
+        },
+        record => record,
+    }
 }

@@ -448,10 +448,11 @@ impl Vault {
             let mut tx = server::snapshot_tx(&mut client)?;
             let (version, head) = server::head(&mut tx, &sc.team)?
                 .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
-            match delta::fetch(&mut tx, &sc, &held.vk, (version, head))? {
+            match delta::fetch(&mut tx, &sc, &held.vk, (version, head.clone()))? {
                 Found::Rekeyed => return Ok(Some(SyncReport::Rekeyed)),
-                Found::Same { .. } => {
+                Found::Same { small } => {
                     tx.commit().map_err(server::db_error)?;
+                    signing::observe(&mut sc, &held.vk, &head, &small)?;
                     sc.synced_at = now();
                     self.team_save(&sc)?;
                     return Ok(Some(SyncReport::Current));
@@ -461,6 +462,7 @@ impl Vault {
                     if self.apply_delta(&sc, &held, &d)? {
                         sc.seen_version = d.version;
                         sc.seen_hash = head_hash(&d.head)?;
+                        signing::observe(&mut sc, &held.vk, &d.head, &d.small)?;
                         sc.synced_at = now();
                         self.team_save(&sc)?;
                         return Ok(Some(SyncReport::Updated { version: d.version }));
@@ -698,6 +700,9 @@ impl Vault {
             Found::Same { small, .. } => (small, None),
             Found::Delta(d) => (d.small.clone(), Some(d)),
         };
+        // What the head this write follows says of signatures, before this write is
+        // signed (or refused unsigned) as the other members will expect.
+        signing::observe(sc, vk, &head, &small)?;
         let mut edit = Edit::on(small.clone());
         f(sc, &held, &mut edit)?;
         for env in std::mem::take(&mut edit.cleared) {
@@ -848,6 +853,8 @@ impl Vault {
             added_by: me,
             grant: None,
         };
+        #[cfg(feature = "test-support")]
+        let record = format1::member_record(record);
         rows.members.insert(
             me,
             keys::seal(
@@ -968,6 +975,8 @@ impl Vault {
                 grant: None,
             };
             signing::appoint(sc, &member, &mut record)?;
+            #[cfg(feature = "test-support")]
+            let record = format1::member_record(record);
             rows.members.insert(
                 member,
                 keys::seal(
