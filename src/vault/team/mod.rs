@@ -9,6 +9,7 @@
 //! replica synced; if that fails, the replica is rebuilt from the server. See the
 //! "Team vault" section of ARCHITECTURE.md for the design and what it cannot detect.
 
+pub mod audit;
 pub mod identity;
 pub mod keys;
 pub mod records;
@@ -57,6 +58,8 @@ pub struct MemberInfo {
     pub added: i64,
     pub added_by: String,
     pub is_me: bool,
+    /// When the member's latest audit entry was made (Unix seconds); `None`: never.
+    pub last_seen: Option<i64>,
 }
 
 /// Where this replica stands, for `remote status`.
@@ -369,6 +372,7 @@ impl Vault {
         {
             sc.synced_at = now();
             let _ = self.team_save(&sc);
+            self.team_audit_link(&sc, client);
             return Ok(Some(SyncReport::Current));
         }
         let (version, head, rows) = server::load_snapshot(&mut client, &sc.team)?
@@ -391,6 +395,7 @@ impl Vault {
         sc.synced_at = now();
         sc.dirty = false;
         self.team_save(&sc)?;
+        self.team_audit_link(&sc, client);
         Ok(Some(SyncReport::Updated { version }))
     }
 
@@ -898,6 +903,7 @@ impl Vault {
         for (id, sealed) in &rows.members {
             records.insert(*id, open_member(&held.vk, &sc.team, sc.epoch, id, sealed)?);
         }
+        let seen = self.team_last_seen(&mut client, &sc)?;
         let name_of = |id: &MemberId| match records.get(id) {
             Some(MemberRecord::V1 { name, .. }) => name.clone(),
             None => "a removed member".into(),
@@ -923,6 +929,7 @@ impl Vault {
                     added: *added,
                     added_by: name_of(added_by),
                     is_me: *id == sc.member,
+                    last_seen: seen.get(id).copied(),
                 },
             )
             .collect();
