@@ -438,3 +438,40 @@ fn the_database_holds_no_key_name_action_or_machine_of_the_log() {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+#[test]
+fn entries_from_before_a_removal_stay_readable_to_those_who_saw_them() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob", "bobs-laptop", &[]);
+    bob.ok(&["get", "DATABASE_URL"], None);
+    alice.audit();
+    alice.ok(&["member", "rm", "bob"], None);
+    alice.ok(&["get", "DATABASE_URL"], None);
+
+    // Alice held the old keys: bob's read is still there, under his name.
+    let log = alice.audit();
+    let bob_read = lines_with(&log, &["  bob (removed)  ", "  get  ", "DATABASE_URL"]);
+    assert_eq!(bob_read.len(), 1, "{log}");
+    assert_eq!(
+        lines_with(&log, &["  alice  ", "  member rm  ", "bob"]).len(),
+        1,
+        "{log}"
+    );
+
+    // Dave joins after the rekey: what came before is counted, not shown, not an error.
+    let dave = join(&alice, &db, "dave", "daves-box", &[]);
+    dave.ok(&["get", "DATABASE_URL"], None);
+    let log = dave.audit();
+    assert!(
+        log.contains("sealed under keys from before you joined"),
+        "{log}"
+    );
+    assert!(!log.contains("bobs-laptop"), "{log}");
+    assert_eq!(lines_with(&log, &["  dave  ", "  get  "]).len(), 1, "{log}");
+    assert_eq!(
+        lines_with(&log, &["  alice  ", "  member add  ", "dave"]).len(),
+        1,
+        "{log}"
+    );
+}

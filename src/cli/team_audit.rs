@@ -33,7 +33,7 @@ pub(super) fn show(vault: &Vault, filter: &Filter, last: Option<usize>) -> CliRe
                 };
                 println!(
                     "{}  {}  {}@{}  {}  {}  {}  {}",
-                    rfc3339(e.time),
+                    rfc3339(e.time_ms.div_euclid(1000)),
                     e.member,
                     e.user,
                     e.host,

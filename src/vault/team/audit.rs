@@ -64,7 +64,8 @@ enum EntryRecord {
 struct Entry {
     /// The hash of this member's entry before this one (zeros for the first).
     prev: [u8; 32],
-    time: i64,
+    /// Unix milliseconds: entries of several members made in the same second still sort.
+    time_ms: i64,
     user: String,
     host: String,
     via: Via,
@@ -79,8 +80,9 @@ struct Entry {
 enum KeyList {
     /// Not about one environment's secrets (e.g. `member add bob`): every member reads it.
     Plain(String),
-    /// Sealed under the environment's audit key: only its members read it.
-    Sealed(Vec<u8>),
+    /// Sealed under the audit key of this environment (its id in the entry's epoch):
+    /// only its members read it.
+    Sealed { env: EnvId, sealed: Vec<u8> },
 }
 
 /// What this replica keeps between commands (see the module notes).
@@ -94,7 +96,10 @@ struct Outbox {
     /// Audit keys by epoch, and environment audit keys by (epoch, environment).
     keys: Vec<(u64, [u8; 32])>,
     env_keys: Vec<(u64, EnvId, [u8; 32])>,
-    pending: Vec<AuditEvent>,
+    /// Entries not sent yet, with when they were made (Unix milliseconds).
+    pending: Vec<(i64, AuditEvent)>,
+    /// Every member name this replica has seen, so entries of a removed member keep it.
+    names: Vec<(MemberId, String)>,
 }
 
 impl Drop for Outbox {
@@ -144,7 +149,8 @@ pub enum TeamAuditLine {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TeamAuditEntry {
     pub member: String,
-    pub time: i64,
+    /// Unix milliseconds.
+    pub time_ms: i64,
     pub user: String,
     pub host: String,
     pub via: Via,
@@ -226,25 +232,28 @@ fn seal_pending(sc: &Sidecar, ob: &Outbox) -> Result<Vec<(u64, Vec<u8>)>> {
     let vk = super::keys::VaultKey::derive(zeroize::Zeroizing::new(sc.vault_key), &sc.team)?;
     let mut prev = ob.last_hash;
     let mut out = Vec::with_capacity(ob.pending.len());
-    for (i, e) in ob.pending.iter().enumerate() {
+    for (i, (time_ms, e)) in ob.pending.iter().enumerate() {
         let seq = ob.next_seq + i as u64;
         let keys = if e.env.is_empty() || e.key.is_empty() {
             KeyList::Plain(e.key.clone())
         } else {
             let env = vk.env_id(&e.project, &e.env)?;
             match ob.env_key(sc.epoch, &env) {
-                Some(k) => KeyList::Sealed(keys::seal(
-                    k,
-                    e.key.as_bytes(),
-                    &keys_ad(&sc.team, sc.epoch, &sc.member, seq, &env),
-                )?),
+                Some(k) => KeyList::Sealed {
+                    env,
+                    sealed: keys::seal(
+                        k,
+                        e.key.as_bytes(),
+                        &keys_ad(&sc.team, sc.epoch, &sc.member, seq, &env),
+                    )?,
+                },
                 // An environment this member holds no key for: name no secret.
                 None => KeyList::Plain(String::new()),
             }
         };
         let entry = EntryRecord::V1(Entry {
             prev,
-            time: e.time,
+            time_ms: *time_ms,
             user: e.user.clone(),
             host: e.host.clone(),
             via: e.via,
@@ -409,7 +418,10 @@ impl Vault {
         let mut event = event.clone();
         cap_fields(&mut event);
         event.slot = None;
-        ob.pending.push(event);
+        let time_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(event.time * 1000, |d| d.as_millis() as i64);
+        ob.pending.push((time_ms, event));
         self.send_pending(&sc, &mut ob);
         self.outbox_save(&ob)
     }
@@ -464,6 +476,13 @@ impl Vault {
             let _lock = lock(&self.path)?;
             let mut ob = self.outbox_load(&sc)?;
             ob.remember_keys(&sc)?;
+            for (id, name) in &names {
+                match ob.names.iter_mut().find(|(known, _)| known == id) {
+                    Some(entry) => entry.1 = name.clone(),
+                    None => ob.names.push((*id, name.clone())),
+                }
+            }
+            self.outbox_save(&ob)?;
             ob
         };
         let rows = match client.query(
@@ -494,7 +513,7 @@ impl Vault {
                 });
                 continue;
             };
-            let name = name_of(&names, &id);
+            let name = name_of(&names, &ob, &id);
             if id == sc.member {
                 mine_last = chain.last().map_or(0, |(s, _, _)| *s);
             }
@@ -508,7 +527,7 @@ impl Vault {
                 to: sent,
             });
         }
-        entries.sort_by_key(|e: &TeamAuditEntry| e.time);
+        entries.sort_by_key(|e: &TeamAuditEntry| e.time_ms);
         let mut out: Vec<TeamAuditLine> = entries.into_iter().map(TeamAuditLine::Ok).collect();
         out.extend(problems);
         *self.team_link.0.borrow_mut() = Some(client);
@@ -545,7 +564,7 @@ impl Vault {
             if let Some(Ok(entry)) =
                 open_entry(&sc.team, &ob, &id, seq, epoch, &r.get::<_, Vec<u8>>(3))
             {
-                out.insert(id, entry.time);
+                out.insert(id, entry.time_ms.div_euclid(1000));
             }
         }
         Ok(out)
@@ -582,7 +601,6 @@ fn check_chain(
     entries: &mut Vec<TeamAuditEntry>,
     problems: &mut Vec<TeamAuditLine>,
 ) -> Result<()> {
-    let vk = super::keys::VaultKey::derive(zeroize::Zeroizing::new(sc.vault_key), &sc.team)?;
     let mut expected_seq = 1;
     // The hash of the entry before, when it is the one right before.
     let mut prev: Option<[u8; 32]> = Some([0; 32]);
@@ -620,19 +638,17 @@ fn check_chain(
                     this_hash = Some(head_hash(sealed)?);
                     let keys = match &e.keys {
                         KeyList::Plain(k) => Some(k.clone()),
-                        KeyList::Sealed(s) => vk
-                            .env_id(&e.project, &e.env)
-                            .ok()
-                            .and_then(|env| {
-                                let key = ob.env_key(epoch, &env)?;
-                                let ad = keys_ad(&sc.team, epoch, member, seq, &env);
-                                keys::open(key, s, &ad).ok()
+                        KeyList::Sealed { env, sealed } => ob
+                            .env_key(epoch, env)
+                            .and_then(|key| {
+                                let ad = keys_ad(&sc.team, epoch, member, seq, env);
+                                keys::open(key, sealed, &ad).ok()
                             })
                             .map(|plain| String::from_utf8_lossy(&plain).into_owned()),
                     };
                     entries.push(TeamAuditEntry {
                         member: name.into(),
-                        time: e.time,
+                        time_ms: e.time_ms,
                         user: e.user,
                         host: e.host,
                         via: e.via,
@@ -657,13 +673,17 @@ fn check_chain(
     Ok(())
 }
 
-fn name_of(names: &BTreeMap<MemberId, String>, id: &MemberId) -> String {
-    names.get(id).cloned().unwrap_or_else(|| {
-        format!(
+fn name_of(names: &BTreeMap<MemberId, String>, ob: &Outbox, id: &MemberId) -> String {
+    if let Some(name) = names.get(id) {
+        return name.clone();
+    }
+    match ob.names.iter().find(|(known, _)| known == id) {
+        Some((_, name)) => format!("{name} (removed)"),
+        None => format!(
             "a removed member ({})",
             crate::vault::audit::hex_string(&id[..4])
-        )
-    })
+        ),
+    }
 }
 
 /// The members' names from the verified member list.
