@@ -475,3 +475,34 @@ fn entries_from_before_a_removal_stay_readable_to_those_who_saw_them() {
         "{log}"
     );
 }
+
+/// The outbox beside the vault restored from a backup, or lost: the next entry continues
+/// the member's chain after what the server holds, and the log still verifies.
+#[test]
+fn a_stale_or_lost_outbox_continues_the_chain() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob", "bobs-laptop", &[]);
+    bob.ok(&["get", "DATABASE_URL"], None);
+    let outbox = bob.v.dir.path().join(format!(
+        "{}.team-audit",
+        bob.v.path.file_name().unwrap().to_str().unwrap()
+    ));
+    let saved = std::fs::read(&outbox).expect("bob's outbox");
+    bob.ok(&["-e", "production", "get", "STRIPE_LIVE_KEY"], None);
+    std::fs::write(&outbox, &saved).unwrap();
+    bob.ok(&["add", "AFTER_RESTORE"], Some(b"x"));
+    std::fs::remove_file(&outbox).unwrap();
+    bob.ok(&["get", "AFTER_RESTORE"], None);
+
+    let log = alice.audit();
+    for key in ["DATABASE_URL", "STRIPE_LIVE_KEY", "AFTER_RESTORE"] {
+        assert!(!lines_with(&log, &["  bob  ", key]).is_empty(), "{log}");
+    }
+    assert_eq!(
+        lines_with(&log, &["  bob  ", "AFTER_RESTORE"]).len(),
+        2,
+        "{log}"
+    );
+    bob.audit();
+}

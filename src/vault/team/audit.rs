@@ -294,12 +294,14 @@ fn tail(client: &mut impl GenericClient, sc: &Sidecar) -> Result<(u64, [u8; 32])
 /// The INSERT of `rows`, as one simple query: one round trip (a statement with
 /// parameters costs a second one to prepare it). Every value is a number or hex of
 /// bytes made here, so nothing can break out of its literal. The commit does not wait
-/// for the server's disk (`synchronous_commit = off`, this session only): a read does not
-/// wait ~10 ms for a WAL flush; a server crash within a second of it can lose the entry,
-/// which this member's next `tresor audit` then reports as cut off.
+/// for the server's disk (`SET LOCAL synchronous_commit = off`: this transaction only,
+/// never a write of secrets on the same connection): a read does not wait ~10 ms for a
+/// WAL flush; a server crash within a second of it can lose the entry, which this
+/// member's next `tresor audit` then reports as cut off.
 fn insert_sql(sc: &Sidecar, rows: &[(u64, Vec<u8>)]) -> String {
     use crate::vault::audit::hex_string as hex;
-    let mut sql = String::from("SET synchronous_commit = off; INSERT INTO tresor_audit VALUES ");
+    let mut sql =
+        String::from("BEGIN; SET LOCAL synchronous_commit = off; INSERT INTO tresor_audit VALUES ");
     for (i, (seq, entry)) in rows.iter().enumerate() {
         if i > 0 {
             sql.push(',');
@@ -312,6 +314,7 @@ fn insert_sql(sc: &Sidecar, rows: &[(u64, Vec<u8>)]) -> String {
             hex(entry)
         ));
     }
+    sql.push_str("; COMMIT");
     sql
 }
 
@@ -327,6 +330,10 @@ fn upload(client: &mut Client, sc: &Sidecar, ob: &mut Outbox) -> Result<()> {
     for attempt in 0..3 {
         let rows = seal_pending(sc, ob)?;
         let result = client.batch_execute(&insert_sql(sc, &rows));
+        if result.is_err() {
+            // A failed statement leaves the BEGIN open and aborted.
+            client.batch_execute("ROLLBACK").map_err(db_error)?;
+        }
         match result {
             Ok(_) => {
                 if let Some((seq, last)) = rows.last() {
