@@ -20,7 +20,8 @@
 //!
 //! What this cannot detect: entries cut off the end of another member's chain (this
 //! member's own are checked against its outbox); a current member forging entries in
-//! another's chain (the audit key is shared, entries are not signed); entries of an
+//! another's chain (the audit key is shared, entries are not signed), or a removed one
+//! appending to its own chain under an epoch's key it held; entries of an
 //! epoch before this member joined are unreadable to it, and are counted, not checked.
 //! A crash between the INSERT and the outbox write can upload entries twice.
 
