@@ -240,6 +240,10 @@ fn reads_made_while_the_server_was_away_reach_the_log_later() {
     // The team's log needs the server, and says so.
     let err = bob.err(&["audit"], None);
     assert!(err.contains("cannot be reached"), "{err}");
+    let err = bob.err(&["--offline", "audit"], None);
+    assert!(err.contains("--mine"), "{err}");
+    let mine = bob.ok(&["--offline", "audit", "--mine"], None).text();
+    assert!(mine.contains("STRIPE_LIVE_KEY"), "{mine}");
     away(false);
 
     // Not there until bob talks to the server again…
