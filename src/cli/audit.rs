@@ -17,10 +17,13 @@ pub struct AuditArgs {
     /// Show only the last N entries
     #[arg(long, value_name = "N")]
     pub last: Option<usize>,
+    /// On a team vault: this machine's own log instead of the team's
+    #[arg(long)]
+    pub mine: bool,
 }
 
 /// Which entries to show: only what was given on the command line filters.
-struct Filter {
+pub(super) struct Filter {
     project: Option<String>,
     env: Option<String>,
 }
@@ -34,8 +37,12 @@ impl Filter {
     }
 
     fn keeps(&self, e: &AuditEvent) -> bool {
-        self.project.as_ref().is_none_or(|p| *p == e.project)
-            && self.env.as_ref().is_none_or(|env| *env == e.env)
+        self.keeps_place(&e.project, &e.env)
+    }
+
+    pub(super) fn keeps_place(&self, project: &str, env: &str) -> bool {
+        self.project.as_ref().is_none_or(|p| p == project)
+            && self.env.as_ref().is_none_or(|e| e == env)
     }
 }
 
@@ -56,6 +63,14 @@ fn given_on_command_line(id: &str) -> bool {
 
 pub fn show(global: &Global, args: AuditArgs) -> CliResult {
     let vault = unlock::open(global)?;
+    if vault.is_team() && !args.mine {
+        if global.offline {
+            return Err(CliError::msg(
+                "the team's audit log is on the server: run it again without --offline, or `tresor audit --mine` for this machine's log",
+            ));
+        }
+        return super::team_audit::show(&vault, &Filter::from(global), args.last);
+    }
     let lines = vault.audit_log()?;
     // The log is still shown from a vault that fails its checks (it is evidence), but
     // then no slot can be called "removed": say why instead.
@@ -137,7 +152,7 @@ fn via(e: &AuditEvent, kinds: Option<&BTreeMap<u32, &'static str>>) -> String {
 }
 
 /// `run`, `export` and `import` record every key they touched; a line shows a few.
-fn summarize_keys(keys: &str) -> String {
+pub(super) fn summarize_keys(keys: &str) -> String {
     const SHOWN: usize = 5;
     let all: Vec<&str> = keys.split(',').collect();
     if all.len() <= SHOWN {

@@ -16,6 +16,7 @@ mod projects;
 mod prompt;
 mod secrets;
 mod team;
+mod team_audit;
 mod transfer;
 pub mod unlock;
 
@@ -203,7 +204,7 @@ pub enum Command {
     Member(team::MemberCommand),
     /// Show the audit log: who read or changed what, when; never values
     #[command(
-        after_help = "Examples:\n  tresor audit                      everything, oldest first\n  tresor audit -e production        production's entries, in every project\n  tresor -p billing audit --last 20\n\nOnly -p/-e typed on the command line filter (not TRESOR_PROJECT/TRESOR_ENV).\nThe via column says where an entry came from and which key slot unlocked the vault\n(see `tresor keyfile list`). Exits 1 when an entry fails verification."
+        after_help = "Examples:\n  tresor audit                      everything, oldest first\n  tresor audit -e production        production's entries, in every project\n  tresor -p billing audit --last 20\n\nOnly -p/-e typed on the command line filter (not TRESOR_PROJECT/TRESOR_ENV).\nThe via column says where an entry came from and which key slot unlocked the vault\n(see `tresor keyfile list`). Exits 1 when an entry fails verification.\n\nOn a team vault it shows every member's entries from the server, with the member's\nname and machine; --mine shows this machine's own log."
     )]
     Audit(audit::AuditArgs),
     /// Check the vault file: storage checksums, digests, every record, permissions, KDF settings

@@ -112,7 +112,7 @@ pub enum MemberCommand {
         #[command(flatten)]
         path: IdentityPath,
     },
-    /// Who has access: name, role, environments, added
+    /// Who has access: name, role, environments, added, last seen
     #[command(after_help = "Example:\n  tresor member list")]
     List,
     /// Take someone's access away (admins only): rekeys the team vault in one transaction
@@ -333,8 +333,15 @@ pub fn member(global: &Global, cmd: MemberCommand) -> CliResult {
                         .collect::<Vec<_>>()
                         .join(","),
                 };
+                let seen = match m.last_seen {
+                    Some(t) => format!(
+                        "last seen {} ago",
+                        age_text(chrono::Utc::now().timestamp() - t)
+                    ),
+                    None => "never seen".into(),
+                };
                 println!(
-                    "{}{}\t{}\t{}\tadded {} by {}\t{}",
+                    "{}{}\t{}\t{}\tadded {} by {}\t{seen}\t{}",
                     m.name,
                     if m.is_me { " (you)" } else { "" },
                     m.role.label(),

@@ -261,7 +261,7 @@ pub fn append(vault: &Path, keys: &Keys, mut event: AuditEvent) -> Result<()> {
 }
 
 /// Keeps every entry under [`MAX_LINE`]: a huge import lists its first keys and a count.
-fn cap_fields(event: &mut AuditEvent) {
+pub(crate) fn cap_fields(event: &mut AuditEvent) {
     if event.key.len() > MAX_KEYS_TEXT {
         let total = event.key.split(',').count();
         let mut cut = MAX_KEYS_TEXT;

@@ -97,6 +97,9 @@ pub struct Vault {
     slot_kek: Option<crypto::Key32>,
     /// Why the last audit entry could not be written, until the caller takes it.
     audit_failure: std::cell::RefCell<Option<String>>,
+    /// A team replica's connection from its last sync, kept so this command's audit
+    /// entries reach the server in the same connection (`team::audit`).
+    team_link: team::audit::Link,
 }
 
 impl std::fmt::Debug for Vault {
@@ -175,6 +178,7 @@ impl Vault {
             format: FORMAT,
             slot_kek: None,
             audit_failure: Default::default(),
+            team_link: Default::default(),
         };
         let mut sealed = None;
         let result = RedbFile::create(path, &mut |txn| {
@@ -233,6 +237,7 @@ impl Vault {
             format: found.format,
             slot_kek: kek,
             audit_failure: Default::default(),
+            team_link: Default::default(),
         })
     }
 
@@ -416,7 +421,9 @@ impl Vault {
             key: key.into(),
             slot: Some(self.slot),
         };
-        if let Err(e) = audit::append(&self.path, &self.keys, event) {
+        // A team replica also queues the entry for the team's log on the server.
+        let team = self.team_audit(&event);
+        if let Err(e) = audit::append(&self.path, &self.keys, event).and(team) {
             *self.audit_failure.borrow_mut() = Some(e.to_string());
         }
     }

@@ -327,6 +327,7 @@ impl Vault {
             format: FORMAT,
             slot_kek: None,
             audit_failure: Default::default(),
+            team_link: Default::default(),
         };
         txn.put(Table::Meta, HEADER_KEY, &new_header)?;
         txn.put(Table::Meta, VERSION_KEY, &plain.version.to_be_bytes())?;

@@ -111,6 +111,34 @@ pub(super) fn fetch(
     }))
 }
 
+/// The members, wraps and environments at the server's head, verified: from a delta
+/// or the head this replica saw when it can (no secret row read), from a whole read
+/// otherwise (a format-1 head, a base commit since).
+pub(super) fn verified_small(
+    client: &mut postgres::Client,
+    sc: &Sidecar,
+    vk: &VaultKey,
+) -> Result<Rows> {
+    let gone = || VaultError::team("the team vault is no longer on the server");
+    {
+        let mut tx = server::snapshot_tx(client)?;
+        let (version, head) = server::head(&mut tx, &sc.team)?.ok_or_else(gone)?;
+        match fetch(&mut tx, sc, vk, (version, head))? {
+            Found::Same { small } => return Ok(small),
+            Found::Delta(d) => return Ok(d.small),
+            Found::Rekeyed => return Err(super::rekeyed()),
+            Found::Whole => {}
+        }
+    }
+    let snap = server::load_snapshot(client, &sc.team)?.ok_or_else(gone)?;
+    if claimed_epoch(&snap.head) > Some(sc.epoch) {
+        return Err(super::rekeyed());
+    }
+    let seen = Some((sc.seen_version, sc.seen_hash));
+    whole(vk, &sc.team, &snap, seen, &Seen::of(sc))?;
+    Ok(snap.rows)
+}
+
 /// A whole snapshot verified: against its log (format 2), or against the head's state
 /// root (format 1, before the first write of this build migrated it), and the head's
 /// signatures. Returns the head's epoch.

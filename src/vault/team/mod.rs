@@ -10,6 +10,7 @@
 //! from the server. See the "Team vault" section of ARCHITECTURE.md for the design and
 //! what it cannot detect.
 
+pub mod audit;
 mod catalog;
 mod connection;
 mod delta;
@@ -76,7 +77,7 @@ pub struct MemberInfo {
     pub added: i64,
     pub added_by: String,
     pub is_me: bool,
-    /// When the member last reached the server; `None` when unknown.
+    /// When the member's latest audit entry was made (Unix seconds); `None`: never.
     pub last_seen: Option<i64>,
     /// Added with a signing key (members added before signatures are not, until an
     /// admin adds them again with the key `identity show` prints now).
@@ -416,7 +417,8 @@ impl Vault {
         self.sync_locked()
     }
 
-    /// [`Vault::team_sync`], with the replica's lock already held.
+    /// [`Vault::team_sync`], with the replica's lock already held. The connection is
+    /// kept for this command's audit entries (`audit.rs`).
     fn sync_locked(&self) -> Result<Option<SyncReport>> {
         let Some(mut sc) = self.team_load()? else {
             return Ok(None);
@@ -430,8 +432,17 @@ impl Vault {
                 }));
             }
         };
+        let report = self.sync_on(&mut sc, &mut client)?;
+        if report != SyncReport::Rekeyed {
+            self.team_audit_link(&sc, client);
+        }
+        Ok(Some(report))
+    }
+
+    /// A sync on this connection.
+    fn sync_on(&self, sc: &mut Sidecar, client: &mut server::Conn) -> Result<SyncReport> {
         if !sc.dirty
-            && let Some((version, head)) = server::head(&mut *client, &sc.team)?
+            && let Some((version, head)) = server::head(&mut **client, &sc.team)?
             && version == sc.seen_version
             && crypto::same(&head_hash(&head)?, &sc.seen_hash)
         {
@@ -439,39 +450,39 @@ impl Vault {
             // common read stays one query, without a file write.
             if now() - sc.synced_at >= SYNCED_AT_EVERY {
                 sc.synced_at = now();
-                let _ = self.team_save(&sc);
+                let _ = self.team_save(sc);
             }
-            return Ok(Some(SyncReport::Current));
+            return Ok(SyncReport::Current);
         }
-        let held = Held::from_sidecar(&sc)?;
+        let held = Held::from_sidecar(sc)?;
         if !sc.dirty {
-            let mut tx = server::snapshot_tx(&mut client)?;
+            let mut tx = server::snapshot_tx(client)?;
             let (version, head) = server::head(&mut tx, &sc.team)?
                 .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
-            match delta::fetch(&mut tx, &sc, &held.vk, (version, head.clone()))? {
-                Found::Rekeyed => return Ok(Some(SyncReport::Rekeyed)),
+            match delta::fetch(&mut tx, sc, &held.vk, (version, head.clone()))? {
+                Found::Rekeyed => return Ok(SyncReport::Rekeyed),
                 Found::Same { small } => {
                     tx.commit().map_err(server::db_error)?;
-                    signing::observe(&mut sc, &held.vk, &head, &small)?;
+                    signing::observe(sc, &held.vk, &head, &small)?;
                     sc.synced_at = now();
-                    self.team_save(&sc)?;
-                    return Ok(Some(SyncReport::Current));
+                    self.team_save(sc)?;
+                    return Ok(SyncReport::Current);
                 }
                 Found::Delta(d) => {
                     tx.commit().map_err(server::db_error)?;
-                    if self.apply_delta(&sc, &held, &d)? {
+                    if self.apply_delta(sc, &held, &d)? {
                         sc.seen_version = d.version;
                         sc.seen_hash = head_hash(&d.head)?;
-                        signing::observe(&mut sc, &held.vk, &d.head, &d.small)?;
+                        signing::observe(sc, &held.vk, &d.head, &d.small)?;
                         sc.synced_at = now();
-                        self.team_save(&sc)?;
-                        return Ok(Some(SyncReport::Updated { version: d.version }));
+                        self.team_save(sc)?;
+                        return Ok(SyncReport::Updated { version: d.version });
                     }
                 }
                 Found::Whole => {}
             }
         }
-        self.sync_whole(&mut sc, &held, &mut client)
+        self.sync_whole(sc, &held, client)
     }
 
     /// Reads every row and the log, verifies the whole state and rewrites the replica
@@ -481,11 +492,11 @@ impl Vault {
         sc: &mut Sidecar,
         held: &Held,
         client: &mut postgres::Client,
-    ) -> Result<Option<SyncReport>> {
+    ) -> Result<SyncReport> {
         let snap = server::load_snapshot(client, &sc.team)?
             .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
         if claimed_epoch(&snap.head) > Some(sc.epoch) {
-            return Ok(Some(SyncReport::Rekeyed));
+            return Ok(SyncReport::Rekeyed);
         }
         delta::whole(
             &held.vk,
@@ -501,9 +512,9 @@ impl Vault {
         sc.synced_at = now();
         sc.dirty = false;
         self.team_save(sc)?;
-        Ok(Some(SyncReport::Updated {
+        Ok(SyncReport::Updated {
             version: snap.version,
-        }))
+        })
     }
 
     /// `remote sync --verify`: the whole state checked against the log, and the replica
@@ -514,7 +525,7 @@ impl Vault {
         let held = Held::from_sidecar(&sc)?;
         let mut client = server::connect(&sc.url)?;
         match self.sync_whole(&mut sc, &held, &mut client)? {
-            Some(SyncReport::Rekeyed) => Err(rekeyed()),
+            SyncReport::Rekeyed => Err(rekeyed()),
             _ => Ok(sc.seen_version),
         }
     }
@@ -1058,23 +1069,12 @@ impl Vault {
         let sc = self.team_required()?;
         let held = Held::from_sidecar(&sc)?;
         let mut client = server::connect(&sc.url)?;
-        let snap = server::load_snapshot(&mut client, &sc.team)?
-            .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
-        if claimed_epoch(&snap.head) > Some(sc.epoch) {
-            return Err(rekeyed());
-        }
-        delta::whole(
-            &held.vk,
-            &sc.team,
-            &snap,
-            Some((sc.seen_version, sc.seen_hash)),
-            &Seen::of(&sc),
-        )?;
-        let rows = &snap.rows;
+        let rows = delta::verified_small(&mut client, &sc, &held.vk)?;
         let mut records = BTreeMap::new();
         for (id, sealed) in &rows.members {
             records.insert(*id, open_member(&held.vk, &sc.team, sc.epoch, id, sealed)?);
         }
+        let seen = self.team_last_seen(&mut client, &sc)?;
         let name_of = |id: &MemberId| match records.get(id) {
             Some(record) => record.name().to_string(),
             None => "a removed member".into(),
@@ -1090,7 +1090,7 @@ impl Vault {
                 added_by: name_of(record.added().1),
                 is_me: *id == sc.member,
                 signs: record.signing().is_some(),
-                last_seen: None,
+                last_seen: seen.get(id).copied(),
             })
             .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
