@@ -131,7 +131,7 @@ pub fn open_commit(
         changes: changes_hash,
         small_root,
         secrets,
-    } = decode(&commit, "team commit").map_err(|_| tampered("a commit"))?;
+    } = decode(commit, "team commit").map_err(|_| tampered("a commit"))?;
     if commit_team != *team {
         return Err(tampered("a commit of another vault"));
     }
