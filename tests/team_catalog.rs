@@ -143,3 +143,36 @@ fn cp_clone_rollback_and_rotation_go_through_the_server() {
     assert!(listed.contains("rotate every 30 days"), "{listed}");
     alice.ok(&["doctor"], None);
 }
+
+/// An admin removes an environment from a replica that has not seen a secret another
+/// member just added there: the removal would delete that secret unseen, so it is
+/// refused as a conflict and nothing is lost; once synced, the admin sees it and can
+/// decide.
+#[test]
+fn removing_an_environment_that_just_gained_a_secret_elsewhere_is_a_conflict() {
+    let db = pg::database();
+    let alice = team_of_alice(&db.url, Member::new());
+    let bob = join(&alice, &db.url, Member::new(), "bob", "writer", &[]);
+    alice.ok(&["env", "add", "qa"], None);
+    alice.ok(&["-e", "qa", "add", "OLD"], Some(b"old"));
+    bob.ok(&["remote", "sync"], None);
+    // Alice's replica, opened here, is at this version; the library does not sync first.
+    let replica = alice.open();
+    bob.ok(&["-e", "qa", "add", "NEW_BY_BOB"], Some(b"bob's"));
+
+    let err = replica
+        .remove_env("default", "qa", true)
+        .expect_err("a removal over bob's unseen secret")
+        .to_string();
+    assert!(err.contains("changed by bob"), "{err}");
+    assert!(err.contains("nothing was written"), "{err}");
+    drop(replica);
+    assert_eq!(bob.get("qa", "NEW_BY_BOB"), b"bob's");
+    assert_eq!(alice.get("qa", "NEW_BY_BOB"), b"bob's");
+    assert_eq!(alice.get("qa", "OLD"), b"old");
+
+    // Seen, the removal goes through, for both.
+    alice.ok(&["env", "rm", "qa", "--yes"], None);
+    bob.ok(&["remote", "sync"], None);
+    assert!(!env_names(&bob, "default").contains(&"qa".to_string()));
+}

@@ -5,106 +5,32 @@
 //! signatures keep working and upgrade.
 
 mod common;
+#[path = "common/team_member.rs"]
+mod member;
 #[path = "common/postgres.rs"]
 mod pg;
 
 use common::*;
-use tresor::vault::Credential;
+use member::Member;
 use tresor::vault::team::forge::{ForgedSignature, Forgery};
 use tresor::vault::team::records::Role;
 
-/// A person or server: a local vault (keyfile) and an identity protected by the same keyfile.
-struct Member {
-    v: Vault,
-}
-
-impl Member {
-    fn new() -> Member {
-        Member { v: Vault::new() }
-    }
-
-    fn identity(&self) -> std::path::PathBuf {
-        self.v.dir.path().join("identity")
-    }
-
-    fn run(&self, args: &[&str], input: Option<&[u8]>) -> Output {
-        let mut c = self.v.cmd(args);
-        c.env("TRESOR_IDENTITY", self.identity());
-        output(c, input)
-    }
-
-    #[track_caller]
-    fn ok(&self, args: &[&str], input: Option<&[u8]>) -> Output {
-        self.run(args, input).success()
-    }
-
-    #[track_caller]
-    fn err(&self, args: &[&str], input: Option<&[u8]>) -> String {
-        self.run(args, input).failure().error()
-    }
-
-    fn get(&self, env: &str, key: &str) -> Vec<u8> {
-        self.ok(&["-e", env, "get", key], None).stdout
-    }
-
-    /// The replica opened in this process (its high-water marks in a folder of this
-    /// test binary's, see `state_dir`).
-    fn open(&self) -> tresor::vault::Vault {
-        tresor::vault::testing::set_state_dir(state_dir().to_path_buf());
-        tresor::vault::Vault::unlock(
-            &self.v.path,
-            &Credential::Keyfile(self.v.keyfile().to_path_buf()),
-        )
-        .expect("unlock")
-    }
-
-    /// What a modified client of this member writes into the database.
-    #[track_caller]
-    fn forge(&self, forgery: Forgery<'_>, signature: ForgedSignature) {
-        self.open()
-            .test_team_forge(forgery, signature)
-            .expect("the database takes the forged write");
-    }
-}
-
-/// Where the replicas opened in this process keep their high-water marks: not the
-/// user's state folder, and one of this run's (the fixture's vault ids are the same on
-/// every run). Under target/tmp, which `cargo clean` empties.
-fn state_dir() -> &'static std::path::Path {
-    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("team-signatures-seen-{}", std::process::id()))
-    })
-}
-
 /// Alice's vault with secrets in development and production, put on the server.
 fn team_of_alice(db: &pg::Db) -> Member {
-    let alice = Member::new();
-    alice.ok(
-        &["add", "DATABASE_URL", "-d", "primary-database-note"],
-        Some(b"postgres://dev-value-4711"),
-    );
-    alice.ok(
-        &["-e", "production", "add", "STRIPE_LIVE_KEY"],
-        Some(b"sk_live_prod_value_0815"),
-    );
-    alice.ok(&["identity", "new"], None);
-    alice.ok(&["remote", "init", &db.url, "--name", "alice"], None);
-    alice
+    member::team_of_alice(&db.url, Member::new())
 }
 
 /// A new member with an empty vault, added by `admin` and joined.
 fn join(admin: &Member, db: &pg::Db, name: &str, role: &str, only: &[&str]) -> Member {
-    let m = Member::new();
-    let pk = m.ok(&["identity", "new"], None).text();
-    let mut args = vec!["member", "add", name, pk.trim(), "--role", role];
-    for e in only {
-        args.extend(["--only-env", e]);
-    }
-    let token = admin.ok(&args, None).text();
-    m.ok(&["remote", "join", &db.url, "--token", token.trim()], None);
-    m
+    member::join(admin, &db.url, Member::new(), name, role, only)
+}
+
+/// What a modified client of this member writes into the database.
+#[track_caller]
+fn forge(m: &Member, forgery: Forgery<'_>, signature: ForgedSignature) {
+    m.open()
+        .test_team_forge(forgery, signature)
+        .expect("the database takes the forged write");
 }
 
 const PROD: (&str, &str, &str) = ("default", "production", "STRIPE_LIVE_KEY");
@@ -141,7 +67,7 @@ fn a_reader_holding_the_vault_key_cannot_forge_a_write() {
             .text();
         // The reader's replica holds the vault key and production's key: the row is
         // sealed and the head MAC'd, chained and rooted exactly as tresor would.
-        ci.forge(Forgery::Value(p, e, k, b"forged-by-ci"), signature);
+        forge(&ci, Forgery::Value(p, e, k, b"forged-by-ci"), signature);
         let why = match signature {
             ForgedSignature::None => "an unsigned change",
             _ => "a change signed by a reader",
@@ -161,14 +87,19 @@ fn a_writers_signed_write_is_accepted_and_an_unsigned_one_is_refused() {
     let bob = join(&alice, &db, "bob", "writer", &[]);
     // The same forging path, by a writer who signs: accepted (so the refusals above
     // are the signature's doing, not a flaw of the forgery).
-    bob.forge(
+    forge(
+        &bob,
         Forgery::Value(p, e, k, b"signed-by-bob"),
         ForgedSignature::Mine,
     );
     assert_eq!(alice.get(e, k), b"signed-by-bob");
     alice.ok(&["doctor"], None);
     // The writer's key without a signature: refused by a replica that saw signed heads.
-    bob.forge(Forgery::Value(p, e, k, b"unsigned"), ForgedSignature::None);
+    forge(
+        &bob,
+        Forgery::Value(p, e, k, b"unsigned"),
+        ForgedSignature::None,
+    );
     let err = alice.err(&["-e", e, "get", k], None);
     assert!(err.contains("an unsigned change"), "{err}");
 }
@@ -202,7 +133,7 @@ fn only_an_admin_changes_the_member_list() {
         } else {
             (&ci, &bob)
         };
-        forger.forge(Forgery::SetMyRole(role), signature);
+        forge(&forger, Forgery::SetMyRole(role), signature);
         assert_refused(&alice, why);
         let err = alice.err(&["member", "list"], None);
         assert!(err.contains(why), "{err}");
@@ -324,6 +255,7 @@ fn team_v1_fixture(db: &pg::Db) -> (Member, Member) {
             chmod(&to, 0o600);
         }
         let m = Member {
+            env: Vec::new(),
             v: Vault {
                 cred: Cred::Keyfile(v.dir.path().join("vault.key")),
                 ..v
@@ -396,7 +328,8 @@ fn a_team_vault_made_before_signatures_keeps_working_and_upgrades() {
     assert!(list.contains(bob_key.trim()), "{list}");
 
     // And an unsigned head is now tampering, for both.
-    bob.forge(
+    forge(
+        &bob,
         Forgery::Value("default", "development", "SIGNED_ERA", b"unsigned"),
         ForgedSignature::None,
     );

@@ -65,6 +65,17 @@ impl Member {
         self.ok(&["-e", env, "get", key], None).stdout
     }
 
+    /// The replica opened in this process (its high-water marks in a folder of this
+    /// test binary's, see `state_dir`).
+    pub fn open(&self) -> tresor::vault::Vault {
+        tresor::vault::testing::set_state_dir(state_dir().to_path_buf());
+        tresor::vault::Vault::unlock(
+            &self.v.path,
+            &tresor::vault::Credential::Keyfile(self.v.keyfile().to_path_buf()),
+        )
+        .expect("unlock")
+    }
+
     /// The keys of an environment, as `list --json` shows them.
     pub fn keys(&self, env: &str) -> Vec<String> {
         let out = self.ok(&["-e", env, "list", "--json"], None);
@@ -75,10 +86,24 @@ impl Member {
     }
 }
 
+/// Where the replicas opened in this process keep their high-water marks: not the
+/// user's state folder, and one of this run's (a fixture's vault ids are the same on
+/// every run). Under target/tmp, which `cargo clean` empties.
+pub fn state_dir() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("team-seen-{}", std::process::id()))
+    })
+}
+
 /// Alice's vault (DATABASE_URL in development, STRIPE_LIVE_KEY in production), put on
 /// the server at `url` with her as admin.
 pub fn team_of_alice(url: &str, alice: Member) -> Member {
-    alice.ok(&["add", "DATABASE_URL"], Some(b"postgres://dev-value-4711"));
+    alice.ok(
+        &["add", "DATABASE_URL", "-d", "primary-database-note"],
+        Some(b"postgres://dev-value-4711"),
+    );
     alice.ok(
         &["-e", "production", "add", "STRIPE_LIVE_KEY"],
         Some(b"sk_live_prod_value_0815"),
