@@ -4,85 +4,22 @@
 //! tresor (rows edited, moved, dropped, rolled back, a member inserted) is refused.
 
 mod common;
+#[path = "common/team_member.rs"]
+mod member;
 #[path = "common/postgres.rs"]
 mod pg;
 
 use common::*;
-
-/// A person or server: a local vault (keyfile) and an identity protected by the same keyfile.
-struct Member {
-    v: Vault,
-}
-
-impl Member {
-    fn new() -> Member {
-        Member { v: Vault::new() }
-    }
-
-    fn identity(&self) -> std::path::PathBuf {
-        self.v.dir.path().join("identity")
-    }
-
-    fn run(&self, args: &[&str], input: Option<&[u8]>) -> Output {
-        let mut c = self.v.cmd(args);
-        c.env("TRESOR_IDENTITY", self.identity());
-        output(c, input)
-    }
-
-    #[track_caller]
-    fn ok(&self, args: &[&str], input: Option<&[u8]>) -> Output {
-        self.run(args, input).success()
-    }
-
-    #[track_caller]
-    fn err(&self, args: &[&str], input: Option<&[u8]>) -> String {
-        self.run(args, input).failure().error()
-    }
-
-    /// `identity new`: the public key it prints.
-    fn public_key(&self) -> String {
-        let out = self.ok(&["identity", "new"], None);
-        let text = out.text();
-        assert!(
-            text.starts_with("tresor1") && text.trim().len() == 7 + 128,
-            "{text}"
-        );
-        text.trim().to_string()
-    }
-
-    fn get(&self, env: &str, key: &str) -> Vec<u8> {
-        self.ok(&["-e", env, "get", key], None).stdout
-    }
-}
+use member::Member;
 
 /// Alice's vault with secrets in development and production, put on the server.
 fn team_of_alice(db: &pg::Db) -> Member {
-    let alice = Member::new();
-    alice.ok(
-        &["add", "DATABASE_URL", "-d", "primary-database-note"],
-        Some(b"postgres://dev-value-4711"),
-    );
-    alice.ok(
-        &["-e", "production", "add", "STRIPE_LIVE_KEY"],
-        Some(b"sk_live_prod_value_0815"),
-    );
-    alice.public_key();
-    alice.ok(&["remote", "init", &db.url, "--name", "alice"], None);
-    alice
+    member::team_of_alice(&db.url, Member::new())
 }
 
 /// A new member with an empty vault, added by `admin` and joined.
 fn join(admin: &Member, db: &pg::Db, name: &str, role: &str, only: &[&str]) -> Member {
-    let m = Member::new();
-    let pk = m.public_key();
-    let mut args = vec!["member", "add", name, &pk, "--role", role];
-    for e in only {
-        args.extend(["--only-env", e]);
-    }
-    let token = admin.ok(&args, None).text();
-    assert!(token.starts_with("tresor-join1:"), "{token}");
-    m.ok(&["remote", "join", &db.url, "--token", token.trim()], None);
-    m
+    member::join(admin, &db.url, Member::new(), name, role, only)
 }
 
 #[test]

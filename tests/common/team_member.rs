@@ -53,12 +53,15 @@ impl Member {
         self.run(args, input).failure().error()
     }
 
-    /// `identity new`: the public key it prints.
+    /// `identity new`: the public key it prints (`tresor1`, the X25519 key and the hash
+    /// of the signing key, in hex).
     pub fn public_key(&self) -> String {
-        self.ok(&["identity", "new"], None)
-            .text()
-            .trim()
-            .to_string()
+        let text = self.ok(&["identity", "new"], None).text();
+        assert!(
+            text.starts_with("tresor1") && text.trim().len() == 7 + 128,
+            "{text}"
+        );
+        text.trim().to_string()
     }
 
     pub fn get(&self, env: &str, key: &str) -> Vec<u8> {
@@ -121,6 +124,7 @@ pub fn join(admin: &Member, url: &str, m: Member, name: &str, role: &str, only: 
         args.extend(["--only-env", e]);
     }
     let token = admin.ok(&args, None).text();
+    assert!(token.starts_with("tresor-join1:"), "{token}");
     m.ok(&["remote", "join", url, "--token", token.trim()], None);
     m
 }
