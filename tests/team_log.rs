@@ -5,61 +5,13 @@
 //! a dropped commit, and `remote sync --verify` finds an old row edited in place.
 
 mod common;
+#[path = "common/team_member.rs"]
+mod member;
 #[path = "common/postgres.rs"]
 mod pg;
 
-use common::*;
-use tresor::vault::{Credential, NewSecret};
-
-struct Member {
-    v: Vault,
-}
-
-impl Member {
-    fn new() -> Member {
-        Member { v: Vault::new() }
-    }
-
-    fn run_with(&self, args: &[&str], input: Option<&[u8]>, env: &[(&str, &str)]) -> Output {
-        let mut c = self.v.cmd(args);
-        c.env("TRESOR_IDENTITY", self.v.dir.path().join("identity"));
-        for (k, v) in env {
-            c.env(k, v);
-        }
-        output(c, input)
-    }
-
-    #[track_caller]
-    fn ok(&self, args: &[&str], input: Option<&[u8]>) -> Output {
-        self.run_with(args, input, &[]).success()
-    }
-
-    #[track_caller]
-    fn err(&self, args: &[&str], input: Option<&[u8]>) -> String {
-        self.run_with(args, input, &[]).failure().error()
-    }
-
-    fn public_key(&self) -> String {
-        self.ok(&["identity", "new"], None)
-            .text()
-            .trim()
-            .to_string()
-    }
-
-    fn get(&self, key: &str) -> Vec<u8> {
-        self.ok(&["get", key], None).stdout
-    }
-
-    /// The same vault through the library: a change made there is not preceded by a
-    /// sync, as a change racing another member's would be.
-    fn library(&self) -> tresor::vault::Vault {
-        tresor::vault::Vault::unlock(
-            &self.v.path,
-            &Credential::Keyfile(self.v.keyfile().to_path_buf()),
-        )
-        .expect("unlock")
-    }
-}
+use member::Member;
+use tresor::vault::NewSecret;
 
 const FORMAT_1: [(&str, &str); 1] = [("TRESOR_TEST_TEAM_FORMAT", "1")];
 
@@ -111,7 +63,7 @@ fn a_team_vault_made_before_the_commit_log_is_migrated_by_the_first_write() {
     // The server is as the previous build left it: no log, a head with a state root;
     // this build reads it (verified the old way).
     assert!(!has_log(&db), "a format-1 server has no log");
-    assert_eq!(alice.get("OLD_WRITE"), b"format 1");
+    assert_eq!(alice.get("development", "OLD_WRITE"), b"format 1");
     let list = alice.ok(&["member", "list"], None).text();
     assert!(list.contains("bob\twriter"), "{list}");
 
@@ -121,10 +73,10 @@ fn a_team_vault_made_before_the_commit_log_is_migrated_by_the_first_write() {
     assert!(has_log(&db));
     assert_eq!(commits(&db), 2);
     // Bob's replica, made before the migration, follows it...
-    assert_eq!(bob.get("AFTER"), b"migrated");
-    assert_eq!(bob.get("OLD_WRITE"), b"format 1");
+    assert_eq!(bob.get("development", "AFTER"), b"migrated");
+    assert_eq!(bob.get("development", "OLD_WRITE"), b"format 1");
     bob.ok(&["edit", "SHARED", "--value-stdin"], Some(b"shared-2"));
-    assert_eq!(alice.get("SHARED"), b"shared-2");
+    assert_eq!(alice.get("development", "SHARED"), b"shared-2");
     assert_eq!(commits(&db), 3);
     // ...and the migrated state is whole.
     let out = bob.ok(&["remote", "sync", "--verify"], None);
@@ -150,7 +102,7 @@ fn removing_a_member_of_a_format_1_vault_rekeys_into_the_log() {
     alice.ok(&["member", "rm", "bob"], None);
     assert_eq!(commits(&db), 1, "the rekey is the log's base commit");
     alice.ok(&["remote", "sync", "--verify"], None);
-    assert_eq!(alice.get("SHARED"), b"shared-1");
+    assert_eq!(alice.get("development", "SHARED"), b"shared-1");
     let err = bob.err(&["remote", "sync"], None);
     assert!(err.contains("no longer a member"), "{err}");
 }
@@ -159,7 +111,7 @@ fn removing_a_member_of_a_format_1_vault_rekeys_into_the_log() {
 fn a_write_rebases_over_another_members_commit_to_other_secrets() {
     let db = pg::database();
     let (alice, bob) = team(&db, false);
-    let bob_lib = bob.library();
+    let bob_lib = bob.open();
     assert!(bob_lib.team_sync().unwrap().is_some());
     // Alice commits after bob's replica synced; bob's change does not sync first.
     alice.ok(&["add", "FROM_ALICE"], Some(b"a"));
@@ -176,12 +128,12 @@ fn a_write_rebases_over_another_members_commit_to_other_secrets() {
         )
         .expect("a commit to another secret is rebased over");
     // Both landed, and bob's replica holds alice's change without another sync.
-    assert_eq!(alice.get("FROM_BOB"), b"b");
+    assert_eq!(alice.get("development", "FROM_BOB"), b"b");
     assert_eq!(
         bob.ok(&["--offline", "get", "FROM_ALICE"], None).stdout,
         b"a"
     );
-    assert_eq!(bob.get("FROM_ALICE"), b"a");
+    assert_eq!(bob.get("development", "FROM_ALICE"), b"a");
 
     // The same secret changed by both: the second write is refused, nothing is lost.
     alice.ok(&["edit", "SHARED", "--value-stdin"], Some(b"alice's"));
@@ -199,7 +151,7 @@ fn a_write_rebases_over_another_members_commit_to_other_secrets() {
         .to_string();
     assert!(err.contains("changed by alice"), "{err}");
     assert!(err.contains("nothing was written"), "{err}");
-    assert_eq!(alice.get("SHARED"), b"alice's");
+    assert_eq!(alice.get("development", "SHARED"), b"alice's");
     assert_eq!(
         bob.ok(&["--offline", "get", "SHARED"], None).stdout,
         b"alice's",
@@ -216,14 +168,14 @@ fn a_large_change_by_another_member_is_applied_to_the_replica() {
         .map(|i| format!("BULK_{i:04}=value-{i}\n"))
         .collect();
     bob.ok(&["import", "-"], Some(many.as_bytes()));
-    assert_eq!(alice.get("BULK_1999"), b"value-1999");
+    assert_eq!(alice.get("development", "BULK_1999"), b"value-1999");
     let many: String = (0..2000)
         .map(|i| format!("BULK_{i:04}=new-{i}\n"))
         .collect();
     bob.ok(&["import", "--overwrite", "-"], Some(many.as_bytes()));
     alice.ok(&["rm", "BULK_0000", "--yes"], None);
-    assert_eq!(bob.get("BULK_0001"), b"new-1");
-    assert_eq!(alice.get("BULK_0002"), b"new-2");
+    assert_eq!(bob.get("development", "BULK_0001"), b"new-1");
+    assert_eq!(alice.get("development", "BULK_0002"), b"new-2");
     let err = bob.err(&["get", "BULK_0000"], None);
     assert!(err.contains("no secret `BULK_0000`"), "{err}");
     alice.ok(&["doctor"], None);
@@ -235,7 +187,7 @@ fn tampering() -> (pg::Db, Member, Member, postgres::Client) {
     let db = pg::database();
     let (alice, bob) = team(&db, false);
     alice.ok(&["add", "GONE"], Some(b"soon deleted"));
-    assert_eq!(bob.get("GONE"), b"soon deleted");
+    assert_eq!(bob.get("development", "GONE"), b"soon deleted");
     let client = db.client();
     (db, alice, bob, client)
 }
@@ -303,7 +255,7 @@ fn verify_finds_an_old_row_edited_in_place() {
              WHERE secret = (SELECT secret FROM tresor_secrets ORDER BY secret ASC LIMIT 1)",
         )
         .unwrap();
-    assert_eq!(bob.get("GONE"), b"soon deleted");
+    assert_eq!(bob.get("development", "GONE"), b"soon deleted");
     let err = bob.err(&["remote", "sync", "--verify"], None);
     assert!(err.contains("failed verification"), "{err}");
 }

@@ -43,6 +43,13 @@ impl Member {
         output(self.cmd(args), input)
     }
 
+    /// One command with more environment than the member's own.
+    pub fn run_with(&self, args: &[&str], input: Option<&[u8]>, env: &[(&str, &str)]) -> Output {
+        let mut c = self.cmd(args);
+        c.envs(env.iter().copied());
+        output(c, input)
+    }
+
     #[track_caller]
     pub fn ok(&self, args: &[&str], input: Option<&[u8]>) -> Output {
         self.run(args, input).success()
