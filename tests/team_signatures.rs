@@ -133,7 +133,7 @@ fn only_an_admin_changes_the_member_list() {
         } else {
             (&ci, &bob)
         };
-        forge(&forger, Forgery::SetMyRole(role), signature);
+        forge(forger, Forgery::SetMyRole(role), signature);
         assert_refused(&alice, why);
         let err = alice.err(&["member", "list"], None);
         assert!(err.contains(why), "{err}");
