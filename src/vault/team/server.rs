@@ -47,31 +47,35 @@ CREATE TABLE IF NOT EXISTS tresor_commits (
 /// again (a command syncs, then writes; a writer writes again): a new one costs the
 /// server a process.
 pub fn connect(url: &str) -> Result<Conn> {
-    let idle = IDLE.lock().ok().and_then(|mut idle| idle.take());
-    if let Some((u, at, client)) = idle
-        && u == url
-        && at.elapsed() < REUSE_FOR
-        && !client.is_closed()
-    {
-        return Ok(Conn {
-            url: url.into(),
-            client: Some(client),
-        });
-    }
+    let idle = IDLE.lock().ok().and_then(|mut idle| {
+        let i = idle.iter().rposition(|(u, at, client)| {
+            u == url && at.elapsed() < REUSE_FOR && !client.is_closed()
+        })?;
+        Some(idle.swap_remove(i).2)
+    });
+    let client = match idle {
+        Some(client) => client,
+        None => super::connection::connect(url)?,
+    };
     Ok(Conn {
         url: url.into(),
-        client: Some(super::connection::connect(url)?),
+        client: Some(client),
     })
 }
 
 /// How long an idle connection is kept for the next `connect`.
 const REUSE_FOR: Duration = Duration::from_secs(5);
 
-/// The one idle connection. A static, never dropped: the OS closes it at exit (dropping
-/// a client while a thread's locals are torn down would need tokio's, already gone).
+/// How many idle connections are kept (threads of one process writing at once, as the
+/// concurrent writers' benchmark does, each keep theirs).
+const IDLE_MAX: usize = 4;
+
+/// The idle connections, newest last. A static, never dropped: the OS closes them at
+/// exit (dropping a client while a thread's locals are torn down would need tokio's,
+/// already gone).
 #[allow(clippy::type_complexity)]
-static IDLE: std::sync::Mutex<Option<(String, std::time::Instant, Client)>> =
-    std::sync::Mutex::new(None);
+static IDLE: std::sync::Mutex<Vec<(String, std::time::Instant, Client)>> =
+    std::sync::Mutex::new(Vec::new());
 
 /// A connection; handed back for reuse when dropped (an open transaction was rolled
 /// back by then: `Transaction` borrows it).
@@ -100,11 +104,20 @@ impl Drop for Conn {
         {
             let url = std::mem::take(&mut self.url);
             if let Ok(mut idle) = IDLE.lock() {
-                // A connection idle before this one is closed here, outside the lock's
-                // holder's thread-local teardown.
-                let older = idle.replace((url, std::time::Instant::now(), client));
+                // Stale ones, and the oldest beyond the limit, are closed outside the
+                // lock.
+                let mut closed: Vec<_> = Vec::new();
+                let mut i = 0;
+                while i < idle.len() {
+                    if idle[i].1.elapsed() >= REUSE_FOR || idle.len() >= IDLE_MAX {
+                        closed.push(idle.remove(i));
+                    } else {
+                        i += 1;
+                    }
+                }
+                idle.push((url, std::time::Instant::now(), client));
                 drop(idle);
-                drop(older);
+                drop(closed);
             }
         }
     }
