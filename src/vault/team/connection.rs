@@ -26,6 +26,7 @@ use rustls::{Error as TlsError, SignatureScheme};
 
 use crate::vault::error::{Result, VaultError};
 
+mod client_cert;
 mod conninfo;
 mod pgpass;
 
@@ -93,6 +94,8 @@ pub struct Settings {
     pub per_host: Vec<postgres::Config>,
     pub mode: Mode,
     pub root: Option<Root>,
+    /// The certificate this client logs in with, for servers that ask for one.
+    pub client: Option<client_cert::ClientCert>,
     /// Said after a failure that it may explain (a `.pgpass` that was skipped).
     pub note: Option<String>,
 }
@@ -114,7 +117,7 @@ pub fn connect(url: &str) -> Result<Client> {
         let result = if s.mode == Mode::Disable {
             config.connect(NoTls)
         } else {
-            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(s.mode, &s.root)?);
+            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(&s)?);
             config.connect(tls)
         };
         match result {
@@ -217,6 +220,10 @@ pub fn settings(url: &str, env: Env<'_>) -> Result<Settings> {
         .all(|t| matches!(t.host, Some(Host::Unix(_))) && t.addr.is_none());
     // libpq never uses TLS on a unix socket, whatever sslmode says.
     let mode = if unix_only { Mode::Disable } else { mode };
+    let client = match mode {
+        Mode::Disable => None,
+        _ => client_cert::find(ssl.cert, ssl.key, env)?,
+    };
     for c in std::iter::once(&mut config).chain(per_host.iter_mut()) {
         c.ssl_mode(match mode {
             Mode::Disable => SslMode::Disable,
@@ -230,6 +237,7 @@ pub fn settings(url: &str, env: Env<'_>) -> Result<Settings> {
         per_host,
         mode,
         root,
+        client,
         note,
     })
 }
@@ -312,8 +320,9 @@ fn invalid(why: impl std::fmt::Display) -> VaultError {
     VaultError::team(format!("the server address is not valid: {why}"))
 }
 
-/// The TLS settings this mode and root ask for.
-fn tls_config(mode: Mode, root: &Option<Root>) -> Result<ClientConfig> {
+/// The TLS settings this mode, root and client certificate ask for.
+fn tls_config(s: &Settings) -> Result<ClientConfig> {
+    let (mode, root) = (s.mode, &s.root);
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -340,10 +349,22 @@ fn tls_config(mode: Mode, root: &Option<Root>) -> Result<ClientConfig> {
             }
         }
     };
-    Ok(builder
+    let builder = builder
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth())
+        .with_custom_certificate_verifier(verifier);
+    match &s.client {
+        None => Ok(builder.with_no_client_auth()),
+        Some(client) => {
+            let (chain, key) = client.load()?;
+            builder.with_client_auth_cert(chain, key).map_err(|e| {
+                VaultError::team(format!(
+                    "the client certificate {} cannot be used with its key {}: {e}",
+                    client.cert.display(),
+                    client.key.display()
+                ))
+            })
+        }
+    }
 }
 
 fn roots(root: &Root) -> Result<RootCertStore> {
@@ -538,12 +559,14 @@ fn tls_error(e: &postgres::Error) -> Option<CertificateError> {
     None
 }
 
-/// The `sslmode` and `sslrootcert` taken out of the string (the postgres crate knows
-/// only three modes and no root file), and the rest left for it to parse.
+/// The `sslmode`, `sslrootcert`, `sslcert` and `sslkey` taken out of the string (the
+/// postgres crate knows only three modes and no files), and the rest left for it to parse.
 #[derive(Default)]
 struct Ssl {
     mode: Option<String>,
     root: Option<String>,
+    cert: Option<String>,
+    key: Option<String>,
 }
 
 fn split_ssl(url: &str) -> Result<(String, Ssl)> {
@@ -556,6 +579,14 @@ fn split_ssl(url: &str) -> Result<(String, Ssl)> {
         }
         "sslrootcert" => {
             ssl.root = Some(value.to_string());
+            true
+        }
+        "sslcert" => {
+            ssl.cert = Some(value.to_string());
+            true
+        }
+        "sslkey" => {
+            ssl.key = Some(value.to_string());
             true
         }
         _ => false,

@@ -22,6 +22,8 @@ const KNOWN: &[&str] = &[
     "sslmode",
     "sslnegotiation",
     "sslrootcert",
+    "sslcert",
+    "sslkey",
     "host",
     "hostaddr",
     "port",
@@ -40,8 +42,6 @@ const KNOWN: &[&str] = &[
 const LIBPQ_ONLY: &[&str] = &[
     "passfile",
     "service",
-    "sslcert",
-    "sslkey",
     "sslpassword",
     "sslcertmode",
     "sslcrl",
@@ -600,7 +600,7 @@ mod tests {
             ),
             ("secret host=db", "a word at the start has no `=value`"),
             ("host=db password=", "`password` has no value"),
-            ("host=db sslcert=/c.pem", "`sslcert` is not supported"),
+            ("host=db sslpassword=x", "`sslpassword` is not supported"),
             (
                 "postgres://u@db/x?password=my&secret",
                 "a word after `password=…` has no `=value`",
