@@ -557,3 +557,39 @@ fn a_server_gone_is_said_in_the_status_line_and_nothing_is_lost() {
             .is_ok()
     );
 }
+
+#[test]
+fn the_join_line_leaves_out_the_admins_password_and_says_why() {
+    // The shared cluster trusts its socket, so the admin's URL may carry any password.
+    let db = pg::database();
+    let alice = Member::new();
+    let url = db.url.replacen("tresor@", "tresor:alices-pw@", 1);
+    alice
+        .lv
+        .vault()
+        .team_init(&url, &alice.identity(), "alice")
+        .expect("remote init");
+    let carol = Member::new();
+    let mut app = alice.app();
+    alice.open_members(&mut app);
+    press(&mut app, KeyCode::Char('a'));
+    typ(&mut app, "carol");
+    press(&mut app, KeyCode::Tab);
+    app.update(Action::Paste(carol.public_text().as_str().into()));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.mode_kind(), ModeKind::MemberIdentity);
+    submit_identity(&mut app);
+    let Some(Popup::Token { token, join, .. }) = popup(&app) else {
+        panic!("no token popup; status {:?}", status(&app))
+    };
+    assert_eq!(
+        join,
+        &format!("tresor remote join {} --token {token}", db.url)
+    );
+    let screen = draw(&mut app, 120, 40);
+    assert!(!screen.contains("alices-pw"), "{screen}");
+    assert!(
+        screen.contains("They log in with their own password (PGPASSWORD or ~/.pgpass)."),
+        "{screen}"
+    );
+}

@@ -10,7 +10,7 @@ use super::{CliError, CliResult, Global, note, unlock};
 use crate::vault::team::identity::{self, Identity};
 use crate::vault::team::keys::parse_public;
 use crate::vault::team::records::Role;
-use crate::vault::team::{SyncReport, age_text, redact_url};
+use crate::vault::team::{SyncReport, age_text, join_command, redact_url};
 use crate::vault::{Credential, VaultError};
 
 #[derive(Debug, Args)]
@@ -297,10 +297,11 @@ pub fn member(global: &Global, cmd: MemberCommand) -> CliResult {
             }
             let token = vault.team_add_member(&id, &name, &public, role, scope)?;
             note(&format!(
-                "{name} added as {}; send them this token for `tresor remote join URL --token …`:",
+                "{name} added as {}; send them this join token:",
                 role.label()
             ));
             println!("{token}");
+            print_join_line(&vault.team_status()?.url, &token);
         }
         MemberCommand::Rm { name, path } => {
             let id = unlock_identity(global, &path)?;
@@ -355,6 +356,19 @@ pub fn member(global: &Global, cmd: MemberCommand) -> CliResult {
     }
     Ok(())
 }
+
+/// What the newcomer runs, on stderr (stdout stays the token alone, for scripts): the
+/// server without this admin's password, since each member logs in with their own.
+fn print_join_line(url: &str, token: &str) {
+    note(&format!(
+        "on their machine, in a new empty vault:\n  {}\n{JOIN_PASSWORD_NOTE}",
+        join_command(url, token)
+    ));
+}
+
+/// Said under the join line.
+const JOIN_PASSWORD_NOTE: &str =
+    "they log in to the database with their own password (PGPASSWORD or ~/.pgpass), not yours";
 
 /// After unlocking a team replica: bring it up to date, or say how old it is.
 /// `for_change`: an unreachable server is an error (a change must reach it).

@@ -22,7 +22,7 @@ use super::values::Effect;
 use crate::vault::team::identity;
 use crate::vault::team::keys::MemberKeys;
 use crate::vault::team::records::Role;
-use crate::vault::team::{MemberInfo, redact_url};
+use crate::vault::team::{MemberInfo, join_command};
 use crate::vault::{Credential, VaultError};
 
 pub struct MembersState {
@@ -427,11 +427,11 @@ impl App {
             Change::Add { form, name, public } => {
                 match vault.team_add_member(&id, &name, &public, form.role, form.scope()) {
                     Ok(token) => {
-                        let url = vault
-                            .team_status()
-                            .map(|s| redact_url(&s.url))
-                            .unwrap_or_else(|_| "URL".into());
-                        let join = format!("tresor remote join {url} --token {token}");
+                        // Without this admin's password: the newcomer logs in with theirs.
+                        let join = match vault.team_status() {
+                            Ok(s) => join_command(&s.url, &token),
+                            Err(_) => format!("tresor remote join URL --token {token}"),
+                        };
                         self.reload_members(state);
                         if let Some(i) = state.members.iter().position(|m| m.name == name) {
                             state.selected = i;

@@ -349,6 +349,17 @@ impl TestCa {
         let cert = params.signed_by(&key, &self.issuer).expect("sign");
         (cert.pem(), key.serialize_pem())
     }
+
+    /// A client certificate for the role `user` (its common name), and its key.
+    pub fn client(&self, user: &str) -> (String, String) {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, user);
+        let key = rcgen::KeyPair::generate().expect("client key");
+        let cert = params.signed_by(&key, &self.issuer).expect("sign");
+        (cert.pem(), key.serialize_pem())
+    }
 }
 
 /// A cluster that speaks TLS with a certificate from `ca` for `names`, listens on
@@ -375,4 +386,24 @@ pub fn tls_cluster(ca: &TestCa, names: &[&str]) -> OwnCluster {
         .batch_execute(&format!("ALTER ROLE tresor PASSWORD '{TLS_PASSWORD}'"))
         .expect("set the password");
     c
+}
+
+/// Like [`tls_cluster`], but TCP clients log in with a client certificate signed by `ca`
+/// (`hostssl … cert`: the certificate's common name is the role), no password.
+pub fn cert_cluster(ca: &TestCa, names: &[&str]) -> OwnCluster {
+    let mut c = Cluster::init(
+        "-c listen_addresses=127.0.0.1 -c fsync=off -c ssl=on \
+         -c ssl_cert_file=server.crt -c ssl_key_file=server.key -c ssl_ca_file=ca.crt",
+    );
+    c.port = free_port();
+    let (cert, key) = ca.server(names);
+    c.put_data_file("server.crt", &cert);
+    c.put_data_file("server.key", &key);
+    c.put_data_file("ca.crt", &ca.pem);
+    c.put_data_file(
+        "pg_hba.conf",
+        "local all all trust\nhostssl all all 127.0.0.1/32 cert\n",
+    );
+    c.resume();
+    OwnCluster(c)
 }

@@ -341,7 +341,7 @@ fn render_identity(prompt: &mut IdentityPrompt, frame: &mut Frame) {
 }
 
 fn render_token(name: &str, token: &str, join: &str, frame: &mut Frame) {
-    let inner = popup(frame, " Member Added ", ModeKind::MemberToken, 11);
+    let inner = popup(frame, " Member Added ", ModeKind::MemberToken, 12);
     let name = printable(name);
     let lines = vec![
         Line::raw(format!(
@@ -351,6 +351,10 @@ fn render_token(name: &str, token: &str, join: &str, frame: &mut Frame) {
         Line::raw(""),
         Line::raw(format!("On {name}'s machine, in a new empty vault:")),
         Line::styled(join.to_string(), theme::dim()),
+        Line::styled(
+            "They log in with their own password (PGPASSWORD or ~/.pgpass).",
+            theme::dim(),
+        ),
     ];
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }

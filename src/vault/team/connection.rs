@@ -26,6 +26,12 @@ use rustls::{Error as TlsError, SignatureScheme};
 
 use crate::vault::error::{Result, VaultError};
 
+mod client_cert;
+mod conninfo;
+mod pgpass;
+
+pub use conninfo::{join_command, redact_url};
+
 /// libpq's `sslmode`, all five of them (`allow` is taken as `prefer`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -81,9 +87,15 @@ impl Root {
 
 /// Everything a connection needs, resolved from the string and the environment.
 pub struct Settings {
+    /// Every host of the list, with the password they share (if any).
     pub config: postgres::Config,
+    /// When the password file gives the hosts different passwords (a `postgres::Config`
+    /// holds one): a config per host with its own, tried in order like libpq's list.
+    pub per_host: Vec<postgres::Config>,
     pub mode: Mode,
     pub root: Option<Root>,
+    /// The certificate this client logs in with, for servers that ask for one.
+    pub client: Option<client_cert::ClientCert>,
     /// Said after a failure that it may explain (a `.pgpass` that was skipped).
     pub note: Option<String>,
 }
@@ -91,41 +103,49 @@ pub struct Settings {
 /// What the process environment offers; a function so tests can give their own.
 pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-/// Connects with libpq's settings. Gives up after 5 s instead of hanging.
+/// Connects with libpq's settings. Gives up after 5 s a host instead of hanging.
 pub fn connect(url: &str) -> Result<Client> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let s = settings(url, &env)?;
-    let result = if s.mode == Mode::Disable {
-        s.config.connect(NoTls)
+    let tries = if s.per_host.is_empty() {
+        std::slice::from_ref(&s.config)
     } else {
-        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(s.mode, &s.root)?);
-        s.config.connect(tls)
+        &s.per_host[..]
     };
-    result.map_err(|e| explain(&e, &s))
+    let mut failed = None;
+    for config in tries {
+        let result = if s.mode == Mode::Disable {
+            config.connect(NoTls)
+        } else {
+            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(&s)?);
+            config.connect(tls)
+        };
+        match result {
+            Ok(client) => return Ok(client),
+            // libpq: a server that answered (a refused login) ends the list.
+            Err(e) if e.as_db_error().is_some() => return Err(explain(&e, &s, config)),
+            Err(e) => failed = Some((e, config)),
+        }
+    }
+    let (e, config) = failed.expect("at least one host is tried");
+    Err(explain(&e, &s, config))
+}
+
+/// One entry of the host list: a host (name or socket folder), its address, its port.
+struct Target {
+    host: Option<Host>,
+    addr: Option<std::net::IpAddr>,
+    port: Option<u16>,
 }
 
 /// The string and the environment made into one connection's settings.
 pub fn settings(url: &str, env: Env<'_>) -> Result<Settings> {
     let (rest, ssl) = split_ssl(url)?;
-    let mut config: postgres::Config = rest.parse().map_err(|e| invalid(format!("{e}")))?;
-    let mut note = None;
-    if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
-        let hosts = env("PGHOST").unwrap_or_else(default_socket_dir);
-        for h in hosts.split(',') {
-            config.host(h);
-        }
-    }
-    if config.get_ports().is_empty()
-        && let Some(ports) = env("PGPORT")
-    {
-        for p in ports.split(',') {
-            config.port(
-                p.trim()
-                    .parse()
-                    .map_err(|_| invalid(format!("PGPORT `{p}` is not a port number")))?,
-            );
-        }
-    }
+    let parse = |text: &str| -> Result<postgres::Config> {
+        text.parse().map_err(|e| invalid(format!("{e}")))
+    };
+    let targets = targets(&parse(&rest)?, env)?;
+    let mut config = parse(&conninfo::without_hosts(&rest))?;
     if config.get_user().is_none() {
         let user = env("PGUSER").or_else(os_user).ok_or_else(|| {
             invalid("no user name: put it in the URL (postgres://USER@host/db) or PGUSER")
@@ -137,18 +157,42 @@ pub fn settings(url: &str, env: Env<'_>) -> Result<Settings> {
     {
         config.dbname(&db);
     }
+    let mut note = None;
+    let mut per_host = Vec::new();
     if config.get_password().is_none() {
         if let Some(pw) = env("PGPASSWORD") {
             config.password(pw);
         } else {
-            match pgpass(&config, env)? {
-                Lookup::Found(pw) => {
-                    config.password(pw);
+            match pgpass::read(env)? {
+                pgpass::File::Text(text) => {
+                    let found: Vec<Option<String>> = targets
+                        .iter()
+                        .map(|t| host_password(&text, &config, t))
+                        .collect();
+                    if found.windows(2).all(|w| w[0] == w[1]) {
+                        if let Some(Some(pw)) = found.first() {
+                            config.password(pw);
+                        }
+                    } else {
+                        // postgres::Config holds one password: a host at a time, each
+                        // with its own, in the list's order.
+                        for (t, pw) in targets.iter().zip(&found) {
+                            let mut one = config.clone();
+                            add_target(&mut one, t);
+                            if let Some(pw) = pw {
+                                one.password(pw);
+                            }
+                            per_host.push(one);
+                        }
+                    }
                 }
-                Lookup::Skipped(why) => note = Some(why),
-                Lookup::None => {}
+                pgpass::File::Skipped(why) => note = Some(why),
+                pgpass::File::Missing => {}
             }
         }
+    }
+    for t in &targets {
+        add_target(&mut config, t);
     }
     let root_given = ssl.root.or_else(|| env("PGSSLROOTCERT"));
     let root = match root_given.as_deref() {
@@ -171,33 +215,114 @@ pub fn settings(url: &str, env: Env<'_>) -> Result<Settings> {
             mode.name()
         )));
     }
-    let unix_only = config
-        .get_hosts()
+    let unix_only = targets
         .iter()
-        .all(|h| matches!(h, Host::Unix(_)))
-        && config.get_hostaddrs().is_empty();
+        .all(|t| matches!(t.host, Some(Host::Unix(_))) && t.addr.is_none());
     // libpq never uses TLS on a unix socket, whatever sslmode says.
     let mode = if unix_only { Mode::Disable } else { mode };
-    config.ssl_mode(match mode {
-        Mode::Disable => SslMode::Disable,
-        Mode::Prefer => SslMode::Prefer,
-        _ => SslMode::Require,
-    });
-    config.connect_timeout(Duration::from_secs(5));
+    let client = match mode {
+        Mode::Disable => None,
+        _ => client_cert::find(ssl.cert, ssl.key, env)?,
+    };
+    for c in std::iter::once(&mut config).chain(per_host.iter_mut()) {
+        c.ssl_mode(match mode {
+            Mode::Disable => SslMode::Disable,
+            Mode::Prefer => SslMode::Prefer,
+            _ => SslMode::Require,
+        });
+        c.connect_timeout(Duration::from_secs(5));
+    }
     Ok(Settings {
         config,
+        per_host,
         mode,
         root,
+        client,
         note,
     })
+}
+
+/// The host list as libpq sees it: the string's hosts and host addresses (paired by
+/// position), else `PGHOST`, else the default socket folder; one port for all or one each.
+fn targets(parsed: &postgres::Config, env: Env<'_>) -> Result<Vec<Target>> {
+    let mut hosts: Vec<Option<Host>> = parsed.get_hosts().iter().cloned().map(Some).collect();
+    let addrs = parsed.get_hostaddrs();
+    if hosts.is_empty() && addrs.is_empty() {
+        let list = env("PGHOST").unwrap_or_else(default_socket_dir);
+        let mut from_env = postgres::Config::new();
+        for h in list.split(',').filter(|h| !h.is_empty()) {
+            from_env.host(h);
+        }
+        hosts = from_env.get_hosts().iter().cloned().map(Some).collect();
+    }
+    let count = hosts.len().max(addrs.len());
+    if !hosts.is_empty() && !addrs.is_empty() && hosts.len() != addrs.len() {
+        return Err(invalid(format!(
+            "{} hosts but {} host addresses (hostaddr): give one for each host",
+            hosts.len(),
+            addrs.len()
+        )));
+    }
+    let mut ports = parsed.get_ports().to_vec();
+    if ports.is_empty()
+        && let Some(list) = env("PGPORT")
+    {
+        for p in list.split(',') {
+            ports.push(
+                p.trim()
+                    .parse()
+                    .map_err(|_| invalid(format!("PGPORT `{p}` is not a port number")))?,
+            );
+        }
+    }
+    if ports.len() > 1 && ports.len() != count {
+        return Err(invalid(format!(
+            "{} ports for {count} hosts: give one port for all, or one for each host",
+            ports.len()
+        )));
+    }
+    Ok((0..count)
+        .map(|i| Target {
+            host: hosts.get(i).cloned().flatten(),
+            addr: addrs.get(i).copied(),
+            port: ports.get(i).or(ports.first()).copied(),
+        })
+        .collect())
+}
+
+fn add_target(config: &mut postgres::Config, t: &Target) {
+    match (&t.host, t.addr) {
+        (Some(Host::Tcp(name)), _) => config.host(name),
+        (Some(Host::Unix(path)), _) => config.host_path(path),
+        // libpq checks a certificate against the address when no host is given; rustls
+        // needs a name for the handshake.
+        (None, Some(addr)) => config.host(&addr.to_string()),
+        (None, None) => config,
+    };
+    if let Some(addr) = t.addr {
+        config.hostaddr(addr);
+    }
+    if let Some(port) = t.port {
+        config.port(port);
+    }
+}
+
+/// The password file's password for one host of the list.
+fn host_password(text: &str, config: &postgres::Config, t: &Target) -> Option<String> {
+    let host = pgpass::host_field(t.host.as_ref(), t.addr);
+    let port = t.port.unwrap_or(5432).to_string();
+    let user = config.get_user().unwrap_or_default();
+    let db = config.get_dbname().unwrap_or(user);
+    pgpass::pgpass_match(text, [&host, &port, db, user])
 }
 
 fn invalid(why: impl std::fmt::Display) -> VaultError {
     VaultError::team(format!("the server address is not valid: {why}"))
 }
 
-/// The TLS settings this mode and root ask for.
-fn tls_config(mode: Mode, root: &Option<Root>) -> Result<ClientConfig> {
+/// The TLS settings this mode, root and client certificate ask for.
+fn tls_config(s: &Settings) -> Result<ClientConfig> {
+    let (mode, root) = (s.mode, &s.root);
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -224,10 +349,22 @@ fn tls_config(mode: Mode, root: &Option<Root>) -> Result<ClientConfig> {
             }
         }
     };
-    Ok(builder
+    let builder = builder
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth())
+        .with_custom_certificate_verifier(verifier);
+    match &s.client {
+        None => Ok(builder.with_no_client_auth()),
+        Some(client) => {
+            let (chain, key) = client.load()?;
+            builder.with_client_auth_cert(chain, key).map_err(|e| {
+                VaultError::team(format!(
+                    "the client certificate {} cannot be used with its key {}: {e}",
+                    client.cert.display(),
+                    client.key.display()
+                ))
+            })
+        }
+    }
 }
 
 fn roots(root: &Root) -> Result<RootCertStore> {
@@ -363,9 +500,8 @@ impl ServerCertVerifier for ChainOnly {
 }
 
 /// A failed connection in words: which check failed, not the library's error chain.
-fn explain(e: &postgres::Error, s: &Settings) -> VaultError {
-    let host = s
-        .config
+fn explain(e: &postgres::Error, s: &Settings, config: &postgres::Config) -> VaultError {
+    let host = config
         .get_hosts()
         .first()
         .map(|h| match h {
@@ -423,38 +559,51 @@ fn tls_error(e: &postgres::Error) -> Option<CertificateError> {
     None
 }
 
-/// The `sslmode` and `sslrootcert` taken out of the string (the postgres crate knows
-/// only three modes and no root file), and the rest left for it to parse.
+/// The `sslmode`, `sslrootcert`, `sslcert` and `sslkey` taken out of the string (the
+/// postgres crate knows only three modes and no files), and the rest left for it to parse.
 #[derive(Default)]
 struct Ssl {
     mode: Option<String>,
     root: Option<String>,
+    cert: Option<String>,
+    key: Option<String>,
 }
 
 fn split_ssl(url: &str) -> Result<(String, Ssl)> {
+    conninfo::check(url).map_err(invalid)?;
     let mut ssl = Ssl::default();
-    let mut take = |key: &str, value: String| match key {
+    let mut take = |key: &str, value: &str| match key {
         "sslmode" => {
-            ssl.mode = Some(value);
+            ssl.mode = Some(value.to_string());
             true
         }
         "sslrootcert" => {
-            ssl.root = Some(value);
+            ssl.root = Some(value.to_string());
+            true
+        }
+        "sslcert" => {
+            ssl.cert = Some(value.to_string());
+            true
+        }
+        "sslkey" => {
+            ssl.key = Some(value.to_string());
             true
         }
         _ => false,
     };
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let Some((base, query)) = url.split_once('?') else {
-            return Ok((url.to_string(), ssl));
-        };
-        let mut kept = Vec::new();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            if !take(k, percent_decode(v)) {
-                kept.push(pair);
-            }
-        }
+    let pair = |w: &conninfo::Word| match w {
+        conninfo::Word::Pair(p) => Some(p.clone()),
+        conninfo::Word::Stray(_) => None,
+    };
+    if let Some(u) = conninfo::url(url) {
+        let kept: Vec<&str> = u
+            .query
+            .iter()
+            .filter_map(pair)
+            .filter(|p| !take(&p.key, &p.value))
+            .map(|p| &url[p.whole])
+            .collect();
+        let base = &url[..u.query_at];
         let rest = if kept.is_empty() {
             base.to_string()
         } else {
@@ -462,96 +611,13 @@ fn split_ssl(url: &str) -> Result<(String, Ssl)> {
         };
         return Ok((rest, ssl));
     }
-    let mut kept = Vec::new();
-    for (key, value, raw) in key_values(url)? {
-        if !take(&key, value) {
-            kept.push(raw);
-        }
-    }
+    let kept: Vec<&str> = conninfo::words(url)
+        .iter()
+        .filter_map(pair)
+        .filter(|p| !take(&p.key, &p.value))
+        .map(|p| &url[p.whole])
+        .collect();
     Ok((kept.join(" "), ssl))
-}
-
-/// `key=value` pairs of a libpq connection string, each with its text as written
-/// (values may be quoted with `'…'` and escape with `\`).
-fn key_values(text: &str) -> Result<Vec<(String, String, String)>> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    let mut out = Vec::new();
-    let skip_space = |i: &mut usize| {
-        while *i < chars.len() && chars[*i].is_whitespace() {
-            *i += 1;
-        }
-    };
-    loop {
-        skip_space(&mut i);
-        if i >= chars.len() {
-            return Ok(out);
-        }
-        let start = i;
-        while i < chars.len() && chars[i] != '=' && !chars[i].is_whitespace() {
-            i += 1;
-        }
-        let key: String = chars[start..i].iter().collect();
-        skip_space(&mut i);
-        if i >= chars.len() || chars[i] != '=' {
-            return Err(invalid(format!("`{key}` has no `=value`")));
-        }
-        i += 1;
-        skip_space(&mut i);
-        let mut value = String::new();
-        let quoted = i < chars.len() && chars[i] == '\'';
-        if quoted {
-            i += 1;
-        }
-        loop {
-            let Some(&c) = chars.get(i) else {
-                if quoted {
-                    return Err(invalid(format!(
-                        "the value of `{key}` has no closing quote"
-                    )));
-                }
-                break;
-            };
-            if c == '\\' {
-                if let Some(&n) = chars.get(i + 1) {
-                    value.push(n);
-                }
-                i += 2;
-                continue;
-            }
-            if (quoted && c == '\'') || (!quoted && c.is_whitespace()) {
-                i += usize::from(quoted);
-                break;
-            }
-            value.push(c);
-            i += 1;
-        }
-        out.push((
-            key,
-            value,
-            chars[start..i.min(chars.len())].iter().collect(),
-        ));
-    }
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(b) = text
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// libpq's default socket folder on Debian, else its compiled-in `/tmp`.
@@ -585,86 +651,6 @@ fn os_user() -> Option<String> {
             .map(str::to_string)
     })
     .clone()
-}
-
-enum Lookup {
-    Found(String),
-    /// The file was there but not used, and why.
-    Skipped(String),
-    None,
-}
-
-/// The password `~/.pgpass` (or `PGPASSFILE`) gives this host, port, database and user.
-fn pgpass(config: &postgres::Config, env: Env<'_>) -> Result<Lookup> {
-    let path = match env("PGPASSFILE") {
-        Some(p) => PathBuf::from(p),
-        None => match home(env) {
-            Some(h) => h.join(".pgpass"),
-            None => return Ok(Lookup::None),
-        },
-    };
-    let Ok(meta) = std::fs::metadata(&path) else {
-        return Ok(Lookup::None);
-    };
-    if !meta.is_file() {
-        return Ok(Lookup::Skipped(format!(
-            "{} is not a plain file",
-            path.display()
-        )));
-    }
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if meta.permissions().mode() & 0o077 != 0 {
-            return Ok(Lookup::Skipped(format!(
-                "{} was not used: it has group or world access; run `chmod 0600 {}`",
-                path.display(),
-                path.display()
-            )));
-        }
-    }
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| VaultError::team(format!("{} cannot be read: {e}", path.display())))?;
-    // libpq matches a unix socket as `localhost`.
-    let host = match config.get_hosts().first() {
-        Some(Host::Tcp(h)) => h.clone(),
-        _ => "localhost".into(),
-    };
-    let port = config
-        .get_ports()
-        .first()
-        .copied()
-        .unwrap_or(5432)
-        .to_string();
-    let user = config.get_user().unwrap_or_default().to_string();
-    let db = config.get_dbname().unwrap_or(&user).to_string();
-    Ok(pgpass_match(&text, [&host, &port, &db, &user]).map_or(Lookup::None, Lookup::Found))
-}
-
-/// The first line of a pgpass file matching these four fields (`*` matches anything;
-/// `\:` and `\\` are escapes).
-pub fn pgpass_match(text: &str, wanted: [&str; 4]) -> Option<String> {
-    for line in text.lines() {
-        if line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        let mut fields = Vec::new();
-        let mut field = String::new();
-        let mut chars = line.chars();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' => field.extend(chars.next()),
-                ':' if fields.len() < 4 => fields.push(std::mem::take(&mut field)),
-                _ => field.push(c),
-            }
-        }
-        if fields.len() < 4 {
-            continue;
-        }
-        if fields.iter().zip(wanted).all(|(f, w)| f == "*" || f == w) {
-            return Some(field);
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -726,23 +712,6 @@ mod tests {
         let s = with(&vars, "postgres://other@h2/db2").unwrap();
         assert_eq!(s.config.get_user(), Some("other"));
         assert_eq!(s.config.get_dbname(), Some("db2"));
-    }
-
-    #[test]
-    fn pgpass_lines_match_like_libpq() {
-        let text = "# comment\ndb:5432:other:app:no\ndb:*:secrets:app:pa\\:ss\n*:*:*:*:any\n";
-        assert_eq!(
-            pgpass_match(text, ["db", "5432", "secrets", "app"]).as_deref(),
-            Some("pa:ss")
-        );
-        assert_eq!(
-            pgpass_match(text, ["elsewhere", "1", "d", "u"]).as_deref(),
-            Some("any")
-        );
-        assert_eq!(
-            pgpass_match("db:5432:secrets:app\n", ["db", "5432", "secrets", "app"]),
-            None
-        );
     }
 
     #[test]

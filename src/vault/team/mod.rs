@@ -29,6 +29,8 @@ pub mod signing;
 mod upgrade;
 pub mod watch;
 
+pub use connection::{join_command, redact_url};
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use zeroize::Zeroizing;
@@ -1244,20 +1246,6 @@ pub fn age_text(secs: i64) -> String {
         60..3600 => format!("{} min", s / 60),
         3600..86400 => format!("{} h", s / 3600),
         _ => format!("{} days", s / 86400),
-    }
-}
-
-/// A server URL without its password, for printing (`remote status`, the TUI's join line).
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.find(':') {
-                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
     }
 }
 
