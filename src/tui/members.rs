@@ -425,6 +425,23 @@ impl App {
         let vault = self.vault.as_ref()?;
         match prompt.change.take()? {
             Change::Add { form, name, public } => {
+                // A member added before signatures, added again with the key they print
+                // now: the same member, who can sign from now on (as `member add` does).
+                match vault.team_upgrade_member(&id, &name, &public, form.role, form.scope()) {
+                    Ok(true) => {
+                        self.reload_members(state);
+                        self.info(format!(
+                            "{} can now sign their changes; they run `tresor remote sync` once",
+                            printable(&name)
+                        ));
+                        return None;
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        self.error(&e);
+                        return Some(Popup::Add(form));
+                    }
+                }
                 match vault.team_add_member(&id, &name, &public, form.role, form.scope()) {
                     Ok(token) => {
                         // Without this admin's password: the newcomer logs in with theirs.
