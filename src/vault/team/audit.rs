@@ -363,20 +363,9 @@ fn upload(client: &mut Client, sc: &Sidecar, ob: &mut Outbox) -> Result<()> {
 /// Serialises outbox changes between processes sharing this replica (its own lock: the
 /// replica's team lock may be held by this very process around a write).
 fn lock(vault: &Path) -> Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
     let mut p = outbox_path(vault).into_os_string();
     p.push(".lock");
-    let path = PathBuf::from(p);
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&path)
-        .map_err(|e| VaultError::io(&path, e))?;
-    file.lock().map_err(|e| VaultError::io(&path, e))?;
-    Ok(file)
+    super::sidecar::lock_file(&PathBuf::from(p))
 }
 
 impl Vault {

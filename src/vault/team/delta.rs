@@ -18,7 +18,7 @@ use super::{Held, claimed_epoch, open_env, open_secret, tampered, verify};
 use crate::vault::error::{Result, VaultError};
 use crate::vault::records::SecretMeta;
 use crate::vault::storage::Table;
-use crate::vault::{Vault, integrity, now};
+use crate::vault::{Vault, integrity};
 
 /// The verified changes from the replica's version to the head.
 pub(super) struct Delta {
@@ -200,18 +200,13 @@ pub(super) fn migrate(
     server::migrate_schema(tx)?;
     let next = version + 1;
     server::stamp_versions(tx, team, next)?;
-    let body = CommitBody {
-        team: *team,
-        epoch,
-        version: next,
-        prev: head_hash(head)?,
-        time: now(),
-        writer: sc.member,
-        base: true,
-        changes: log::all_places(&held.vk, &rows, next)?,
-        small_root: rows.small_root(&held.vk.root)?,
-        secrets: rows.secrets.len() as u64,
-    };
+    let body = CommitBody::base(
+        &held.vk,
+        (*team, epoch, next),
+        head_hash(head)?,
+        sc.member,
+        &rows,
+    )?;
     let (record, changes) = log::seal_commit(&held.vk, &body)?;
     let mut small = rows.small();
     let record = signing::sign(&held.vk, sc, record, &body, &small, Some(head))?;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::log::{self, CommitBody, Place};
 use super::records::{HeadRecord, MemberRecord, MembersSeal, Role, head_hash};
-use super::signing::{self, HEAD_CONTEXT, MEMBERS_CONTEXT};
+use super::signing::{self, MEMBERS_CONTEXT};
 use super::{Held, open_member, seal_secret, server};
 use crate::vault::error::{Result, VaultError};
 use crate::vault::records::{decode, encode};
@@ -131,16 +131,7 @@ impl Vault {
                         _ => return Err(VaultError::Crypto),
                     }
                 };
-                let signature = kp
-                    .sign(&signing::head_message(&commit, &members)?, HEAD_CONTEXT)?
-                    .as_ref()
-                    .to_vec();
-                encode(&HeadRecord::V3 {
-                    commit,
-                    mac,
-                    members,
-                    signature,
-                })?
+                signing::signed_record(&kp, commit, mac, members)?
             }
         };
         server::insert_commit(&mut tx, &sc.team, next, false, (&record, &changes))?;

@@ -56,6 +56,31 @@ pub struct CommitBody {
     pub secrets: u64,
 }
 
+impl CommitBody {
+    /// A base commit at `version`: it names every live place of `rows` (init, the
+    /// migration of a format-1 server, a rekey), written now by `writer`.
+    pub fn base(
+        vk: &VaultKey,
+        (team, epoch, version): (TeamId, u64, u64),
+        prev: [u8; 32],
+        writer: MemberId,
+        rows: &Rows,
+    ) -> Result<CommitBody> {
+        Ok(CommitBody {
+            team,
+            epoch,
+            version,
+            prev,
+            time: crate::vault::now(),
+            writer,
+            base: true,
+            changes: all_places(vk, rows, version)?,
+            small_root: rows.small_root(&vk.root)?,
+            secrets: rows.secrets.len() as u64,
+        })
+    }
+}
+
 /// What the sealed record holds: the commit with its changes replaced by their hash.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 enum Commit {

@@ -1278,18 +1278,7 @@ fn init_on_server(
         format1::init(client, team, &record, rows)?;
         return Ok(record);
     }
-    let body = CommitBody {
-        team: *team,
-        epoch,
-        version: 1,
-        prev: [0; 32],
-        time: now(),
-        writer: me,
-        base: true,
-        changes: log::all_places(vk, rows, 1)?,
-        small_root: rows.small_root(&vk.root)?,
-        secrets: rows.secrets.len() as u64,
-    };
+    let body = CommitBody::base(vk, (*team, epoch, 1), [0; 32], me, rows)?;
     let (record, changes) = log::seal_commit(vk, &body)?;
     let record = signing::sign(vk, sc, record, &body, rows, None)?;
     server::create_schema(client)?;

@@ -168,18 +168,7 @@ impl Vault {
         // A base commit of the new epoch: it names every row, so members who join later
         // replay the log from here, with the new keys.
         let next = version + 1;
-        let body = CommitBody {
-            team,
-            epoch,
-            version: next,
-            prev: head_hash(head)?,
-            time: now(),
-            writer: sc.member,
-            base: true,
-            changes: log::all_places(&vk, &new, next)?,
-            small_root: new.small_root(&vk.root)?,
-            secrets: new.secrets.len() as u64,
-        };
+        let body = CommitBody::base(&vk, (team, epoch, next), head_hash(head)?, sc.member, &new)?;
         let (record, changes) = log::seal_commit(&vk, &body)?;
         let mut small = new.small();
         let record = signing::sign(&vk, &sc, record, &body, &small, Some(head))?;

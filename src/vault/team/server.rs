@@ -161,12 +161,19 @@ pub fn migrate_schema(client: &mut impl GenericClient) -> Result<()> {
 
 /// The head row alone: what a read checks before it trusts its replica.
 pub fn head(client: &mut impl GenericClient, team: &TeamId) -> Result<Option<(u64, Vec<u8>)>> {
-    let row = client
-        .query_opt(
-            "SELECT version, head FROM tresor_vaults WHERE id = $1",
-            &[&&team[..]],
-        )
-        .map_err(db_error)?;
+    head_row(
+        client,
+        team,
+        "SELECT version, head FROM tresor_vaults WHERE id = $1",
+    )
+}
+
+fn head_row(
+    client: &mut impl GenericClient,
+    team: &TeamId,
+    sql: &str,
+) -> Result<Option<(u64, Vec<u8>)>> {
+    let row = client.query_opt(sql, &[&&team[..]]).map_err(db_error)?;
     Ok(row.map(|r| (r.get::<_, i64>(0) as u64, r.get(1))))
 }
 
@@ -345,13 +352,11 @@ pub fn small_rows(
 
 /// The head row, locked until the transaction ends: writers queue on it.
 pub fn lock_head(client: &mut impl GenericClient, team: &TeamId) -> Result<Option<(u64, Vec<u8>)>> {
-    let row = client
-        .query_opt(
-            "SELECT version, head FROM tresor_vaults WHERE id = $1 FOR UPDATE",
-            &[&&team[..]],
-        )
-        .map_err(db_error)?;
-    Ok(row.map(|r| (r.get::<_, i64>(0) as u64, r.get(1))))
+    head_row(
+        client,
+        team,
+        "SELECT version, head FROM tresor_vaults WHERE id = $1 FOR UPDATE",
+    )
 }
 
 /// Secret rows deleted and written (as of `version`): one statement each, however many.

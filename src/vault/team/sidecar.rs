@@ -124,26 +124,31 @@ pub fn write(
 /// and its server write): the replica and this file must move together. Released when
 /// the returned file is dropped.
 pub fn lock(vault: &Path) -> Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    use std::os::unix::io::AsRawFd;
     let mut p = path_for(vault).into_os_string();
     p.push(".lock");
-    let path = PathBuf::from(p);
+    lock_file(&PathBuf::from(p))
+}
+
+/// An exclusive lock on the file at `path` (made 0600 if missing, never through a
+/// symlink), held until the file is dropped.
+pub fn lock_file(path: &Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
     let file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&path)
-        .map_err(|e| VaultError::io(&path, e))?;
+        .open(path)
+        .map_err(|e| VaultError::io(path, e))?;
     loop {
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
             return Ok(file);
         }
         let e = std::io::Error::last_os_error();
         if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(VaultError::io(&path, e));
+            return Err(VaultError::io(path, e));
         }
     }
 }

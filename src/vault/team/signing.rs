@@ -410,23 +410,31 @@ pub fn sign(
         None => None,
     };
     match (signer, members) {
-        (Some((kp, _)), Some(members)) => {
-            let signature = kp
-                .sign(&head_message(&commit, &members)?, HEAD_CONTEXT)?
-                .as_ref()
-                .to_vec();
-            encode(&HeadRecord::V3 {
-                commit,
-                mac,
-                members,
-                signature,
-            })
-        }
+        (Some((kp, _)), Some(members)) => signed_record(&kp, commit, mac, members),
         _ if sc.signed_seen => Err(VaultError::team(
             "the changes of this team vault are signed, and this replica has no signing key an admin added: run `tresor remote sync` once (it asks for your identity); if that is not enough, send an admin the key `tresor identity show` prints, for `tresor member add NAME KEY --role ROLE` again; nothing was written",
         )),
         _ => Ok(record),
     }
+}
+
+/// A sealed commit signed by `kp`, with the member list's seal it carries.
+pub(super) fn signed_record(
+    kp: &SigningKeyPair,
+    commit: Vec<u8>,
+    mac: [u8; 32],
+    members: MembersSeal,
+) -> Result<Vec<u8>> {
+    let signature = kp
+        .sign(&head_message(&commit, &members)?, HEAD_CONTEXT)?
+        .as_ref()
+        .to_vec();
+    encode(&HeadRecord::V3 {
+        commit,
+        mac,
+        members,
+        signature,
+    })
 }
 
 /// Before a write commits: the head this replica made passes the checks every other
