@@ -251,7 +251,11 @@ fn adding_an_environment_asks_the_admin_for_the_identity_and_reaches_the_others(
         panic!("the dialog closed: {:?}", status(&alice));
     };
     assert!(
-        state.error.as_deref().unwrap_or_default().contains("exists"),
+        state
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("exists"),
         "{:?}",
         state.error
     );
@@ -274,11 +278,7 @@ fn adding_an_environment_asks_the_admin_for_the_identity_and_reaches_the_others(
         .vault
         .as_ref()
         .expect("unlocked")
-        .add(
-            "default",
-            "qa",
-            secret("QA_KEY", b"qa-value"),
-        )
+        .add("default", "qa", secret("QA_KEY", b"qa-value"))
         .expect("add to qa");
 
     // Bob reads every environment: his open TUI hears the change, says which key
@@ -300,7 +300,11 @@ fn adding_an_environment_asks_the_admin_for_the_identity_and_reaches_the_others(
     prompt_for(&mut bob, &t.bob);
     submit_identity(&mut bob);
     assert_eq!(bob.mode_kind(), ModeKind::Browse, "{:?}", status(&bob));
-    assert!(header(&bob).starts_with("shared · synced"), "{}", header(&bob));
+    assert!(
+        header(&bob).starts_with("shared · synced"),
+        "{}",
+        header(&bob)
+    );
     assert!(tabs(&bob).contains(&"qa".to_string()), "{:?}", tabs(&bob));
     press(&mut bob, KeyCode::BackTab); // development, staging, production, qa: the last
     assert_eq!(bob.env, "qa");
@@ -317,7 +321,10 @@ fn adding_an_environment_asks_the_admin_for_the_identity_and_reaches_the_others(
 fn a_writer_or_reader_is_told_why_before_typing_a_name() {
     let t = team();
     for (m, words) in [
-        (&t.bob, "only an admin of the team vault can add or remove its projects and environments"),
+        (
+            &t.bob,
+            "only an admin of the team vault can add or remove its projects and environments",
+        ),
         (&t.ci, "you are a reader of this team vault"),
     ] {
         let mut app = m.app();
@@ -357,7 +364,10 @@ fn a_new_project_asks_for_the_identity_and_a_wrong_one_changes_nothing() {
     };
     let error = prompt.unlock.error.clone().unwrap_or_default();
     assert!(error.contains("identity at"), "{error}");
-    assert!(prompt.unlock.passphrase.is_empty(), "the passphrase was kept");
+    assert!(
+        prompt.unlock.passphrase.is_empty(),
+        "the passphrase was kept"
+    );
     let projects = t.alice.lv.vault().projects().expect("projects");
     assert!(!projects.contains_key("billing"));
 
@@ -409,7 +419,11 @@ fn after_a_rekey_r_fetches_the_new_keys_with_the_identity() {
     prompt_for(&mut bob, &t.bob);
     submit_identity(&mut bob);
     assert_eq!(bob.mode_kind(), ModeKind::Browse, "{:?}", status(&bob));
-    assert!(header(&bob).starts_with("shared · synced"), "{}", header(&bob));
+    assert!(
+        header(&bob).starts_with("shared · synced"),
+        "{}",
+        header(&bob)
+    );
     assert_eq!(keys(&bob), ["DATABASE_URL"]);
 
     // Bob reads and writes at the new epoch: alice sees his change.

@@ -101,7 +101,9 @@ impl ModeKind {
             ModeKind::MemberForm => "Add member: text fields",
             ModeKind::MemberFormChoice => "Add member: Role and Environments",
             ModeKind::MemberRemove => "Remove member dialog",
-            ModeKind::MemberIdentity => "Your identity (team vault: members, new environments, new keys)",
+            ModeKind::MemberIdentity => {
+                "Your identity (team vault: members, new environments, new keys)"
+            }
             ModeKind::MemberToken => "Join token of a new member",
             ModeKind::MemberRemoved => "Member removed: values to rotate",
         }

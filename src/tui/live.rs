@@ -269,7 +269,10 @@ impl App {
         match result {
             Ok(Some(SyncReport::Current)) => {
                 // Keys still waiting stay said until `r` fetches them.
-                if !matches!(sync.state, SyncState::Changed { .. } | SyncState::KeysWaiting) {
+                if !matches!(
+                    sync.state,
+                    SyncState::Changed { .. } | SyncState::KeysWaiting
+                ) {
                     sync.state = SyncState::Synced;
                 }
                 sync.synced_at = now;

@@ -53,9 +53,13 @@ impl App {
                 }
                 Action::Submit => {
                     // A team vault asks for the identity first (`team_identity`).
-                    let (mut p, name) = match self.ask_identity_for_project(p, name) {
+                    p.new_name = Some(name);
+                    let mut p = match self.ask_identity_for_project(p) {
                         Ok(mode) => return mode,
                         Err(back) => back,
+                    };
+                    let Some(name) = p.new_name.take() else {
+                        return Mode::ProjectPicker(p);
                     };
                     let project = name.lines().join("");
                     let result = match &self.vault {

@@ -8,8 +8,6 @@
 //! checked before the identity is asked for; a failure goes back to where the name was
 //! typed, with the vault's words. `ui::team_identity` draws the prompt.
 
-use ratatui_textarea::TextArea;
-
 use super::action::Action;
 use super::app::{App, Mode, NewEnvState, PickerState};
 use super::identity_prompt::{IdentityPrompt, identity_path};
@@ -23,11 +21,8 @@ use crate::vault::{Credential, Result, VaultError, validate};
 pub enum TeamTask {
     /// A new environment of the open project; the dialog comes back on a failure.
     NewEnv(Box<NewEnvState>),
-    /// A new project; the picker, with the name typed, comes back on a failure.
-    NewProject {
-        picker: Box<PickerState>,
-        name: TextArea<'static>,
-    },
+    /// A new project, named in the picker's field; the picker comes back on a failure.
+    NewProject(Box<PickerState>),
     /// The keys the replica lacks: after a rekey, or of an environment shared since.
     NewKeys,
 }
@@ -43,8 +38,8 @@ impl TeamTask {
                 "Adding environment {project}/{}",
                 state.name.lines().join("")
             )),
-            TeamTask::NewProject { name, .. } => {
-                printable(&format!("Creating project {}", name.lines().join("")))
+            TeamTask::NewProject(picker) => {
+                printable(&format!("Creating project {}", new_project(picker)))
             }
             TeamTask::NewKeys => "Fetching the team vault's new keys".into(),
         }
@@ -86,17 +81,16 @@ impl App {
         })
     }
 
-    /// The picker's new project on a team vault, like [`App::ask_identity_for_env`].
-    /// `Err` gives the picker and the name back: not a team vault, add as before.
+    /// The picker's new project (its name field filled) on a team vault, like
+    /// [`App::ask_identity_for_env`]. `Err` gives the picker back: not a team vault.
     pub(super) fn ask_identity_for_project(
         &mut self,
         mut picker: Box<PickerState>,
-        name: TextArea<'static>,
-    ) -> std::result::Result<Mode, (Box<PickerState>, TextArea<'static>)> {
+    ) -> std::result::Result<Mode, Box<PickerState>> {
         if !self.vault.as_ref().is_some_and(|v| v.is_team()) {
-            return Err((picker, name));
+            return Err(picker);
         }
-        let project = name.lines().join("");
+        let project = new_project(&picker);
         let checked = validate::name("project", &project).and_then(|()| {
             match picker.projects.iter().any(|p| p.name == project) {
                 true => Err(VaultError::InvalidName {
@@ -110,11 +104,10 @@ impl App {
         Ok(match checked {
             Ok(()) => {
                 picker.error = None;
-                self.ask_team_identity(TeamTask::NewProject { picker, name })
+                self.ask_team_identity(TeamTask::NewProject(picker))
             }
             Err(e) => {
                 picker.error = Some(text::printable(&e.to_string()));
-                picker.new_name = Some(name);
                 Mode::ProjectPicker(picker)
             }
         })
@@ -136,7 +129,11 @@ impl App {
         }))
     }
 
-    pub(super) fn update_team_identity(&mut self, mut prompt: Box<TeamPrompt>, action: Action) -> Mode {
+    pub(super) fn update_team_identity(
+        &mut self,
+        mut prompt: Box<TeamPrompt>,
+        action: Action,
+    ) -> Mode {
         if prompt.unlock.pending {
             return Mode::TeamIdentity(prompt);
         }
@@ -158,8 +155,7 @@ impl App {
     /// The slow step (Argon2 for a passphrase, then the server), after the "working…"
     /// frame: unlock the identity and make the change.
     pub(super) fn team_identity_slow_step(&mut self) {
-        let Mode::TeamIdentity(mut prompt) = std::mem::replace(&mut self.mode, Mode::Browse)
-        else {
+        let Mode::TeamIdentity(mut prompt) = std::mem::replace(&mut self.mode, Mode::Browse) else {
             return;
         };
         prompt.unlock.pending = false;
@@ -187,8 +183,8 @@ impl App {
             TeamTask::NewEnv(state) => {
                 vault.add_env_as(Some(identity), &self.project, &state.name.lines().join(""))
             }
-            TeamTask::NewProject { name, .. } => {
-                vault.add_project_as(Some(identity), &name.lines().join(""))
+            TeamTask::NewProject(picker) => {
+                vault.add_project_as(Some(identity), &new_project(picker))
             }
             TeamTask::NewKeys => vault.team_refresh(identity),
         };
@@ -202,10 +198,7 @@ impl App {
                 )));
                 Mode::Browse
             }
-            (Ok(()), TeamTask::NewProject { name, .. }) => {
-                let project = name.lines().join("");
-                self.project_created(&project)
-            }
+            (Ok(()), TeamTask::NewProject(picker)) => self.project_created(&new_project(&picker)),
             (Ok(()), TeamTask::NewKeys) => {
                 // The header's state starts again from the replica, now current.
                 let watching = self.live.is_some();
@@ -242,6 +235,15 @@ impl App {
     }
 }
 
+/// The name typed in the picker's new-project field.
+fn new_project(picker: &PickerState) -> String {
+    picker
+        .new_name
+        .as_ref()
+        .map(|n| n.lines().join(""))
+        .unwrap_or_default()
+}
+
 /// Where a task goes back to when cancelled or refused, with the vault's words.
 fn back(task: Option<TeamTask>, error: Option<String>) -> Mode {
     match task {
@@ -249,9 +251,8 @@ fn back(task: Option<TeamTask>, error: Option<String>) -> Mode {
             state.error = error;
             Mode::NewEnv(state)
         }
-        Some(TeamTask::NewProject { mut picker, name }) => {
+        Some(TeamTask::NewProject(mut picker)) => {
             picker.error = error;
-            picker.new_name = Some(name);
             Mode::ProjectPicker(picker)
         }
         Some(TeamTask::NewKeys) | None => Mode::Browse,

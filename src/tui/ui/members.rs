@@ -12,8 +12,8 @@ use ratatui::widgets::{
 use super::unlock::{field, indent};
 use super::{confirm, status, theme};
 use crate::tui::action::Action;
-use crate::tui::keymap::{self, ModeKind};
 use crate::tui::identity_prompt::IdentityPrompt;
+use crate::tui::keymap::{self, ModeKind};
 use crate::tui::members::{AddField, AddForm, MembersState, Popup, envs_text};
 use crate::tui::text::printable;
 use crate::vault::team::age_text;
