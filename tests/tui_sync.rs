@@ -139,6 +139,7 @@ fn the_header_says_shared_and_the_sync_state_within_80_columns() {
         ),
         ("pending", SyncState::Synced, true),
         ("rekeyed", SyncState::Rekeyed, false),
+        ("newkeys", SyncState::KeysWaiting, false),
         ("refused", SyncState::Refused, false),
     ];
     let mut all = String::new();
@@ -312,10 +313,11 @@ fn a_member_removed_elsewhere_says_rekeyed() {
     app.update(Action::Live(LiveEvent::Changed));
     alice.ok(&["member", "rm", "carol"], None);
     app.update(Action::Live(LiveEvent::Changed));
-    assert_eq!(header(&app), "shared · rekeyed: run tresor remote sync");
+    // The TUI fetches them itself (`tests/tui_team_changes.rs`): the key is named.
+    assert_eq!(header(&app), "shared · rekeyed: r fetches the new keys");
     let status = app.status.as_ref().expect("a warning");
     assert!(
-        status.text.contains("tresor remote sync"),
+        status.text.contains("press r to fetch the new keys"),
         "{}",
         status.text
     );

@@ -115,6 +115,8 @@ pub enum Mode {
     Compare(Box<CompareState>),
     /// The Members screen of a team vault, and its popups.
     Members(Box<super::members::MembersState>),
+    /// This machine's identity, for a team change of this screen (`team_identity`).
+    TeamIdentity(Box<super::team_identity::TeamPrompt>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -570,6 +572,7 @@ impl App {
             Mode::Import(_) => ModeKind::ImportText,
             Mode::Compare(_) => ModeKind::Compare,
             Mode::Members(m) => m.mode_kind(),
+            Mode::TeamIdentity(_) => ModeKind::MemberIdentity,
         }
     }
 
@@ -682,13 +685,20 @@ impl App {
         match &self.screen {
             Screen::Create(s) => s.pending,
             Screen::Unlock(s) => s.pending,
-            Screen::Secrets => matches!(&self.mode, Mode::Members(m) if m.pending()),
+            Screen::Secrets => match &self.mode {
+                Mode::Members(m) => m.pending(),
+                Mode::TeamIdentity(p) => p.unlock.pending,
+                _ => false,
+            },
         }
     }
 
     /// Runs the slow step announced by `has_pending`.
     fn slow_step(&mut self) {
         if matches!(self.screen, Screen::Secrets) {
+            if matches!(self.mode, Mode::TeamIdentity(_)) {
+                return self.team_identity_slow_step();
+            }
             return self.members_slow_step();
         }
         let screen = std::mem::replace(&mut self.screen, Screen::Secrets);
@@ -840,6 +850,7 @@ impl App {
                     Mode::Import(i) => self.update_import(i, action),
                     Mode::Compare(c) => self.update_compare(c, action),
                     Mode::Members(m) => self.update_members(m, action),
+                    Mode::TeamIdentity(p) => self.update_team_identity(p, action),
                 };
             }
         }
@@ -865,6 +876,10 @@ impl App {
                 self.refilter(keep);
             }
             Action::Reload => {
+                // A replica that lacks keys fetches them (with the identity) instead.
+                if let Some(mode) = self.ask_identity_for_keys() {
+                    return mode;
+                }
                 self.sync_for_reload();
                 self.load();
                 if self.status.as_ref().is_none_or(|s| s.level != Level::Error) {

@@ -10,6 +10,11 @@ use crate::vault::{VaultError, validate};
 
 impl App {
     pub(super) fn open_new_env(&mut self) -> Mode {
+        // A member of a team vault who may not add one is told why before typing.
+        if let Some(e) = self.team_refusal() {
+            self.error(&e);
+            return Mode::Browse;
+        }
         Mode::NewEnv(Box::new(NewEnvState {
             name: fields::plain_field("environment name, e.g. preview"),
             error: None,
@@ -28,6 +33,11 @@ impl App {
                 state.error = None;
             }
             Action::Submit => {
+                // A team vault asks for the identity first (`team_identity`).
+                let mut state = match self.ask_identity_for_env(state) {
+                    Ok(mode) => return mode,
+                    Err(state) => state,
+                };
                 let Some(vault) = &self.vault else {
                     return Mode::Browse;
                 };
@@ -40,6 +50,7 @@ impl App {
                     }
                     Err(e) => state.error = Some(text::printable(&e.to_string())),
                 }
+                return Mode::NewEnv(state);
             }
             _ => {}
         }

@@ -48,7 +48,8 @@ pub enum ModeKind {
     MemberFormChoice,
     /// The question before removing a member.
     MemberRemove,
-    /// This machine's identity, asked for before adding or removing.
+    /// This machine's identity, asked for before a change of a team vault that needs it
+    /// (adding or removing a member, adding a project or environment, new keys).
     MemberIdentity,
     /// The join token of a member just added.
     MemberToken,
@@ -100,7 +101,9 @@ impl ModeKind {
             ModeKind::MemberForm => "Add member: text fields",
             ModeKind::MemberFormChoice => "Add member: Role and Environments",
             ModeKind::MemberRemove => "Remove member dialog",
-            ModeKind::MemberIdentity => "Your identity (before add / remove)",
+            ModeKind::MemberIdentity => {
+                "Your identity (team vault: members, new environments, new keys)"
+            }
             ModeKind::MemberToken => "Join token of a new member",
             ModeKind::MemberRemoved => "Member removed: values to rotate",
         }

@@ -13,7 +13,9 @@ use std::time::Duration;
 use crate::vault::team::watch::{WatchEvent, WatchTarget, Watcher};
 use crate::vault::team::{SyncReport, age_text};
 
+use super::action::Action;
 use super::app::{App, Mode};
+use super::keymap::{self, ModeKind};
 
 /// How long "changed by bob, reloaded" stays in the header.
 pub const CHANGED_SHOWN_FOR: i64 = 10;
@@ -51,8 +53,11 @@ pub enum SyncState {
     Changed { who: Option<String>, at: i64 },
     /// The server cannot be reached: the data is as of `synced_at`.
     Offline,
-    /// A member was removed and the vault rekeyed: `tresor remote sync` fetches the keys.
+    /// A member was removed and the vault rekeyed: `r` fetches the new keys with the
+    /// identity (`team_identity`), as `tresor remote sync` does.
     Rekeyed,
+    /// An environment was shared with this member since: `r` fetches its key likewise.
+    KeysWaiting,
     /// The server's data failed verification (the status line says why).
     Refused,
 }
@@ -82,7 +87,8 @@ impl SyncView {
             SyncState::Offline => {
                 format!("offline · data from {} ago", age_text(now - self.synced_at))
             }
-            SyncState::Rekeyed => "rekeyed: run tresor remote sync".to_string(),
+            SyncState::Rekeyed => format!("rekeyed: {} fetches the new keys", reload_key()),
+            SyncState::KeysWaiting => format!("new environment: {} fetches its key", reload_key()),
             SyncState::Refused => "server data refused".to_string(),
         };
         format!("shared · {state}")
@@ -92,9 +98,14 @@ impl SyncView {
     pub fn is_warning(&self) -> bool {
         matches!(
             self.state,
-            SyncState::Offline | SyncState::Rekeyed | SyncState::Refused
+            SyncState::Offline | SyncState::Rekeyed | SyncState::KeysWaiting | SyncState::Refused
         )
     }
+}
+
+/// The key that fetches the keys the replica lacks (it reloads otherwise).
+fn reload_key() -> String {
+    keymap::hint(ModeKind::Browse, Action::Reload)
 }
 
 /// The watcher thread, stopped (within `THREAD_WAIT`) when dropped.
@@ -198,7 +209,12 @@ impl App {
                 if !sync.pending && matches!(sync.state, SyncState::Synced | SyncState::Offline) {
                     sync.state = SyncState::Synced;
                 }
-                if !sync.pending && !matches!(sync.state, SyncState::Rekeyed | SyncState::Refused) {
+                if !sync.pending
+                    && !matches!(
+                        sync.state,
+                        SyncState::Rekeyed | SyncState::KeysWaiting | SyncState::Refused
+                    )
+                {
                     sync.synced_at = now;
                 }
             }
@@ -252,7 +268,11 @@ impl App {
         sync.pending = false;
         match result {
             Ok(Some(SyncReport::Current)) => {
-                if !matches!(sync.state, SyncState::Changed { .. }) {
+                // Keys still waiting stay said until `r` fetches them.
+                if !matches!(
+                    sync.state,
+                    SyncState::Changed { .. } | SyncState::KeysWaiting
+                ) {
                     sync.state = SyncState::Synced;
                 }
                 sync.synced_at = now;
@@ -264,6 +284,7 @@ impl App {
                 };
                 sync.synced_at = now;
                 self.load();
+                self.note_keys_waiting();
             }
             Ok(Some(SyncReport::Offline { age, .. })) => {
                 sync.state = SyncState::Offline;
@@ -271,7 +292,10 @@ impl App {
             }
             Ok(Some(SyncReport::Rekeyed)) => {
                 sync.state = SyncState::Rekeyed;
-                self.warn(crate::vault::team::rekeyed().to_string());
+                self.warn(format!(
+                    "a member was removed: press {} to fetch the new keys with your identity",
+                    reload_key()
+                ));
             }
             Ok(None) => {}
             Err(e) => {

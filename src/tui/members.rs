@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use super::action::Action;
 use super::app::{App, ConfirmAnswer, ConfirmFocus, Mode};
-use super::fields::wipe;
+use super::identity_prompt::identity_path;
 use super::keymap::ModeKind;
 pub use super::member_form::{AddField, AddForm};
 use super::text::{self, printable};
@@ -125,30 +125,8 @@ impl Change {
     }
 }
 
-/// This machine's identity, asked for as the unlock screen asks for the vault's
-/// credential. The passphrase field is wiped when the prompt goes.
-pub struct IdentityPrompt {
-    pub path: PathBuf,
-    pub unlock: UnlockState,
-    /// Taken when the prompt is done with (it is `None` only then).
-    pub change: Option<Change>,
-}
-
-impl Drop for IdentityPrompt {
-    fn drop(&mut self) {
-        wipe(&mut self.unlock.passphrase);
-    }
-}
-
-/// Where this machine's identity is: `TRESOR_IDENTITY`, else the default place (as the
-/// CLI finds it; without a home folder, a name the prompt shows and that fails to open).
-fn identity_path() -> PathBuf {
-    std::env::var_os("TRESOR_IDENTITY")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(identity::default_path)
-        .unwrap_or_else(|| PathBuf::from("identity"))
-}
+/// This machine's identity, asked for before adding or removing (`identity_prompt`).
+pub type IdentityPrompt = super::identity_prompt::IdentityPrompt<Change>;
 
 /// The environments a member can read, as the list shows them: `all`, or the names
 /// (prefixed by their project when it is not the open one).

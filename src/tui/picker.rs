@@ -52,30 +52,28 @@ impl App {
                     p.new_name = Some(name);
                 }
                 Action::Submit => {
+                    // A team vault asks for the identity first (`team_identity`).
+                    p.new_name = Some(name);
+                    let mut p = match self.ask_identity_for_project(p) {
+                        Ok(mode) => return mode,
+                        Err(back) => back,
+                    };
+                    let Some(name) = p.new_name.take() else {
+                        return Mode::ProjectPicker(p);
+                    };
                     let project = name.lines().join("");
                     let result = match &self.vault {
                         Some(v) => v.add_project(&project),
                         None => return Mode::Browse,
                     };
                     match result {
-                        Ok(()) => {
-                            let mut reopened = match self.open_picker() {
-                                Mode::ProjectPicker(r) => r,
-                                other => return other,
-                            };
-                            if let Some(i) =
-                                reopened.projects.iter().position(|e| e.name == project)
-                            {
-                                reopened.selected = i;
-                            }
-                            self.info(format!("Created project {project}"));
-                            return Mode::ProjectPicker(reopened);
-                        }
+                        Ok(()) => return self.project_created(&project),
                         Err(e) => {
                             p.error = Some(text::printable(&e.to_string()));
                             p.new_name = Some(name);
                         }
                     }
+                    return Mode::ProjectPicker(p);
                 }
                 _ => p.new_name = Some(name),
             }
@@ -84,10 +82,14 @@ impl App {
         match action {
             Action::Up => p.selected = p.selected.saturating_sub(1),
             Action::Down => p.selected = (p.selected + 1).min(p.projects.len().saturating_sub(1)),
-            Action::NewProject => {
-                p.error = None;
-                p.new_name = Some(fields::plain_field("project name, e.g. billing-api"));
-            }
+            Action::NewProject => match self.team_refusal() {
+                // Said before a name is typed, in the vault's words.
+                Some(e) => p.error = Some(text::printable(&e.to_string())),
+                None => {
+                    p.error = None;
+                    p.new_name = Some(fields::plain_field("project name, e.g. billing-api"));
+                }
+            },
             Action::Cancel => return Mode::Browse,
             Action::Submit => {
                 if let Some(entry) = p.projects.get(p.selected) {
@@ -98,6 +100,19 @@ impl App {
             _ => {}
         }
         Mode::ProjectPicker(p)
+    }
+
+    /// The picker again, on the project just created.
+    pub(super) fn project_created(&mut self, project: &str) -> Mode {
+        let mut reopened = match self.open_picker() {
+            Mode::ProjectPicker(r) => r,
+            other => return other,
+        };
+        if let Some(i) = reopened.projects.iter().position(|e| e.name == project) {
+            reopened.selected = i;
+        }
+        self.info(format!("Created project {}", text::printable(project)));
+        Mode::ProjectPicker(reopened)
     }
 
     /// Switches project, keeping the environment name when the project has it.

@@ -12,8 +12,9 @@ use ratatui::widgets::{
 use super::unlock::{field, indent};
 use super::{confirm, status, theme};
 use crate::tui::action::Action;
+use crate::tui::identity_prompt::IdentityPrompt;
 use crate::tui::keymap::{self, ModeKind};
-use crate::tui::members::{AddField, AddForm, IdentityPrompt, MembersState, Popup, envs_text};
+use crate::tui::members::{AddField, AddForm, MembersState, Popup, envs_text};
 use crate::tui::text::printable;
 use crate::vault::team::age_text;
 use crate::vault::team::records::Role;
@@ -131,7 +132,10 @@ pub fn render(state: &mut MembersState, project: &str, now: i64, frame: &mut Fra
                 frame,
             );
         }
-        Some(Popup::Identity(prompt)) => render_identity(prompt, frame),
+        Some(Popup::Identity(prompt)) => {
+            let doing = prompt.change.as_ref().map(|c| c.describe());
+            render_identity(prompt, &doing.unwrap_or_default(), frame);
+        }
         Some(Popup::Token { name, token, join }) => render_token(name, token, join, frame),
         Some(Popup::Removed {
             name,
@@ -285,7 +289,9 @@ fn render_add(form: &mut AddForm, frame: &mut Frame) {
     frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), indent(msg));
 }
 
-fn render_identity(prompt: &mut IdentityPrompt, frame: &mut Frame) {
+/// The identity prompt over `doing` ("Removing bob"); also drawn over the secrets table
+/// for the team changes made there (`ui::team_identity`).
+pub fn render_identity<T>(prompt: &mut IdentityPrompt<T>, doing: &str, frame: &mut Frame) {
     let inner = popup(frame, " Your Identity ", ModeKind::MemberIdentity, 10);
     let [what, path, _, input, msg] = Layout::vertical([
         Constraint::Length(1),
@@ -295,11 +301,6 @@ fn render_identity(prompt: &mut IdentityPrompt, frame: &mut Frame) {
         Constraint::Fill(1),
     ])
     .areas(inner);
-    let doing = prompt
-        .change
-        .as_ref()
-        .map(|c| c.describe())
-        .unwrap_or_default();
     frame.render_widget(
         Line::raw(format!("{doing} needs this machine's identity.")),
         what,

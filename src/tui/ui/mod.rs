@@ -128,6 +128,10 @@ fn draw(app: &mut App, frame: &mut Frame) {
         Mode::Import(i) => import::render(i, &project, &env, frame),
         Mode::Compare(c) => compare::render(c, &env, frame),
         Mode::Members(m) => members::render(m, &project, now, frame),
+        Mode::TeamIdentity(p) => {
+            let doing = p.change.as_ref().map(|t| t.describe(&project));
+            members::render_identity(p, &doing.unwrap_or_default(), frame);
+        }
         Mode::Browse | Mode::Filter => {}
     }
 }

@@ -111,6 +111,13 @@ fn every_env_members(
     Ok(out)
 }
 
+/// What a writer is told when it tries to change the vault's shape.
+fn not_admin() -> VaultError {
+    VaultError::team(
+        "only an admin of the team vault can add or remove its projects and environments: nothing was changed",
+    )
+}
+
 impl Vault {
     /// Before a local change to projects or environments on a team replica: like
     /// `team_before_write`, and for a change of the vault's shape, an admin only.
@@ -120,15 +127,27 @@ impl Vault {
     ) -> Result<Option<TeamGuard>> {
         let guard = self.team_before_write()?;
         if guard.is_some() && admin_only && self.team_required()?.role != Role::Admin {
-            return Err(VaultError::team(
-                "only an admin of the team vault can add or remove its projects and environments: nothing was changed",
-            ));
+            return Err(not_admin());
         }
         Ok(guard)
     }
 
+    /// Whether adding a project or an environment here needs this machine's identity
+    /// (a team replica of which this member is an admin). A member who may not add one
+    /// is told why, in the words the change itself would get, before typing a name.
+    pub fn team_new_env_needs_identity(&self) -> Result<bool> {
+        let Some(sc) = self.team_load()? else {
+            return Ok(false);
+        };
+        match sc.role {
+            Role::Admin => Ok(true),
+            Role::Writer => Err(not_admin()),
+            Role::Reader => Err(super::reader_refused()),
+        }
+    }
+
     /// Before adding an environment on a team replica: an admin, with the identity that
-    /// wraps its key (the TUI has none: it points to the command line).
+    /// wraps its key (the TUI asks for it first: `tui::team_identity`).
     pub(in crate::vault) fn team_before_new_env(
         &self,
         identity: Option<&Identity>,

@@ -251,6 +251,11 @@ pub fn rekeyed() -> VaultError {
     )
 }
 
+/// What a reader is told when it tries to change the team vault.
+pub(super) fn reader_refused() -> VaultError {
+    VaultError::team("you are a reader of this team vault: only writers and admins can change it")
+}
+
 /// A format-1 head (the migration's tests make team vaults as the previous build did).
 #[cfg(feature = "test-support")]
 fn seal_head(vk: &VaultKey, head: &Head) -> Result<Vec<u8>> {
@@ -592,9 +597,7 @@ impl Vault {
             return Ok(None);
         };
         if !sc.role.can_write() {
-            return Err(VaultError::team(
-                "you are a reader of this team vault: only writers and admins can change it",
-            ));
+            return Err(reader_refused());
         }
         sc.dirty = true;
         self.team_save(&sc)?;
