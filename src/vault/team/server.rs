@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use postgres::{Client, GenericClient};
+use postgres::types::{ToSql, Type};
+use postgres::{Client, GenericClient, Row};
 
 use super::keys::{EnvId, MemberId, SecretId, TeamId};
 use super::log::Logged;
@@ -123,6 +124,17 @@ impl Drop for Conn {
     }
 }
 
+/// One statement in one round trip: its parameters' types are given, so no statement
+/// is prepared first (a prepared one costs a round trip to prepare and one to close).
+/// The hot path of every read and write goes through here.
+pub(super) fn typed(
+    client: &mut impl GenericClient,
+    sql: &str,
+    params: &[(&(dyn ToSql + Sync), Type)],
+) -> Result<Vec<Row>> {
+    client.query_typed(sql, params).map_err(db_error)
+}
+
 pub fn db_error(e: postgres::Error) -> VaultError {
     VaultError::team(format!("the team server refused: {}", error_text(&e)))
 }
@@ -173,8 +185,8 @@ fn head_row(
     team: &TeamId,
     sql: &str,
 ) -> Result<Option<(u64, Vec<u8>)>> {
-    let row = client.query_opt(sql, &[&&team[..]]).map_err(db_error)?;
-    Ok(row.map(|r| (r.get::<_, i64>(0) as u64, r.get(1))))
+    let rows = typed(client, sql, &[(&&team[..], Type::BYTEA)])?;
+    Ok(rows.first().map(|r| (r.get::<_, i64>(0) as u64, r.get(1))))
 }
 
 /// The whole state of a team vault as one read returns it.
@@ -241,20 +253,19 @@ pub fn commits_from(
     team: &TeamId,
     version: u64,
 ) -> Result<Vec<Logged>> {
-    Ok(client
-        .query(
-            "SELECT version, record, changes FROM tresor_commits
-             WHERE vault = $1 AND version >= $2 ORDER BY version",
-            &[&&team[..], &(version as i64)],
-        )
-        .map_err(db_error)?
-        .iter()
-        .map(|r| Logged {
-            version: r.get::<_, i64>(0) as u64,
-            record: r.get(1),
-            changes: r.get(2),
-        })
-        .collect())
+    Ok(typed(
+        client,
+        "SELECT version, record, changes FROM tresor_commits
+         WHERE vault = $1 AND version >= $2 ORDER BY version",
+        &[(&&team[..], Type::BYTEA), (&(version as i64), Type::INT8)],
+    )?
+    .iter()
+    .map(|r| Logged {
+        version: r.get::<_, i64>(0) as u64,
+        record: r.get(1),
+        changes: r.get(2),
+    })
+    .collect())
 }
 
 /// The secret rows written by commits after `version`.
@@ -264,14 +275,12 @@ pub fn secrets_since(
     version: u64,
 ) -> Result<BTreeMap<(EnvId, SecretId), (u64, SealedSecret)>> {
     let mut out = BTreeMap::new();
-    for r in client
-        .query(
-            "SELECT env, secret, version, meta, value FROM tresor_secrets
-             WHERE vault = $1 AND version > $2",
-            &[&&team[..], &(version as i64)],
-        )
-        .map_err(db_error)?
-    {
+    for r in typed(
+        client,
+        "SELECT env, secret, version, meta, value FROM tresor_secrets
+         WHERE vault = $1 AND version > $2",
+        &[(&&team[..], Type::BYTEA), (&(version as i64), Type::INT8)],
+    )? {
         let secret: Vec<u8> = r.get(1);
         out.insert(
             (
@@ -286,14 +295,12 @@ pub fn secrets_since(
 
 /// How many secret rows the vault holds.
 pub fn secret_count(client: &mut impl GenericClient, team: &TeamId) -> Result<u64> {
-    let n: i64 = client
-        .query_one(
-            "SELECT count(*) FROM tresor_secrets WHERE vault = $1",
-            &[&&team[..]],
-        )
-        .map_err(db_error)?
-        .get(0);
-    Ok(n as u64)
+    let rows = typed(
+        client,
+        "SELECT count(*) FROM tresor_secrets WHERE vault = $1",
+        &[(&&team[..], Type::BYTEA)],
+    )?;
+    Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0)) as u64)
 }
 
 /// The blind ids of an environment's secrets.
@@ -324,15 +331,17 @@ pub fn count_present(
     }
     let (envs, ids): (Vec<&[u8]>, Vec<&[u8]>) =
         places.iter().map(|(e, s)| (&e[..], &s[..])).unzip();
-    let n: i64 = client
-        .query_one(
-            "SELECT count(*) FROM tresor_secrets WHERE vault = $1 AND (env, secret) IN
-             (SELECT * FROM unnest($2::bytea[], $3::bytea[]))",
-            &[&&team[..], &envs, &ids],
-        )
-        .map_err(db_error)?
-        .get(0);
-    Ok(n as usize)
+    let rows = typed(
+        client,
+        "SELECT count(*) FROM tresor_secrets WHERE vault = $1 AND (env, secret) IN
+         (SELECT * FROM unnest($2::bytea[], $3::bytea[]))",
+        &[
+            (&&team[..], Type::BYTEA),
+            (&envs, Type::BYTEA_ARRAY),
+            (&ids, Type::BYTEA_ARRAY),
+        ],
+    )?;
+    Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0)) as usize)
 }
 
 /// The members, wraps and environments: small tables, read whole by every write; with
@@ -367,17 +376,19 @@ pub fn write_secrets(
     deletes: &[(EnvId, SecretId)],
     puts: &BTreeMap<(EnvId, SecretId), SealedSecret>,
 ) -> Result<()> {
-    let t = &&team[..];
     if !deletes.is_empty() {
         let (envs, ids): (Vec<&[u8]>, Vec<&[u8]>) =
             deletes.iter().map(|(e, s)| (&e[..], &s[..])).unzip();
-        client
-            .execute(
-                "DELETE FROM tresor_secrets WHERE vault = $1 AND (env, secret) IN
-                 (SELECT * FROM unnest($2::bytea[], $3::bytea[]))",
-                &[t, &envs, &ids],
-            )
-            .map_err(db_error)?;
+        typed(
+            client,
+            "DELETE FROM tresor_secrets WHERE vault = $1 AND (env, secret) IN
+             (SELECT * FROM unnest($2::bytea[], $3::bytea[]))",
+            &[
+                (&&team[..], Type::BYTEA),
+                (&envs, Type::BYTEA_ARRAY),
+                (&ids, Type::BYTEA_ARRAY),
+            ],
+        )?;
     }
     if !puts.is_empty() {
         insert_secrets(client, team, Some(version), puts.iter())?;
@@ -403,12 +414,17 @@ pub fn insert_commit(
     base: bool,
     (record, changes): (&[u8], &[u8]),
 ) -> Result<()> {
-    client
-        .execute(
-            "INSERT INTO tresor_commits VALUES ($1, $2, $3, $4, $5)",
-            &[&&team[..], &(version as i64), &base, &record, &changes],
-        )
-        .map_err(db_error)?;
+    typed(
+        client,
+        "INSERT INTO tresor_commits VALUES ($1, $2, $3, $4, $5)",
+        &[
+            (&&team[..], Type::BYTEA),
+            (&(version as i64), Type::INT8),
+            (&base, Type::BOOL),
+            (&record, Type::BYTEA),
+            (&changes, Type::BYTEA),
+        ],
+    )?;
     Ok(())
 }
 
@@ -457,23 +473,19 @@ pub fn load(
 }
 
 fn load_small(client: &mut impl GenericClient, team: &TeamId, rows: &mut Rows) -> Result<()> {
-    let t = &&team[..];
-    for r in client
-        .query(
-            "SELECT member, sealed FROM tresor_members WHERE vault = $1",
-            &[t],
-        )
-        .map_err(db_error)?
-    {
+    let t: [(&(dyn ToSql + Sync), Type); 1] = [(&&team[..], Type::BYTEA)];
+    for r in typed(
+        client,
+        "SELECT member, sealed FROM tresor_members WHERE vault = $1",
+        &t,
+    )? {
         rows.members.insert(id16(r.get(0))?, r.get(1));
     }
-    for r in client
-        .query(
-            "SELECT member, scope, epoch, wrapper, enc, ct FROM tresor_wraps WHERE vault = $1",
-            &[t],
-        )
-        .map_err(db_error)?
-    {
+    for r in typed(
+        client,
+        "SELECT member, scope, epoch, wrapper, enc, ct FROM tresor_wraps WHERE vault = $1",
+        &t,
+    )? {
         let wrapper: Vec<u8> = r.get(3);
         rows.wraps.insert(
             (id16(r.get(0))?, r.get(1)),
@@ -485,13 +497,11 @@ fn load_small(client: &mut impl GenericClient, team: &TeamId, rows: &mut Rows) -
             },
         );
     }
-    for r in client
-        .query(
-            "SELECT env, sealed FROM tresor_environments WHERE vault = $1",
-            &[t],
-        )
-        .map_err(db_error)?
-    {
+    for r in typed(
+        client,
+        "SELECT env, sealed FROM tresor_environments WHERE vault = $1",
+        &t,
+    )? {
         rows.envs.insert(id16(r.get(0))?, r.get(1));
     }
     Ok(())
@@ -648,25 +658,37 @@ fn insert_secrets<'a>(
     if envs.is_empty() {
         return Ok(());
     }
-    let t = &&team[..];
+    let arrays: [(&(dyn ToSql + Sync), Type); 5] = [
+        (&&team[..], Type::BYTEA),
+        (&envs, Type::BYTEA_ARRAY),
+        (&ids, Type::BYTEA_ARRAY),
+        (&metas, Type::BYTEA_ARRAY),
+        (&values, Type::BYTEA_ARRAY),
+    ];
     match version {
-        Some(version) => client.execute(
-            "INSERT INTO tresor_secrets (vault, env, secret, meta, value, version)
-             SELECT $1, e, s, m, v, $6 FROM unnest($2::bytea[], $3::bytea[], $4::bytea[], $5::bytea[])
-             AS u(e, s, m, v)
-             ON CONFLICT (vault, env, secret) DO UPDATE SET meta = excluded.meta,
-             value = excluded.value, version = excluded.version",
-            &[t, &envs, &ids, &metas, &values, &(version as i64)],
-        ),
-        None => client.execute(
+        Some(version) => {
+            let version = version as i64;
+            let mut params = arrays.to_vec();
+            params.push((&version, Type::INT8));
+            typed(
+                client,
+                "INSERT INTO tresor_secrets (vault, env, secret, meta, value, version)
+                 SELECT $1, e, s, m, v, $6 FROM unnest($2::bytea[], $3::bytea[], $4::bytea[], $5::bytea[])
+                 AS u(e, s, m, v)
+                 ON CONFLICT (vault, env, secret) DO UPDATE SET meta = excluded.meta,
+                 value = excluded.value, version = excluded.version",
+                &params,
+            )
+        }
+        None => typed(
+            client,
             "INSERT INTO tresor_secrets
              SELECT $1, * FROM unnest($2::bytea[], $3::bytea[], $4::bytea[], $5::bytea[])
              ON CONFLICT (vault, env, secret) DO UPDATE SET meta = excluded.meta,
              value = excluded.value",
-            &[t, &envs, &ids, &metas, &values],
+            &arrays,
         ),
-    }
-    .map_err(db_error)?;
+    }?;
     Ok(())
 }
 
@@ -677,17 +699,18 @@ pub fn set_head(
     version: u64,
     head: &[u8],
 ) -> Result<()> {
-    let n = client
-        .execute(
-            "UPDATE tresor_vaults SET version = $2, head = $3 WHERE id = $1 AND version = $4",
-            &[
-                &&team[..],
-                &((version + 1) as i64),
-                &head,
-                &(version as i64),
-            ],
-        )
-        .map_err(db_error)?;
+    let n = typed(
+        client,
+        "UPDATE tresor_vaults SET version = $2, head = $3 WHERE id = $1 AND version = $4
+         RETURNING 1",
+        &[
+            (&&team[..], Type::BYTEA),
+            (&((version + 1) as i64), Type::INT8),
+            (&head, Type::BYTEA),
+            (&(version as i64), Type::INT8),
+        ],
+    )?
+    .len();
     if n != 1 {
         return Err(VaultError::team(
             "the team vault changed during this write; nothing was written: try again",
@@ -703,12 +726,14 @@ pub const CHANGED_CHANNEL: &str = "tresor_changed";
 /// vault's blind id alone (no name, no version). PostgreSQL delivers it at commit, and
 /// not at all if the transaction rolls back.
 pub fn notify_changed(client: &mut impl GenericClient, team: &TeamId) -> Result<()> {
-    client
-        .execute(
-            "SELECT pg_notify($1, $2)",
-            &[&CHANGED_CHANNEL, &super::hex(team)],
-        )
-        .map_err(db_error)?;
+    typed(
+        client,
+        "SELECT pg_notify($1, $2)",
+        &[
+            (&CHANGED_CHANNEL, Type::TEXT),
+            (&super::hex(team), Type::TEXT),
+        ],
+    )?;
     Ok(())
 }
 

@@ -494,13 +494,11 @@ pub fn upload_key(
 
 /// Every member's uploaded verifying key.
 pub fn load_keys(client: &mut impl GenericClient, team: &TeamId, rows: &mut Rows) -> Result<()> {
-    for r in client
-        .query(
-            "SELECT member, key FROM tresor_signing_keys WHERE vault = $1",
-            &[&&team[..]],
-        )
-        .map_err(db_error)?
-    {
+    for r in super::server::typed(
+        client,
+        "SELECT member, key FROM tresor_signing_keys WHERE vault = $1",
+        &[(&&team[..], postgres::types::Type::BYTEA)],
+    )? {
         let id: Vec<u8> = r.get(0);
         if let Ok(id) = MemberId::try_from(id.as_slice()) {
             rows.signing_keys.insert(id, r.get(1));
