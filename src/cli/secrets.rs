@@ -526,8 +526,27 @@ pub fn rfc3339(ts: i64) -> String {
 }
 
 pub fn date(ts: i64) -> String {
+    use chrono::Datelike;
     chrono::DateTime::from_timestamp(ts, 0)
-        .map(|t| t.format("%Y-%m-%d").to_string())
+        .map(|t| {
+            let d = t.date_naive();
+            // What `%Y-%m-%d` writes, without parsing the pattern for each of 20,000 cells
+            // of a long `list`; `%Y` signs years outside 0..=9999, so those go through it.
+            if let Ok(year @ 0..=9999) = u32::try_from(d.year()) {
+                let mut s = String::with_capacity(10);
+                for (n, digits) in [(year, 4), (d.month(), 2), (d.day(), 2)] {
+                    if digits == 2 {
+                        s.push('-');
+                    }
+                    for place in (0..digits).rev() {
+                        s.push(char::from(b'0' + (n / 10u32.pow(place) % 10) as u8));
+                    }
+                }
+                s
+            } else {
+                t.format("%Y-%m-%d").to_string()
+            }
+        })
         .unwrap_or_default()
 }
 
@@ -564,27 +583,35 @@ fn truncate_to_width(text: &str, max: usize) -> String {
 
 /// Aligned columns, padded by terminal width (CJK and emoji take two columns).
 pub fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
-    let mut widths = header.map(|h| h.width());
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.width());
+    // Each cell is measured once, and lines are built in one reused buffer: a `list` of
+    // 10,000 secrets is 50,000 cells.
+    let header_widths = header.map(|h| h.width());
+    let row_widths: Vec<[usize; N]> = rows
+        .iter()
+        .map(|row| std::array::from_fn(|i| row[i].width()))
+        .collect();
+    let mut widths = header_widths;
+    for cells in &row_widths {
+        for (w, cell) in widths.iter_mut().zip(cells) {
+            *w = (*w).max(*cell);
         }
     }
     let mut out = String::new();
-    let mut line = |cells: Vec<&str>| {
-        let mut l = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            l.push_str(cell);
+    let mut line = String::new();
+    let mut push = |cells: [&str; N], cell_widths: &[usize; N]| {
+        line.clear();
+        for (i, ((cell, w), cw)) in cells.iter().zip(widths).zip(cell_widths).enumerate() {
+            line.push_str(cell);
             if i + 1 < N {
-                l.push_str(&" ".repeat(w - cell.width() + 2));
+                line.extend(std::iter::repeat_n(' ', w - cw + 2));
             }
         }
-        out.push_str(l.trim_end());
+        out.push_str(line.trim_end());
         out.push('\n');
     };
-    line(header.to_vec());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
+    push(header, &header_widths);
+    for (row, cell_widths) in rows.iter().zip(&row_widths) {
+        push(std::array::from_fn(|i| row[i].as_str()), cell_widths);
     }
     out
 }
@@ -607,5 +634,33 @@ mod tests {
             &[["鍵🔑".into(), "x".into()], ["ab".into(), "y".into()]],
         );
         assert_eq!(table, "A     B\n鍵🔑  x\nab    y\n");
+    }
+
+    #[test]
+    fn dates_read_as_strftime_writes_them() {
+        let strftime = |ts: i64| {
+            chrono::DateTime::from_timestamp(ts, 0)
+                .map(|t| t.format("%Y-%m-%d").to_string())
+                .unwrap_or_default()
+        };
+        let samples = [
+            0,
+            -1,
+            86_399,
+            86_400,
+            951_782_400, // 2000-02-29
+            1_767_225_599,
+            -62_135_596_800, // 0001-01-01
+            -62_135_596_801, // the year 0
+            -62_198_755_200, // year -2: signed
+            253_402_300_799, // 9999-12-31
+            253_402_300_800, // 10000-01-01: signed
+            i64::MAX,        // out of range: empty
+            i64::MIN,
+        ];
+        for ts in samples {
+            assert_eq!(date(ts), strftime(ts), "timestamp {ts}");
+        }
+        assert_eq!(date(951_782_400), "2000-02-29");
     }
 }

@@ -488,7 +488,14 @@ pub(crate) fn hex_string(bytes: &[u8]) -> String {
 }
 
 /// The effective user (from the password database) and host, recorded with every event.
+/// Looked up once per process: an import that keeps 10,000 earlier values names who
+/// replaced each, and each password-database lookup reads /etc/passwd again.
 pub fn who() -> (String, String) {
+    static WHO: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    WHO.get_or_init(look_up_who).clone()
+}
+
+fn look_up_who() -> (String, String) {
     // Never $USER or $LOGNAME: anyone can set them to anything.
     let user = passwd_name().unwrap_or_else(|| format!("uid {}", unsafe { libc::geteuid() }));
     let mut buf = [0u8; 256];

@@ -301,7 +301,14 @@ pub mod slot_wrap {
     }
 
     /// Unwraps with the slot's wrapping key; `Err` for a wrong key or an altered slot.
-    pub fn unwrap(kek: &Key32, enc: &[u8; ENC_LEN], wrapped: &[u8], ad: &[u8]) -> Result<Key32> {
+    /// Also returns the public key of that wrapping key: deriving the pair is an X25519
+    /// scalar multiplication, and the unlock checks it against the slot's (done once).
+    pub fn unwrap(
+        kek: &Key32,
+        enc: &[u8; ENC_LEN],
+        wrapped: &[u8],
+        ad: &[u8],
+    ) -> Result<(Key32, [u8; PUBLIC_LEN])> {
         if wrapped.len() != KEY_LEN + TAG_LEN {
             return Err(VaultError::Crypto);
         }
@@ -309,6 +316,8 @@ pub mod slot_wrap {
         let enc = PublicKey::try_from(&enc[..])?;
         let mut dek = Zeroizing::new([0u8; KEY_LEN]);
         Hpke::base_open(&enc, pair.private(), INFO, wrapped, ad, &mut dek[..])?;
-        Ok(dek)
+        let mut public = [0u8; PUBLIC_LEN];
+        public.copy_from_slice(pair.public().as_ref());
+        Ok((dek, public))
     }
 }

@@ -352,6 +352,25 @@ pub fn verified_env(
     digest: &[u8; 32],
     place: &Place,
 ) -> Result<Vec<(SecretId, Vec<u8>)>> {
+    let mut records = Vec::new();
+    verify_env_each(keys, txn, env, digest, place, &mut |id, bytes| {
+        records.push((*id, bytes.to_vec()));
+        Ok(())
+    })?;
+    Ok(records)
+}
+
+/// Shows `each` every record of an environment in key order, as the scan meets it (no
+/// copy), and returns `Ok` only when the whole environment verified. Whatever `each`
+/// made of the records must be thrown away unless this returns `Ok`.
+pub fn verify_env_each(
+    keys: &Keys,
+    txn: &dyn ReadTxn,
+    env: &EnvId,
+    digest: &[u8; 32],
+    place: &Place,
+    each: &mut dyn FnMut(&SecretId, &[u8]) -> Result<()>,
+) -> Result<()> {
     let root = verified_root(keys, txn, env, digest, place)?;
     // The tree's rows must be exactly the root and one node per non-empty root slot: a
     // node row where the root says "empty" was planted (and must never be re-sealed).
@@ -371,8 +390,9 @@ pub fn verified_env(
     if rows != expected_rows {
         return Err(place.mismatch());
     }
-    // Every non-empty leaf the tree expects; each must be met exactly once below.
-    let mut expected: BTreeMap<(u8, u8), [u8; 32]> = BTreeMap::new();
+    // Every non-empty leaf the tree expects, in leaf order; each must be met exactly
+    // once below.
+    let mut expected: Vec<((u8, u8), [u8; 32])> = Vec::new();
     for b0 in 0..=255u8 {
         if child(&root, b0) == ZERO {
             continue;
@@ -381,17 +401,15 @@ pub fn verified_env(
         for b1 in 0..=255u8 {
             let d = child(&node, b1);
             if d != ZERO {
-                expected.insert((b0, b1), d);
+                expected.push(((b0, b1), d));
             }
         }
     }
-    let mut records = Vec::new();
     let found = leaf_digests(keys, txn, env, &mut |k, v| {
         if k.len() != 48 {
             return Err(place.mismatch());
         }
-        records.push((secret_id(k, place)?, v.to_vec()));
-        Ok(())
+        each(&secret_id(k, place)?, v)
     })?;
     // Exactly the leaves the tree expects, each with its digest: a leaf missing here lost
     // all its records, an extra one gained some.
@@ -403,7 +421,7 @@ pub fn verified_env(
     if !same {
         return Err(place.mismatch());
     }
-    Ok(records)
+    Ok(())
 }
 
 /// The digest of every non-empty leaf of an environment, in one pass over its records;

@@ -400,7 +400,7 @@ impl Vault {
     ) -> Result<Option<crypto::Key32>> {
         for (credential, secret) in credentials.iter().zip(secrets) {
             if let Some(kek) = slot_kek(kind, credential, secret.as_ref(), vault_id)?
-                && let Ok(dek) = open_slot(slot, &kek, header_bytes, id)
+                && let Ok((dek, _)) = open_slot(slot, &kek, header_bytes, id)
                 && crypto::same(&dek[..], &self.keys.dek()[..])
             {
                 return Ok(Some(kek));

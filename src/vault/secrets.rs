@@ -8,7 +8,9 @@
 use super::crypto;
 use super::error::{Result, VaultError};
 use super::integrity::{self, Place, leaf_of};
-use super::records::{FORMAT, SecretMeta, SecretRecord, decode, encode};
+use super::records::{
+    FORMAT, SecretMeta, SecretRecord, SecretRecordView, decode, decode_view, encode,
+};
 use super::storage::{ReadTxn, Table, WriteTxn};
 use super::{SecretId, SecretInfo, SecretType, SecretValue, Vault, legacy, now, validate};
 
@@ -65,9 +67,32 @@ impl Vault {
         let SecretRecord::V1 {
             meta_nonce, meta, ..
         } = record;
-        let plain = crypto::open(&self.keys.meta, meta_nonce, meta, &self.ad(META_AD, id))
+        self.open_meta_bytes(id, meta_nonce, meta, place)
+    }
+
+    fn open_meta_bytes(
+        &self,
+        id: &SecretId,
+        nonce: &[u8; crypto::NONCE_LEN],
+        sealed: &[u8],
+        place: (&str, &str),
+    ) -> Result<SecretMeta> {
+        let plain = crypto::open(&self.keys.meta, nonce, sealed, &self.ad(META_AD, id))
             .map_err(|_| tampered(place, "its metadata does not decrypt"))?;
         decode(&plain, "secret metadata")
+    }
+
+    /// A stored record's listing (no value), read from its bytes in place.
+    fn info_in_place(
+        &self,
+        id: &SecretId,
+        bytes: &[u8],
+        place: (&str, &str),
+    ) -> Result<SecretInfo> {
+        let SecretRecordView::V1 {
+            meta_nonce, meta, ..
+        } = decode_view(bytes, "secret record")?;
+        Ok(info(self.open_meta_bytes(id, &meta_nonce, meta, place)?))
     }
 
     pub(super) fn open_value(
@@ -146,8 +171,8 @@ impl Vault {
         self.read(|txn, catalog| {
             let entry = self.find_env(catalog, project, env)?;
             let place = Place { project, env };
-            integrity::verified_env(&self.keys, txn, &entry.id, &entry.digest, &place)?
-                .into_iter()
+            let v = integrity::verified_env(&self.keys, txn, &entry.id, &entry.digest, &place)?;
+            v.into_iter()
                 .map(|(id, bytes)| Ok((id, decode(&bytes, "secret record")?)))
                 .collect()
         })
@@ -158,11 +183,34 @@ impl Vault {
         if self.format < FORMAT {
             return legacy::list(self, project, env);
         }
-        let mut out = Vec::new();
-        for (id, record) in self.env_records(project, env)? {
-            out.push(info(self.open_meta(&id, &record, (project, env))?));
-        }
-        out.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut out = self.read(|txn, catalog| {
+            let entry = self.find_env(catalog, project, env)?;
+            let place = Place { project, env };
+            // Each record is opened where the scan meets it, without copying it out. An
+            // error waits until the whole environment verified: a tampered environment is
+            // reported as that, and nothing opened is returned from one.
+            let mut out = Vec::new();
+            let mut failed = None;
+            integrity::verify_env_each(
+                &self.keys,
+                txn,
+                &entry.id,
+                &entry.digest,
+                &place,
+                &mut |id, bytes| {
+                    if failed.is_none() {
+                        match self.info_in_place(id, bytes, (project, env)) {
+                            Ok(info) => out.push(info),
+                            Err(e) => failed = Some(e),
+                        }
+                    }
+                    Ok(())
+                },
+            )?;
+            failed.map_or(Ok(out), Err)
+        })?;
+        // Keys are unique within an environment: an unstable sort gives the same order.
+        out.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
     }
 

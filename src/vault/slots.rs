@@ -152,13 +152,13 @@ pub(super) fn unlock_with(
         else {
             continue;
         };
-        let Ok(dek) = open_slot(slot, &kek, &found.header_bytes, *id) else {
+        let Ok((dek, derived)) = open_slot(slot, &kek, &found.header_bytes, *id) else {
             continue;
         };
         // The public key is what `rekey` wraps the next data key to: one that is not this
         // credential's was put there to receive it.
         if let Slot::V2 { public, .. } = slot
-            && !crypto::same(&slot_wrap::public_key(&kek)?, public)
+            && !derived.is_some_and(|d| crypto::same(&d, public))
         {
             return Err(VaultError::Corrupt(format!(
                 "key slot {id} was changed outside tresor: its public key is not its credential's"
@@ -377,13 +377,14 @@ pub(super) fn slot_kek(
     })
 }
 
-/// The data key inside a slot, given the slot's wrapping key.
+/// The data key inside a slot, given the slot's wrapping key; for a format-2 slot also
+/// the public key that wrapping key derives (see `slot_wrap::unwrap`).
 pub(super) fn open_slot(
     slot: &Slot,
     kek: &crypto::Key32,
     header_bytes: &[u8],
     id: u32,
-) -> Result<crypto::Key32> {
+) -> Result<(crypto::Key32, Option<[u8; 32]>)> {
     let ad = slot_ad(header_bytes, id, slot.kind())?;
     match slot {
         Slot::V1 {
@@ -396,11 +397,14 @@ pub(super) fn open_slot(
             let plain = crypto::open(kek, nonce, wrapped_dek, &ad)?;
             let mut dek = zeroize::Zeroizing::new([0u8; crypto::KEY_LEN]);
             dek.copy_from_slice(&plain);
-            Ok(dek)
+            Ok((dek, None))
         }
         Slot::V2 {
             enc, wrapped_dek, ..
-        } => slot_wrap::unwrap(kek, enc, wrapped_dek, &ad),
+        } => {
+            let (dek, public) = slot_wrap::unwrap(kek, enc, wrapped_dek, &ad)?;
+            Ok((dek, Some(public)))
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! can only coexist if every handle is short-lived (see `store` for opening, busy
 //! retries and the fence that turns a panic inside redb into an error).
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use redb::{ReadableTable, TableDefinition};
@@ -66,7 +67,7 @@ impl RedbFile {
             for table in Table::ALL {
                 txn.open_table(def(table))?;
             }
-            f(&mut RedbWrite { txn: &txn })?;
+            f(&mut RedbWrite::new(&txn))?;
             txn.commit()?;
             Ok(())
         })
@@ -113,7 +114,7 @@ impl RedbFile {
             for table in Table::ALL {
                 txn.open_table(def(table))?;
             }
-            let out = f(&txn, &mut RedbWrite { txn: &txn })?;
+            let out = f(&txn, &mut RedbWrite::new(&txn))?;
             for name in old_tables {
                 // Deleting goes by name only; the key and value types do not matter.
                 txn.delete_table(redb::TableDefinition::<&[u8], &[u8]>::new(name))?;
@@ -177,42 +178,83 @@ impl ReadTxn for Read {
     }
 }
 
-/// The write side, borrowed from a redb write transaction that its owner commits.
+type WriteTable<'a> = redb::Table<'a, &'static [u8], &'static [u8]>;
+
+/// The write side, borrowed from a redb write transaction that its owner commits (after
+/// this is dropped: the open tables close first).
 struct RedbWrite<'a> {
     txn: &'a redb::WriteTransaction,
+    /// Each table is opened once per transaction and kept, in `Table::ALL` order:
+    /// opening one looks it up in redb's table tree and closing it writes its root back,
+    /// which per put was a tenth of an import of 10,000 secrets.
+    open: [RefCell<Option<WriteTable<'a>>>; 7],
+}
+
+impl<'a> RedbWrite<'a> {
+    fn new(txn: &'a redb::WriteTransaction) -> RedbWrite<'a> {
+        RedbWrite {
+            txn,
+            open: Default::default(),
+        }
+    }
+
+    /// Runs `f` on the table, opening it on first use. A table already in use further up
+    /// the call stack (a put inside a scan of the same table) is an error, as redb's own
+    /// "already open" would be.
+    fn with<T>(&self, table: Table, f: impl FnOnce(&mut WriteTable<'a>) -> Result<T>) -> Result<T> {
+        let cell = Table::ALL
+            .iter()
+            .position(|t| *t == table)
+            .and_then(|i| self.open.get(i))
+            .ok_or_else(|| VaultError::Storage(format!("no {table:?} table")))?;
+        let mut slot = cell
+            .try_borrow_mut()
+            .map_err(|_| VaultError::Storage(format!("the {table:?} table is already in use")))?;
+        if slot.is_none() {
+            *slot = Some(self.txn.open_table(def(table))?);
+        }
+        match slot.as_mut() {
+            Some(t) => f(t),
+            None => Err(VaultError::Storage(format!("no {table:?} table"))),
+        }
+    }
 }
 
 impl ReadTxn for RedbWrite<'_> {
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let t = self.txn.open_table(def(table))?;
-        let out = t.get(key)?.map(|v| v.value().to_vec());
-        Ok(out)
+        self.with(table, |t| Ok(t.get(key)?.map(|v| v.value().to_vec())))
     }
 
     fn scan(&self, table: Table, prefix: &[u8], f: &mut Visit<'_>) -> Result<()> {
-        scan_table(&self.txn.open_table(def(table))?, prefix, f)
+        self.with(table, |t| scan_table(t, prefix, f))
     }
 }
 
 impl WriteTxn for RedbWrite<'_> {
     fn put(&mut self, table: Table, key: &[u8], value: &[u8]) -> Result<()> {
-        self.txn.open_table(def(table))?.insert(key, value)?;
-        Ok(())
+        self.with(table, |t| {
+            t.insert(key, value)?;
+            Ok(())
+        })
     }
 
     fn delete(&mut self, table: Table, key: &[u8]) -> Result<bool> {
-        Ok(self.txn.open_table(def(table))?.remove(key)?.is_some())
+        self.with(table, |t| Ok(t.remove(key)?.is_some()))
     }
 
     fn delete_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<u64> {
         let n = self.count(table, prefix)?;
-        let mut t = self.txn.open_table(def(table))?;
-        match prefix_end(prefix) {
-            Some(end) => t.retain_in::<&[u8], _>(prefix..end.as_slice(), |_, _| false)?,
-            None => t.retain_in::<&[u8], _>(prefix.., |_, _| false)?,
-        }
+        self.with(table, |t| delete_range(t, prefix))?;
         Ok(n)
     }
+}
+
+fn delete_range(t: &mut WriteTable<'_>, prefix: &[u8]) -> Result<()> {
+    match prefix_end(prefix) {
+        Some(end) => t.retain_in::<&[u8], _>(prefix..end.as_slice(), |_, _| false)?,
+        None => t.retain_in::<&[u8], _>(prefix.., |_, _| false)?,
+    }
+    Ok(())
 }
 
 impl Storage for RedbFile {
@@ -224,7 +266,7 @@ impl Storage for RedbFile {
         let db = store::open_write(&self.path)?;
         store::fenced(|| {
             let txn = store::begin_write(&db)?;
-            f(&mut RedbWrite { txn: &txn })?;
+            f(&mut RedbWrite::new(&txn))?;
             txn.commit()?;
             Ok(())
         })
