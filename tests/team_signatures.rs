@@ -336,3 +336,51 @@ fn a_team_vault_made_before_signatures_keeps_working_and_upgrades() {
     let err = alice.err(&["get", "SIGNED_ERA"], None);
     assert!(err.contains("an unsigned change"), "{err}");
 }
+
+/// Review finding: `--only-env` limits what a writer can read, but nothing checks what
+/// its signed commit touches. Bob, a writer limited to production, deletes every
+/// development secret (their blind ids are in the database; no key is needed to delete),
+/// signs the commit, and alice's replica applies it.
+#[test]
+fn a_writer_limited_to_production_cannot_delete_development() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob", "writer", &["production"]);
+    forge(
+        &bob,
+        Forgery::DeleteEnvSecrets("default", "development"),
+        ForgedSignature::Mine,
+    );
+    let out = alice.run(&["-e", "development", "get", "DATABASE_URL"], None);
+    let err = out.stderr.clone();
+    assert!(
+        out.code != 0 && err.contains("failed verification"),
+        "a production-only writer's deletion of development was accepted: {err}"
+    );
+    let offline = alice.run(&["--offline", "-e", "development", "get", "DATABASE_URL"], None);
+    assert_eq!(offline.stdout, b"postgres://dev-value-4711", "alice's replica lost development");
+}
+
+/// Review finding: an environment record's names are not checked against its blind id
+/// (`vk.env_id(project, name)`), and environment rows are outside the admin's seal. Bob,
+/// a writer limited to development, seals development's record as `production` and
+/// production's as `development`: alice's `-e production` now reads development's
+/// values (which bob controls).
+#[test]
+fn a_writer_cannot_swap_the_names_of_environments() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob", "writer", &["development"]);
+    forge(
+        &bob,
+        Forgery::SwapEnvNames("default", "development", "production"),
+        ForgedSignature::Mine,
+    );
+    let out = alice.run(&["-e", "production", "get", "DATABASE_URL"], None);
+    let err = out.stderr.clone();
+    assert!(
+        out.code != 0 && err.contains("failed verification"),
+        "production now shows development's value: {:?} {err}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -20,6 +20,12 @@ pub enum Forgery<'a> {
     Value(&'a str, &'a str, &'a str, &'a [u8]),
     /// This member's own record, with another role (an admin's appointment missing).
     SetMyRole(Role),
+    /// Every secret row of an environment deleted (project, environment): needs no key
+    /// of that environment, only its rows' blind ids, which the database shows.
+    DeleteEnvSecrets(&'a str, &'a str),
+    /// The records of two environments of a project sealed again with each other's
+    /// names (project, a, b): needs only the vault key.
+    SwapEnvNames(&'a str, &'a str, &'a str),
 }
 
 /// How the forged head is signed.
@@ -47,7 +53,34 @@ impl Vault {
         let old = server::small_rows(&mut tx, &sc.team, false)?;
         let mut new = old.clone();
         let mut puts = BTreeMap::new();
+        let mut deletes = Vec::new();
         match forgery {
+            Forgery::SwapEnvNames(project, a, b) => {
+                let (ia, ib) = (vk.env_id(project, a)?, vk.env_id(project, b)?);
+                for (id, name) in [(ia, b), (ib, a)] {
+                    let (p, _, created, _) =
+                        super::open_env(vk, &sc.team, sc.epoch, &id, &old.envs[&id])?.into_parts();
+                    let meta = crate::vault::records::EnvMeta::V1 {
+                        project: p,
+                        name: name.to_string(),
+                        created,
+                    };
+                    new.envs.insert(
+                        id,
+                        super::keys::seal(
+                            &vk.catalog,
+                            &encode(&meta)?,
+                            &super::keys::ad(b"environment", &sc.team, sc.epoch, &[&id]),
+                        )?,
+                    );
+                }
+            }
+            Forgery::DeleteEnvSecrets(project, env) => {
+                let env_id = vk.env_id(project, env)?;
+                for id in server::secret_ids(&mut tx, &sc.team, &env_id)? {
+                    deletes.push((env_id, id));
+                }
+            }
             Forgery::Value(project, env, key, value) => {
                 let env_id = vk.env_id(project, env)?;
                 let ek = held
@@ -96,8 +129,11 @@ impl Vault {
                 Some(log::secret_hash(vk, k, next, row)?),
             ));
         }
+        for k in &deletes {
+            changes.push((Place::Secret(k.0, k.1), None));
+        }
         server::apply(&mut tx, &sc.team, &old, &new, Some(next))?;
-        server::write_secrets(&mut tx, &sc.team, next, &[], &puts)?;
+        server::write_secrets(&mut tx, &sc.team, next, &deletes, &puts)?;
         let body = CommitBody {
             team: sc.team,
             epoch: sc.epoch,
