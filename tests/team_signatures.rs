@@ -384,3 +384,35 @@ fn a_writer_cannot_swap_the_names_of_environments() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// Review finding (a race, not tampering): an admin removes an environment while a
+/// writer's change to it is on its way. The writer's `team_write` rebases over the
+/// removal (it touches no place the removal named) and writes a secret row into an
+/// environment that no longer exists: the writer is told it worked, the secret is in no
+/// replica, and the row stays on the server.
+#[test]
+fn a_write_into_an_environment_removed_meanwhile_is_refused() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    alice.ok(&["env", "add", "qa"], None);
+    let bob = join(&alice, &db, "bob", "writer", &[]);
+    let bob_lib = bob.open();
+    assert!(bob_lib.team_sync().unwrap().is_some());
+    // Alice removes qa after bob's replica synced; bob's change does not sync first.
+    alice.ok(&["env", "rm", "qa", "--yes"], None);
+    let result = bob_lib.add(
+        "default",
+        "qa",
+        tresor::vault::NewSecret {
+            key: "INTO_QA".into(),
+            value: b"lost".to_vec().into(),
+            description: String::new(),
+            kind: None,
+        },
+    );
+    let orphans = alice.ok(&["remote", "sync", "--verify"], None).text();
+    assert!(
+        result.is_err(),
+        "bob was told his secret was written into an environment that is gone ({orphans})"
+    );
+}
