@@ -70,7 +70,7 @@ fn a_reader_holding_the_vault_key_cannot_forge_a_write() {
         forge(&ci, Forgery::Value(p, e, k, b"forged-by-ci"), signature);
         let why = match signature {
             ForgedSignature::None => "an unsigned change",
-            _ => "a change signed by a reader",
+            _ => "by a reader",
         };
         assert_refused(&alice, why);
         assert_refused(&bob, why);
@@ -107,13 +107,13 @@ fn a_writers_signed_write_is_accepted_and_an_unsigned_one_is_refused() {
 #[test]
 fn only_an_admin_changes_the_member_list() {
     for (forger, role, signature, why) in [
-        // A reader makes itself a writer and signs its change: the member list no
-        // longer matches the admin's seal.
+        // A reader makes itself a writer and signs its change: a writer may not change
+        // the member list (nor does it match the admin's seal any more).
         (
             "ci-prod",
             Role::Writer,
             ForgedSignature::Mine,
-            "a member list or key wrap not signed by an admin",
+            "outside what its writer's role and environments allow",
         ),
         // A writer makes itself an admin and seals the member list itself: no admin
         // appointed it.
@@ -277,6 +277,11 @@ fn a_team_vault_made_before_signatures_keeps_working_and_upgrades() {
         bob.get("production", "STRIPE_LIVE_KEY"),
         b"sk_live_prod_value_0815"
     );
+    // A writer's change waits for an admin's to move the vault to the commit log (a base
+    // commit says which rows exist: an admin's alone); reads go on meanwhile.
+    let err = bob.err(&["add", "UNSIGNED_ERA"], Some(b"1"));
+    assert!(err.contains("an admin's next change"), "{err}");
+    alice.ok(&["add", "ADMIN_FIRST"], Some(b"0"));
     bob.ok(&["add", "UNSIGNED_ERA"], Some(b"1"));
     assert_eq!(alice.get("development", "UNSIGNED_ERA"), b"1");
     let list = alice.ok(&["member", "list"], None).text();
@@ -357,8 +362,14 @@ fn a_writer_limited_to_production_cannot_delete_development() {
         out.code != 0 && err.contains("failed verification"),
         "a production-only writer's deletion of development was accepted: {err}"
     );
-    let offline = alice.run(&["--offline", "-e", "development", "get", "DATABASE_URL"], None);
-    assert_eq!(offline.stdout, b"postgres://dev-value-4711", "alice's replica lost development");
+    let offline = alice.run(
+        &["--offline", "-e", "development", "get", "DATABASE_URL"],
+        None,
+    );
+    assert_eq!(
+        offline.stdout, b"postgres://dev-value-4711",
+        "alice's replica lost development"
+    );
 }
 
 /// Review finding: an environment record's names are not checked against its blind id

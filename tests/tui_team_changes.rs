@@ -227,7 +227,10 @@ fn draw(app: &mut App, w: u16, h: u16) -> String {
 fn stable(text: &str) -> String {
     let tmp = regex::Regex::new(r"/tmp/\.tmp[A-Za-z0-9]{6}").expect("regex");
     let date = regex::Regex::new(r"\d{4}-\d{2}-\d{2}").expect("regex");
+    // A slow machine may draw a second after the sync.
+    let synced = regex::Regex::new(r"synced \d+ s ago").expect("regex");
     let text = tmp.replace_all(text, "/tmp/.tmpXXXXXX");
+    let text = synced.replace_all(&text, "synced 0 s ago");
     date.replace_all(&text, "YYYY-MM-DD").into_owned()
 }
 

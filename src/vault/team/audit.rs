@@ -446,8 +446,11 @@ impl Vault {
             return;
         };
         if upload(client, sc, ob).is_err() {
-            // A dead connection: the entries wait for the next command.
-            *link = None;
+            // A dead connection, or one a failed upload may have left inside its
+            // transaction: closed, never reused; the entries wait for the next command.
+            if let Some(conn) = link.take() {
+                conn.discard();
+            }
         }
     }
 

@@ -98,11 +98,22 @@ pub(super) fn fetch(
         .collect();
     let present = server::count_present(client, team, &deleted)?;
     log::check_delta_rows(vk, &places, &since, present)?;
-    let small = server::small_rows(client, team, signing::is_signed(&head))?;
+    // The verifying keys when any commit of the stretch is signed (the head may not be).
+    let signed = records.iter().any(|l| signing::is_signed(&l.record));
+    let small = server::small_rows(client, team, signed)?;
+    signing::check_commits(vk, team, &records, &commits, &small, &Seen::of(sc))?;
     let count = server::secret_count(client, team)?;
     let last = commits.last().ok_or_else(|| tampered("an empty log"))?;
     log::check_head(vk, last, &small, count)?;
-    signing::check_head(vk, team, &head, &small, &Seen::of(sc))?;
+    // The member list's seal is no older than the last commit that changed members or
+    // wraps: an older list with its older seal put back is refused.
+    let mut seen = Seen::of(sc);
+    seen.members_version = places
+        .iter()
+        .filter(|(p, _)| matches!(p, Place::Member(_) | Place::Wrap(..)))
+        .map(|(_, (v, _))| *v)
+        .fold(seen.members_version, u64::max);
+    signing::check_head(vk, team, &head, &small, &seen)?;
     Ok(Found::Delta(Delta {
         version,
         head,
@@ -150,19 +161,8 @@ pub(super) fn whole(
     seen: Option<(u64, [u8; 32])>,
     signed: &Seen,
 ) -> Result<u64> {
-    let epoch = whole_unsigned(vk, team, snap, seen)?;
-    signing::check_head(vk, team, &snap.head, &snap.rows, signed)?;
-    Ok(epoch)
-}
-
-fn whole_unsigned(
-    vk: &VaultKey,
-    team: &TeamId,
-    snap: &Snapshot,
-    seen: Option<(u64, [u8; 32])>,
-) -> Result<u64> {
-    if log::claimed(&snap.head).is_some() {
-        let body = log::verify_whole(
+    let epoch = if log::claimed(&snap.head).is_some() {
+        let bodies = log::verify_whole(
             vk,
             team,
             (snap.version, &snap.head),
@@ -170,9 +170,27 @@ fn whole_unsigned(
             &snap.commits,
             seen,
         )?;
-        return Ok(body.epoch);
-    }
-    let Head::V1 { epoch, .. } = verify(vk, team, snap.version, &snap.head, &snap.rows, seen)?;
+        // The commits this replica has not seen (all of them, joining): who wrote each,
+        // signed by whom, within what.
+        let after = seen.map_or(0, |(v, _)| v);
+        let from = bodies
+            .iter()
+            .position(|b| b.version > after)
+            .unwrap_or(bodies.len());
+        signing::check_commits(
+            vk,
+            team,
+            &snap.commits[from..],
+            &bodies[from..],
+            &snap.rows,
+            signed,
+        )?;
+        bodies.last().map_or(0, |b| b.epoch)
+    } else {
+        let Head::V1 { epoch, .. } = verify(vk, team, snap.version, &snap.head, &snap.rows, seen)?;
+        epoch
+    };
+    signing::check_head(vk, team, &snap.head, &snap.rows, signed)?;
     Ok(epoch)
 }
 
@@ -210,7 +228,7 @@ pub(super) fn migrate(
     let (record, changes) = log::seal_commit(&held.vk, &body)?;
     let mut small = rows.small();
     let record = signing::sign(&held.vk, sc, record, &body, &small, Some(head))?;
-    signing::check_own(tx, &held.vk, sc, &record, &mut small)?;
+    signing::check_own(tx, &held.vk, sc, (&record, &body), &mut small)?;
     server::insert_commit(tx, team, next, true, (&record, &changes))?;
     server::set_head(tx, team, version, &record)?;
     Ok((next, record))

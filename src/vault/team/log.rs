@@ -351,7 +351,7 @@ pub fn verify_whole(
     rows: &Rows,
     records: &[Logged],
     seen: Option<(u64, [u8; 32])>,
-) -> Result<CommitBody> {
+) -> Result<Vec<CommitBody>> {
     if let Some((seen_version, _)) = seen
         && version < seen_version
     {
@@ -402,7 +402,8 @@ pub fn verify_whole(
         commits.last().ok_or_else(|| tampered("an empty log"))?,
         rows,
         live as u64,
-    )
+    )?;
+    Ok(commits)
 }
 
 /// The head commit against the small tables read whole and the number of secret rows.

@@ -288,12 +288,21 @@ fn open_env(
     sealed: &[u8],
 ) -> Result<EnvMeta> {
     let ad = keys::ad(b"environment", team, epoch, &[id]);
-    open_record(
+    let meta: EnvMeta = open_record(
         &vk.catalog,
         sealed,
         &ad,
         ("an environment record", "environment record"),
-    )
+    )?;
+    // Its id is the keyed hash of its name: a record sealed again under another
+    // environment's id (names swapped) does not pass.
+    let (project, name, _, _) = meta.clone().into_parts();
+    if vk.env_id(&project, &name)? != *id {
+        return Err(tampered(
+            "an environment record stored under another one's id",
+        ));
+    }
+    Ok(meta)
 }
 
 /// A sealed server row: opened under its place (`ad`), then decoded. A row that does
@@ -706,6 +715,12 @@ impl Vault {
             if version != sc.seen_version {
                 return Err(self.changed_by(&mut tx, sc, &held, &head)?);
             }
+            // The migration is a base commit, which says what exists: an admin's alone.
+            if sc.role != Role::Admin {
+                return Err(VaultError::team(
+                    "this team vault was made by an earlier tresor and moves to the new format with an admin's next change (any `tresor` change an admin makes); reads work meanwhile; nothing was written",
+                ));
+            }
             (version, head) = delta::migrate(&mut tx, sc, &held, (version, &head))?;
             sc.seen_version = version;
             sc.seen_hash = head_hash(&head)?;
@@ -727,6 +742,16 @@ impl Vault {
                     edit.deletes.insert((env, id));
                 }
             }
+        }
+        // An environment removed by another member meanwhile: its secrets would be
+        // written where nobody can see them.
+        if edit
+            .puts
+            .keys()
+            .chain(&edit.deletes)
+            .any(|(env, _)| !small.envs.contains_key(env) && !edit.rows.envs.contains_key(env))
+        {
+            return Err(self.changed_by(&mut tx, sc, &held, &head)?);
         }
         let mut changes = log::small_changes(vk, &small, &edit.rows)?;
         // A place another member changed since this replica's version and this write
@@ -764,7 +789,7 @@ impl Vault {
         };
         let (record, changes) = log::seal_commit(vk, &body)?;
         let record = signing::sign(vk, sc, record, &body, &edit.rows, Some(&head))?;
-        signing::check_own(&mut tx, vk, sc, &record, &mut edit.rows)?;
+        signing::check_own(&mut tx, vk, sc, (&record, &body), &mut edit.rows)?;
         server::insert_commit(&mut tx, &sc.team, next, false, (&record, &changes))?;
         server::set_head(&mut tx, &sc.team, version, &record)?;
         server::notify_changed(&mut tx, &sc.team)?;

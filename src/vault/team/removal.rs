@@ -172,7 +172,7 @@ impl Vault {
         let (record, changes) = log::seal_commit(&vk, &body)?;
         let mut small = new.small();
         let record = signing::sign(&vk, &sc, record, &body, &small, Some(head))?;
-        signing::check_own(&mut tx, &vk, &sc, &record, &mut small)?;
+        signing::check_own(&mut tx, &vk, &sc, (&record, &body), &mut small)?;
         if log::claimed(head).is_none() {
             server::migrate_schema(&mut tx)?;
         }

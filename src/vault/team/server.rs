@@ -85,6 +85,14 @@ pub struct Conn {
     client: Option<Client>,
 }
 
+impl Conn {
+    /// Closes the connection instead of keeping it for reuse: after a failure that may
+    /// have left a transaction open on it.
+    pub fn discard(mut self) {
+        self.client = None;
+    }
+}
+
 impl std::ops::Deref for Conn {
     type Target = Client;
     fn deref(&self) -> &Client {
@@ -224,7 +232,7 @@ pub fn load_whole(
     team: &TeamId,
     lock: bool,
 ) -> Result<Option<Snapshot>> {
-    let Some((version, head, rows)) = load(client, team, lock)? else {
+    let Some((version, head, mut rows)) = load(client, team, lock)? else {
         return Ok(None);
     };
     let commits = if super::log::claimed(&head).is_some() {
@@ -239,6 +247,11 @@ pub fn load_whole(
     } else {
         Vec::new()
     };
+    // Signed commits under an unsigned head: their signers' keys too.
+    if rows.signing_keys.is_empty() && commits.iter().any(|c| super::signing::is_signed(&c.record))
+    {
+        super::signing::load_keys(client, team, &mut rows)?;
+    }
     Ok(Some(Snapshot {
         version,
         head,

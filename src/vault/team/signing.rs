@@ -21,8 +21,9 @@ use orion::KP;
 use orion::signer::{Seed, Signature, SigningKeyPair, VerifyingKey};
 use postgres::GenericClient;
 
+use super::keys::EnvId;
 use super::keys::{MemberId, PublicKeyBytes, TeamId, VaultKey};
-use super::log::{self, CommitBody};
+use super::log::{self, CommitBody, Logged, Place};
 use super::records::{HeadRecord, MemberRecord, MembersSeal, Role, Rows};
 use super::server::db_error;
 use super::sidecar::Sidecar;
@@ -437,6 +438,90 @@ pub(super) fn signed_record(
     })
 }
 
+/// Every commit of a verified stretch of the log (`records` and their opened `bodies`,
+/// in order), not only the head: written by a member of `rows`' list (within an epoch
+/// the list only grows), signed by them once the vault's changes are signed, and
+/// within what their record grants (`check_scope`). Without this a writer could bury a
+/// commit under its own signed head.
+pub fn check_commits(
+    vk: &VaultKey,
+    team: &TeamId,
+    records: &[Logged],
+    bodies: &[CommitBody],
+    rows: &Rows,
+    seen: &Seen,
+) -> Result<()> {
+    let Some(first) = bodies.first() else {
+        return Ok(());
+    };
+    let members = open_all(vk, team, first.epoch, rows)?;
+    let mut signed = seen.signed;
+    for (logged, body) in records.iter().zip(bodies) {
+        let writer = members
+            .get(&body.writer)
+            .ok_or_else(|| tampered("a change by someone who is not a member"))?;
+        match decode::<HeadRecord>(&logged.record, "team commit") {
+            Ok(HeadRecord::V3 {
+                commit,
+                members: seal,
+                signature,
+                ..
+            }) => {
+                verify(
+                    &key_of(&body.writer, writer, rows)?,
+                    &head_message(&commit, &seal)?,
+                    HEAD_CONTEXT,
+                    &signature,
+                )
+                .map_err(|_| tampered("a commit's signature"))?;
+                signed = true;
+            }
+            _ if signed => {
+                return Err(tampered(
+                    "an unsigned change to a vault whose changes are signed",
+                ));
+            }
+            _ => {}
+        }
+        check_scope(vk, writer, body)?;
+    }
+    Ok(())
+}
+
+/// What a commit may change, by its writer's record: an admin anything; a writer the
+/// secrets, and the records of existing environments (`env set`), of the environments
+/// it is granted; a reader nothing. Base commits (init, migration, rekey) are an
+/// admin's: a base says which rows exist, so it could drop any.
+pub fn check_scope(vk: &VaultKey, writer: &MemberRecord, body: &CommitBody) -> Result<()> {
+    match writer.role() {
+        Role::Admin => return Ok(()),
+        Role::Reader => return Err(tampered("a change by a reader")),
+        Role::Writer if body.base => {
+            return Err(tampered("a base commit by a member who is not an admin"));
+        }
+        Role::Writer => {}
+    }
+    let granted: Option<Vec<EnvId>> = writer
+        .envs()
+        .as_ref()
+        .map(|list| list.iter().map(|(p, e)| vk.env_id(p, e)).collect())
+        .transpose()?;
+    let may = |env: &EnvId| granted.as_ref().is_none_or(|g| g.contains(env));
+    for (place, hash) in &body.changes {
+        let allowed = match place {
+            Place::Secret(env, _) => may(env),
+            Place::Env(env) => hash.is_some() && may(env),
+            Place::Member(_) | Place::Wrap(..) => false,
+        };
+        if !allowed {
+            return Err(tampered(
+                "a change outside what its writer's role and environments allow",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Before a write commits: the head this replica made passes the checks every other
 /// replica will make (loading the verifying keys if the head it follows was unsigned),
 /// so a change they would refuse is never written.
@@ -444,9 +529,21 @@ pub fn check_own(
     client: &mut impl GenericClient,
     vk: &VaultKey,
     sc: &Sidecar,
-    head_record: &[u8],
+    (head_record, body): (&[u8], &CommitBody),
     rows: &mut Rows,
 ) -> Result<()> {
+    let refused = |e: VaultError| {
+        VaultError::team(format!(
+            "the other members would refuse this change, so nothing was written: {e}"
+        ))
+    };
+    let mine = rows
+        .members
+        .get(&sc.member)
+        .map(|sealed| open_member(vk, &sc.team, body.epoch, &sc.member, sealed))
+        .transpose()?
+        .ok_or_else(|| VaultError::team("you are no longer a member of this team vault"))?;
+    check_scope(vk, &mine, body).map_err(refused)?;
     if !is_signed(head_record) {
         return Ok(());
     }
