@@ -80,7 +80,7 @@ for i in 1 2 3; do
     echo "member rm at 20,000 secrets (target 1.5 s): $(( ($(date +%s%N) - start) / 1000000 )) ms"
 done
 # Bob fetches the new epoch's keys before writing again.
-tb remote sync >/dev/null 2>&1
+tb remote sync >/dev/null 2>"$WORK/sync.err" || { echo "bob's remote sync failed:"; cat "$WORK/sync.err"; }
 }
 
 # Concurrent writers: 4 processes, 50 adds each, on two replicas; count what landed.
@@ -96,7 +96,7 @@ done
 wait
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 landed=$({ tb list --json 2>/dev/null || true; } | { grep -o '"W[0-9]*_[0-9]*"' || true; } | wc -l)
-fails=$(cat "$WORK/fails" 2>/dev/null | wc -l)
+fails=$({ cat "$WORK/fails" 2>/dev/null || true; } | wc -l)
 { grep "^error" "$WORK/errors" 2>/dev/null || true; } | sort | uniq -c | sort -rn | head -3
 echo "4 concurrent writers, 200 adds: $landed landed, $fails refused (told to retry), $((200 - landed - fails)) lost; $((landed * 1000 / ms)) commits/s (target 200)"
 
