@@ -5,6 +5,8 @@
 //! from the server keeps, that a removal really rekeys and the member is gone.
 
 mod common;
+#[path = "common/tui_member.rs"]
+mod member;
 #[path = "common/postgres.rs"]
 mod pg;
 
@@ -14,57 +16,26 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use common::LibraryVault;
+use member::Member;
 use tresor::tui::action::Action;
 use tresor::tui::app::{App, Clock, Level, Mode};
 use tresor::tui::keymap::{self, ModeKind};
 use tresor::tui::members::Popup;
 use tresor::tui::ui;
 use tresor::tui::values::Effect;
-use tresor::vault::Credential;
-use tresor::vault::crypto::KdfParams;
-use tresor::vault::team::identity::{self, Identity};
 use tresor::vault::team::records::Role;
 
 const SHOWN_PATH: &str = "/home/ada/.local/share/tresor/vault.tresor";
 const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
 const VALUES: [&str; 2] = ["postgres://dev-value-4711", "sk_live_prod_value_0815"];
 
-/// A person or server: a local vault and an identity, both opened by the same keyfile.
-struct Member {
-    lv: LibraryVault,
+/// How this file opens the TUI on a member's replica.
+trait Screen {
+    fn app(&self) -> App;
+    fn open_members(&self, app: &mut App);
 }
 
-impl Member {
-    fn new() -> Member {
-        let m = Member {
-            lv: LibraryVault::new(),
-        };
-        identity::create(
-            &m.identity_path(),
-            &Credential::Keyfile(m.lv.keyfile()),
-            KdfParams::DEFAULT,
-        )
-        .expect("identity");
-        m
-    }
-
-    fn identity_path(&self) -> PathBuf {
-        self.lv.tmp.path().join("identity")
-    }
-
-    fn identity(&self) -> Identity {
-        identity::unlock(
-            &self.identity_path(),
-            &Credential::Keyfile(self.lv.keyfile()),
-        )
-        .expect("unlock identity")
-    }
-
-    fn public_text(&self) -> String {
-        self.identity().public_text()
-    }
-
+impl Screen for Member {
     /// An app on this member's vault, three and a half days after the members were added
     /// (so an age reads "3 days" whether a member was added just before or after the app
     /// started), whose identity is this member's and whose keyfile opened the vault.

@@ -6,6 +6,8 @@
 //! says which key fetches the new keys, and `r` does, with the identity.
 
 mod common;
+#[path = "common/tui_member.rs"]
+mod member;
 #[path = "common/postgres.rs"]
 mod pg;
 
@@ -15,51 +17,23 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use common::LibraryVault;
+use member::Member;
 use tresor::tui::action::Action;
 use tresor::tui::app::{App, Clock, Level, Mode};
 use tresor::tui::keymap::{self, ModeKind};
 use tresor::tui::live::{LiveEvent, SyncState};
 use tresor::tui::ui;
-use tresor::vault::Credential;
-use tresor::vault::crypto::KdfParams;
-use tresor::vault::team::identity::{self, Identity};
 use tresor::vault::team::records::Role;
 
 const SHOWN_PATH: &str = "/home/ada/.local/share/tresor/vault.tresor";
 const VALUES: [&str; 2] = ["postgres://dev-value-4711", "sk_live_prod_value_0815"];
 
-/// A local vault and an identity, both opened by the same keyfile.
-struct Member {
-    lv: LibraryVault,
+/// How this file opens the TUI on a member's replica.
+trait Screen {
+    fn app(&self) -> App;
 }
 
-impl Member {
-    fn new() -> Member {
-        let m = Member {
-            lv: LibraryVault::new(),
-        };
-        identity::create(
-            &m.identity_path(),
-            &Credential::Keyfile(m.lv.keyfile()),
-            KdfParams::DEFAULT,
-        )
-        .expect("identity");
-        m
-    }
-
-    fn identity_path(&self) -> PathBuf {
-        self.lv.tmp.path().join("identity")
-    }
-
-    fn identity(&self) -> Identity {
-        identity::unlock(
-            &self.identity_path(),
-            &Credential::Keyfile(self.lv.keyfile()),
-        )
-        .expect("unlock identity")
-    }
-
+impl Screen for Member {
     /// The TUI on this replica (watcher stopped: the tests send its events), its
     /// keyfile the one that opened the vault, the clock fixed.
     fn app(&self) -> App {
