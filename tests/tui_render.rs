@@ -3,6 +3,8 @@
 //! stable. Every buffer is also searched for the secret values in the vault: a value
 //! must never be drawn unless the user revealed what they are typing.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -141,23 +143,7 @@ fn draw(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
 }
 
 fn screen_text(t: &Terminal<TestBackend>) -> String {
-    let buf = t.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let mut skip = 0;
-        for x in 0..buf.area.width {
-            // A wide character covers the next cell: print it once, as a terminal shows it.
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let symbol = buf[(x, y)].symbol();
-            skip = ratatui::text::Span::raw(symbol).width().saturating_sub(1);
-            out.push_str(symbol);
-        }
-        out.push('\n');
-    }
-    out
+    common::screen_text(t.backend().buffer())
 }
 
 fn stable(text: &str) -> String {

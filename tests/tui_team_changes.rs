@@ -172,21 +172,7 @@ fn draw(app: &mut App, w: u16, h: u16) -> String {
     });
     let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
     t.draw(|f| ui::render(app, f)).expect("draw");
-    let buf = t.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let mut skip = 0;
-        for x in 0..buf.area.width {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let symbol = buf[(x, y)].symbol();
-            skip = ratatui::text::Span::raw(symbol).width().saturating_sub(1);
-            out.push_str(symbol);
-        }
-        out.push('\n');
-    }
+    let out = common::screen_text(t.backend().buffer());
     assert!(
         !out.contains(keymap::UNBOUND),
         "a view names a key that is not bound in its mode:\n{out}"
