@@ -427,3 +427,72 @@ fn a_write_into_an_environment_removed_meanwhile_is_refused() {
         "bob was told his secret was written into an environment that is gone ({orphans})"
     );
 }
+
+/// Review 2: a commit's list of changes is what `check_scope` judges, but nothing checks
+/// that the small tables it moves to (its `small_root`) differ from the old ones only at
+/// the places it names; environment rows are outside the admin's member seal. Bob, a
+/// writer limited to production, deletes development's environment record in a commit
+/// that names no place at all: alice's replica accepts it, and her next whole sync drops
+/// development with its history.
+#[test]
+fn a_writer_cannot_drop_an_environment_without_naming_it() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob", "writer", &["production"]);
+    forge(
+        &bob,
+        Forgery::DropEnvUnnamed("default", "development"),
+        ForgedSignature::Mine,
+    );
+    let sync = alice.run(&["remote", "sync", "--verify"], None);
+    let offline = alice.run(
+        &["--offline", "-e", "development", "get", "DATABASE_URL"],
+        None,
+    );
+    assert_eq!(
+        offline.stdout,
+        b"postgres://dev-value-4711",
+        "a production-only writer removed development from alice's replica (sync: {} {})",
+        sync.code,
+        sync.stderr
+    );
+    assert!(
+        sync.code != 0 && sync.stderr.contains("failed verification"),
+        "the unnamed change was accepted"
+    );
+}
+
+/// Review 2 (a race, not tampering): an admin removes an environment and adds it again
+/// under the same name (same blind id, a new key) while a writer's change to it is on
+/// its way. The removal check sees the environment there, the conflict check compares
+/// secret places only, so the writer's row is written sealed under the old key, which
+/// no member holds any more: alice's next read cannot open it.
+#[test]
+fn a_write_into_an_environment_made_again_meanwhile_is_refused() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    alice.ok(&["env", "add", "qa"], None);
+    let bob = join(&alice, &db, "bob", "writer", &[]);
+    let bob_lib = bob.open();
+    assert!(bob_lib.team_sync().unwrap().is_some());
+    alice.ok(&["env", "rm", "qa", "--yes"], None);
+    alice.ok(&["env", "add", "qa"], None);
+    let result = bob_lib.add(
+        "default",
+        "qa",
+        tresor::vault::NewSecret {
+            key: "INTO_QA".into(),
+            value: b"old key".to_vec().into(),
+            description: String::new(),
+            kind: None,
+        },
+    );
+    let after = alice.run(&["remote", "sync", "--verify"], None);
+    assert!(
+        result.is_err(),
+        "bob's secret was written under qa's old key (alice's sync: {} {})",
+        after.code,
+        after.stderr
+    );
+    assert_eq!(after.code, 0, "{}", after.stderr);
+}

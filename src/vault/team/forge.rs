@@ -26,6 +26,10 @@ pub enum Forgery<'a> {
     /// The records of two environments of a project sealed again with each other's
     /// names (project, a, b): needs only the vault key.
     SwapEnvNames(&'a str, &'a str, &'a str),
+    /// An environment's record deleted (project, environment) without its place in the
+    /// commit's list of changes (the commit's `small_root` still covers the new table):
+    /// needs only the vault key.
+    DropEnvUnnamed(&'a str, &'a str),
 }
 
 /// How the forged head is signed.
@@ -75,6 +79,9 @@ impl Vault {
                     );
                 }
             }
+            Forgery::DropEnvUnnamed(project, env) => {
+                new.envs.remove(&vk.env_id(project, env)?);
+            }
             Forgery::DeleteEnvSecrets(project, env) => {
                 let env_id = vk.env_id(project, env)?;
                 for id in server::secret_ids(&mut tx, &sc.team, &env_id)? {
@@ -123,6 +130,10 @@ impl Vault {
         }
         let next = version + 1;
         let mut changes = log::small_changes(vk, &old, &new)?;
+        if let Forgery::DropEnvUnnamed(project, env) = forgery {
+            let id = vk.env_id(project, env)?;
+            changes.retain(|(place, _)| *place != Place::Env(id));
+        }
         for (k, row) in &puts {
             changes.push((
                 Place::Secret(k.0, k.1),
