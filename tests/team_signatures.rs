@@ -496,3 +496,36 @@ fn a_write_into_an_environment_made_again_meanwhile_is_refused() {
     );
     assert_eq!(after.code, 0, "{}", after.stderr);
 }
+
+/// Review 2: "the member list's seal is no older than the last change of members or
+/// wraps" is checked on a delta only. Bob, a writer, keeps the member list and alice's
+/// seal of it; alice then adds dave; bob puts the old list back (without dave) with
+/// the old seal, naming no member place. Alice's delta refuses it; carol, who synced
+/// before dave was added, accepts it through a whole read (`delta::whole` without the
+/// rule: `team_verify`, the sync of a replica whose last change did not reach the server
+/// (`dirty`), a delta that falls back to a whole read, a fresh join).
+#[test]
+fn an_older_member_list_is_refused_by_a_whole_read_too() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob", "writer", &[]);
+    let carol = join(&alice, &db, "carol", "reader", &[]);
+    carol.ok(&["remote", "sync"], None);
+    let (old_rows, old_seal) = bob.open().test_team_members_now().unwrap();
+    let _dave = join(&alice, &db, "dave", "reader", &[]);
+    forge(
+        &bob,
+        Forgery::RestoreMembers(&old_rows, &old_seal),
+        ForgedSignature::Mine,
+    );
+    let by_delta = alice.run(&["remote", "sync"], None);
+    assert!(by_delta.stderr.contains("failed verification"), "{}", by_delta.stderr);
+    // The whole read itself (the CLI's `--verify` may sync by delta first).
+    let whole = carol.open().team_verify();
+    let members = carol.run(&["--offline", "member", "list"], None);
+    assert!(
+        whole.is_err(),
+        "carol accepted the older member list by a whole read: {whole:?}; members now:\n{}",
+        String::from_utf8_lossy(&members.stdout)
+    );
+}

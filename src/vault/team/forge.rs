@@ -30,6 +30,9 @@ pub enum Forgery<'a> {
     /// commit's list of changes (the commit's `small_root` still covers the new table):
     /// needs only the vault key.
     DropEnvUnnamed(&'a str, &'a str),
+    /// An earlier member list and key wraps put back with the admin's seal of then
+    /// (`Vault::test_team_members_now`), their places not named: needs only the vault key.
+    RestoreMembers(&'a super::records::Rows, &'a MembersSeal),
 }
 
 /// How the forged head is signed.
@@ -81,6 +84,10 @@ impl Vault {
             }
             Forgery::DropEnvUnnamed(project, env) => {
                 new.envs.remove(&vk.env_id(project, env)?);
+            }
+            Forgery::RestoreMembers(rows, _) => {
+                new.members = rows.members.clone();
+                new.wraps = rows.wraps.clone();
             }
             Forgery::DeleteEnvSecrets(project, env) => {
                 let env_id = vk.env_id(project, env)?;
@@ -134,6 +141,9 @@ impl Vault {
             let id = vk.env_id(project, env)?;
             changes.retain(|(place, _)| *place != Place::Env(id));
         }
+        if let Forgery::RestoreMembers(..) = forgery {
+            changes.retain(|(place, _)| !matches!(place, Place::Member(_) | Place::Wrap(..)));
+        }
         for (k, row) in &puts {
             changes.push((
                 Place::Secret(k.0, k.1),
@@ -165,7 +175,9 @@ impl Vault {
                     return Err(VaultError::Crypto);
                 };
                 let kp = signing::pair(&sc.signing_seed.ok_or(VaultError::Crypto)?)?;
-                let members = if signature == ForgedSignature::MineWithMembers {
+                let members = if let Forgery::RestoreMembers(_, seal) = &forgery {
+                    (*seal).clone()
+                } else if signature == ForgedSignature::MineWithMembers {
                     let message = signing::members_message(vk, &sc.team, sc.epoch, next, &new)?;
                     MembersSeal {
                         version: next,
@@ -188,6 +200,20 @@ impl Vault {
 }
 
 impl Vault {
+    /// The member list and key wraps on the server now, with the admin's seal the head
+    /// carries (what a member could keep for a later `Forgery::RestoreMembers`).
+    pub fn test_team_members_now(&self) -> Result<(super::records::Rows, MembersSeal)> {
+        let sc = self.team_required()?;
+        let mut client = server::connect(&sc.url)?;
+        let rows = server::small_rows(&mut *client, &sc.team, false)?;
+        let (_, head) = server::head(&mut *client, &sc.team)?
+            .ok_or_else(|| VaultError::team("no team vault"))?;
+        match decode(&head, "team head")? {
+            HeadRecord::V3 { members, .. } => Ok((rows, members)),
+            _ => Err(VaultError::Crypto),
+        }
+    }
+
     /// Points this replica at another server address (a committed fixture's cluster is
     /// gone; its database is restored into the test's own).
     pub fn test_team_set_url(&self, url: &str) -> Result<()> {
