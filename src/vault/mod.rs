@@ -394,12 +394,7 @@ impl Vault {
 
     /// Binds a ciphertext to its field, vault, record and format version.
     fn ad(&self, field: &[u8], table_key: &[u8]) -> Vec<u8> {
-        let mut ad = Vec::with_capacity(field.len() + 16 + table_key.len() + 2);
-        ad.extend_from_slice(field);
-        ad.extend_from_slice(&self.keys.vault_id);
-        ad.extend_from_slice(table_key);
-        ad.extend_from_slice(&self.format.to_le_bytes());
-        ad
+        record_ad(&self.keys, self.format, field, table_key)
     }
 
     // ----- the audit log
@@ -484,4 +479,15 @@ pub fn resolve_path(explicit: Option<&Path>) -> Result<PathBuf> {
             VaultError::Storage("no home directory to put the vault in; pass --vault PATH".into())
         }),
     }
+}
+
+/// A record's associated data: its field, the vault, its table key and the format (free
+/// of the `Vault` handle, for work spread over threads).
+fn record_ad(keys: &crypto::Keys, format: u16, field: &[u8], table_key: &[u8]) -> Vec<u8> {
+    let mut ad = Vec::with_capacity(field.len() + 16 + table_key.len() + 2);
+    ad.extend_from_slice(field);
+    ad.extend_from_slice(&keys.vault_id);
+    ad.extend_from_slice(table_key);
+    ad.extend_from_slice(&format.to_le_bytes());
+    ad
 }

@@ -77,22 +77,7 @@ impl Vault {
         sealed: &[u8],
         place: (&str, &str),
     ) -> Result<SecretMeta> {
-        let plain = crypto::open(&self.keys.meta, nonce, sealed, &self.ad(META_AD, id))
-            .map_err(|_| tampered(place, "its metadata does not decrypt"))?;
-        decode(&plain, "secret metadata")
-    }
-
-    /// A stored record's listing (no value), read from its bytes in place.
-    fn info_in_place(
-        &self,
-        id: &SecretId,
-        bytes: &[u8],
-        place: (&str, &str),
-    ) -> Result<SecretInfo> {
-        let SecretRecordView::V1 {
-            meta_nonce, meta, ..
-        } = decode_view(bytes, "secret record")?;
-        Ok(info(self.open_meta_bytes(id, &meta_nonce, meta, place)?))
+        open_meta_with(&self.keys, self.format, id, nonce, sealed, place)
     }
 
     pub(super) fn open_value(
@@ -183,31 +168,19 @@ impl Vault {
         if self.format < FORMAT {
             return legacy::list(self, project, env);
         }
+        let (keys, format) = (&self.keys, self.format);
         let mut out = self.read(|txn, catalog| {
             let entry = self.find_env(catalog, project, env)?;
             let place = Place { project, env };
-            // Each record is opened where the scan meets it, without copying it out. An
-            // error waits until the whole environment verified: a tampered environment is
-            // reported as that, and nothing opened is returned from one.
-            let mut out = Vec::new();
-            let mut failed = None;
-            integrity::verify_env_each(
-                &self.keys,
-                txn,
-                &entry.id,
-                &entry.digest,
-                &place,
-                &mut |id, bytes| {
-                    if failed.is_none() {
-                        match self.info_in_place(id, bytes, (project, env)) {
-                            Ok(info) => out.push(info),
-                            Err(e) => failed = Some(e),
-                        }
-                    }
-                    Ok(())
-                },
-            )?;
-            failed.map_or(Ok(out), Err)
+            // Each record's metadata is opened on the thread that verifies its part of
+            // the environment; nothing opened is returned unless the whole verified.
+            integrity::verify_env_map(keys, txn, &entry.id, &entry.digest, &place, &|id, bytes| {
+                let SecretRecordView::V1 {
+                    meta_nonce, meta, ..
+                } = decode_view(bytes, "secret record")?;
+                let meta = open_meta_with(keys, format, id, &meta_nonce, meta, (project, env))?;
+                Ok(info(meta))
+            })
         })?;
         // Keys are unique within an environment: an unstable sort gives the same order.
         out.sort_unstable_by(|a, b| a.key.cmp(&b.key));
@@ -577,6 +550,25 @@ pub(super) fn not_found(project: &str, env: &str, key: &str) -> VaultError {
         project: project.into(),
         env: env.into(),
     }
+}
+
+/// A record's metadata, opened with the vault's keys alone (see `Vault::open_meta`).
+fn open_meta_with(
+    keys: &crypto::Keys,
+    format: u16,
+    id: &SecretId,
+    nonce: &[u8; crypto::NONCE_LEN],
+    sealed: &[u8],
+    place: (&str, &str),
+) -> Result<SecretMeta> {
+    let plain = crypto::open(
+        &keys.meta,
+        nonce,
+        sealed,
+        &super::record_ad(keys, format, META_AD, id),
+    )
+    .map_err(|_| tampered(place, "its metadata does not decrypt"))?;
+    decode(&plain, "secret metadata")
 }
 
 pub(super) fn tampered((project, env): (&str, &str), detail: &str) -> VaultError {

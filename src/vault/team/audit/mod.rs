@@ -25,9 +25,10 @@
 //! epoch before this member joined are unreadable to it, and are counted, not checked.
 //! A crash between the INSERT and the outbox write can upload entries twice.
 
+mod outbox;
+
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use postgres::error::SqlState;
 use postgres::{Client, GenericClient};
@@ -39,12 +40,12 @@ use super::records::head_hash;
 use super::server::{self, db_error};
 use super::sidecar::Sidecar;
 use super::{Held, open_member};
+use crate::vault::Vault;
 use crate::vault::audit::{AuditEvent, cap_fields};
 use crate::vault::crypto::{self, Key32};
 use crate::vault::error::{Result, VaultError};
 use crate::vault::model::Via;
 use crate::vault::records::{decode, encode};
-use crate::vault::{Vault, high_water};
 
 const TABLE: &str = "CREATE TABLE IF NOT EXISTS tresor_audit (
     vault bytea NOT NULL, member bytea NOT NULL, seq bigint NOT NULL, epoch bigint NOT NULL,
@@ -114,11 +115,6 @@ impl Drop for Outbox {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-enum OutboxFile {
-    V1 { nonce: [u8; 24], sealed: Vec<u8> },
-}
-
 /// A line of the team's log as `tresor audit` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TeamAuditLine {
@@ -160,12 +156,6 @@ pub struct TeamAuditEntry {
     pub env: String,
     /// `None`: about an environment this member cannot read.
     pub keys: Option<String>,
-}
-
-fn outbox_path(vault: &Path) -> PathBuf {
-    let mut p = vault.as_os_str().to_owned();
-    p.push(".team-audit");
-    PathBuf::from(p)
 }
 
 fn audit_key(vault_key: &[u8; 32], team: &TeamId) -> Result<Key32> {
@@ -360,64 +350,7 @@ fn upload(client: &mut Client, sc: &Sidecar, ob: &mut Outbox) -> Result<()> {
     Err(VaultError::team("the team's audit log refused the entries"))
 }
 
-/// Serialises outbox changes between processes sharing this replica (its own lock: the
-/// replica's team lock may be held by this very process around a write).
-fn lock(vault: &Path) -> Result<std::fs::File> {
-    let mut p = outbox_path(vault).into_os_string();
-    p.push(".lock");
-    super::sidecar::lock_file(&PathBuf::from(p))
-}
-
 impl Vault {
-    fn outbox_key(&self) -> Result<Key32> {
-        crypto::hkdf(
-            self.keys.dek(),
-            &self.keys.vault_id,
-            b"tresor/team/v1/audit-outbox",
-        )
-    }
-
-    /// The outbox, or a new one (also when it belongs to another team vault or member).
-    fn outbox_load(&self, sc: &Sidecar) -> Result<Outbox> {
-        let path = outbox_path(&self.path);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(VaultError::io(&path, e)),
-        };
-        let fresh = || {
-            let mut ob = Outbox::default();
-            ob.team = sc.team;
-            ob.member = sc.member;
-            ob
-        };
-        if bytes.is_empty() {
-            return Ok(fresh());
-        }
-        let OutboxFile::V1 { nonce, sealed } = decode(&bytes, "team audit outbox")?;
-        let plain = crypto::open(&*self.outbox_key()?, &nonce, &sealed, &self.keys.vault_id)
-            .map_err(|_| {
-                VaultError::Corrupt(format!(
-                    "{} does not open with this vault's key: it belongs to another vault or was changed",
-                    path.display()
-                ))
-            })?;
-        let ob: Outbox = decode(&plain, "team audit outbox")?;
-        if ob.team != sc.team || ob.member != sc.member {
-            return Ok(fresh());
-        }
-        Ok(ob)
-    }
-
-    fn outbox_save(&self, ob: &Outbox) -> Result<()> {
-        let plain = zeroize::Zeroizing::new(encode(ob)?);
-        let (nonce, sealed) = crypto::seal(&*self.outbox_key()?, &plain, &self.keys.vault_id)?;
-        high_water::write_atomically(
-            &outbox_path(&self.path),
-            &encode(&OutboxFile::V1 { nonce, sealed })?,
-        )
-    }
-
     /// Called by `Vault::audit`: on a team replica, queues the entry and sends the queue
     /// if this command holds a connection. An unreachable server is not an error here.
     pub(in crate::vault) fn team_audit(&self, event: &AuditEvent) -> Result<()> {
@@ -427,14 +360,19 @@ impl Vault {
         let Some(sc) = self.team_load()? else {
             return Ok(());
         };
-        let _lock = lock(&self.path)?;
-        let mut ob = self.outbox_load(&sc)?;
         let mut event = event.clone();
         cap_fields(&mut event);
         event.slot = None;
         let time_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(event.time * 1000, |d| d.as_millis() as i64);
+        let _lock = outbox::lock(&self.path)?;
+        if self.team_link.0.borrow().is_none() {
+            // No connection in this command (offline, or `--offline`): the entry waits,
+            // appended to the outbox without rewriting it.
+            return self.outbox_append(&sc, &(time_ms, event));
+        }
+        let mut ob = self.outbox_load(&sc)?;
         ob.pending.push((time_ms, event));
         self.send_pending(&sc, &mut ob);
         self.outbox_save(&ob)
@@ -458,7 +396,7 @@ impl Vault {
     /// was recorded while the server could not be reached.
     pub(super) fn team_audit_link(&self, sc: &Sidecar, client: server::Conn) {
         *self.team_link.0.borrow_mut() = Some(client);
-        let Ok(_lock) = lock(&self.path) else {
+        let Ok(_lock) = outbox::lock(&self.path) else {
             return;
         };
         let Ok(mut ob) = self.outbox_load(sc) else {
@@ -490,7 +428,7 @@ impl Vault {
         let mut client = self.team_client(&sc)?;
         let names = member_names(&mut client, &sc)?;
         let ob = {
-            let _lock = lock(&self.path)?;
+            let _lock = outbox::lock(&self.path)?;
             let mut ob = self.outbox_load(&sc)?;
             ob.remember_keys(&sc)?;
             for (id, name) in &names {
@@ -558,7 +496,7 @@ impl Vault {
         sc: &Sidecar,
     ) -> Result<BTreeMap<MemberId, i64>> {
         let ob = {
-            let _lock = lock(&self.path)?;
+            let _lock = outbox::lock(&self.path)?;
             let mut ob = self.outbox_load(sc)?;
             ob.remember_keys(sc)?;
             ob

@@ -29,11 +29,13 @@
 //! Only a whole file replaced by an older copy stays consistent; the write counter and
 //! the high-water mark outside the file (`high_water`) catch that.
 
+mod leaves;
+
 use std::collections::BTreeMap;
 
 use super::crypto::{self, Keys, Mac};
 use super::error::{Result, VaultError};
-use super::storage::{ReadTxn, Table, Visit, WriteTxn};
+use super::storage::{ReadTxn, Table, WriteTxn};
 use super::{EnvId, SecretId};
 
 /// Above this many changed leaves, `rehash` reads the environment once instead of once
@@ -352,25 +354,23 @@ pub fn verified_env(
     digest: &[u8; 32],
     place: &Place,
 ) -> Result<Vec<(SecretId, Vec<u8>)>> {
-    let mut records = Vec::new();
-    verify_env_each(keys, txn, env, digest, place, &mut |id, bytes| {
-        records.push((*id, bytes.to_vec()));
-        Ok(())
-    })?;
-    Ok(records)
+    verify_env_map(keys, txn, env, digest, place, &|id, bytes| {
+        Ok((*id, bytes.to_vec()))
+    })
 }
 
-/// Shows `each` every record of an environment in key order, as the scan meets it (no
-/// copy), and returns `Ok` only when the whole environment verified. Whatever `each`
-/// made of the records must be thrown away unless this returns `Ok`.
-pub fn verify_env_each(
+/// `make` of every record of an environment, in key order, returned only when the whole
+/// environment verified; a `make` error is returned after that (a tampered environment
+/// is reported as tampered, not as whatever `make` met first). A large environment is
+/// worked on by more than one thread (see `leaves`), so `make` must be `Sync`.
+pub fn verify_env_map<T: Send>(
     keys: &Keys,
     txn: &dyn ReadTxn,
     env: &EnvId,
     digest: &[u8; 32],
     place: &Place,
-    each: &mut dyn FnMut(&SecretId, &[u8]) -> Result<()>,
-) -> Result<()> {
+    make: &(dyn Fn(&SecretId, &[u8]) -> Result<T> + Sync),
+) -> Result<Vec<T>> {
     let root = verified_root(keys, txn, env, digest, place)?;
     // The tree's rows must be exactly the root and one node per non-empty root slot: a
     // node row where the root says "empty" was planted (and must never be re-sealed).
@@ -405,12 +405,15 @@ pub fn verify_env_each(
             }
         }
     }
-    let found = leaf_digests(keys, txn, env, &mut |k, v| {
-        if k.len() != 48 {
-            return Err(place.mismatch());
+    let records = leaves::Records::scan(txn, env, &|k| {
+        if k.len() == 48 {
+            Ok(())
+        } else {
+            Err(place.mismatch())
         }
-        each(&secret_id(k, place)?, v)
     })?;
+    let digested = leaves::digest(keys, &records, &|k, v| make(&secret_id(k, place)?, v))?;
+    let found = with_history(keys, txn, env, digested.leaves)?;
     // Exactly the leaves the tree expects, each with its digest: a leaf missing here lost
     // all its records, an extra one gained some.
     let same = found.len() == expected.len()
@@ -421,36 +424,28 @@ pub fn verify_env_each(
     if !same {
         return Err(place.mismatch());
     }
-    Ok(())
+    digested.failed.map_or(Ok(digested.made), Err)
 }
 
-/// The digest of every non-empty leaf of an environment, in one pass over its records;
-/// `each` sees every record first (and can stop the pass with an error).
+/// The digest of every non-empty leaf of an environment, in one pass over its records.
 fn leaf_digests(
     keys: &Keys,
     txn: &dyn ReadTxn,
     env: &EnvId,
-    each: &mut Visit<'_>,
 ) -> Result<BTreeMap<(u8, u8), [u8; 32]>> {
-    let mut digests = BTreeMap::new();
-    let mut current: Option<((u8, u8), LeafMac)> = None;
-    txn.scan(Table::Secrets, env, &mut |k, v| {
-        each(k, v)?;
-        let leaf = leaf_of(k);
-        if let Some((l, _)) = &current
-            && *l != leaf
-            && let Some((l, mac)) = current.take()
-        {
-            digests.insert(l, mac.finish()?);
-        }
-        current
-            .get_or_insert_with(|| (leaf, LeafMac::new()))
-            .1
-            .add(keys, k, v)
-    })?;
-    if let Some((l, mac)) = current {
-        digests.insert(l, mac.finish()?);
-    }
+    let records = leaves::Records::scan(txn, env, &|_| Ok(()))?;
+    let digested = leaves::digest(keys, &records, &|_, _| Ok(()))?;
+    with_history(keys, txn, env, digested.leaves)
+}
+
+/// The records' leaf digests with the history rows folded in, leaf by leaf.
+fn with_history(
+    keys: &Keys,
+    txn: &dyn ReadTxn,
+    env: &EnvId,
+    records: Vec<((u8, u8), [u8; 32])>,
+) -> Result<BTreeMap<(u8, u8), [u8; 32]>> {
+    let mut digests: BTreeMap<(u8, u8), [u8; 32]> = records.into_iter().collect();
     // The history rows, in the same leaf order, folded into their leaves' digests.
     let mut history = BTreeMap::new();
     let mut current: Option<((u8, u8), HistoryMac)> = None;
@@ -511,7 +506,7 @@ pub fn rehash(
     // Many changed leaves (an import, a rekey): one pass over the environment computes
     // them all, instead of one range scan per leaf.
     let precomputed = if count > BULK_LEAVES {
-        Some(leaf_digests(keys, &*txn, env, &mut |_, _| Ok(()))?)
+        Some(leaf_digests(keys, &*txn, env)?)
     } else {
         None
     };
