@@ -450,11 +450,9 @@ fn a_writer_cannot_drop_an_environment_without_naming_it() {
         None,
     );
     assert_eq!(
-        offline.stdout,
-        b"postgres://dev-value-4711",
+        offline.stdout, b"postgres://dev-value-4711",
         "a production-only writer removed development from alice's replica (sync: {} {})",
-        sync.code,
-        sync.stderr
+        sync.code, sync.stderr
     );
     assert!(
         sync.code != 0 && sync.stderr.contains("failed verification"),
@@ -519,7 +517,11 @@ fn an_older_member_list_is_refused_by_a_whole_read_too() {
         ForgedSignature::Mine,
     );
     let by_delta = alice.run(&["remote", "sync"], None);
-    assert!(by_delta.stderr.contains("failed verification"), "{}", by_delta.stderr);
+    assert!(
+        by_delta.stderr.contains("failed verification"),
+        "{}",
+        by_delta.stderr
+    );
     // The whole read itself (the CLI's `--verify` may sync by delta first).
     let whole = carol.open().team_verify();
     let members = carol.run(&["--offline", "member", "list"], None);

@@ -101,6 +101,13 @@ pub(super) fn fetch(
     // The verifying keys when any commit of the stretch is signed (the head may not be).
     let signed = records.iter().any(|l| signing::is_signed(&l.record));
     let small = server::small_rows(client, team, signed)?;
+    // Each member, wrap and environment row that changed must be named by a commit, so
+    // that the signatures and scopes checked next are those of the real changes. A
+    // replica that does not know the rows it saw reads the whole state instead.
+    let Some((_, before)) = sc.small_seen.as_ref().filter(|(e, _)| *e == sc.epoch) else {
+        return Ok(Found::Whole);
+    };
+    log::check_small(vk, &places, before, &small)?;
     signing::check_commits(vk, team, &records, &commits, &small, &Seen::of(sc))?;
     let count = server::secret_count(client, team)?;
     let last = commits.last().ok_or_else(|| tampered("an empty log"))?;
@@ -161,7 +168,7 @@ pub(super) fn whole(
     seen: Option<(u64, [u8; 32])>,
     signed: &Seen,
 ) -> Result<u64> {
-    let epoch = if log::claimed(&snap.head).is_some() {
+    let (epoch, signed) = if log::claimed(&snap.head).is_some() {
         let bodies = log::verify_whole(
             vk,
             team,
@@ -185,12 +192,23 @@ pub(super) fn whole(
             &snap.rows,
             signed,
         )?;
-        bodies.last().map_or(0, |b| b.epoch)
+        // As for a delta: the member list's seal is no older than the last commit that
+        // changed members or wraps.
+        let members_version = log::replay(&bodies)
+            .iter()
+            .filter(|(p, _)| matches!(p, Place::Member(_) | Place::Wrap(..)))
+            .map(|(_, (v, _))| *v)
+            .fold(signed.members_version, u64::max);
+        let signed = Seen {
+            members_version,
+            ..signed.clone()
+        };
+        (bodies.last().map_or(0, |b| b.epoch), signed)
     } else {
         let Head::V1 { epoch, .. } = verify(vk, team, snap.version, &snap.head, &snap.rows, seen)?;
-        epoch
+        (epoch, signed.clone())
     };
-    signing::check_head(vk, team, &snap.head, &snap.rows, signed)?;
+    signing::check_head(vk, team, &snap.head, &snap.rows, &signed)?;
     Ok(epoch)
 }
 

@@ -256,6 +256,45 @@ pub fn small_changes(
     Ok(out)
 }
 
+/// The hash of every member, wrap and environment row of `rows`, by place.
+pub fn small_hashes(vk: &VaultKey, rows: &Rows) -> Result<BTreeMap<Place, RowHash>> {
+    Ok(small_changes(vk, &Rows::default(), rows)?
+        .into_iter()
+        .filter_map(|(place, hash)| hash.map(|h| (place, h)))
+        .collect())
+}
+
+/// The small tables at the head against the log: every member, wrap or environment
+/// row that differs from `before` (what the replica saw, or nothing for a replay from a
+/// base) is named by a commit, and every row named holds the hash its last commit
+/// gave (or is gone, if deleted). The head's `small_root` alone says only that the rows
+/// are the ones its writer saw: a change no commit names would escape the check of who
+/// may change what.
+pub fn check_small(
+    vk: &VaultKey,
+    places: &BTreeMap<Place, (u64, Option<RowHash>)>,
+    before: &BTreeMap<Place, RowHash>,
+    small: &Rows,
+) -> Result<()> {
+    let now = small_hashes(vk, small)?;
+    let unnamed =
+        || tampered("a member, key wrap or environment row that no commit names was changed");
+    for (place, (_, hash)) in places {
+        if matches!(place, Place::Secret(..)) {
+            continue;
+        }
+        if now.get(place) != hash.as_ref() {
+            return Err(unnamed());
+        }
+    }
+    for place in now.keys().chain(before.keys()) {
+        if now.get(place) != before.get(place) && !places.contains_key(place) {
+            return Err(unnamed());
+        }
+    }
+    Ok(())
+}
+
 /// Every live place of `rows`, its secrets as written at `version` (a base commit).
 pub fn all_places(
     vk: &VaultKey,
@@ -397,6 +436,7 @@ pub fn verify_whole(
     if live != rows.secrets.len() {
         return Err(tampered("a secret row the log does not name"));
     }
+    check_small(vk, &places, &BTreeMap::new(), rows)?;
     check_head(
         vk,
         commits.last().ok_or_else(|| tampered("an empty log"))?,

@@ -756,9 +756,15 @@ impl Vault {
         let mut changes = log::small_changes(vk, &small, &edit.rows)?;
         // A place another member changed since this replica's version and this write
         // changes too: the write was computed from what this replica held, so it waits.
+        // So is a write into an environment whose record or whose key for this member
+        // changed meanwhile (removed and made again: a new key), sealed under the old one.
         if let Some(d) = &other
             && (d.places.keys().any(|p| edit.touches(p))
-                || changes.iter().any(|(p, _)| d.places.contains_key(p)))
+                || changes.iter().any(|(p, _)| d.places.contains_key(p))
+                || edit.puts.keys().chain(&edit.deletes).any(|(env, _)| {
+                    d.places.contains_key(&Place::Env(*env))
+                        || d.places.contains_key(&Place::Wrap(sc.member, env.to_vec()))
+                }))
         {
             return Err(self.changed_by(&mut tx, sc, &held, &head)?);
         }
@@ -932,6 +938,7 @@ impl Vault {
             signed_seen: false,
             members_seen: 0,
             admins: Vec::new(),
+            small_seen: None,
         };
         let mut client = server::connect(url)?;
         let head_record = init_on_server(&mut client, &vk, &sc, &rows)?;
@@ -1249,6 +1256,7 @@ fn adopt(
         signed_seen: signed.signed,
         members_seen: signed.members_version,
         admins: signed.admins,
+        small_seen: None,
     };
     signing::observe(&mut sc, &vk, head, rows)?;
     Ok(sc)

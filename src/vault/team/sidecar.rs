@@ -4,12 +4,14 @@
 //! server). Sealed under a subkey of the local vault's data key: reading it needs the
 //! vault unlocked, and an edited file does not open.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::keys::{EnvId, MemberId, TeamId};
+use super::log::{Place, RowHash};
 use super::records::Role;
 use super::signing::KeyHash;
 use crate::vault::crypto::{self, Key32};
@@ -45,12 +47,20 @@ pub struct Sidecar {
     /// next list must be signed by one of them or by an admin they appointed.
     #[zeroize(skip)]
     pub admins: Vec<(MemberId, KeyHash)>,
+    /// The hash of every member, wrap and environment row at the head last applied, and
+    /// that head's epoch: a delta must name every one of those rows that changed since
+    /// (`log::check_small`). `None` (a replica made before this check, or a format-1
+    /// head): the next sync reads the whole state.
+    #[zeroize(skip)]
+    pub small_seen: Option<(u64, BTreeMap<Place, RowHash>)>,
 }
 
-/// The encoding of the four fields above for a replica made before them (`None`,
-/// `false`, 0, empty): postcard writes a struct's fields one after the other, so a V1
-/// file's plaintext followed by these bytes reads as today's `Sidecar`.
-const V1_TAIL: [u8; 4] = [0, 0, 0, 0];
+/// The encoding of the fields a replica made before them lacks (signatures: `None`,
+/// `false`, 0, empty; `small_seen`: `None`): postcard writes a struct's fields one after
+/// the other, so an older file's plaintext followed by these bytes reads as today's
+/// `Sidecar`.
+const V1_TAIL: [u8; 5] = [0, 0, 0, 0, 0];
+const V2_TAIL: [u8; 1] = [0];
 
 #[derive(Serialize, Deserialize)]
 enum SidecarFile {
@@ -60,6 +70,11 @@ enum SidecarFile {
     },
     /// Its `Sidecar` has the signing fields.
     V2 {
+        nonce: [u8; 24],
+        sealed: Vec<u8>,
+    },
+    /// And `small_seen`.
+    V3 {
         nonce: [u8; 24],
         sealed: Vec<u8>,
     },
@@ -94,7 +109,8 @@ pub fn read(vault: &Path, key: &Key32, local_vault_id: &[u8; 16]) -> Result<Opti
     };
     let (nonce, sealed, tail) = match decode(&bytes, "team file")? {
         SidecarFile::V1 { nonce, sealed } => (nonce, sealed, &V1_TAIL[..]),
-        SidecarFile::V2 { nonce, sealed } => (nonce, sealed, &[][..]),
+        SidecarFile::V2 { nonce, sealed } => (nonce, sealed, &V2_TAIL[..]),
+        SidecarFile::V3 { nonce, sealed } => (nonce, sealed, &[][..]),
     };
     let mut plain = crypto::open(key, &nonce, &sealed, &ad(local_vault_id)).map_err(|_| {
         VaultError::Corrupt(format!(
@@ -116,7 +132,7 @@ pub fn write(
     let (nonce, sealed) = crypto::seal(key, &plain, &ad(local_vault_id))?;
     crate::vault::high_water::write_atomically(
         &path_for(vault),
-        &encode(&SidecarFile::V2 { nonce, sealed })?,
+        &encode(&SidecarFile::V3 { nonce, sealed })?,
     )
 }
 
@@ -212,7 +228,8 @@ mod tests {
         assert_eq!((sc.env_keys.clone(), sc.synced_at), (old.env_keys, 11));
         assert_eq!(sc.signing_seed, None);
         assert!(!sc.signed_seen && sc.members_seen == 0 && sc.admins.is_empty());
-        // Written back (as V2), it reads the same, with a signing seed now.
+        assert!(sc.small_seen.is_none());
+        // Written back (as V3), it reads the same, with a signing seed now.
         let mut sc = sc;
         sc.signing_seed = Some([12; 32]);
         write(&vault, &key, &id, &sc).unwrap();
@@ -221,5 +238,50 @@ mod tests {
             (again.seen_version, again.signing_seed),
             (9, Some([12; 32]))
         );
+    }
+
+    #[test]
+    fn a_sidecar_from_before_small_seen_reads_with_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = dir.path().join("vault.tresor");
+        let key = zeroize::Zeroizing::new([7u8; 32]);
+        let id = [1u8; 16];
+        let sc = Sidecar {
+            url: "postgresql://db/secrets".into(),
+            team: [2; 16],
+            member: [3; 16],
+            role: Role::Admin,
+            epoch: 4,
+            vault_key: [5; 32],
+            env_keys: vec![([6; 16], [8; 32])],
+            seen_version: 9,
+            seen_hash: [10; 32],
+            synced_at: 11,
+            dirty: false,
+            signing_seed: Some([12; 32]),
+            signed_seen: true,
+            members_seen: 7,
+            admins: vec![([3; 16], [13; 32])],
+            small_seen: None,
+        };
+        // A V2 file is today's fields without the last (`None` is one zero byte).
+        let mut plain = encode(&sc).unwrap();
+        assert_eq!(plain.pop(), Some(0));
+        let (nonce, sealed) = crypto::seal(&key, &plain, &ad(&id)).unwrap();
+        std::fs::write(
+            path_for(&vault),
+            encode(&SidecarFile::V2 { nonce, sealed }).unwrap(),
+        )
+        .unwrap();
+        let read_back = read(&vault, &key, &id).unwrap().unwrap();
+        assert_eq!(
+            (
+                read_back.members_seen,
+                read_back.signing_seed,
+                read_back.admins.clone()
+            ),
+            (7, Some([12; 32]), sc.admins.clone())
+        );
+        assert!(read_back.small_seen.is_none());
     }
 }

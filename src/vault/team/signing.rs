@@ -86,9 +86,14 @@ impl Seen {
     }
 }
 
-/// After a verified head and its rows were applied: remember that it was signed, its
-/// member list's seal and its admins.
+/// After a verified head and its rows were applied: remember its small tables' rows
+/// (see `Sidecar::small_seen`) and that it was signed, its member list's seal and its
+/// admins.
 pub fn observe(sc: &mut Sidecar, vk: &VaultKey, head_record: &[u8], rows: &Rows) -> Result<()> {
+    sc.small_seen = match log::claimed(head_record) {
+        Some((epoch, _)) => Some((epoch, log::small_hashes(vk, rows)?)),
+        None => None,
+    };
     let Ok(HeadRecord::V3 { members, .. }) = decode::<HeadRecord>(head_record, "team head") else {
         return Ok(());
     };
