@@ -261,6 +261,38 @@ fn reads_made_while_the_server_was_away_reach_the_log_later() {
     assert!(reads[1].contains("STRIPE_LIVE_KEY"), "{log}");
 }
 
+/// An offline read appends one sealed frame to the outbox; a crash in the middle of
+/// the next append leaves a frame cut short, which is dropped (that read's entry is
+/// lost, as its write never finished) and written over: later entries still arrive.
+#[test]
+fn an_entry_cut_short_by_a_crash_is_dropped_and_later_ones_still_arrive() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob", "bobs-laptop", &[]);
+    let mut outbox = bob.v.path.clone().into_os_string();
+    outbox.push(".team-audit");
+    let outbox = std::path::PathBuf::from(outbox);
+    bob.ok(&["--offline", "get", "DATABASE_URL"], None);
+    let one = std::fs::read(&outbox).unwrap();
+    bob.ok(
+        &["--offline", "-e", "production", "get", "STRIPE_LIVE_KEY"],
+        None,
+    );
+    let two = std::fs::read(&outbox).unwrap();
+    assert!(
+        two.len() > one.len() && two.starts_with(&one),
+        "appended, not rewritten"
+    );
+    // The second frame, cut short as a crash mid-write would leave it.
+    std::fs::write(&outbox, &two[..two.len() - 7]).unwrap();
+    bob.ok(&["--offline", "get", "DATABASE_URL"], None);
+    bob.ok(&["list"], None);
+    let log = alice.audit();
+    let reads = lines_with(&log, &["  bob  ", "  get  "]);
+    assert_eq!(reads.len(), 2, "{log}");
+    assert!(reads.iter().all(|r| r.contains("DATABASE_URL")), "{log}");
+}
+
 /// Runs SQL on the test's database.
 fn sql(db: &pg::Db, text: &str) {
     db.client().batch_execute(text).unwrap();
