@@ -121,7 +121,7 @@ impl Vault {
         let parts = parts(&bytes)?;
         let (OutboxFile::V1 { nonce, sealed } | OutboxFile::V2 { nonce, sealed }) = &parts.base;
         let plain =
-            crypto::open(&*key, nonce, sealed, &self.keys.vault_id).map_err(|_| {
+            crypto::open(&key, nonce, sealed, &self.keys.vault_id).map_err(|_| {
                 VaultError::Corrupt(format!(
                     "{} does not open with this vault's key: it belongs to another vault or was changed",
                     path.display()
@@ -140,8 +140,7 @@ impl Vault {
         ) in parts.frames.iter().enumerate()
         {
             // Queued for another team vault or member: not this replica's to send.
-            let Ok(plain) =
-                crypto::open(&*key, n, s, &frame_ad(&self.keys.vault_id, sc, nonce, at))
+            let Ok(plain) = crypto::open(&key, n, s, &frame_ad(&self.keys.vault_id, sc, nonce, at))
             else {
                 continue;
             };
