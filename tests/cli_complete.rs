@@ -113,6 +113,12 @@ fn with_the_agent_warm_keys_environments_and_projects_come_from_the_vault() {
     );
     assert_eq!(complete(&s, &v, &["-e", "p"]), ["production", "preview"]);
     assert_eq!(complete(&s, &v, &["-p", ""]), ["billing", "default"]);
+    // After the subcommand too (the global flag's copy in each subcommand).
+    assert_eq!(
+        complete(&s, &v, &["get", "-e", "p"]),
+        ["production", "preview"]
+    );
+    assert_eq!(complete(&s, &v, &["env", "list", "-p", "b"]), ["billing"]);
     assert_eq!(complete(&s, &v, &["project", "rm", "b"]), ["billing"]);
     assert_eq!(complete(&s, &v, &["env", "rm", "pre"]), ["preview"]);
 }

@@ -23,12 +23,15 @@ use crate::vault::{self, Credential, DEFAULT_ENVIRONMENTS, DEFAULT_PROJECT, Vaul
 /// The environment variable the shell scripts set to ask for candidates.
 pub const VAR: &str = "COMPLETE";
 
-/// The command line with the vault-aware completers attached.
+/// The command line with the vault-aware completers attached. Subcommands' arguments
+/// are deferred until built (see `cli::Command`): the tree is built first, so the global
+/// `-p`/`-e` have their copies in every subcommand, and each copy gets its completer.
 pub fn command() -> clap::Command {
     let keys = || ArgValueCompleter::new(keys);
-    Cli::command()
-        .mut_arg("project", |a| a.add(ArgValueCompleter::new(projects)))
-        .mut_arg("env", |a| a.add(ArgValueCompleter::new(environments)))
+    let mut cmd = Cli::command();
+    cmd.build();
+    let cmd = everywhere(cmd, "project", &|| ArgValueCompleter::new(projects));
+    everywhere(cmd, "env", &|| ArgValueCompleter::new(environments))
         .mut_subcommand("get", |c| c.mut_arg("key", |a| a.add(keys())))
         .mut_subcommand("edit", |c| c.mut_arg("key", |a| a.add(keys())))
         .mut_subcommand("rm", |c| c.mut_arg("key", |a| a.add(keys())))
@@ -47,6 +50,27 @@ pub fn command() -> clap::Command {
                 c.mut_arg("id", |a| a.add(ArgValueCompleter::new(key_slots)))
             })
         })
+}
+
+/// `id`'s completer on the command and on every subcommand that has the argument.
+fn everywhere(
+    cmd: clap::Command,
+    id: &str,
+    completer: &dyn Fn() -> ArgValueCompleter,
+) -> clap::Command {
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    let mut cmd = if cmd.get_arguments().any(|a| a.get_id() == id) {
+        cmd.mut_arg(id, |a| a.add(completer()))
+    } else {
+        cmd
+    };
+    for name in names {
+        cmd = cmd.mut_subcommand(name, |c| everywhere(c, id, completer));
+    }
+    cmd
 }
 
 /// Answers the shell when it asks for candidates (and then exits); otherwise returns.

@@ -51,7 +51,9 @@ pub struct PasswdArgs {
     pub rekey: bool,
 }
 
-/// Credentials for key slots of a format-1 vault other than the one used to unlock.
+// Credentials for key slots of a format-1 vault other than the one used to unlock (a
+// plain comment: a doc comment would become the about of every command that flattens
+// this, as clap applies a deferred subcommand's arguments after its own about).
 #[derive(Debug, Args)]
 pub struct OtherCredentials {
     /// A keyfile that opens another key slot (repeatable)

@@ -73,7 +73,11 @@ pub struct Global {
     pub offline: bool,
 }
 
+// Deferred: a subcommand's arguments are built only when it is the one run (otherwise
+// clap builds all of them on every start, a tenth of a `get`). An `Args` struct must
+// then carry no doc comment, which would replace the subcommand's about.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Create the vault with project `default` and environments development, staging, production
     #[command(

@@ -25,7 +25,8 @@ pub struct AddArgs {
     pub generate: GenerateArgs,
 }
 
-/// `--generate[=LEN]`, `--length N`, `--charset NAME`, shared by add and edit.
+// `--generate[=LEN]`, `--length N`, `--charset NAME`, shared by add and edit (a plain
+// comment: see `keys::OtherCredentials`).
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// Store a strong random value (32 characters, or LEN) instead of reading one
