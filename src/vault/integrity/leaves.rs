@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use super::{LeafMac, leaf_of};
+use super::{RowsMac, leaf_of};
 use crate::vault::EnvId;
 use crate::vault::crypto::Keys;
 use crate::vault::error::{Result, VaultError};
@@ -153,7 +153,7 @@ fn digest_part<T>(
         made: Vec::with_capacity(range.len()),
         failed: None,
     };
-    let mut current: Option<((u8, u8), LeafMac)> = None;
+    let mut current: Option<((u8, u8), RowsMac)> = None;
     for i in range {
         let (k, v) = (records.key(i), records.value(i));
         if out.failed.is_none() {
@@ -170,7 +170,7 @@ fn digest_part<T>(
             out.leaves.push((l, mac.finish()?));
         }
         current
-            .get_or_insert_with(|| (leaf, LeafMac::new()))
+            .get_or_insert_with(|| (leaf, RowsMac::records()))
             .1
             .add(keys, k, v)?;
     }

@@ -85,67 +85,51 @@ fn set_child(node: &mut [u8], i: u8, digest: &[u8; 32]) {
     node[at..at + 32].copy_from_slice(digest);
 }
 
-/// A leaf's digest, computed record by record in key order.
-pub struct LeafMac(Option<Mac>);
-
-impl LeafMac {
-    pub fn new() -> LeafMac {
-        LeafMac(None)
-    }
-
-    pub fn add(&mut self, keys: &Keys, id: &[u8], record: &[u8]) -> Result<()> {
-        if id.len() != 48 {
-            return Err(VaultError::Corrupt(
-                "a secret record is stored under a key of the wrong size".into(),
-            ));
-        }
-        let mac = match &mut self.0 {
-            Some(m) => m,
-            None => {
-                let mut m = Mac::new(&keys.digest, 32)?;
-                m.field(b"leaf")?;
-                // The record keys name the environment and the leaf's two bytes.
-                self.0.insert({
-                    m.field(&id[..18])?;
-                    m
-                })
-            }
-        };
-        mac.field(id)?;
-        mac.field(record)
-    }
-
-    pub fn finish(self) -> Result<[u8; 32]> {
-        match self.0 {
-            Some(m) => m.finish(),
-            None => Ok(ZERO),
-        }
-    }
+/// A MAC over one leaf's rows of one table, in key order, started at the first row (all
+/// zeros when there are none): the records' MAC or the history rows' MAC of a leaf.
+pub struct RowsMac {
+    label: &'static [u8],
+    key_len: usize,
+    what: &'static str,
+    mac: Option<Mac>,
 }
 
-/// The MAC of a leaf's history rows, in key order (all zeros when there are none).
-pub struct HistoryMac(Option<Mac>);
+impl RowsMac {
+    /// A leaf's records, computed record by record in key order.
+    pub fn records() -> RowsMac {
+        RowsMac {
+            label: b"leaf",
+            key_len: 48,
+            what: "a secret record",
+            mac: None,
+        }
+    }
 
-impl HistoryMac {
-    pub fn new() -> HistoryMac {
-        HistoryMac(None)
+    /// A leaf's history rows.
+    pub fn history() -> RowsMac {
+        RowsMac {
+            label: b"history",
+            key_len: HISTORY_KEY_LEN,
+            what: "a history row",
+            mac: None,
+        }
     }
 
     pub fn add(&mut self, keys: &Keys, row: &[u8], bytes: &[u8]) -> Result<()> {
-        if row.len() != HISTORY_KEY_LEN {
-            return Err(VaultError::Corrupt(
-                "a history row is stored under a key of the wrong size".into(),
-            ));
+        if row.len() != self.key_len {
+            return Err(VaultError::Corrupt(format!(
+                "{} is stored under a key of the wrong size",
+                self.what
+            )));
         }
-        let mac = match &mut self.0 {
+        let mac = match &mut self.mac {
             Some(m) => m,
             None => {
                 let mut m = Mac::new(&keys.digest, 32)?;
-                m.field(b"history")?;
-                self.0.insert({
-                    m.field(&row[..18])?;
-                    m
-                })
+                m.field(self.label)?;
+                // The row keys name the environment and the leaf's two bytes.
+                m.field(&row[..18])?;
+                self.mac.insert(m)
             }
         };
         mac.field(row)?;
@@ -153,7 +137,7 @@ impl HistoryMac {
     }
 
     pub fn finish(self) -> Result<[u8; 32]> {
-        match self.0 {
+        match self.mac {
             Some(m) => m.finish(),
             None => Ok(ZERO),
         }
@@ -195,7 +179,7 @@ fn leaf_history(
     (b0, b1): (u8, u8),
 ) -> Result<(Vec<HistoryRow>, [u8; 32])> {
     let mut rows = Vec::new();
-    let mut mac = HistoryMac::new();
+    let mut mac = RowsMac::history();
     txn.scan(Table::History, &leaf_prefix(env, b0, b1), &mut |k, v| {
         mac.add(keys, k, v)?;
         rows.push((k.to_vec(), v.to_vec()));
@@ -328,7 +312,7 @@ pub fn verified_leaf_with_history(
     let node = verified_node(keys, txn, env, &root, b0, place)?;
     let want = child(&node, b1);
     let mut records = Vec::new();
-    let mut mac = LeafMac::new();
+    let mut mac = RowsMac::records();
     txn.scan(Table::Secrets, &leaf_prefix(env, b0, b1), &mut |k, v| {
         mac.add(keys, k, v)?;
         records.push((secret_id(k, place)?, v.to_vec()));
@@ -448,7 +432,7 @@ fn with_history(
     let mut digests: BTreeMap<(u8, u8), [u8; 32]> = records.into_iter().collect();
     // The history rows, in the same leaf order, folded into their leaves' digests.
     let mut history = BTreeMap::new();
-    let mut current: Option<((u8, u8), HistoryMac)> = None;
+    let mut current: Option<((u8, u8), RowsMac)> = None;
     txn.scan(Table::History, env, &mut |k, v| {
         let leaf = leaf_of(k);
         if let Some((l, _)) = &current
@@ -458,7 +442,7 @@ fn with_history(
             history.insert(l, mac.finish()?);
         }
         current
-            .get_or_insert_with(|| (leaf, HistoryMac::new()))
+            .get_or_insert_with(|| (leaf, RowsMac::history()))
             .1
             .add(keys, k, v)
     })?;
@@ -530,7 +514,7 @@ pub fn rehash(
             let digest = match &precomputed {
                 Some(all) => all.get(&(b0, b1)).copied().unwrap_or(ZERO),
                 None => {
-                    let mut mac = LeafMac::new();
+                    let mut mac = RowsMac::records();
                     txn.scan(Table::Secrets, &leaf_prefix(env, b0, b1), &mut |k, v| {
                         mac.add(keys, k, v)
                     })?;
