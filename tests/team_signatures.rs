@@ -531,3 +531,98 @@ fn an_older_member_list_is_refused_by_a_whole_read_too() {
         String::from_utf8_lossy(&members.stdout)
     );
 }
+
+/// Review 3: `check_scope` lets a writer change "the records of existing environments",
+/// but never checks that the environment existed before the commit: any record a writer
+/// names with a hash passes (`Place::Env(env) => hash.is_some() && may(env)`). Bob, a
+/// writer of every environment, seals a record for a new environment `staging` (an
+/// admin's `env add`) and names it in his signed commit: alice's replica accepts it. The
+/// same lets a writer bring back an environment an admin removed (its old key is still in
+/// the replicas that held it, so its members see it again, with what the writer put in).
+#[test]
+fn a_writer_cannot_make_an_environment() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob", "writer", &[]);
+    alice.ok(&["remote", "sync"], None);
+    forge(
+        &bob,
+        Forgery::NewEnv("default", "staging"),
+        ForgedSignature::Mine,
+    );
+    let out = alice.run(&["remote", "sync"], None);
+    assert!(
+        out.code != 0 && out.stderr.contains("failed verification"),
+        "alice accepted an environment made by a writer: {} {}",
+        out.code,
+        out.stderr
+    );
+}
+
+/// Review 3 (an honest history refused): a joining replica trusts an inviter who signs,
+/// so it starts with `signed = true`, and its whole read checks every commit from the
+/// latest base with `check_commits`, which refuses an unsigned commit once `signed`. In a
+/// team vault made before signatures (here: format 1, migrated by alice's first change)
+/// the latest base and the commits up to the upgrade are unsigned, so after the upgrade
+/// nobody can join until a member is removed (a rekey writes a signed base).
+#[test]
+fn a_member_joins_a_team_vault_upgraded_to_signatures() {
+    let db = pg::database();
+    let (alice, bob) = team_v1_fixture(&db);
+    alice.ok(&["add", "ADMIN_FIRST"], Some(b"0"));
+    let alice_key = alice.ok(&["identity", "show"], None).text();
+    alice.ok(
+        &[
+            "member",
+            "add",
+            "alice",
+            alice_key.trim(),
+            "--role",
+            "admin",
+        ],
+        None,
+    );
+    bob.ok(&["remote", "sync"], None);
+    let dave = Member::new();
+    let pk = dave.ok(&["identity", "new"], None).text();
+    let token = alice
+        .ok(
+            &["member", "add", "dave", pk.trim(), "--role", "reader"],
+            None,
+        )
+        .text();
+    let out = dave.run(&["remote", "join", &db.url, "--token", token.trim()], None);
+    assert_eq!(
+        out.code, 0,
+        "dave cannot join the upgraded vault: {}",
+        out.stderr
+    );
+    assert_eq!(dave.get("development", "ADMIN_FIRST"), b"0");
+}
+
+/// Review 3: the fix for the race above covers a delta seen inside `team_write` only. A
+/// replica that syncs *after* the removal and re-addition reads the change through a
+/// whole read, which rebuilds the environment with the keys in its team file: qa's old
+/// key stays there (only `team_refresh` replaces it, and `team_keys_waiting` sees a key
+/// for qa so says nothing waits). Bob's next write into qa is then sealed under the old
+/// key with no delta to flag it: it is accepted, and every replica holding the new key
+/// fails to open that row from then on (`failed verification`).
+#[test]
+fn a_write_after_syncing_an_environment_made_again_uses_its_new_key() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    alice.ok(&["env", "add", "qa"], None);
+    let bob = join(&alice, &db, "bob", "writer", &[]);
+    bob.ok(&["remote", "sync"], None);
+    alice.ok(&["env", "rm", "qa", "--yes"], None);
+    alice.ok(&["env", "add", "qa"], None);
+    // Bob reads (a sync), then writes into qa.
+    bob.ok(&["-e", "production", "get", "STRIPE_LIVE_KEY"], None);
+    let write = bob.run(&["-e", "qa", "add", "INTO_QA"], Some(b"old key"));
+    let after = alice.run(&["remote", "sync", "--verify"], None);
+    assert_eq!(
+        after.code, 0,
+        "bob's write ({}: {}) blocks alice's replica: {}",
+        write.code, write.stderr, after.stderr
+    );
+}

@@ -33,6 +33,9 @@ pub enum Forgery<'a> {
     /// An earlier member list and key wraps put back with the admin's seal of then
     /// (`Vault::test_team_members_now`), their places not named: needs only the vault key.
     RestoreMembers(&'a super::records::Rows, &'a MembersSeal),
+    /// A record for an environment that does not exist (project, environment), named in
+    /// the commit: what only an admin's `env add` makes. Needs only the vault key.
+    NewEnv(&'a str, &'a str),
 }
 
 /// How the forged head is signed.
@@ -84,6 +87,22 @@ impl Vault {
             }
             Forgery::DropEnvUnnamed(project, env) => {
                 new.envs.remove(&vk.env_id(project, env)?);
+            }
+            Forgery::NewEnv(project, env) => {
+                let id = vk.env_id(project, env)?;
+                let meta = crate::vault::records::EnvMeta::V1 {
+                    project: project.to_string(),
+                    name: env.to_string(),
+                    created: now(),
+                };
+                new.envs.insert(
+                    id,
+                    super::keys::seal(
+                        &vk.catalog,
+                        &encode(&meta)?,
+                        &super::keys::ad(b"environment", &sc.team, sc.epoch, &[&id]),
+                    )?,
+                );
             }
             Forgery::RestoreMembers(rows, _) => {
                 new.members = rows.members.clone();
