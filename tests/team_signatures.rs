@@ -626,3 +626,30 @@ fn a_write_after_syncing_an_environment_made_again_uses_its_new_key() {
         write.code, write.stderr, after.stderr
     );
 }
+
+/// Review 3, what `a_writer_cannot_make_an_environment` allows: alice (admin) removes qa;
+/// bob, a writer of every environment, puts qa's record back in a signed commit and
+/// writes into it through his own client, sealed under qa's old key, which his and
+/// carol's team files still hold. Carol's replica shows qa again with bob's value.
+#[test]
+fn a_writer_cannot_bring_back_an_environment_an_admin_removed() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    alice.ok(&["env", "add", "qa"], None);
+    let bob = join(&alice, &db, "bob", "writer", &[]);
+    let carol = join(&alice, &db, "carol", "reader", &[]);
+    alice.ok(&["env", "rm", "qa", "--yes"], None);
+    carol.ok(&["remote", "sync"], None);
+    bob.ok(&["remote", "sync"], None);
+    forge(&bob, Forgery::NewEnv("default", "qa"), ForgedSignature::Mine);
+    bob.ok(&["remote", "sync"], None);
+    let write = bob.run(&["-e", "qa", "add", "BACK_FROM_THE_DEAD"], Some(b"bob's"));
+    let read = carol.run(&["-e", "qa", "get", "BACK_FROM_THE_DEAD"], None);
+    assert!(
+        read.code != 0,
+        "carol reads an environment alice removed, brought back by bob (write: {} {}): {:?}",
+        write.code,
+        write.stderr,
+        String::from_utf8_lossy(&read.stdout)
+    );
+}
