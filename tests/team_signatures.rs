@@ -653,3 +653,26 @@ fn a_writer_cannot_bring_back_an_environment_an_admin_removed() {
         String::from_utf8_lossy(&read.stdout)
     );
 }
+
+/// Review 3 (an honest history refused): the same stale key as above locks a replica
+/// out. Alice removes qa, makes it again (a new key, wrapped to bob) and adds a secret
+/// to it. Bob's sync rebuilds qa with the key in his team file, the old one: the row does
+/// not open, and bob is told the database was tampered with; `remote sync` says the same
+/// (no key is "waiting": his file has one for qa).
+#[test]
+fn a_member_reads_an_environment_made_again_with_its_new_key() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    alice.ok(&["env", "add", "qa"], None);
+    let bob = join(&alice, &db, "bob", "writer", &[]);
+    alice.ok(&["env", "rm", "qa", "--yes"], None);
+    alice.ok(&["env", "add", "qa"], None);
+    alice.ok(&["-e", "qa", "add", "IN_NEW_QA"], Some(b"new"));
+    let sync = bob.run(&["remote", "sync"], None);
+    let read = bob.run(&["-e", "qa", "get", "IN_NEW_QA"], None);
+    assert_eq!(
+        read.stdout, b"new",
+        "bob cannot read qa (sync: {} {}; get: {})",
+        sync.code, sync.stderr, read.stderr
+    );
+}
