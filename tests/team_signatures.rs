@@ -535,7 +535,7 @@ fn an_older_member_list_is_refused_by_a_whole_read_too() {
 /// Review 3: `check_scope` lets a writer change "the records of existing environments",
 /// but never checks that the environment existed before the commit: any record a writer
 /// names with a hash passes (`Place::Env(env) => hash.is_some() && may(env)`). Bob, a
-/// writer of every environment, seals a record for a new environment `staging` (an
+/// writer of every environment, seals a record for a new environment `preview` (an
 /// admin's `env add`) and names it in his signed commit: alice's replica accepts it. The
 /// same lets a writer bring back an environment an admin removed (its old key is still in
 /// the replicas that held it, so its members see it again, with what the writer put in).
@@ -547,7 +547,7 @@ fn a_writer_cannot_make_an_environment() {
     alice.ok(&["remote", "sync"], None);
     forge(
         &bob,
-        Forgery::NewEnv("default", "staging"),
+        Forgery::NewEnv("default", "preview"),
         ForgedSignature::Mine,
     );
     let out = alice.run(&["remote", "sync"], None);
@@ -641,8 +641,14 @@ fn a_writer_cannot_bring_back_an_environment_an_admin_removed() {
     alice.ok(&["env", "rm", "qa", "--yes"], None);
     carol.ok(&["remote", "sync"], None);
     bob.ok(&["remote", "sync"], None);
-    forge(&bob, Forgery::NewEnv("default", "qa"), ForgedSignature::Mine);
-    bob.ok(&["remote", "sync"], None);
+    forge(
+        &bob,
+        Forgery::NewEnv("default", "qa"),
+        ForgedSignature::Mine,
+    );
+    // Even bob's own replica refuses the record he put back.
+    let err = bob.err(&["remote", "sync"], None);
+    assert!(err.contains("not an admin"), "{err}");
     let write = bob.run(&["-e", "qa", "add", "BACK_FROM_THE_DEAD"], Some(b"bob's"));
     let read = carol.run(&["-e", "qa", "get", "BACK_FROM_THE_DEAD"], None);
     assert!(

@@ -193,6 +193,8 @@ impl Vault {
             // The new keys are on the server, wrapped to this member too: kept here so
             // the next sync can read them (`remote sync` would fetch them otherwise).
             sc.env_keys.retain(|(id, _)| !gone.contains(id));
+            sc.key_wraps
+                .retain(|(id, _)| !gone.contains(id) && !made.iter().any(|(m, _)| m == id));
             sc.env_keys.extend(made);
             self.team_save(&sc)
         })();

@@ -108,7 +108,14 @@ pub(super) fn fetch(
         return Ok(Found::Whole);
     };
     log::check_small(vk, &places, before, &small)?;
-    signing::check_commits(vk, team, &records, &commits, &small, &Seen::of(sc))?;
+    let envs = before
+        .keys()
+        .filter_map(|p| match p {
+            Place::Env(e) => Some(*e),
+            _ => None,
+        })
+        .collect();
+    signing::check_commits(vk, team, (&records, &commits), &small, envs, sc.signed_seen)?;
     let count = server::secret_count(client, team)?;
     let last = commits.last().ok_or_else(|| tampered("an empty log"))?;
     log::check_head(vk, last, &small, count)?;
@@ -184,13 +191,14 @@ pub(super) fn whole(
             .iter()
             .position(|b| b.version > after)
             .unwrap_or(bodies.len());
+        // Joining (nothing seen): the stretch starts at the base, and may start unsigned.
         signing::check_commits(
             vk,
             team,
-            &snap.commits[from..],
-            &bodies[from..],
+            (&snap.commits[from..], &bodies[from..]),
             &snap.rows,
-            signed,
+            signing::envs_in(&log::replay(&bodies[..from])),
+            seen.is_some() && signed.signed,
         )?;
         // As for a delta: the member list's seal is no older than the last commit that
         // changed members or wraps.

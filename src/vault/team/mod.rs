@@ -521,7 +521,10 @@ impl Vault {
             Some((sc.seen_version, sc.seen_hash)),
             &Seen::of(sc),
         )?;
-        self.replace_from(sc, held, &snap.rows)?;
+        // Keys whose wraps changed (an environment made again) go before the rebuild.
+        signing::follow_wraps(sc, &held.vk, &snap.rows)?;
+        let held = Held::from_sidecar(sc)?;
+        self.replace_from(sc, &held, &snap.rows)?;
         sc.seen_version = snap.version;
         sc.seen_hash = head_hash(&snap.head)?;
         signing::observe(sc, &held.vk, &snap.head, &snap.rows)?;
@@ -734,6 +737,8 @@ impl Vault {
         // What the head this write follows says of signatures, before this write is
         // signed (or refused unsigned) as the other members will expect.
         signing::observe(sc, vk, &head, &small)?;
+        // Without the keys `observe` dropped (their environments were made again).
+        let held = Held::from_sidecar(sc)?;
         let mut edit = Edit::on(small.clone());
         f(sc, &held, &mut edit)?;
         for env in std::mem::take(&mut edit.cleared) {
@@ -939,6 +944,7 @@ impl Vault {
             members_seen: 0,
             admins: Vec::new(),
             small_seen: None,
+            key_wraps: Vec::new(),
         };
         let mut client = server::connect(url)?;
         let head_record = init_on_server(&mut client, &vk, &sc, &rows)?;
@@ -1257,6 +1263,7 @@ fn adopt(
         members_seen: signed.members_version,
         admins: signed.admins,
         small_seen: None,
+        key_wraps: Vec::new(),
     };
     signing::observe(&mut sc, &vk, head, rows)?;
     Ok(sc)

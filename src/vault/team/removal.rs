@@ -185,6 +185,7 @@ impl Vault {
         sc.epoch = epoch;
         sc.vault_key = *vk_raw;
         sc.env_keys = env_map.values().map(|(id, ek)| (*id, *ek.raw)).collect();
+        sc.key_wraps.clear();
         sc.seen_version = version + 1;
         sc.seen_hash = head_hash(&record)?;
         signing::observe(&mut sc, &vk, &record, &new)?;

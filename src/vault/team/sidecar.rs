@@ -53,14 +53,19 @@ pub struct Sidecar {
     /// head): the next sync reads the whole state.
     #[zeroize(skip)]
     pub small_seen: Option<(u64, BTreeMap<Place, RowHash>)>,
+    /// The hash of the wrap each environment key in `env_keys` was taken from (recorded
+    /// the first time a head is applied with it): a key whose wrap changed since, the
+    /// environment removed and made again, is dropped (`signing::follow_wraps`).
+    #[zeroize(skip)]
+    pub key_wraps: Vec<(EnvId, RowHash)>,
 }
 
 /// The encoding of the fields a replica made before them lacks (signatures: `None`,
-/// `false`, 0, empty; `small_seen`: `None`): postcard writes a struct's fields one after
+/// `false`, 0, empty; `small_seen`: `None`; `key_wraps`: empty): postcard writes a struct's fields one after
 /// the other, so an older file's plaintext followed by these bytes reads as today's
 /// `Sidecar`.
-const V1_TAIL: [u8; 5] = [0, 0, 0, 0, 0];
-const V2_TAIL: [u8; 1] = [0];
+const V1_TAIL: [u8; 6] = [0, 0, 0, 0, 0, 0];
+const V2_TAIL: [u8; 2] = [0, 0];
 
 #[derive(Serialize, Deserialize)]
 enum SidecarFile {
@@ -73,7 +78,7 @@ enum SidecarFile {
         nonce: [u8; 24],
         sealed: Vec<u8>,
     },
-    /// And `small_seen`.
+    /// And `small_seen`, `key_wraps`.
     V3 {
         nonce: [u8; 24],
         sealed: Vec<u8>,
@@ -228,7 +233,7 @@ mod tests {
         assert_eq!((sc.env_keys.clone(), sc.synced_at), (old.env_keys, 11));
         assert_eq!(sc.signing_seed, None);
         assert!(!sc.signed_seen && sc.members_seen == 0 && sc.admins.is_empty());
-        assert!(sc.small_seen.is_none());
+        assert!(sc.small_seen.is_none() && sc.key_wraps.is_empty());
         // Written back (as V3), it reads the same, with a signing seed now.
         let mut sc = sc;
         sc.signing_seed = Some([12; 32]);
@@ -241,7 +246,7 @@ mod tests {
     }
 
     #[test]
-    fn a_sidecar_from_before_small_seen_reads_with_none() {
+    fn a_sidecar_from_before_small_seen_reads_with_it_empty() {
         let dir = tempfile::tempdir().unwrap();
         let vault = dir.path().join("vault.tresor");
         let key = zeroize::Zeroizing::new([7u8; 32]);
@@ -263,10 +268,12 @@ mod tests {
             members_seen: 7,
             admins: vec![([3; 16], [13; 32])],
             small_seen: None,
+            key_wraps: Vec::new(),
         };
-        // A V2 file is today's fields without the last (`None` is one zero byte).
+        // A V2 file is today's fields without the last two (`None` and an empty list
+        // are one zero byte each).
         let mut plain = encode(&sc).unwrap();
-        assert_eq!(plain.pop(), Some(0));
+        assert_eq!(plain.split_off(plain.len() - 2), [0, 0]);
         let (nonce, sealed) = crypto::seal(&key, &plain, &ad(&id)).unwrap();
         std::fs::write(
             path_for(&vault),
@@ -282,6 +289,6 @@ mod tests {
             ),
             (7, Some([12; 32]), sc.admins.clone())
         );
-        assert!(read_back.small_seen.is_none());
+        assert!(read_back.small_seen.is_none() && read_back.key_wraps.is_empty());
     }
 }

@@ -23,7 +23,7 @@ use postgres::GenericClient;
 
 use super::keys::EnvId;
 use super::keys::{MemberId, PublicKeyBytes, TeamId, VaultKey};
-use super::log::{self, CommitBody, Logged, Place};
+use super::log::{self, CommitBody, Logged, Place, RowHash};
 use super::records::{HeadRecord, MemberRecord, MembersSeal, Role, Rows};
 use super::server::db_error;
 use super::sidecar::Sidecar;
@@ -90,6 +90,7 @@ impl Seen {
 /// (see `Sidecar::small_seen`) and that it was signed, its member list's seal and its
 /// admins.
 pub fn observe(sc: &mut Sidecar, vk: &VaultKey, head_record: &[u8], rows: &Rows) -> Result<()> {
+    follow_wraps(sc, vk, rows)?;
     sc.small_seen = match log::claimed(head_record) {
         Some((epoch, _)) => Some((epoch, log::small_hashes(vk, rows)?)),
         None => None,
@@ -104,6 +105,29 @@ pub fn observe(sc: &mut Sidecar, vk: &VaultKey, head_record: &[u8], rows: &Rows)
         .iter()
         .filter(|(_, r)| r.role() == Role::Admin)
         .filter_map(|(id, r)| r.signing().map(|h| (*id, *h)))
+        .collect();
+    Ok(())
+}
+
+/// Drops each environment key whose wrap for this member is no longer the one it was
+/// taken from (the environment removed and made again, under a new key), so the
+/// member is told a key waits (`r`, `remote sync`) instead of failing on rows sealed
+/// under the new key or writing under the old one; records the wrap of the others.
+pub fn follow_wraps(sc: &mut Sidecar, vk: &VaultKey, rows: &Rows) -> Result<()> {
+    let now = log::small_hashes(vk, rows)?;
+    let member = sc.member;
+    let wrap_now = |env: &EnvId| now.get(&Place::Wrap(member, env.to_vec())).copied();
+    let taken = std::mem::take(&mut sc.key_wraps);
+    sc.env_keys.retain(|(env, _)| {
+        taken
+            .iter()
+            .find(|(e, _)| e == env)
+            .is_none_or(|(_, h)| wrap_now(env) == Some(*h))
+    });
+    sc.key_wraps = sc
+        .env_keys
+        .iter()
+        .filter_map(|(env, _)| wrap_now(env).map(|h| (*env, h)))
         .collect();
     Ok(())
 }
@@ -448,19 +472,24 @@ pub(super) fn signed_record(
 /// the list only grows), signed by them once the vault's changes are signed, and
 /// within what their record grants (`check_scope`). Without this a writer could bury a
 /// commit under its own signed head.
+///
+/// `envs` are the environments that exist before the first of them: a writer may change
+/// an existing environment's record, never make one (or bring back one an admin
+/// removed). `signed`: whether the first must already be signed (a replica that saw a
+/// signed head); a stretch read from its base by a joining replica may start with the
+/// unsigned commits of a vault made before signatures, never return to them.
 pub fn check_commits(
     vk: &VaultKey,
     team: &TeamId,
-    records: &[Logged],
-    bodies: &[CommitBody],
+    (records, bodies): (&[Logged], &[CommitBody]),
     rows: &Rows,
-    seen: &Seen,
+    mut envs: BTreeSet<EnvId>,
+    mut signed: bool,
 ) -> Result<()> {
     let Some(first) = bodies.first() else {
         return Ok(());
     };
     let members = open_all(vk, team, first.epoch, rows)?;
-    let mut signed = seen.signed;
     for (logged, body) in records.iter().zip(bodies) {
         let writer = members
             .get(&body.writer)
@@ -489,8 +518,32 @@ pub fn check_commits(
             _ => {}
         }
         check_scope(vk, writer, body)?;
+        for (place, hash) in &body.changes {
+            let Place::Env(env) = place else { continue };
+            if hash.is_some() && !envs.contains(env) && writer.role() != Role::Admin {
+                return Err(tampered(
+                    "an environment made by a member who is not an admin",
+                ));
+            }
+            if hash.is_some() {
+                envs.insert(*env);
+            } else {
+                envs.remove(env);
+            }
+        }
     }
     Ok(())
+}
+
+/// The environments a replay names as existing.
+pub fn envs_in(places: &BTreeMap<Place, (u64, Option<RowHash>)>) -> BTreeSet<EnvId> {
+    places
+        .iter()
+        .filter_map(|(p, (_, h))| match (p, h) {
+            (Place::Env(e), Some(_)) => Some(*e),
+            _ => None,
+        })
+        .collect()
 }
 
 /// What a commit may change, by its writer's record: an admin anything; a writer the
