@@ -230,6 +230,13 @@ impl Edit {
     }
 }
 
+/// Tests: run once by the next write between its verification before the lock and
+/// the lock (another member commits there).
+#[cfg(feature = "test-support")]
+#[allow(clippy::type_complexity)]
+pub static BEFORE_LOCK: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>> =
+    std::sync::Mutex::new(None);
+
 /// From how many keys a write reads the local replica's environment in one pass.
 const SCAN_FROM: usize = 64;
 
@@ -765,6 +772,10 @@ impl Vault {
         let vk = &held.vk;
         let mut client = server::connect(&sc.url)?;
         let before = self.verify_before_lock(&mut client, sc, &held)?;
+        #[cfg(feature = "test-support")]
+        if let Some(hook) = BEFORE_LOCK.lock().ok().and_then(|mut h| h.take()) {
+            hook();
+        }
         let mut tx = client.transaction().map_err(server::db_error)?;
         let (mut version, mut head) = server::lock_head(&mut tx, &sc.team)?
             .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
