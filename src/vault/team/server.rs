@@ -381,7 +381,9 @@ pub fn lock_head(client: &mut impl GenericClient, team: &TeamId) -> Result<Optio
     )
 }
 
-/// Secret rows deleted and written (as of `version`): one statement each, however many.
+/// Secret rows deleted and written (as of `version`): one statement each, however many
+/// (the forged writes of the tests; a commit writes them in `write_commit`).
+#[cfg(feature = "test-support")]
 pub fn write_secrets(
     client: &mut impl GenericClient,
     team: &TeamId,
