@@ -872,7 +872,13 @@ impl Vault {
             base: false,
             changes,
             small_root: edit.rows.small_root(&vk.root)?,
-            secrets: server::count_after(&mut tx, &sc.team, &edit.puts, &edit.deletes)?,
+            secrets: server::count_after(
+                &mut tx,
+                &sc.team,
+                log::open_commit(vk, &sc.team, &head, None)?.secrets,
+                &edit.puts,
+                &edit.deletes,
+            )?,
         };
         let (record, changes) = log::seal_commit(vk, &body)?;
         let record = signing::sign(vk, sc, record, &body, &edit.rows, Some(&head))?;
