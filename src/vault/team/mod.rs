@@ -937,23 +937,10 @@ impl Vault {
         };
         // The replica's record as it will be once this is applied: what the commits
         // that come in meanwhile are checked against.
-        let mut replica = Sidecar {
-            url: sc.url.clone(),
-            team: sc.team,
-            member: sc.member,
-            role: sc.role,
-            epoch: sc.epoch,
-            vault_key: sc.vault_key,
-            env_keys: sc.env_keys.clone(),
-            seen_version: version,
-            seen_hash: head_hash(&head)?,
-            synced_at: sc.synced_at,
-            dirty: sc.dirty,
-            signing_seed: sc.signing_seed,
-            signed_seen: sc.signed_seen,
-            members_seen: sc.members_seen,
-            admins: sc.admins.clone(),
-        };
+        // A copy through its encoding: every field, whatever fields it gains.
+        let mut replica: Sidecar = decode(&Zeroizing::new(encode(sc)?), "replica record")?;
+        replica.seen_version = version;
+        replica.seen_hash = head_hash(&head)?;
         signing::observe(&mut replica, &held.vk, &head, small)?;
         Ok(Some(Verified {
             version,
