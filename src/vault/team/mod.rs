@@ -713,22 +713,16 @@ impl Vault {
                 }
                 let mut found = std::collections::HashMap::with_capacity(keys.len());
                 let place = integrity::Place { project, env };
-                integrity::verify_env_each(
-                    &self.keys,
-                    txn,
-                    &entry.id,
-                    &entry.digest,
-                    &place,
-                    &mut |id, bytes| {
-                        if let Some(key) = wanted.get(id) {
-                            let record = decode(bytes, "secret record")?;
-                            let meta = self.open_meta(id, &record, (project, env))?;
-                            let value = self.open_value(id, &record, (project, env), key)?;
-                            found.insert(*id, (meta, value));
-                        }
-                        Ok(())
-                    },
-                )?;
+                for (id, bytes) in
+                    integrity::verified_env(&self.keys, txn, &entry.id, &entry.digest, &place)?
+                {
+                    if let Some(key) = wanted.get(&id) {
+                        let record = decode(&bytes, "secret record")?;
+                        let meta = self.open_meta(&id, &record, (project, env))?;
+                        let value = self.open_value(&id, &record, (project, env), key)?;
+                        found.insert(id, (meta, value));
+                    }
+                }
                 for (id, key) in wanted {
                     out.push((key.clone(), found.remove(&id)));
                 }
