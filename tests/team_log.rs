@@ -159,6 +159,74 @@ fn a_write_rebases_over_another_members_commit_to_other_secrets() {
     );
 }
 
+/// A writer verifies other members' commits before it locks the head row; one that
+/// lands between that and the lock is fetched under the lock and rebased over, or
+/// refuses the write when it changed the same secret.
+#[test]
+fn a_commit_landing_just_before_the_lock_is_rebased_over_or_refuses_the_write() {
+    use tresor::vault::team::BEFORE_LOCK;
+    let db = pg::database();
+    let (alice, bob) = team(&db, false);
+    let bob_lib = bob.open();
+    assert!(bob_lib.team_sync().unwrap().is_some());
+    let secret = |key: &str, value: &[u8]| NewSecret {
+        key: key.into(),
+        value: value.to_vec().into(),
+        description: String::new(),
+        kind: None,
+    };
+    // One commit before bob's write starts (verified before the lock), one between
+    // that and the lock.
+    alice.ok(&["add", "EARLIER"], Some(b"e"));
+    let meanwhile = alice.cmd(&["add", "MEANWHILE"]);
+    *BEFORE_LOCK.lock().unwrap() = Some(Box::new(move || {
+        common::output(meanwhile, Some(b"m")).success();
+    }));
+    bob_lib
+        .add("default", "development", secret("FROM_BOB", b"b"))
+        .expect("rebased over both commits");
+    assert!(BEFORE_LOCK.lock().unwrap().is_none(), "the hook ran");
+    assert_eq!(alice.get("development", "FROM_BOB"), b"b");
+    for (key, value) in [
+        ("EARLIER", &b"e"[..]),
+        ("MEANWHILE", b"m"),
+        ("FROM_BOB", b"b"),
+    ] {
+        assert_eq!(
+            bob.ok(&["--offline", "get", key], None).stdout,
+            value,
+            "{key} in bob's replica without another sync"
+        );
+    }
+    bob.ok(&["remote", "sync", "--verify"], None);
+    alice.ok(&["remote", "sync", "--verify"], None);
+
+    // The secret bob changes, changed by alice between his check and his lock.
+    let meanwhile = alice.cmd(&["edit", "SHARED", "--value-stdin"]);
+    *BEFORE_LOCK.lock().unwrap() = Some(Box::new(move || {
+        common::output(meanwhile, Some(b"alice's")).success();
+    }));
+    let err = bob_lib
+        .edit(
+            "default",
+            "development",
+            "SHARED",
+            tresor::vault::SecretEdit {
+                value: Some(b"bob's".to_vec().into()),
+                ..Default::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("changed by alice"), "{err}");
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(alice.get("development", "SHARED"), b"alice's");
+    assert_eq!(
+        bob.ok(&["--offline", "get", "SHARED"], None).stdout,
+        b"alice's"
+    );
+}
+
 #[test]
 fn a_large_change_by_another_member_is_applied_to_the_replica() {
     let db = pg::database();

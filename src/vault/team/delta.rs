@@ -32,6 +32,28 @@ pub(super) struct Delta {
     pub small: Rows,
 }
 
+impl Delta {
+    /// This delta followed by `later`, fetched from this one's head on: one delta from
+    /// this one's start to `later`'s head (what a later commit rewrote or deleted is
+    /// taken from it).
+    pub fn then(mut self, later: Delta) -> Delta {
+        for (place, (version, hash)) in later.places {
+            if let (Place::Secret(env, id), None) = (&place, hash) {
+                self.since.remove(&(*env, *id));
+            }
+            self.places.insert(place, (version, hash));
+        }
+        self.since.extend(later.since);
+        Delta {
+            version: later.version,
+            head: later.head,
+            places: self.places,
+            since: self.since,
+            small: later.small,
+        }
+    }
+}
+
 /// What the server holds beside this replica.
 pub(super) enum Found {
     /// The head this replica saw; the small tables and count checked against it.

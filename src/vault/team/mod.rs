@@ -230,6 +230,44 @@ impl Edit {
     }
 }
 
+/// Tests: run once by the next write between its verification before the lock and
+/// the lock (another member commits there).
+#[cfg(feature = "test-support")]
+#[allow(clippy::type_complexity)]
+pub static BEFORE_LOCK: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>> =
+    std::sync::Mutex::new(None);
+
+/// From how many keys a write reads the local replica's environment in one pass.
+const SCAN_FROM: usize = 64;
+
+/// What a writer verified before locking the head row (`verify_before_lock`): the head
+/// at `version` and what came after the replica's version up to it.
+struct Verified {
+    version: u64,
+    head_hash: [u8; 32],
+    found: Found,
+    /// The replica's record moved to this head, as if it were applied.
+    replica: Sidecar,
+}
+
+impl Verified {
+    /// These changes followed by `later`, fetched (under the lock) from this head on.
+    fn then(self, later: Found) -> Found {
+        match (self.found, later) {
+            (Found::Delta(d), Found::Delta(l)) => Found::Delta(d.then(l)),
+            (Found::Delta(d), Found::Same { .. }) => Found::Delta(d),
+            // From the replica's own head, or nothing a delta can carry (rekey, base).
+            (_, later) => later,
+        }
+    }
+}
+
+impl From<Verified> for Found {
+    fn from(v: Verified) -> Found {
+        v.found
+    }
+}
+
 /// Who wrote a head and when: from its commit, or from a format-1 head (whose MAC the
 /// caller has checked or does not rely on: the answer only names someone in a message).
 fn head_writer(vk: &VaultKey, team: &TeamId, head: &[u8]) -> Result<(MemberId, i64)> {
@@ -669,6 +707,30 @@ impl Vault {
         self.read(|txn, catalog| {
             let entry = self.find_env(catalog, project, env)?;
             let mut out = Vec::with_capacity(keys.len());
+            if keys.len() > SCAN_FROM {
+                // Many keys (an import): one verified pass over the environment instead
+                // of one verified lookup per key (each checks its path to the root).
+                let mut wanted = std::collections::HashMap::with_capacity(keys.len());
+                for key in keys {
+                    wanted.insert(self.secret_id(&entry.id, project, env, key)?, key);
+                }
+                let mut found = std::collections::HashMap::with_capacity(keys.len());
+                let place = integrity::Place { project, env };
+                for (id, bytes) in
+                    integrity::verified_env(&self.keys, txn, &entry.id, &entry.digest, &place)?
+                {
+                    if let Some(key) = wanted.get(&id) {
+                        let record = decode(&bytes, "secret record")?;
+                        let meta = self.open_meta(&id, &record, (project, env))?;
+                        let value = self.open_value(&id, &record, (project, env), key)?;
+                        found.insert(id, (meta, value));
+                    }
+                }
+                for (id, key) in wanted {
+                    out.push((key.clone(), found.remove(&id)));
+                }
+                return Ok(out);
+            }
             for key in keys {
                 let (id, record) = self.find_record(txn, entry, project, env, key)?;
                 let local = match record {
@@ -684,11 +746,15 @@ impl Vault {
         })
     }
 
-    /// One server transaction, one commit: lock the head row, verify what changed since
-    /// this replica's version (and the small tables), let `f` record its changes, and
-    /// write them with the next commit. A commit by another member since is applied to
-    /// the replica first and the write goes on (rebase), unless it changed a secret this
-    /// write changes. A format-1 server is migrated to the log first.
+    /// One commit: verify what changed since this replica's version (and the small
+    /// tables), let `f` record its changes, and write them with the next commit, signed,
+    /// under a lock on the head row. What other members committed before the lock is
+    /// fetched and verified first, outside it (`Verified`), so under the lock only the
+    /// commits that came in meanwhile are (usually none); the write is one statement
+    /// (`server::write_commit`). A commit by another member since this replica's
+    /// version is applied to the replica first and the write goes on (rebase), unless
+    /// it changed a secret this write changes. A format-1 server is migrated to the log
+    /// first.
     fn team_write(
         &self,
         sc: &mut Sidecar,
@@ -702,6 +768,11 @@ impl Vault {
         let held = Held::from_sidecar(sc)?;
         let vk = &held.vk;
         let mut client = server::connect(&sc.url)?;
+        let before = self.verify_before_lock(&mut client, sc, &held)?;
+        #[cfg(feature = "test-support")]
+        if let Some(hook) = BEFORE_LOCK.lock().ok().and_then(|mut h| h.take()) {
+            hook();
+        }
         let mut tx = client.transaction().map_err(server::db_error)?;
         let (mut version, mut head) = server::lock_head(&mut tx, &sc.team)?
             .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
@@ -728,7 +799,19 @@ impl Vault {
             sc.seen_version = version;
             sc.seen_hash = head_hash(&head)?;
         }
-        let (small, other) = match delta::fetch(&mut tx, sc, vk, (version, head.clone()))? {
+        let found = match before {
+            // Nobody committed since: what was verified before the lock is the state.
+            Some(b) if b.version == version && crypto::same(&b.head_hash, &head_hash(&head)?) => {
+                Found::from(b)
+            }
+            // Commits came in meanwhile: only those are fetched and verified.
+            Some(b) if b.version < version => {
+                let later = delta::fetch(&mut tx, &b.replica, vk, (version, head.clone()))?;
+                b.then(later)
+            }
+            _ => delta::fetch(&mut tx, sc, vk, (version, head.clone()))?,
+        };
+        let (small, other) = match found {
             Found::Rekeyed => return Err(rekeyed()),
             Found::Whole => return Err(self.changed_by(&mut tx, sc, &held, &head)?),
             Found::Same { small, .. } => (small, None),
@@ -784,8 +867,6 @@ impl Vault {
             changes.push((Place::Secret(k.0, k.1), None));
         }
         let deletes: Vec<(EnvId, SecretId)> = edit.deletes.iter().copied().collect();
-        server::apply(&mut tx, &sc.team, &small, &edit.rows, Some(next))?;
-        server::write_secrets(&mut tx, &sc.team, next, &deletes, &edit.puts)?;
         let body = CommitBody {
             team: sc.team,
             epoch: sc.epoch,
@@ -796,14 +877,32 @@ impl Vault {
             base: false,
             changes,
             small_root: edit.rows.small_root(&vk.root)?,
-            secrets: server::secret_count(&mut tx, &sc.team)?,
+            secrets: server::count_after(
+                &mut tx,
+                &sc.team,
+                log::open_commit(vk, &sc.team, &head, None)?.secrets,
+                &edit.puts,
+                &edit.deletes,
+            )?,
         };
         let (record, changes) = log::seal_commit(vk, &body)?;
         let record = signing::sign(vk, sc, record, &body, &edit.rows, Some(&head))?;
         signing::check_own(&mut tx, vk, sc, (&record, &body), &mut edit.rows)?;
-        server::insert_commit(&mut tx, &sc.team, next, false, (&record, &changes))?;
-        server::set_head(&mut tx, &sc.team, version, &record)?;
-        server::notify_changed(&mut tx, &sc.team)?;
+        // The head, the secret rows and the log in one statement; members, wraps and
+        // environments (an admin's changes) after it, in the same transaction.
+        if !server::write_commit(
+            &mut tx,
+            &sc.team,
+            version,
+            (&record, &changes),
+            &deletes,
+            &edit.puts,
+        )? {
+            return Err(VaultError::team(
+                "the team vault changed during this write; nothing was written: try again",
+            ));
+        }
+        server::apply(&mut tx, &sc.team, &small, &edit.rows, Some(next))?;
         tx.commit().map_err(server::db_error)?;
         // The other members' commits reach the replica after the lock is released (it
         // serialises every writer of the team); if that fails, the next sync rebuilds.
@@ -817,6 +916,43 @@ impl Vault {
         sc.synced_at = now();
         sc.dirty = !applied;
         self.team_save(sc)
+    }
+
+    /// Before a write locks the head row: the head as it is and what came after this
+    /// replica's version, read in one snapshot and verified as a sync would, so the
+    /// lock is held only for what other members commit meanwhile. `None`: nothing to
+    /// carry (a format-1 head, a base commit since: the write decides under the lock).
+    fn verify_before_lock(
+        &self,
+        client: &mut postgres::Client,
+        sc: &Sidecar,
+        held: &Held,
+    ) -> Result<Option<Verified>> {
+        let mut tx = server::snapshot_tx(client)?;
+        let Some((version, head)) = server::head(&mut tx, &sc.team)? else {
+            return Ok(None);
+        };
+        let found = delta::fetch(&mut tx, sc, &held.vk, (version, head.clone()))?;
+        tx.commit().map_err(server::db_error)?;
+        let small = match &found {
+            Found::Same { small } => small,
+            Found::Delta(d) => &d.small,
+            Found::Rekeyed => return Err(rekeyed()),
+            Found::Whole => return Ok(None),
+        };
+        // The replica's record as it will be once this is applied: what the commits
+        // that come in meanwhile are checked against.
+        // A copy through its encoding: every field, whatever fields it gains.
+        let mut replica: Sidecar = decode(&Zeroizing::new(encode(sc)?), "replica record")?;
+        replica.seen_version = version;
+        replica.seen_hash = head_hash(&head)?;
+        signing::observe(&mut replica, &held.vk, &head, small)?;
+        Ok(Some(Verified {
+            version,
+            head_hash: replica.seen_hash,
+            found,
+            replica,
+        }))
     }
 
     /// "Changed by bob 2 s ago; nothing was written": another member's commit touched

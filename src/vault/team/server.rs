@@ -3,7 +3,7 @@
 //! vault's row. The server sees only blind ids, ciphertext and version numbers; nothing
 //! it returns is trusted before it is checked against the log (`team::log`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use postgres::types::{ToSql, Type};
@@ -381,7 +381,9 @@ pub fn lock_head(client: &mut impl GenericClient, team: &TeamId) -> Result<Optio
     )
 }
 
-/// Secret rows deleted and written (as of `version`): one statement each, however many.
+/// Secret rows deleted and written (as of `version`): one statement each, however many
+/// (the forged writes of the tests; a commit writes them in `write_commit`).
+#[cfg(feature = "test-support")]
 pub fn write_secrets(
     client: &mut impl GenericClient,
     team: &TeamId,
@@ -407,6 +409,106 @@ pub fn write_secrets(
         insert_secrets(client, team, Some(version), puts.iter())?;
     }
     Ok(())
+}
+
+/// How many secret rows the vault will hold once these are deleted and written (the
+/// count a commit states): the count the head it follows states (verified), less the
+/// deleted rows there, plus the put rows not there yet. Not a count of every row: a row
+/// planted beside the log is never counted in, so readers still see the mismatch.
+pub fn count_after(
+    client: &mut impl GenericClient,
+    team: &TeamId,
+    at_head: u64,
+    puts: &BTreeMap<(EnvId, SecretId), SealedSecret>,
+    deletes: &BTreeSet<(EnvId, SecretId)>,
+) -> Result<u64> {
+    let (put_envs, put_ids): (Vec<&[u8]>, Vec<&[u8]>) =
+        puts.keys().map(|(e, s)| (&e[..], &s[..])).unzip();
+    let (del_envs, del_ids): (Vec<&[u8]>, Vec<&[u8]>) =
+        deletes.iter().map(|(e, s)| (&e[..], &s[..])).unzip();
+    let rows = typed(
+        client,
+        "SELECT
+         (SELECT count(*) FROM tresor_secrets WHERE vault = $1 AND (env, secret) IN
+          (SELECT * FROM unnest($2::bytea[], $3::bytea[]))),
+         (SELECT count(*) FROM tresor_secrets WHERE vault = $1 AND (env, secret) IN
+          (SELECT * FROM unnest($4::bytea[], $5::bytea[])))",
+        &[
+            (&&team[..], Type::BYTEA),
+            (&put_envs, Type::BYTEA_ARRAY),
+            (&put_ids, Type::BYTEA_ARRAY),
+            (&del_envs, Type::BYTEA_ARRAY),
+            (&del_ids, Type::BYTEA_ARRAY),
+        ],
+    )?;
+    let row = rows.first().ok_or_else(|| bad_row("a count"))?;
+    let (put_there, del_there) = (row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64);
+    Ok((at_head + puts.len() as u64).saturating_sub(put_there + del_there))
+}
+
+/// One commit in one statement, if the head is still at `version`: the head row moved
+/// to `record` (locked from there until the transaction ends, so writers queue on it
+/// only for this), then, only if it moved, the secret rows deleted and written (as of
+/// `version + 1`), the commit logged and open clients told (`notify_changed`). `false`:
+/// another commit moved the head first, and nothing was written.
+pub fn write_commit(
+    client: &mut impl GenericClient,
+    team: &TeamId,
+    version: u64,
+    (record, changes): (&[u8], &[u8]),
+    deletes: &[(EnvId, SecretId)],
+    puts: &BTreeMap<(EnvId, SecretId), SealedSecret>,
+) -> Result<bool> {
+    let (del_envs, del_ids): (Vec<&[u8]>, Vec<&[u8]>) =
+        deletes.iter().map(|(e, s)| (&e[..], &s[..])).unzip();
+    let mut envs: Vec<&[u8]> = Vec::with_capacity(puts.len());
+    let mut ids: Vec<&[u8]> = Vec::with_capacity(puts.len());
+    let mut metas: Vec<&[u8]> = Vec::with_capacity(puts.len());
+    let mut values: Vec<&[u8]> = Vec::with_capacity(puts.len());
+    for ((e, s), (m, v)) in puts {
+        envs.push(e);
+        ids.push(s);
+        metas.push(m);
+        values.push(v);
+    }
+    let payload = super::hex(team);
+    // Every change reads `moved`, the head's UPDATE, so it runs first and the rest
+    // only when it matched: the UPDATE waits for a writer holding the row and then
+    // sees the version that writer left, as an optimistic check must.
+    let rows = typed(
+        client,
+        "WITH moved AS (
+             UPDATE tresor_vaults SET version = $2 + 1, head = $3 WHERE id = $1 AND version = $2
+             RETURNING id),
+         gone AS (
+             DELETE FROM tresor_secrets WHERE vault = $1 AND EXISTS (SELECT FROM moved)
+             AND (env, secret) IN (SELECT * FROM unnest($5::bytea[], $6::bytea[]))),
+         put AS (
+             INSERT INTO tresor_secrets (vault, env, secret, meta, value, version)
+             SELECT $1, e, s, m, v, $2 + 1
+             FROM unnest($7::bytea[], $8::bytea[], $9::bytea[], $10::bytea[]) AS u(e, s, m, v)
+             WHERE EXISTS (SELECT FROM moved)
+             ON CONFLICT (vault, env, secret) DO UPDATE SET meta = excluded.meta,
+             value = excluded.value, version = excluded.version),
+         logged AS (
+             INSERT INTO tresor_commits SELECT $1, $2 + 1, false, $3, $4 FROM moved)
+         SELECT pg_notify($11, $12) FROM moved",
+        &[
+            (&&team[..], Type::BYTEA),
+            (&(version as i64), Type::INT8),
+            (&record, Type::BYTEA),
+            (&changes, Type::BYTEA),
+            (&del_envs, Type::BYTEA_ARRAY),
+            (&del_ids, Type::BYTEA_ARRAY),
+            (&envs, Type::BYTEA_ARRAY),
+            (&ids, Type::BYTEA_ARRAY),
+            (&metas, Type::BYTEA_ARRAY),
+            (&values, Type::BYTEA_ARRAY),
+            (&CHANGED_CHANNEL, Type::TEXT),
+            (&payload, Type::TEXT),
+        ],
+    )?;
+    Ok(rows.len() == 1)
 }
 
 /// Every secret row of the vault marked as written at `version` (a base commit).
