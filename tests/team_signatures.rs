@@ -682,3 +682,82 @@ fn a_member_reads_an_environment_made_again_with_its_new_key() {
         sync.code, sync.stderr, read.stderr
     );
 }
+
+/// Review 4: an admin's own `env add` keeps the new key without recording the wrap it
+/// came from (`team_after_catalog` adds it after `team_write`'s `observe`, and drops its
+/// `key_wraps` entry). If another admin removes the environment and makes it again
+/// before this admin's next sync, that sync records the *new* wrap (trust on first use)
+/// for the *old* key: alice keeps qa's old key, cannot read carol's qa, and nothing says
+/// a key waits.
+#[test]
+fn an_admin_who_made_an_environment_follows_it_being_made_again() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let carol = join(&alice, &db, "carol", "admin", &[]);
+    alice.ok(&["env", "add", "qa"], None);
+    carol.ok(&["remote", "sync"], None);
+    carol.ok(&["env", "rm", "qa", "--yes"], None);
+    carol.ok(&["env", "add", "qa"], None);
+    carol.ok(&["-e", "qa", "add", "IN_NEW_QA"], Some(b"new"));
+    let sync = alice.run(&["remote", "sync"], None);
+    let again = alice.run(&["remote", "sync"], None);
+    let read = alice.run(&["-e", "qa", "get", "IN_NEW_QA"], None);
+    assert_eq!(
+        read.stdout, b"new",
+        "alice cannot read qa (sync: {} {}; again: {} {}; get: {})",
+        sync.code, sync.stderr, again.code, again.stderr, read.stderr
+    );
+}
+
+/// Review 4: as above, carol makes qa again without a secret: alice's write into qa
+/// (after a sync) is sealed under qa's old key, and carol's replica refuses it.
+#[test]
+fn an_admin_who_made_an_environment_does_not_write_under_its_old_key() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let carol = join(&alice, &db, "carol", "admin", &[]);
+    alice.ok(&["env", "add", "qa"], None);
+    carol.ok(&["remote", "sync"], None);
+    carol.ok(&["env", "rm", "qa", "--yes"], None);
+    carol.ok(&["env", "add", "qa"], None);
+    let _ = alice.run(&["remote", "sync"], None);
+    let _ = alice.run(&["remote", "sync"], None);
+    let _ = alice.run(&["-e", "qa", "add", "BY_ALICE"], Some(b"a"));
+    let sync = carol.run(&["remote", "sync"], None);
+    assert_eq!(sync.code, 0, "carol's replica is blocked: {}", sync.stderr);
+}
+
+/// Review 4: a joining replica lets its stretch of the log start unsigned (for a vault
+/// upgraded to signatures) whatever the vault: bob, a writer limited to production with
+/// write access to the log table, replaces the log from the member list's seal on with
+/// an unsigned base claimed by alice that drops development's secrets, then signs a head
+/// himself with the seal of then. Alice refuses it; dave, invited before and joining
+/// after, accepts a history in which "alice" deleted development.
+#[test]
+fn a_joining_member_refuses_unsigned_commits_claimed_by_an_admin() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob", "writer", &["production"]);
+    let dave = Member::new();
+    let pk = dave.ok(&["identity", "new"], None).text();
+    let token = alice
+        .ok(
+            &["member", "add", "dave", pk.trim(), "--role", "reader"],
+            None,
+        )
+        .text();
+    bob.open()
+        .test_team_forge_log_as_admin("default", "development")
+        .expect("the database takes the forged log");
+    let alice_sync = alice.run(&["remote", "sync"], None);
+    assert_ne!(alice_sync.code, 0, "alice accepted the forged log");
+    let joined = dave.run(&["remote", "join", &db.url, "--token", token.trim()], None);
+    if joined.code == 0 {
+        let read = dave.run(&["-e", "development", "get", "DATABASE_URL"], None);
+        assert_eq!(
+            read.stdout, b"postgres://dev-value-4711",
+            "dave joined a history in which an admin never signed development's deletion: {}",
+            read.stderr
+        );
+    }
+}

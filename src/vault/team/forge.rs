@@ -241,3 +241,101 @@ impl Vault {
         self.team_save(&sc)
     }
 }
+
+impl Vault {
+    /// What a member with write access to the log table could show a member who joins
+    /// later: the log from the head's member-list seal on replaced by an unsigned base
+    /// commit claimed by an admin (deleting `project`/`env`'s secrets), unsigned commits
+    /// claimed by that admin up to the old head's version, and a head signed by this
+    /// member carrying the old head's seal. Replicas that saw the old log refuse it.
+    pub fn test_team_forge_log_as_admin(&self, project: &str, env: &str) -> Result<()> {
+        use super::records::Rows;
+        let sc = self.team_required()?;
+        let held = Held::from_sidecar(&sc)?;
+        let vk = &held.vk;
+        let team = sc.team;
+        let mut client = server::connect(&sc.url)?;
+        let mut tx = client.transaction().map_err(server::db_error)?;
+        let (version, prev) =
+            server::lock_head(&mut tx, &team)?.ok_or_else(|| VaultError::team("no team vault"))?;
+        let HeadRecord::V3 { members: seal, .. } = decode(&prev, "team head")? else {
+            return Err(VaultError::Crypto);
+        };
+        let s = seal.version;
+        let (_, _, rows) =
+            server::load(&mut tx, &team, false)?.ok_or_else(|| VaultError::team("no vault"))?;
+        let admin = rows
+            .members
+            .iter()
+            .find_map(|(id, sealed)| {
+                let r = open_member(vk, &team, sc.epoch, id, sealed).ok()?;
+                (r.role() == Role::Admin && *id != sc.member).then_some(*id)
+            })
+            .ok_or_else(|| VaultError::team("no admin"))?;
+        let env_id = vk.env_id(project, env)?;
+        let mut new: Rows = rows.clone();
+        new.secrets.retain(|(e, _), _| *e != env_id);
+        let t = &&team[..];
+        let sql = |e: postgres::Error| server::db_error(e);
+        tx.execute(
+            "DELETE FROM tresor_secrets WHERE vault = $1 AND env = $2",
+            &[t, &&env_id[..]],
+        )
+        .map_err(sql)?;
+        tx.execute(
+            "UPDATE tresor_secrets SET version = $2 WHERE vault = $1",
+            &[t, &(s as i64)],
+        )
+        .map_err(sql)?;
+        for v in new.versions.values_mut() {
+            *v = s;
+        }
+        let before: Vec<u8> = tx
+            .query_one(
+                "SELECT record FROM tresor_commits WHERE vault = $1 AND version = $2",
+                &[t, &((s - 1) as i64)],
+            )
+            .map_err(sql)?
+            .get(0);
+        tx.execute(
+            "DELETE FROM tresor_commits WHERE vault = $1 AND version >= $2",
+            &[t, &(s as i64)],
+        )
+        .map_err(sql)?;
+        let mut prev_hash = head_hash(&before)?;
+        let base = CommitBody::base(vk, (team, sc.epoch, s), prev_hash, admin, &new)?;
+        let (record, changes) = log::seal_commit(vk, &base)?;
+        server::insert_commit(&mut tx, &team, s, true, (&record, &changes))?;
+        prev_hash = head_hash(&record)?;
+        let count = new.secrets.len() as u64;
+        for v in s + 1..=version + 1 {
+            let mine = v == version + 1;
+            let body = CommitBody {
+                team,
+                epoch: sc.epoch,
+                version: v,
+                prev: prev_hash,
+                time: now(),
+                writer: if mine { sc.member } else { admin },
+                base: false,
+                changes: Vec::new(),
+                small_root: new.small_root(&vk.root)?,
+                secrets: count,
+            };
+            let (mut record, changes) = log::seal_commit(vk, &body)?;
+            if mine {
+                let HeadRecord::V2 { commit, mac } = decode(&record, "team commit")? else {
+                    return Err(VaultError::Crypto);
+                };
+                let kp = signing::pair(&sc.signing_seed.ok_or(VaultError::Crypto)?)?;
+                record = signing::signed_record(&kp, commit, mac, seal.clone())?;
+                server::insert_commit(&mut tx, &team, v, false, (&record, &changes))?;
+                server::set_head(&mut tx, &team, version, &record)?;
+            } else {
+                server::insert_commit(&mut tx, &team, v, false, (&record, &changes))?;
+            }
+            prev_hash = head_hash(&record)?;
+        }
+        tx.commit().map_err(server::db_error)
+    }
+}
