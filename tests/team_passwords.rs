@@ -33,7 +33,7 @@ fn status_and_join_line(url: &str) -> (String, String) {
     let pk = bob.public_key();
     let out = alice.ok(&["member", "add", "bob", &pk, "--role", "writer"], None);
     let token = out.text().trim().to_string();
-    assert!(token.starts_with("tresor-join1:"), "{token}");
+    assert!(token.starts_with("tresor-join2:"), "{token}");
     (status, out.stderr)
 }
 
@@ -60,7 +60,7 @@ fn remote_status_and_the_join_line_never_show_a_password_in_the_url() {
     );
     assert!(
         added.contains(&format!(
-            "tresor remote join '{server}' --token tresor-join1:"
+            "tresor remote join '{server}' --token tresor-join2:"
         )),
         "{added}"
     );

@@ -761,3 +761,55 @@ fn a_joining_member_refuses_unsigned_commits_claimed_by_an_admin() {
         );
     }
 }
+
+/// A join token names the head its admin saw after adding the member: the joining
+/// replica refuses a log that does not follow it (here a token whose head was changed),
+/// and takes what members wrote since; a token printed by an earlier build (without the
+/// head) still joins.
+#[test]
+fn a_join_token_pins_the_head_its_admin_saw_and_older_tokens_still_join() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = Member::new();
+    let pk = bob.public_key();
+    let token = alice
+        .ok(&["member", "add", "bob", &pk, "--role", "writer"], None)
+        .text();
+    let token = token.trim();
+    alice.ok(&["add", "AFTER_THE_TOKEN"], Some(b"written-later"));
+
+    // The last digit of the head's hash changed: not the head alice saw.
+    let (keep, last) = token.split_at(token.len() - 1);
+    let other = if last == "0" { "1" } else { "0" };
+    let err = bob.err(
+        &[
+            "remote",
+            "join",
+            &db.url,
+            "--token",
+            &format!("{keep}{other}"),
+        ],
+        None,
+    );
+    assert!(err.contains("does not follow the head"), "{err}");
+    bob.ok(&["remote", "join", &db.url, "--token", token], None);
+    let read = bob.ok(&["get", "AFTER_THE_TOKEN"], None);
+    assert_eq!(read.stdout, b"written-later");
+
+    // An earlier build's token: prefix 1, vault, member and inviter only.
+    let carol = Member::new();
+    let pk = carol.public_key();
+    let token = alice
+        .ok(&["member", "add", "carol", &pk, "--role", "reader"], None)
+        .text();
+    let hex = token
+        .trim()
+        .strip_prefix("tresor-join2:")
+        .expect("a join token");
+    let old = format!("tresor-join1:{}", &hex[..128]);
+    carol.ok(&["remote", "join", &db.url, "--token", &old], None);
+    assert_eq!(
+        carol.ok(&["get", "AFTER_THE_TOKEN"], None).stdout,
+        b"written-later"
+    );
+}

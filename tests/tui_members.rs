@@ -273,7 +273,7 @@ fn adding_a_member_asks_for_the_identity_and_shows_a_token_that_joins() {
     let Some(Popup::Token { token, join, .. }) = popup(&app) else {
         panic!("no token popup; status {:?}", status(&app))
     };
-    assert!(token.starts_with("tresor-join1:"), "{token}");
+    assert!(token.starts_with("tresor-join2:"), "{token}");
     assert!(join.starts_with("tresor remote join postgresql://") && join.ends_with(token.as_str()));
     let token = token.clone();
     assert!(member_names(&app).contains(&"carol".to_string()));
@@ -296,7 +296,7 @@ fn adding_a_member_asks_for_the_identity_and_shows_a_token_that_joins() {
             unreachable!()
         };
         if let Some(Popup::Token { token, join, .. }) = &mut m.popup {
-            *token = format!("tresor-join1:{}", "0123456789abcdef".repeat(8));
+            *token = format!("tresor-join2:{}", "0123456789abcdef".repeat(13));
             *join = format!("tresor remote join postgres://app@db/secrets --token {token}");
         }
     }

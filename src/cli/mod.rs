@@ -197,7 +197,7 @@ pub enum Command {
     /// Share this vault through PostgreSQL, or join a shared one (end-to-end encrypted)
     #[command(
         subcommand,
-        after_help = "Examples:\n  tresor remote init postgres://app@db/secrets\n  tresor remote join postgres://app@db/secrets --token tresor-join1:…\n  tresor remote status"
+        after_help = "Examples:\n  tresor remote init postgres://app@db/secrets\n  tresor remote join postgres://app@db/secrets --token tresor-join2:…\n  tresor remote status"
     )]
     Remote(team::RemoteCommand),
     /// Members of a team vault: who can read which environments, who can write

@@ -68,7 +68,7 @@ pub enum RemoteCommand {
     },
     /// Make this new, empty vault a replica of a team vault
     #[command(
-        after_help = "Example:\n  tresor init && tresor identity new      then send the tresor1… key to an admin\n  tresor remote join postgres://app@db/secrets --token tresor-join1:…"
+        after_help = "Example:\n  tresor init && tresor identity new      then send the tresor1… key to an admin\n  tresor remote join postgres://app@db/secrets --token tresor-join2:…"
     )]
     Join {
         url: String,

@@ -131,7 +131,7 @@ pub fn join(admin: &Member, url: &str, m: Member, name: &str, role: &str, only: 
         args.extend(["--only-env", e]);
     }
     let token = admin.ok(&args, None).text();
-    assert!(token.starts_with("tresor-join1:"), "{token}");
+    assert!(token.starts_with("tresor-join2:"), "{token}");
     m.ok(&["remote", "join", url, "--token", token.trim()], None);
     m
 }

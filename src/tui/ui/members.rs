@@ -185,7 +185,7 @@ pub fn render(state: &mut MembersState, project: &str, now: i64, frame: &mut Fra
 fn popup(frame: &mut Frame, title: &str, mode: ModeKind, height: u16) -> Rect {
     let full = frame.area();
     let area = full.centered(
-        Constraint::Length(full.width.saturating_sub(4).min(76)),
+        Constraint::Length(popup_width(full)),
         Constraint::Length(height.min(full.height.saturating_sub(2))),
     );
     frame.render_widget(Clear, area);
@@ -196,6 +196,10 @@ fn popup(frame: &mut Frame, title: &str, mode: ModeKind, height: u16) -> Rect {
     let inner = block.inner(area).inner(Margin::new(1, 0));
     frame.render_widget(block, area);
     inner
+}
+
+fn popup_width(full: Rect) -> u16 {
+    full.width.saturating_sub(4).min(76)
 }
 
 fn label(text: &str, focused: bool) -> Span<'static> {
@@ -342,7 +346,6 @@ pub fn render_identity<T>(prompt: &mut IdentityPrompt<T>, doing: &str, frame: &m
 }
 
 fn render_token(name: &str, token: &str, join: &str, frame: &mut Frame) {
-    let inner = popup(frame, " Member Added ", ModeKind::MemberToken, 12);
     let name = printable(name);
     let lines = vec![
         Line::raw(format!(
@@ -357,5 +360,15 @@ fn render_token(name: &str, token: &str, join: &str, frame: &mut Frame) {
             theme::dim(),
         ),
     ];
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    let text = Paragraph::new(lines).wrap(Wrap { trim: false });
+    // As tall as the wrapped token needs (borders, and a blank line above the keys).
+    let width = popup_width(frame.area()).saturating_sub(4);
+    let height = u16::try_from(text.line_count(width)).unwrap_or(u16::MAX);
+    let inner = popup(
+        frame,
+        " Member Added ",
+        ModeKind::MemberToken,
+        height.saturating_add(3),
+    );
+    frame.render_widget(text, inner);
 }

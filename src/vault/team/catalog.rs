@@ -15,6 +15,7 @@ use super::identity::Identity;
 use super::keys::{self, EnvId, EnvKey, MemberId};
 use super::records::{Role, Rows};
 use super::sidecar::Sidecar;
+use super::signing;
 use super::{Edit, Held, TeamGuard, open_member, seal_secret, wrap_to};
 use crate::vault::crypto;
 use crate::vault::error::{Result, VaultError};
@@ -196,6 +197,7 @@ impl Vault {
             sc.key_wraps
                 .retain(|(id, _)| !gone.contains(id) && !made.iter().any(|(m, _)| m == id));
             sc.env_keys.extend(made);
+            signing::record_made_wraps(&mut sc);
             self.team_save(&sc)
         })();
         if result.is_err() {

@@ -51,7 +51,12 @@ use super::records::{EnvMeta, SecretMeta, decode, encode};
 use super::storage::Table;
 use super::{SecretValue, Vault, now};
 
-const JOIN_PREFIX: &str = "tresor-join1:";
+/// A join token: vault id, member id, the inviter's public key, and the head the
+/// inviter saw after adding the member (version, hash), so the joining replica checks
+/// the log it reads follows that head. `tresor-join1:` tokens (earlier builds) lack the
+/// head and are still taken.
+const JOIN_PREFIX: &str = "tresor-join2:";
+const JOIN_PREFIX_V1: &str = "tresor-join1:";
 /// Seconds between rewrites of the replica's "last synced" time on reads.
 const SYNCED_AT_EVERY: i64 = 30;
 
@@ -1198,10 +1203,12 @@ impl Vault {
         })?;
         self.audit("member add", "", "", name);
         Ok(format!(
-            "{JOIN_PREFIX}{}{}{}",
+            "{JOIN_PREFIX}{}{}{}{}{}",
             hex(&sc.team),
             hex(&member),
-            hex(&identity.public)
+            hex(&identity.public),
+            hex(&sc.seen_version.to_be_bytes()),
+            hex(&sc.seen_hash)
         ))
     }
 
@@ -1219,22 +1226,44 @@ impl Vault {
         let bad_token = || {
             VaultError::team("the join token is not valid: copy it whole from `tresor member add`")
         };
-        let hex_part = token
-            .trim()
-            .strip_prefix(JOIN_PREFIX)
-            .ok_or_else(bad_token)?;
+        let token = token.trim();
+        let (hex_part, len) = match token.strip_prefix(JOIN_PREFIX) {
+            Some(rest) => (rest, 16 + 16 + 32 + 8 + 32),
+            None => (
+                token.strip_prefix(JOIN_PREFIX_V1).ok_or_else(bad_token)?,
+                16 + 16 + 32,
+            ),
+        };
         let bytes = super::audit::unhex(hex_part.as_bytes()).ok_or_else(bad_token)?;
-        if bytes.len() != 16 + 16 + 32 {
+        if bytes.len() != len {
             return Err(bad_token());
         }
         let team: TeamId = bytes[..16].try_into().map_err(|_| bad_token())?;
         let member: MemberId = bytes[16..32].try_into().map_err(|_| bad_token())?;
-        let inviter: PublicKeyBytes = bytes[32..].try_into().map_err(|_| bad_token())?;
+        let inviter: PublicKeyBytes = bytes[32..64].try_into().map_err(|_| bad_token())?;
+        // The head the inviter saw: the log must follow it, and what comes after it is
+        // checked as any replica checks what it has not seen (signed, if the vault is).
+        let invited_at = match bytes.get(64..) {
+            Some(head) if head.len() == 8 + 32 => {
+                let version = u64::from_be_bytes(head[..8].try_into().map_err(|_| bad_token())?);
+                let hash: [u8; 32] = head[8..].try_into().map_err(|_| bad_token())?;
+                Some(((version, hash), Seen::default()))
+            }
+            _ => None,
+        };
         let mut client = server::connect(url)?;
         let snap = server::load_snapshot(&mut client, &team)?.ok_or_else(|| {
             VaultError::team("no such team vault on this server (check the URL and the token)")
         })?;
-        let sc = adopt(url, team, member, &snap, identity, Some(inviter), None)?;
+        let sc = adopt(
+            url,
+            team,
+            member,
+            &snap,
+            identity,
+            Some(inviter),
+            invited_at,
+        )?;
         signing::upload_key(&mut *client, &team, &member, &*identity.signing_seed()?)?;
         let held = Held::from_sidecar(&sc)?;
         self.replace_from(&sc, &held, &snap.rows)?;

@@ -132,6 +132,27 @@ pub fn follow_wraps(sc: &mut Sidecar, vk: &VaultKey, rows: &Rows) -> Result<()> 
     Ok(())
 }
 
+/// Records the wrap of each key this member made itself (`env add`), from the rows of
+/// the head it just wrote (`observe` ran before the key was kept): without it the next
+/// sync would trust whatever wrap is there then, and keep the old key of an environment
+/// another admin made again meanwhile.
+pub fn record_made_wraps(sc: &mut Sidecar) {
+    let Some((_, seen)) = &sc.small_seen else {
+        return;
+    };
+    let member = sc.member;
+    let found: Vec<(EnvId, RowHash)> = sc
+        .env_keys
+        .iter()
+        .filter(|(env, _)| !sc.key_wraps.iter().any(|(e, _)| e == env))
+        .filter_map(|(env, _)| {
+            seen.get(&Place::Wrap(member, env.to_vec()))
+                .map(|h| (*env, *h))
+        })
+        .collect();
+    sc.key_wraps.extend(found);
+}
+
 /// The admins a joining replica trusts first: the admin whose X25519 key the token
 /// pins, and the admins who appointed them, up to the first (each appointment checked
 /// against the appointer's key). Admins they appointed are then trusted as usual.
