@@ -584,13 +584,7 @@ fn a_member_joins_a_team_vault_upgraded_to_signatures() {
     );
     bob.ok(&["remote", "sync"], None);
     let dave = Member::new();
-    let pk = dave.ok(&["identity", "new"], None).text();
-    let token = alice
-        .ok(
-            &["member", "add", "dave", pk.trim(), "--role", "reader"],
-            None,
-        )
-        .text();
+    let token = member::invite(&alice, &dave, "dave", "reader", &[]);
     let out = dave.run(&["remote", "join", &db.url, "--token", token.trim()], None);
     assert_eq!(
         out.code, 0,
@@ -771,11 +765,8 @@ fn a_join_token_pins_the_head_its_admin_saw_and_older_tokens_still_join() {
     let db = pg::database();
     let alice = team_of_alice(&db);
     let bob = Member::new();
-    let pk = bob.public_key();
-    let token = alice
-        .ok(&["member", "add", "bob", &pk, "--role", "writer"], None)
-        .text();
-    let token = token.trim();
+    let token = member::invite(&alice, &bob, "bob", "writer", &[]);
+    let token = token.as_str();
     alice.ok(&["add", "AFTER_THE_TOKEN"], Some(b"written-later"));
 
     // The last digit of the head's hash changed: not the head alice saw.
@@ -798,14 +789,8 @@ fn a_join_token_pins_the_head_its_admin_saw_and_older_tokens_still_join() {
 
     // An earlier build's token: prefix 1, vault, member and inviter only.
     let carol = Member::new();
-    let pk = carol.public_key();
-    let token = alice
-        .ok(&["member", "add", "carol", &pk, "--role", "reader"], None)
-        .text();
-    let hex = token
-        .trim()
-        .strip_prefix("tresor-join2:")
-        .expect("a join token");
+    let token = member::invite(&alice, &carol, "carol", "reader", &[]);
+    let hex = token.strip_prefix("tresor-join2:").expect("a join token");
     let old = format!("tresor-join1:{}", &hex[..128]);
     carol.ok(&["remote", "join", &db.url, "--token", &old], None);
     assert_eq!(

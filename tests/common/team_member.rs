@@ -125,6 +125,13 @@ pub fn team_of_alice(url: &str, alice: Member) -> Member {
 
 /// `m` (an empty vault) added by `admin` with `role` and joined at `url`.
 pub fn join(admin: &Member, url: &str, m: Member, name: &str, role: &str, only: &[&str]) -> Member {
+    let token = invite(admin, &m, name, role, only);
+    m.ok(&["remote", "join", url, "--token", &token], None);
+    m
+}
+
+/// `m`'s identity made and added by `admin`: the join token it prints.
+pub fn invite(admin: &Member, m: &Member, name: &str, role: &str, only: &[&str]) -> String {
     let pk = m.public_key();
     let mut args = vec!["member", "add", name, &pk, "--role", role];
     for e in only {
@@ -132,6 +139,5 @@ pub fn join(admin: &Member, url: &str, m: Member, name: &str, role: &str, only: 
     }
     let token = admin.ok(&args, None).text();
     assert!(token.starts_with("tresor-join2:"), "{token}");
-    m.ok(&["remote", "join", url, "--token", token.trim()], None);
-    m
+    token.trim().to_string()
 }

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use super::keys::EnvId;
 use super::log::{self, CommitBody, Place};
 use super::records::{HeadRecord, MemberRecord, MembersSeal, Role, head_hash};
 use super::signing::{self, MEMBERS_CONTEXT};
@@ -64,6 +65,13 @@ impl Vault {
         let mut new = old.clone();
         let mut puts = BTreeMap::new();
         let mut deletes = Vec::new();
+        let seal_env = |id: &EnvId, meta: &crate::vault::records::EnvMeta| {
+            super::keys::seal(
+                &vk.catalog,
+                &encode(meta)?,
+                &super::keys::ad(b"environment", &sc.team, sc.epoch, &[id]),
+            )
+        };
         match forgery {
             Forgery::SwapEnvNames(project, a, b) => {
                 let (ia, ib) = (vk.env_id(project, a)?, vk.env_id(project, b)?);
@@ -75,14 +83,7 @@ impl Vault {
                         name: name.to_string(),
                         created,
                     };
-                    new.envs.insert(
-                        id,
-                        super::keys::seal(
-                            &vk.catalog,
-                            &encode(&meta)?,
-                            &super::keys::ad(b"environment", &sc.team, sc.epoch, &[&id]),
-                        )?,
-                    );
+                    new.envs.insert(id, seal_env(&id, &meta)?);
                 }
             }
             Forgery::DropEnvUnnamed(project, env) => {
@@ -95,14 +96,7 @@ impl Vault {
                     name: env.to_string(),
                     created: now(),
                 };
-                new.envs.insert(
-                    id,
-                    super::keys::seal(
-                        &vk.catalog,
-                        &encode(&meta)?,
-                        &super::keys::ad(b"environment", &sc.team, sc.epoch, &[&id]),
-                    )?,
-                );
+                new.envs.insert(id, seal_env(&id, &meta)?);
             }
             Forgery::RestoreMembers(rows, _) => {
                 new.members = rows.members.clone();
