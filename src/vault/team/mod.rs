@@ -772,7 +772,10 @@ impl Vault {
         }
         let held = Held::from_sidecar(sc)?;
         let vk = &held.vk;
-        let mut client = server::connect(&sc.url)?;
+        // The connection this command's sync opened, if any (not a second handshake);
+        // given back after the write for the command's audit entry.
+        let linked = self.team_linked();
+        let mut client = self.team_client(sc)?;
         let before = self.verify_before_lock(&mut client, sc, &held)?;
         #[cfg(feature = "test-support")]
         if let Some(hook) = BEFORE_LOCK.lock().ok().and_then(|mut h| h.take()) {
@@ -909,6 +912,9 @@ impl Vault {
         }
         server::apply(&mut tx, &sc.team, &small, &edit.rows, Some(next))?;
         tx.commit().map_err(server::db_error)?;
+        if linked {
+            self.team_audit_keep(client);
+        }
         // The other members' commits reach the replica after the lock is released (it
         // serialises every writer of the team); if that fails, the next sync rebuilds.
         let applied = match &other {

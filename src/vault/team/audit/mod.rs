@@ -395,7 +395,7 @@ impl Vault {
     /// After a sync: keeps its connection for this command's entries, and sends what
     /// was recorded while the server could not be reached.
     pub(super) fn team_audit_link(&self, sc: &Sidecar, client: server::Conn) {
-        *self.team_link.0.borrow_mut() = Some(client);
+        self.team_audit_keep(client);
         let Ok(_lock) = outbox::lock(&self.path) else {
             return;
         };
@@ -414,8 +414,18 @@ impl Vault {
         let _ = self.outbox_save(&ob);
     }
 
+    /// The kept connection back, after a write took it.
+    pub(in crate::vault::team) fn team_audit_keep(&self, client: server::Conn) {
+        *self.team_link.0.borrow_mut() = Some(client);
+    }
+
+    /// Whether this command keeps a connection for its entries (it reached the server).
+    pub(in crate::vault::team) fn team_linked(&self) -> bool {
+        self.team_link.0.borrow().is_some()
+    }
+
     /// The kept connection, or a new one.
-    fn team_client(&self, sc: &Sidecar) -> Result<server::Conn> {
+    pub(in crate::vault::team) fn team_client(&self, sc: &Sidecar) -> Result<server::Conn> {
         match self.team_link.0.borrow_mut().take() {
             Some(c) => Ok(c),
             None => server::connect(&sc.url),
