@@ -16,6 +16,7 @@
 //! this replica has seen a signed one; after that an unsigned head is tampering.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 
 use orion::KP;
 use orion::signer::{Seed, Signature, SigningKeyPair, VerifyingKey};
@@ -187,7 +188,7 @@ pub fn join_anchors(
             break;
         };
         if verify(
-            &key_of(&by_id, by_record, rows)?,
+            &*key_of(&by_id, by_record, rows)?,
             &grant_message(team, &id, record)?,
             GRANT_CONTEXT,
             grant,
@@ -282,7 +283,7 @@ pub fn check_head(
         return Err(tampered("a change signed by a reader"));
     }
     verify(
-        &key_of(&writer, writer_record, rows)?,
+        &*key_of(&writer, writer_record, rows)?,
         &head_message(&commit, &members)?,
         HEAD_CONTEXT,
         &signature,
@@ -298,7 +299,7 @@ pub fn check_head(
         return Err(tampered("a member list not signed by an admin"));
     }
     verify(
-        &key_of(&members.by, record_of(&members.by)?, rows)?,
+        &*key_of(&members.by, record_of(&members.by)?, rows)?,
         &members_message(vk, team, epoch, members.version, rows)?,
         MEMBERS_CONTEXT,
         &members.signature,
@@ -340,7 +341,7 @@ fn valid_admins(
                 continue;
             };
             if verify(
-                &key_of(by, appointer, rows)?,
+                &*key_of(by, appointer, rows)?,
                 &grant_message(team, id, record)?,
                 GRANT_CONTEXT,
                 grant,
@@ -404,7 +405,7 @@ fn verify(key: &VerifyingKey, message: &[u8], context: &[u8], signature: &[u8]) 
 }
 
 /// A member's uploaded verifying key, if it is the one their record names.
-fn key_of(id: &MemberId, record: &MemberRecord, rows: &Rows) -> Result<VerifyingKey> {
+fn key_of(id: &MemberId, record: &MemberRecord, rows: &Rows) -> Result<Arc<VerifyingKey>> {
     let hash = record
         .signing()
         .ok_or_else(|| tampered("a signature by a member who has no signing key"))?;
@@ -417,7 +418,37 @@ fn key_of(id: &MemberId, record: &MemberRecord, rows: &Rows) -> Result<Verifying
             "a signer's verifying key is not the one an admin added",
         ));
     }
-    VerifyingKey::try_from(&bytes[..]).map_err(|_| tampered("a signer's verifying key"))
+    parsed(hash, bytes)
+}
+
+/// Verifying keys parsed in this process, by the hash of their bytes: parsing one
+/// expands its matrix (about as long as a check), and a replica checks the same few
+/// members' signatures again and again (a sync's commits, the check before a write,
+/// its own head). A parsed key is a function of its bytes alone.
+static PARSED: Mutex<Vec<(KeyHash, Arc<VerifyingKey>)>> = Mutex::new(Vec::new());
+
+/// How many parsed keys are kept (the oldest goes first).
+const PARSED_MAX: usize = 64;
+
+/// `bytes` parsed, or the key parsed before from bytes of this hash (`key_hash(bytes)`,
+/// checked by the caller).
+fn parsed(hash: &KeyHash, bytes: &[u8]) -> Result<Arc<VerifyingKey>> {
+    let known = PARSED
+        .lock()
+        .ok()
+        .and_then(|keys| keys.iter().find(|(h, _)| h == hash).map(|(_, k)| k.clone()));
+    if let Some(key) = known {
+        return Ok(key);
+    }
+    let key =
+        Arc::new(VerifyingKey::try_from(bytes).map_err(|_| tampered("a signer's verifying key"))?);
+    if let Ok(mut keys) = PARSED.lock() {
+        if keys.len() >= PARSED_MAX {
+            keys.remove(0);
+        }
+        keys.push((*hash, key.clone()));
+    }
+    Ok(key)
 }
 
 /// The one call that signs a sealed commit (`log::seal_commit`'s record), when this
@@ -523,7 +554,7 @@ pub fn check_commits(
                 ..
             }) => {
                 verify(
-                    &key_of(&body.writer, writer, rows)?,
+                    &*key_of(&body.writer, writer, rows)?,
                     &head_message(&commit, &seal)?,
                     HEAD_CONTEXT,
                     &signature,
@@ -703,5 +734,26 @@ mod tests {
             key_hash(&vk).unwrap(),
             key_hash(&verifying_key(&seed_of(&[2; 32]).unwrap()).unwrap()).unwrap()
         );
+    }
+
+    #[test]
+    fn a_parsed_key_kept_for_later_checks_only_what_its_own_key_signed() {
+        let (a, b) = (seed_of(&[3; 32]).unwrap(), seed_of(&[4; 32]).unwrap());
+        let (a_bytes, b_bytes) = (verifying_key(&a).unwrap(), verifying_key(&b).unwrap());
+        let (a_hash, b_hash) = (key_hash(&a_bytes).unwrap(), key_hash(&b_bytes).unwrap());
+        let signed = pair(&a)
+            .unwrap()
+            .sign(b"a commit", HEAD_CONTEXT)
+            .unwrap()
+            .as_ref()
+            .to_vec();
+        for _ in 0..2 {
+            // The second time from what the first kept.
+            let a_key = parsed(&a_hash, &a_bytes).unwrap();
+            assert!(verify(&a_key, b"a commit", HEAD_CONTEXT, &signed).is_ok());
+            assert!(verify(&a_key, b"another commit", HEAD_CONTEXT, &signed).is_err());
+            let b_key = parsed(&b_hash, &b_bytes).unwrap();
+            assert!(verify(&b_key, b"a commit", HEAD_CONTEXT, &signed).is_err());
+        }
     }
 }
