@@ -277,10 +277,11 @@ pub fn without_password(text: &str) -> String {
 
 /// The command a new member runs to join, as the admin sends it: the server without
 /// the admin's password (the newcomer logs in with their own), quoted for a shell when
-/// the string holds `?`, `&`, spaces or quotes.
+/// the string holds `?`, `&`, spaces, quotes or the brackets of an IPv6 address (zsh
+/// would take them for a glob and refuse the line: "no matches found").
 pub fn join_command(text: &str, token: &str) -> String {
     let server = without_password(text);
-    let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-[]".contains(c);
+    let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
     let server = if server.chars().all(plain) {
         server
     } else {
@@ -580,6 +581,10 @@ mod tests {
         assert_eq!(
             join_command("host=db user=o'neil password=pw", "T"),
             "tresor remote join 'host=db user=o'\\''neil' --token T"
+        );
+        assert_eq!(
+            join_command("postgres://u:pw@[::1]:5432/x", "T"),
+            "tresor remote join 'postgres://u@[::1]:5432/x' --token T"
         );
     }
 
