@@ -798,3 +798,37 @@ fn a_join_token_pins_the_head_its_admin_saw_and_older_tokens_still_join() {
         b"written-later"
     );
 }
+
+/// Review 5: a `tresor-join2:` token pins the head its admin saw, but not the admin's
+/// signing key: the joiner takes its first trusted admins (`join_anchors`) and every
+/// writer's record (`check_commits`) from the member list at the *server's* head. ci-prod,
+/// a reader (it holds the vault key and a signing key) with write access to the
+/// database, seals alice's record again naming ci-prod's own verifying key (alice's
+/// X25519 key, id and role unchanged), uploads that key under alice's id, and writes one
+/// commit after the token's head claimed by alice, signed with ci-prod's key and the
+/// member list sealed with it too, deleting development's secrets. Alice refuses it (she
+/// knows her own key); dave, joining with the token alice printed before, anchors on
+/// "alice" with ci-prod's key and accepts a history in which alice deleted development
+/// (and from then on trusts ci-prod's key as alice's).
+#[test]
+fn a_joining_member_refuses_an_inviter_record_sealed_again_with_another_signing_key() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let ci = join(&alice, &db, "ci-prod", "reader", &["production"]);
+    let dave = Member::new();
+    let token = member::invite(&alice, &dave, "dave", "reader", &[]);
+    ci.open()
+        .test_team_forge_as_inviter("default", "development")
+        .expect("the database takes the forged commit");
+    let alice_sync = alice.run(&["remote", "sync"], None);
+    assert_ne!(alice_sync.code, 0, "alice accepted the forged commit");
+    let joined = dave.run(&["remote", "join", &db.url, "--token", &token], None);
+    if joined.code == 0 {
+        let read = dave.run(&["-e", "development", "get", "DATABASE_URL"], None);
+        assert_eq!(
+            read.stdout, b"postgres://dev-value-4711",
+            "dave joined a history in which a reader, signing as alice, deleted development: {}",
+            read.stderr
+        );
+    }
+}

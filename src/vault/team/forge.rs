@@ -333,3 +333,100 @@ impl Vault {
         tx.commit().map_err(server::db_error)
     }
 }
+
+impl Vault {
+    /// Review 5: what a member holding the vault key (any role) with write access to the
+    /// database can show a member who joins with a `tresor-join2:` token, after the
+    /// token's head: the inviting admin's member record sealed again naming *this*
+    /// member's verifying key (same X25519 key, role and id), this member's verifying
+    /// key uploaded under the admin's id, and a commit claimed by the admin, signed with
+    /// this member's key and with the member list sealed by "the admin" (this key), that
+    /// deletes `project`/`env`'s secrets. Replicas that know the admin's real key refuse
+    /// it; the joiner's anchors come from the head's list.
+    pub fn test_team_forge_as_inviter(&self, project: &str, env: &str) -> Result<()> {
+        let sc = self.team_required()?;
+        let held = Held::from_sidecar(&sc)?;
+        let vk = &held.vk;
+        let team = sc.team;
+        let seed = sc.signing_seed.ok_or(VaultError::Crypto)?;
+        let kp = signing::pair(&seed)?;
+        let my_key = signing::verifying_key(&seed)?;
+        let my_hash = signing::key_hash(&my_key)?;
+        let mut client = server::connect(&sc.url)?;
+        let mut tx = client.transaction().map_err(server::db_error)?;
+        let (version, prev) =
+            server::lock_head(&mut tx, &team)?.ok_or_else(|| VaultError::team("no team vault"))?;
+        let old = server::small_rows(&mut tx, &team, false)?;
+        let (admin, record) = old
+            .members
+            .iter()
+            .find_map(|(id, sealed)| {
+                let r = open_member(vk, &team, sc.epoch, id, sealed).ok()?;
+                (r.role() == Role::Admin && *id != sc.member).then_some((*id, r))
+            })
+            .ok_or_else(|| VaultError::team("no admin"))?;
+        let (added, added_by) = record.added();
+        let forged = MemberRecord::V2 {
+            name: record.name().into(),
+            public: *record.public(),
+            signing: my_hash,
+            role: Role::Admin,
+            envs: record.envs().clone(),
+            added,
+            added_by: *added_by,
+            grant: record.grant().cloned(),
+        };
+        let mut new = old.clone();
+        new.members.insert(
+            admin,
+            super::keys::seal(
+                &vk.members,
+                &encode(&forged)?,
+                &super::keys::ad(b"member", &team, sc.epoch, &[&admin]),
+            )?,
+        );
+        tx.execute(
+            "UPDATE tresor_signing_keys SET key = $3 WHERE vault = $1 AND member = $2",
+            &[&&team[..], &&admin[..], &my_key],
+        )
+        .map_err(server::db_error)?;
+        let env_id = vk.env_id(project, env)?;
+        let deletes: Vec<_> = server::secret_ids(&mut tx, &team, &env_id)?
+            .into_iter()
+            .map(|id| (env_id, id))
+            .collect();
+        let next = version + 1;
+        let mut changes = log::small_changes(vk, &old, &new)?;
+        for k in &deletes {
+            changes.push((Place::Secret(k.0, k.1), None));
+        }
+        server::apply(&mut tx, &team, &old, &new, Some(next))?;
+        server::write_secrets(&mut tx, &team, next, &deletes, &BTreeMap::new())?;
+        let body = CommitBody {
+            team,
+            epoch: sc.epoch,
+            version: next,
+            prev: head_hash(&prev)?,
+            time: now(),
+            writer: admin,
+            base: false,
+            changes,
+            small_root: new.small_root(&vk.root)?,
+            secrets: server::secret_count(&mut tx, &team)?,
+        };
+        let (record, changes) = log::seal_commit(vk, &body)?;
+        let HeadRecord::V2 { commit, mac } = decode(&record, "team commit")? else {
+            return Err(VaultError::Crypto);
+        };
+        let message = signing::members_message(vk, &team, sc.epoch, next, &new)?;
+        let members = MembersSeal {
+            version: next,
+            by: admin,
+            signature: kp.sign(&message, MEMBERS_CONTEXT)?.as_ref().to_vec(),
+        };
+        let record = signing::signed_record(&kp, commit, mac, members)?;
+        server::insert_commit(&mut tx, &team, next, false, (&record, &changes))?;
+        server::set_head(&mut tx, &team, version, &record)?;
+        tx.commit().map_err(server::db_error)
+    }
+}
