@@ -53,3 +53,38 @@ fn a_write_after_the_server_closed_the_kept_connection_opens_a_new_one() {
     );
     assert_eq!(alice.get("development", "AFTER_A_RESTART"), b"b");
 }
+
+/// Review 5, item 2: `record_made_wraps` records the wrap of a key this admin made only
+/// when the admin has a wrap of it, and `env_rows` wraps a new key only to members who
+/// read every environment. An admin limited to production (`--only-env`) who makes qa
+/// keeps qa's key with no wrap recorded (follow_wraps never records one either: there
+/// is none). When another admin removes qa and makes it again with a secret, the limited
+/// admin's next sync rebuilds qa with the old key: the row does not open and the replica
+/// is told the database was tampered with, on every sync from then on.
+#[test]
+fn an_admin_limited_to_some_environments_who_made_one_follows_it_being_made_again() {
+    let db = pg::database();
+    let alice = member::team_of_alice(&db.url, Member::new());
+    let carol = member::join(
+        &alice,
+        &db.url,
+        Member::new(),
+        "carol",
+        "admin",
+        &["production"],
+    );
+    carol.ok(&["env", "add", "qa"], None);
+    alice.ok(&["remote", "sync"], None);
+    alice.ok(&["env", "rm", "qa", "--yes"], None);
+    alice.ok(&["env", "add", "qa"], None);
+    alice.ok(&["-e", "qa", "add", "IN_NEW_QA"], Some(b"new"));
+    let sync = carol.run(&["remote", "sync"], None);
+    let read = carol.run(&["-e", "production", "get", "STRIPE_LIVE_KEY"], None);
+    assert_eq!(
+        (sync.code, read.stdout.as_slice()),
+        (0, &b"sk_live_prod_value_0815"[..]),
+        "carol's replica is blocked by qa's old key (sync: {}; get: {})",
+        sync.stderr,
+        read.stderr
+    );
+}
