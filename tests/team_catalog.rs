@@ -176,3 +176,40 @@ fn removing_an_environment_that_just_gained_a_secret_elsewhere_is_a_conflict() {
     bob.ok(&["remote", "sync"], None);
     assert!(!env_names(&bob, "default").contains(&"qa".to_string()));
 }
+
+/// Review 5: an admin limited to production (`--only-env`) who makes qa is not wrapped
+/// its key (a new environment's key goes to the members who read every environment), so
+/// it is told it cannot read qa and keeps no key of it. It used to keep the key with no
+/// wrap recorded: when another admin removed qa and made it again with a secret, the
+/// limited admin's every sync rebuilt qa with the old key and reported tampering.
+#[test]
+fn an_admin_limited_to_some_environments_who_made_one_follows_it_being_made_again() {
+    let db = pg::database();
+    let alice = team_of_alice(&db.url, Member::new());
+    let carol = join(
+        &alice,
+        &db.url,
+        Member::new(),
+        "carol",
+        "admin",
+        &["production"],
+    );
+    let made = carol.ok(&["env", "add", "qa"], None);
+    assert!(made.stderr.contains("you cannot read"), "{}", made.stderr);
+    // Its key went to the members who read every environment, not to carol.
+    let err = carol.err(&["-e", "qa", "add", "BY_CAROL"], Some(b"c"));
+    assert!(err.contains("you have no access to default/qa"), "{err}");
+    alice.ok(&["remote", "sync"], None);
+    alice.ok(&["env", "rm", "qa", "--yes"], None);
+    alice.ok(&["env", "add", "qa"], None);
+    alice.ok(&["-e", "qa", "add", "IN_NEW_QA"], Some(b"new"));
+    let sync = carol.run(&["remote", "sync"], None);
+    let read = carol.run(&["-e", "production", "get", "STRIPE_LIVE_KEY"], None);
+    assert_eq!(
+        (sync.code, read.stdout.as_slice()),
+        (0, &b"sk_live_prod_value_0815"[..]),
+        "carol's replica is blocked by qa's old key (sync: {}; get: {})",
+        sync.stderr,
+        read.stderr
+    );
+}

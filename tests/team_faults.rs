@@ -3,6 +3,7 @@
 //! fails clearly and loses nothing, reads go on from the replica saying how old it is,
 //! and after a restart the next write and sync work; a large import cut off by the
 //! server's death is on the server whole or not at all, and the replicas agree with it.
+//! A session the server ended under a long-lived handle (the TUI's) is replaced.
 
 mod common;
 #[path = "common/team_member.rs"]
@@ -144,4 +145,47 @@ fn a_server_killed_during_a_large_import_keeps_all_or_nothing() {
     // And the team goes on.
     bob.ok(&["add", "NEXT"], Some(b"n"));
     assert_eq!(alice.get("development", "NEXT"), b"n");
+}
+
+/// Review 5: `team_write` takes the connection kept in `Vault::team_link` by the
+/// last sync, however old, without the five-second limit and the `is_closed` check that
+/// `server::connect` applies to idle connections. A vault handle that lives on (the TUI
+/// keeps one for the whole session) syncs, the server closes that session meanwhile (a
+/// restart, `idle_session_timeout`, a pooler or a firewall dropping idle connections),
+/// and the member's next change fails ("nothing was written", the replica rebuilt)
+/// where the build before opened a new connection. Here the session is ended with
+/// `pg_terminate_backend`.
+#[test]
+fn a_write_after_the_server_closed_the_kept_connection_opens_a_new_one() {
+    let db = pg::database();
+    let alice = team_of_alice(&db.url, Member::new());
+    let bob = join(&alice, &db.url, Member::new(), "bob", "writer", &[]);
+    let bob_lib = bob.open();
+    assert!(bob_lib.team_sync().unwrap().is_some());
+    let ended: Vec<postgres::Row> = db
+        .client()
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .unwrap();
+    assert!(!ended.is_empty(), "the kept session was there to end");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let write = bob_lib.add(
+        "default",
+        "development",
+        tresor::vault::NewSecret {
+            key: "AFTER_A_RESTART".into(),
+            value: b"b".to_vec().into(),
+            description: String::new(),
+            kind: None,
+        },
+    );
+    assert!(
+        write.is_ok(),
+        "a write on a live server fails because the kept connection was closed: {:?}",
+        write.err().map(|e| e.to_string())
+    );
+    assert_eq!(alice.get("development", "AFTER_A_RESTART"), b"b");
 }

@@ -81,6 +81,11 @@ pub fn run(global: &Global, command: EnvCommand) -> CliResult {
             let id = super::team::identity_for_catalog(global, &vault, true)?;
             vault.add_env_as(id.as_ref(), &global.project, &name)?;
             note(&format!("added environment {}/{name}", global.project));
+            if !vault.team_holds_key(&global.project, &name)? {
+                note(
+                    "its key went to the members who read every environment: you are limited to some (--only-env), so you cannot read or change its secrets",
+                );
+            }
             Ok(())
         }
         EnvCommand::Set { name, rotate_days } => {

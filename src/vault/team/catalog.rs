@@ -133,6 +133,17 @@ impl Vault {
         Ok(guard)
     }
 
+    /// Whether this replica holds the key of an environment of its team vault (always,
+    /// for a local vault). An admin limited with `--only-env` who makes one does not: its
+    /// key goes to the members who read every environment.
+    pub fn team_holds_key(&self, project: &str, env: &str) -> Result<bool> {
+        let Some(sc) = self.team_load()? else {
+            return Ok(true);
+        };
+        let id = Held::from_sidecar(&sc)?.vk.env_id(project, env)?;
+        Ok(sc.env_keys.iter().any(|(held, _)| *held == id))
+    }
+
     /// Whether adding a project or an environment here needs this machine's identity
     /// (a team replica of which this member is an admin). A member who may not add one
     /// is told why, in the words the change itself would get, before typing a name.
@@ -191,13 +202,12 @@ impl Vault {
                 }
                 Ok(())
             })?;
-            // The new keys are on the server, wrapped to this member too: kept here so
-            // the next sync can read them (`remote sync` would fetch them otherwise).
-            sc.env_keys.retain(|(id, _)| !gone.contains(id));
-            sc.key_wraps
-                .retain(|(id, _)| !gone.contains(id) && !made.iter().any(|(m, _)| m == id));
-            sc.env_keys.extend(made);
-            signing::record_made_wraps(&mut sc);
+            // The new keys this member is wrapped are kept here, so the next sync can
+            // read them (`remote sync` would fetch them otherwise).
+            let replaced = |id: &EnvId| gone.contains(id) || made.iter().any(|(m, _)| m == id);
+            sc.env_keys.retain(|(id, _)| !replaced(id));
+            sc.key_wraps.retain(|(id, _)| !replaced(id));
+            signing::keep_made_keys(&mut sc, made);
             self.team_save(&sc)
         })();
         if result.is_err() {

@@ -43,7 +43,7 @@ use self::log::{CommitBody, Place};
 use self::records::{Head, HeadRecord, MemberRecord, Role, Rows, SealedSecret, Wrap, head_hash};
 use self::server::Snapshot;
 use self::sidecar::Sidecar;
-use self::signing::{KeyHash, Seen};
+use self::signing::{Inviter, KeyHash, Seen};
 use super::crypto::{self, Key32};
 use super::error::{Result, VaultError};
 use super::integrity;
@@ -51,9 +51,10 @@ use super::records::{EnvMeta, SecretMeta, decode, encode};
 use super::storage::Table;
 use super::{SecretValue, Vault, now};
 
-/// A join token: vault id, member id, the inviter's public key, and the head the
-/// inviter saw after adding the member (version, hash), so the joining replica checks
-/// the log it reads follows that head. `tresor-join1:` tokens (earlier builds) lack the
+/// A join token: vault id, member id, the inviter's public key and the hash of the
+/// signing key their record names, and the head the inviter saw after adding the member
+/// (version, hash), so the joining replica trusts that admin only with that key and
+/// checks the log it reads follows that head. `tresor-join1:` tokens (earlier builds) lack the
 /// head and are still taken.
 const JOIN_PREFIX: &str = "tresor-join2:";
 const JOIN_PREFIX_V1: &str = "tresor-join1:";
@@ -775,8 +776,16 @@ impl Vault {
         // The connection this command's sync opened, if any (not a second handshake);
         // given back after the write for the command's audit entry.
         let linked = self.team_linked();
-        let mut client = self.team_client(sc)?;
-        let before = self.verify_before_lock(&mut client, sc, &held)?;
+        let (mut client, kept) = self.team_client(sc)?;
+        let before = match self.verify_before_lock(&mut client, sc, &held) {
+            // The server may have ended the kept session: once more on a new one (this
+            // part only reads).
+            Err(_) if kept => {
+                std::mem::replace(&mut client, server::connect(&sc.url)?).discard();
+                self.verify_before_lock(&mut client, sc, &held)?
+            }
+            other => other?,
+        };
         #[cfg(feature = "test-support")]
         if let Some(hook) = BEFORE_LOCK.lock().ok().and_then(|mut h| h.take()) {
             hook();
@@ -1123,6 +1132,8 @@ impl Vault {
         }
         let member: MemberId = crypto::random_bytes()?;
         self.ensure_signing_key(&mut sc, identity)?;
+        // The signing key this admin's record names, which the token pins.
+        let mut my_signing: Option<KeyHash> = None;
         self.team_write(&mut sc, |sc, held, edit| {
             let rows = &mut edit.rows;
             let mut mine = None;
@@ -1141,6 +1152,7 @@ impl Vault {
                 }
                 if *id == sc.member {
                     mine = Some(pk);
+                    my_signing = record.signing().copied();
                 }
             }
             if mine != Some(identity.public) {
@@ -1209,10 +1221,11 @@ impl Vault {
         })?;
         self.audit("member add", "", "", name);
         Ok(format!(
-            "{JOIN_PREFIX}{}{}{}{}{}",
+            "{JOIN_PREFIX}{}{}{}{}{}{}",
             hex(&sc.team),
             hex(&member),
             hex(&identity.public),
+            hex(&my_signing.unwrap_or([0; 32])),
             hex(&sc.seen_version.to_be_bytes()),
             hex(&sc.seen_hash)
         ))
@@ -1234,7 +1247,7 @@ impl Vault {
         };
         let token = token.trim();
         let (hex_part, len) = match token.strip_prefix(JOIN_PREFIX) {
-            Some(rest) => (rest, 16 + 16 + 32 + 8 + 32),
+            Some(rest) => (rest, 16 + 16 + 32 + 32 + 8 + 32),
             None => (
                 token.strip_prefix(JOIN_PREFIX_V1).ok_or_else(bad_token)?,
                 16 + 16 + 32,
@@ -1246,17 +1259,24 @@ impl Vault {
         }
         let team: TeamId = bytes[..16].try_into().map_err(|_| bad_token())?;
         let member: MemberId = bytes[16..32].try_into().map_err(|_| bad_token())?;
-        let inviter: PublicKeyBytes = bytes[32..64].try_into().map_err(|_| bad_token())?;
-        // The head the inviter saw: the log must follow it, and what comes after it is
-        // checked as any replica checks what it has not seen (signed, if the vault is).
-        let invited_at = match bytes.get(64..) {
-            Some(head) if head.len() == 8 + 32 => {
-                let version = u64::from_be_bytes(head[..8].try_into().map_err(|_| bad_token())?);
-                let hash: [u8; 32] = head[8..].try_into().map_err(|_| bad_token())?;
-                Some(((version, hash), Seen::default()))
+        let public: PublicKeyBytes = bytes[32..64].try_into().map_err(|_| bad_token())?;
+        // The inviter's signing key (all zeros: an admin who does not sign), so a record
+        // of theirs sealed again with another key is not trusted; and the head they saw:
+        // the log must follow it, and what comes after it is checked as any replica
+        // checks what it has not seen (signed, if the vault is).
+        let (signing, invited_at) = match bytes.get(64..) {
+            Some(rest) if rest.len() == 32 + 8 + 32 => {
+                let signing: KeyHash = rest[..32].try_into().map_err(|_| bad_token())?;
+                let version = u64::from_be_bytes(rest[32..40].try_into().map_err(|_| bad_token())?);
+                let hash: [u8; 32] = rest[40..].try_into().map_err(|_| bad_token())?;
+                (
+                    Some(signing).filter(|h| *h != [0; 32]),
+                    Some(((version, hash), Seen::default())),
+                )
             }
-            _ => None,
+            _ => (None, None),
         };
+        let inviter = Inviter { public, signing };
         let mut client = server::connect(url)?;
         let snap = server::load_snapshot(&mut client, &team)?.ok_or_else(|| {
             VaultError::team("no such team vault on this server (check the URL and the token)")
@@ -1333,7 +1353,7 @@ fn adopt(
     member: MemberId,
     snap: &Snapshot,
     identity: &Identity,
-    inviter: Option<PublicKeyBytes>,
+    inviter: Option<Inviter>,
     seen: Option<((u64, [u8; 32]), Seen)>,
 ) -> Result<Sidecar> {
     let (version, head, rows) = (snap.version, &snap.head, &snap.rows);
@@ -1350,10 +1370,13 @@ fn adopt(
         .wraps
         .get(&(member, keys::VAULT_SCOPE.to_vec()))
         .ok_or_else(not_for_you)?;
-    if inviter.is_some_and(|i| i != vault_wrap.wrapper) {
+    if inviter
+        .as_ref()
+        .is_some_and(|i| i.public != vault_wrap.wrapper)
+    {
         return Err(not_for_you());
     }
-    let pinned = inviter.is_some();
+    let pinned = inviter;
     let inviter = vault_wrap.wrapper;
     let epoch = vault_wrap.epoch;
     let vk_raw = keys::unwrap(
@@ -1366,9 +1389,11 @@ fn adopt(
     .map_err(|_| not_for_you())?;
     let vk = VaultKey::derive(vk_raw.clone(), &team)?;
     let mut signed = signed;
-    if pinned && signed.admins.is_empty() {
+    if let Some(pinned) = &pinned
+        && signed.admins.is_empty()
+    {
         // Joining: the admin the token names (and who appointed them) is trusted first.
-        signed.admins = signing::join_anchors(&vk, &team, epoch, rows, &inviter)?;
+        signed.admins = signing::join_anchors(&vk, &team, epoch, rows, pinned)?;
         // An inviter who signs: this vault's changes are signed, unsigned ones are forged.
         signed.signed = !signed.admins.is_empty();
     }

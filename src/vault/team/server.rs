@@ -65,7 +65,7 @@ pub fn connect(url: &str) -> Result<Conn> {
 }
 
 /// How long an idle connection is kept for the next `connect`.
-const REUSE_FOR: Duration = Duration::from_secs(5);
+pub const REUSE_FOR: Duration = Duration::from_secs(5);
 
 /// How many idle connections are kept (threads of one process writing at once, as the
 /// concurrent writers' benchmark does, each keep theirs).

@@ -133,36 +133,48 @@ pub fn follow_wraps(sc: &mut Sidecar, vk: &VaultKey, rows: &Rows) -> Result<()> 
     Ok(())
 }
 
-/// Records the wrap of each key this member made itself (`env add`), from the rows of
-/// the head it just wrote (`observe` ran before the key was kept): without it the next
+/// Keeps the keys this member just made (`env add`) with the wrap of each from the
+/// head it wrote (`observe` ran before they were kept): without that record the next
 /// sync would trust whatever wrap is there then, and keep the old key of an environment
-/// another admin made again meanwhile.
-pub fn record_made_wraps(sc: &mut Sidecar) {
+/// another admin made again meanwhile. A key wrapped to others only (an admin limited
+/// with `--only-env` makes an environment; its key goes to the members who read every
+/// environment) is not kept: this member is not granted it.
+pub fn keep_made_keys(sc: &mut Sidecar, made: Vec<(EnvId, [u8; KEY_LEN])>) {
     let Some((_, seen)) = &sc.small_seen else {
+        // A head of before the commit log (not one this build writes): kept unrecorded.
+        sc.env_keys.extend(made);
         return;
     };
-    let member = sc.member;
-    let found: Vec<(EnvId, RowHash)> = sc
-        .env_keys
-        .iter()
-        .filter(|(env, _)| !sc.key_wraps.iter().any(|(e, _)| e == env))
-        .filter_map(|(env, _)| {
-            seen.get(&Place::Wrap(member, env.to_vec()))
-                .map(|h| (*env, *h))
-        })
-        .collect();
-    sc.key_wraps.extend(found);
+    let mut kept = Vec::new();
+    let mut wraps = Vec::new();
+    for (env, key) in made {
+        if let Some(wrap) = seen.get(&Place::Wrap(sc.member, env.to_vec())) {
+            wraps.push((env, *wrap));
+            kept.push((env, key));
+        }
+    }
+    sc.key_wraps.extend(wraps);
+    sc.env_keys.extend(kept);
 }
 
-/// The admins a joining replica trusts first: the admin whose X25519 key the token
-/// pins, and the admins who appointed them, up to the first (each appointment checked
+/// The admin a join token names: their X25519 key, and (tokens of this build) the hash
+/// of the signing key their record named when they issued it.
+#[derive(Debug, Clone)]
+pub struct Inviter {
+    pub public: PublicKeyBytes,
+    pub signing: Option<KeyHash>,
+}
+
+/// The admins a joining replica trusts first: the admin whose X25519 key (and signing
+/// key, when the token names it: a record of theirs sealed again by someone holding the
+/// vault key with another signing key is refused) the token pins, and the admins who appointed them, up to the first (each appointment checked
 /// against the appointer's key). Admins they appointed are then trusted as usual.
 pub fn join_anchors(
     vk: &VaultKey,
     team: &TeamId,
     epoch: u64,
     rows: &Rows,
-    inviter: &PublicKeyBytes,
+    inviter: &Inviter,
 ) -> Result<Vec<(MemberId, KeyHash)>> {
     let records = open_all(vk, team, epoch, rows)?;
     let admin = |id: &MemberId| {
@@ -171,10 +183,22 @@ pub fn join_anchors(
             .filter(|r| r.role() == Role::Admin)
             .and_then(|r| r.signing().map(|h| (*id, *h, r)))
     };
+    let named = |r: &MemberRecord| {
+        r.public() == &inviter.public
+            && inviter
+                .signing
+                .as_ref()
+                .is_none_or(|pinned| r.signing() == Some(pinned))
+    };
     let mut next = records
         .iter()
-        .find(|(_, r)| r.public() == inviter)
+        .find(|(_, r)| named(r))
         .and_then(|(id, _)| admin(id));
+    if next.is_none() && inviter.signing.is_some() {
+        return Err(tampered(
+            "the admin who issued the token is not in the member list with the signing key the token names",
+        ));
+    }
     let mut out: Vec<(MemberId, KeyHash)> = Vec::new();
     while let Some((id, hash, record)) = next.take() {
         if out.iter().any(|(known, _)| *known == id) {

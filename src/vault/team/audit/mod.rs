@@ -29,6 +29,7 @@ mod outbox;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use postgres::error::SqlState;
 use postgres::{Client, GenericClient};
@@ -51,9 +52,10 @@ const TABLE: &str = "CREATE TABLE IF NOT EXISTS tresor_audit (
     vault bytea NOT NULL, member bytea NOT NULL, seq bigint NOT NULL, epoch bigint NOT NULL,
     entry bytea NOT NULL, PRIMARY KEY (vault, member, seq))";
 
-/// The connection a sync kept for this command's audit entries (see the module notes).
+/// The connection a sync kept for this command's audit entries (see the module notes),
+/// and when it was kept.
 #[derive(Default)]
-pub struct Link(RefCell<Option<server::Conn>>);
+pub struct Link(RefCell<Option<(Instant, server::Conn)>>);
 
 /// One entry as stored on the server, sealed. postcard is positional: a new field means
 /// a new variant.
@@ -380,13 +382,13 @@ impl Vault {
 
     fn send_pending(&self, sc: &Sidecar, ob: &mut Outbox) {
         let mut link = self.team_link.0.borrow_mut();
-        let Some(client) = link.as_mut() else {
+        let Some((_, client)) = link.as_mut() else {
             return;
         };
         if upload(client, sc, ob).is_err() {
             // A dead connection, or one a failed upload may have left inside its
             // transaction: closed, never reused; the entries wait for the next command.
-            if let Some(conn) = link.take() {
+            if let Some((_, conn)) = link.take() {
                 conn.discard();
             }
         }
@@ -416,7 +418,7 @@ impl Vault {
 
     /// The kept connection back, after a write took it.
     pub(in crate::vault::team) fn team_audit_keep(&self, client: server::Conn) {
-        *self.team_link.0.borrow_mut() = Some(client);
+        *self.team_link.0.borrow_mut() = Some((Instant::now(), client));
     }
 
     /// Whether this command keeps a connection for its entries (it reached the server).
@@ -424,18 +426,25 @@ impl Vault {
         self.team_link.0.borrow().is_some()
     }
 
-    /// The kept connection, or a new one.
-    pub(in crate::vault::team) fn team_client(&self, sc: &Sidecar) -> Result<server::Conn> {
+    /// The kept connection while it is fresh (kept as long as an idle one, and not seen
+    /// closed: a long-lived handle, the TUI's, may hold one the server ended since), or
+    /// a new one. `true` with the kept one: a failure on it may be the server having
+    /// ended the session, worth one retry on a new connection.
+    pub(in crate::vault::team) fn team_client(&self, sc: &Sidecar) -> Result<(server::Conn, bool)> {
         match self.team_link.0.borrow_mut().take() {
-            Some(c) => Ok(c),
-            None => server::connect(&sc.url),
+            Some((at, c)) if at.elapsed() < server::REUSE_FOR && !c.is_closed() => Ok((c, true)),
+            Some((_, stale)) => {
+                stale.discard();
+                Ok((server::connect(&sc.url)?, false))
+            }
+            None => Ok((server::connect(&sc.url)?, false)),
         }
     }
 
     /// Every member's entries on the server, verified, oldest first; then what failed.
     pub fn team_audit_log(&self) -> Result<Vec<TeamAuditLine>> {
         let sc = self.team_required()?;
-        let mut client = self.team_client(&sc)?;
+        let (mut client, _) = self.team_client(&sc)?;
         let names = member_names(&mut client, &sc)?;
         let ob = {
             let _lock = outbox::lock(&self.path)?;
@@ -495,7 +504,7 @@ impl Vault {
         entries.sort_by_key(|e: &TeamAuditEntry| e.time_ms);
         let mut out: Vec<TeamAuditLine> = entries.into_iter().map(TeamAuditLine::Ok).collect();
         out.extend(problems);
-        *self.team_link.0.borrow_mut() = Some(client);
+        self.team_audit_keep(client);
         Ok(out)
     }
 
