@@ -137,26 +137,7 @@ fn a_write_rebases_over_another_members_commit_to_other_secrets() {
 
     // The same secret changed by both: the second write is refused, nothing is lost.
     alice.ok(&["edit", "SHARED", "--value-stdin"], Some(b"alice's"));
-    let err = bob_lib
-        .edit(
-            "default",
-            "development",
-            "SHARED",
-            tresor::vault::SecretEdit {
-                value: Some(b"bob's".to_vec().into()),
-                ..Default::default()
-            },
-        )
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("changed by alice"), "{err}");
-    assert!(err.contains("nothing was written"), "{err}");
-    assert_eq!(alice.get("development", "SHARED"), b"alice's");
-    assert_eq!(
-        bob.ok(&["--offline", "get", "SHARED"], None).stdout,
-        b"alice's",
-        "bob's replica was rebuilt from the server"
-    );
+    bobs_edit_of_shared_is_refused(&bob_lib, &bob, &alice);
 }
 
 /// A writer verifies other members' commits before it locks the head row; one that
@@ -206,25 +187,7 @@ fn a_commit_landing_just_before_the_lock_is_rebased_over_or_refuses_the_write() 
     *BEFORE_LOCK.lock().unwrap() = Some(Box::new(move || {
         common::output(meanwhile, Some(b"alice's")).success();
     }));
-    let err = bob_lib
-        .edit(
-            "default",
-            "development",
-            "SHARED",
-            tresor::vault::SecretEdit {
-                value: Some(b"bob's".to_vec().into()),
-                ..Default::default()
-            },
-        )
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("changed by alice"), "{err}");
-    assert!(err.contains("nothing was written"), "{err}");
-    assert_eq!(alice.get("development", "SHARED"), b"alice's");
-    assert_eq!(
-        bob.ok(&["--offline", "get", "SHARED"], None).stdout,
-        b"alice's"
-    );
+    bobs_edit_of_shared_is_refused(&bob_lib, &bob, &alice);
 }
 
 #[test]
@@ -326,4 +289,30 @@ fn verify_finds_an_old_row_edited_in_place() {
     assert_eq!(bob.get("development", "GONE"), b"soon deleted");
     let err = bob.err(&["remote", "sync", "--verify"], None);
     assert!(err.contains("failed verification"), "{err}");
+}
+
+/// Bob's edit of SHARED, which alice changed after bob's replica last saw it: refused,
+/// saying who changed it, nothing written, and bob's replica rebuilt with alice's value.
+#[track_caller]
+fn bobs_edit_of_shared_is_refused(bob_lib: &tresor::vault::Vault, bob: &Member, alice: &Member) {
+    let err = bob_lib
+        .edit(
+            "default",
+            "development",
+            "SHARED",
+            tresor::vault::SecretEdit {
+                value: Some(b"bob's".to_vec().into()),
+                ..Default::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("changed by alice"), "{err}");
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(alice.get("development", "SHARED"), b"alice's");
+    assert_eq!(
+        bob.ok(&["--offline", "get", "SHARED"], None).stdout,
+        b"alice's",
+        "bob's replica was rebuilt from the server"
+    );
 }

@@ -677,6 +677,17 @@ fn a_member_reads_an_environment_made_again_with_its_new_key() {
     );
 }
 
+/// Alice (admin) makes qa; carol (admin) syncs, removes qa and makes it again: a new key.
+fn qa_made_by_alice_and_again_by_carol(db: &pg::Db) -> (Member, Member) {
+    let alice = team_of_alice(db);
+    let carol = join(&alice, db, "carol", "admin", &[]);
+    alice.ok(&["env", "add", "qa"], None);
+    carol.ok(&["remote", "sync"], None);
+    carol.ok(&["env", "rm", "qa", "--yes"], None);
+    carol.ok(&["env", "add", "qa"], None);
+    (alice, carol)
+}
+
 /// Review 4: an admin's own `env add` keeps the new key without recording the wrap it
 /// came from (`team_after_catalog` adds it after `team_write`'s `observe`, and drops its
 /// `key_wraps` entry). If another admin removes the environment and makes it again
@@ -686,12 +697,7 @@ fn a_member_reads_an_environment_made_again_with_its_new_key() {
 #[test]
 fn an_admin_who_made_an_environment_follows_it_being_made_again() {
     let db = pg::database();
-    let alice = team_of_alice(&db);
-    let carol = join(&alice, &db, "carol", "admin", &[]);
-    alice.ok(&["env", "add", "qa"], None);
-    carol.ok(&["remote", "sync"], None);
-    carol.ok(&["env", "rm", "qa", "--yes"], None);
-    carol.ok(&["env", "add", "qa"], None);
+    let (alice, carol) = qa_made_by_alice_and_again_by_carol(&db);
     carol.ok(&["-e", "qa", "add", "IN_NEW_QA"], Some(b"new"));
     let sync = alice.run(&["remote", "sync"], None);
     let again = alice.run(&["remote", "sync"], None);
@@ -708,12 +714,7 @@ fn an_admin_who_made_an_environment_follows_it_being_made_again() {
 #[test]
 fn an_admin_who_made_an_environment_does_not_write_under_its_old_key() {
     let db = pg::database();
-    let alice = team_of_alice(&db);
-    let carol = join(&alice, &db, "carol", "admin", &[]);
-    alice.ok(&["env", "add", "qa"], None);
-    carol.ok(&["remote", "sync"], None);
-    carol.ok(&["env", "rm", "qa", "--yes"], None);
-    carol.ok(&["env", "add", "qa"], None);
+    let (alice, carol) = qa_made_by_alice_and_again_by_carol(&db);
     let _ = alice.run(&["remote", "sync"], None);
     let _ = alice.run(&["remote", "sync"], None);
     let _ = alice.run(&["-e", "qa", "add", "BY_ALICE"], Some(b"a"));
