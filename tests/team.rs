@@ -79,9 +79,20 @@ fn least_privilege_is_cryptographic_and_readers_cannot_write() {
         ci.get("production", "STRIPE_LIVE_KEY"),
         b"sk_live_prod_value_0815"
     );
-    // Development is not in its replica...
+    // Development is not in its replica, and it is told so (not that it is empty)...
     let err = ci.err(&["-e", "development", "get", "DATABASE_URL"], None);
-    assert!(err.contains("no secret `DATABASE_URL`"), "{err}");
+    assert!(
+        err.contains("you have no access to default/development"),
+        "{err}"
+    );
+    let err = ci.err(&["-e", "development", "list"], None);
+    assert!(
+        err.contains("you have no access to default/development"),
+        "{err}"
+    );
+    let envs = ci.ok(&["env", "list"], None).text();
+    assert!(envs.contains("development\tno access\n"), "{envs}");
+    assert!(envs.contains("production\t1 secret\n"), "{envs}");
     // ...and the database holds no key of development's for it: only the vault key and
     // production's key are wrapped to it.
     let mut client = db.client();

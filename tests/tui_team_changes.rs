@@ -405,3 +405,26 @@ fn after_a_rekey_r_fetches_the_new_keys_with_the_identity() {
         .collect();
     assert!(listed.contains(&"FROM_BOB".to_string()), "{listed:?}");
 }
+
+/// A reader limited to production opens the TUI on development: the table says it has
+/// no access there, not that the environment is empty and to add a secret; production
+/// shows its secret.
+#[test]
+fn an_environment_a_member_has_no_key_of_says_so_in_the_table() {
+    let t = team();
+    let mut app = t.ci.app();
+    app.load();
+    let screen = draw(&mut app, 120, 30);
+    assert!(
+        screen.contains("you have no access to default/development"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Press a to add one"), "{screen}");
+    snap("no_access", &mut app);
+    // Tab twice: staging (no access either), then production.
+    app.update(Action::NextEnv);
+    app.update(Action::NextEnv);
+    assert_eq!(app.env, "production");
+    assert_eq!(keys(&app), ["STRIPE_LIVE_KEY"]);
+    assert!(app.unreadable.is_none());
+}

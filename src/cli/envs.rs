@@ -72,6 +72,11 @@ pub fn run(global: &Global, command: EnvCommand) -> CliResult {
                     .filter(|d| *d != crate::vault::DEFAULT_ROTATE_DAYS)
                     .map(|d| format!("\trotate every {d} days"))
                     .unwrap_or_default();
+                // A team environment this member holds no key of shows no secrets.
+                if env.secrets == 0 && !vault.team_holds_key(&env.project, &env.name)? {
+                    println!("{}\tno access{days}", env.name);
+                    continue;
+                }
                 println!("{}\t{} {noun}{days}", env.name, env.secrets);
             }
             Ok(())

@@ -165,6 +165,9 @@ pub struct App {
     pub rows: Vec<RowData>,
     /// The health column: flags of the current environment's secrets.
     pub health: HealthView,
+    /// Why the current environment's secrets could not be read (the table says it
+    /// instead of "no secrets yet"): a team environment this member has no key of.
+    pub unreadable: Option<String>,
     /// Indices into `rows` that pass the filter; the selection indexes this.
     pub visible: Vec<usize>,
     pub selected: usize,
@@ -220,6 +223,7 @@ impl App {
             envs: Vec::new(),
             rows: Vec::new(),
             health: HealthView::default(),
+            unreadable: None,
             visible: Vec::new(),
             selected: 0,
             offset: 0,
@@ -467,6 +471,7 @@ impl App {
             }
             None => self.health.clear(),
         }
+        self.unreadable = list.as_ref().err().map(|e| text::printable(&e.to_string()));
         match list {
             Ok(infos) => self.set_infos(&infos),
             Err(e) => {

@@ -184,7 +184,7 @@ impl Vault {
         })?;
         // Keys are unique within an environment: an unstable sort gives the same order.
         out.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-        Ok(out)
+        self.or_no_access(project, env, Ok(out), Vec::is_empty)
     }
 
     /// One value, byte for byte. Recorded in the audit log.
@@ -203,12 +203,13 @@ impl Vault {
         let value = if self.format < FORMAT {
             legacy::get(self, project, env, key)?
         } else {
-            self.read(|txn, catalog| {
+            let found = self.read(|txn, catalog| {
                 let entry = self.find_env(catalog, project, env)?;
                 let (id, record) = self.find_record(txn, entry, project, env, key)?;
                 let record = record.ok_or_else(|| not_found(project, env, key))?;
                 self.open_value(&id, &record, (project, env), key)
-            })?
+            });
+            self.or_no_access(project, env, found, |_| false)?
         };
         self.audit(action, project, env, key);
         Ok(value)
@@ -233,6 +234,7 @@ impl Vault {
             out
         };
         out.sort_by(|a, b| a.0.key.cmp(&b.0.key));
+        let out = self.or_no_access(project, env, Ok(out), Vec::is_empty)?;
         let keys: Vec<&str> = out.iter().map(|(i, _)| i.key.as_str()).collect();
         self.audit(action, project, env, &keys.join(","));
         Ok(out)
@@ -257,7 +259,7 @@ impl Vault {
             all.retain(|(i, _)| keys.contains(&i.key));
             all
         } else {
-            self.read(|txn, catalog| {
+            let found = self.read(|txn, catalog| {
                 let entry = self.find_env(catalog, project, env)?;
                 let mut out = Vec::with_capacity(keys.len());
                 for key in keys {
@@ -268,7 +270,8 @@ impl Vault {
                     out.push((meta, value));
                 }
                 Ok(out)
-            })?
+            });
+            self.or_no_access(project, env, found, |_| false)?
         };
         let names: Vec<&str> = out.iter().map(|(i, _)| i.key.as_str()).collect();
         self.audit(action, project, env, &names.join(","));
@@ -343,58 +346,58 @@ impl Vault {
             validate::description(d)?;
         }
         let team = self.team_before_write()?;
-        let (updated, value_changed) =
-            self.write_secret(project, env, key, |txn, id, existing| {
-                let record = existing.ok_or_else(|| not_found(project, env, key))?;
-                let SecretMeta::V1 {
-                    key: stored_key,
-                    description,
-                    kind,
-                    created,
-                    value_changed,
-                    value_len,
-                    ..
-                } = self.open_meta(id, &record, (project, env))?;
-                let new_description = edit.description.clone().filter(|d| *d != description);
-                let new_kind = edit.kind.filter(|k| *k != kind);
-                // The same bytes again are not a new value: the value's age (rotate
-                // regularly) must not reset when nothing changed.
-                let new_value = match edit.value.as_ref() {
-                    Some(v) if self.same_value(id, &record, (project, env), key, v)? => None,
-                    other => other,
-                };
-                if new_value.is_none() && new_description.is_none() && new_kind.is_none() {
-                    return Err(VaultError::NoChanges);
-                }
-                let at = now();
-                let meta = SecretMeta::V1 {
-                    key: stored_key,
-                    description: new_description.unwrap_or(description),
-                    kind: new_kind.unwrap_or(kind),
-                    created,
-                    updated: at,
-                    value_changed: if new_value.is_some() {
-                        at
-                    } else {
-                        value_changed
-                    },
-                    value_len: new_value.map_or(value_len, |v| v.len() as u32),
-                };
-                if new_value.is_some() {
-                    self.keep_history(txn, id, &record, (project, env), key, at)?;
-                }
-                let SecretRecord::V1 {
-                    value_nonce, value, ..
-                } = record;
-                self.put_record(
-                    txn,
-                    id,
-                    &meta,
-                    new_value.map(|v| &v[..]),
-                    Some((value_nonce, value)),
-                )?;
-                Ok((info(meta), new_value.is_some()))
-            })?;
+        let written = self.write_secret(project, env, key, |txn, id, existing| {
+            let record = existing.ok_or_else(|| not_found(project, env, key))?;
+            let SecretMeta::V1 {
+                key: stored_key,
+                description,
+                kind,
+                created,
+                value_changed,
+                value_len,
+                ..
+            } = self.open_meta(id, &record, (project, env))?;
+            let new_description = edit.description.clone().filter(|d| *d != description);
+            let new_kind = edit.kind.filter(|k| *k != kind);
+            // The same bytes again are not a new value: the value's age (rotate
+            // regularly) must not reset when nothing changed.
+            let new_value = match edit.value.as_ref() {
+                Some(v) if self.same_value(id, &record, (project, env), key, v)? => None,
+                other => other,
+            };
+            if new_value.is_none() && new_description.is_none() && new_kind.is_none() {
+                return Err(VaultError::NoChanges);
+            }
+            let at = now();
+            let meta = SecretMeta::V1 {
+                key: stored_key,
+                description: new_description.unwrap_or(description),
+                kind: new_kind.unwrap_or(kind),
+                created,
+                updated: at,
+                value_changed: if new_value.is_some() {
+                    at
+                } else {
+                    value_changed
+                },
+                value_len: new_value.map_or(value_len, |v| v.len() as u32),
+            };
+            if new_value.is_some() {
+                self.keep_history(txn, id, &record, (project, env), key, at)?;
+            }
+            let SecretRecord::V1 {
+                value_nonce, value, ..
+            } = record;
+            self.put_record(
+                txn,
+                id,
+                &meta,
+                new_value.map(|v| &v[..]),
+                Some((value_nonce, value)),
+            )?;
+            Ok((info(meta), new_value.is_some()))
+        });
+        let (updated, value_changed) = self.or_no_access(project, env, written, |_| false)?;
         if let Some(guard) = team {
             self.team_after_write(guard, project, env, &[key.to_string()])?;
         }
@@ -410,13 +413,14 @@ impl Vault {
     /// Deleting is permanent, and takes the secret's history with it.
     pub fn remove(&self, project: &str, env: &str, key: &str) -> Result<()> {
         let team = self.team_before_write()?;
-        self.write_secret(project, env, key, |txn, id, existing| {
+        let removed = self.write_secret(project, env, key, |txn, id, existing| {
             existing.ok_or_else(|| not_found(project, env, key))?;
             txn.delete(Table::Secrets, id)?;
             // The history goes with the secret: deleting is permanent.
             txn.delete_prefix(Table::History, id)?;
             Ok(())
-        })?;
+        });
+        self.or_no_access(project, env, removed, |_| false)?;
         if let Some(guard) = team {
             self.team_after_write(guard, project, env, &[key.to_string()])?;
         }

@@ -135,6 +135,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 "Nothing flagged in this environment. {} shows every secret.",
                 keymap::hint(ModeKind::Browse, Action::ToggleFlagged)
             )
+        } else if let Some(why) = app.unreadable.as_ref().filter(|_| total == 0) {
+            why.clone()
         } else if total == 0 {
             format!(
                 "No secrets in {}/{} yet. Press {} to add one.",
@@ -151,7 +153,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         };
         let text =
             Paragraph::new(Line::styled(msg, theme::dim()).centered()).wrap(Wrap { trim: true });
-        let mid = inner.inner(Margin::new(1, inner.height.saturating_sub(1) / 2));
+        // Centred, as many lines as the message wraps to.
+        let width = inner.width.saturating_sub(2);
+        let lines = u16::try_from(text.line_count(width))
+            .unwrap_or(u16::MAX)
+            .min(inner.height);
+        let mid = Rect {
+            x: inner.x + 1,
+            y: inner.y + (inner.height - lines) / 2,
+            width,
+            height: lines,
+        };
         frame.render_widget(text, mid);
         return;
     }

@@ -144,6 +144,28 @@ impl Vault {
         Ok(sc.env_keys.iter().any(|(held, _)| *held == id))
     }
 
+    /// `result` of reading or changing secrets of an environment, where it says a secret
+    /// is not there (`NotFound`) or the environment is `empty`: on a team replica that
+    /// holds no key of the environment that is no access, and said so, rather than an
+    /// empty environment to add secrets to.
+    pub(in crate::vault) fn or_no_access<T>(
+        &self,
+        project: &str,
+        env: &str,
+        result: Result<T>,
+        empty: impl FnOnce(&T) -> bool,
+    ) -> Result<T> {
+        let missing = match &result {
+            Err(VaultError::NotFound { .. }) => true,
+            Ok(found) => empty(found),
+            Err(_) => false,
+        };
+        if missing && !self.team_holds_key(project, env)? {
+            return Err(super::no_access(project, env));
+        }
+        result
+    }
+
     /// Whether adding a project or an environment here needs this machine's identity
     /// (a team replica of which this member is an admin). A member who may not add one
     /// is told why, in the words the change itself would get, before typing a name.

@@ -674,11 +674,10 @@ impl Vault {
             let plan = self.local_secrets(project, env, changed)?;
             self.team_write(&mut sc, |sc, held, edit| {
                 let env_id = held.vk.env_id(project, env)?;
-                let ek = held.envs.get(&env_id).ok_or_else(|| {
-                    VaultError::team(format!(
-                        "you have no access to {project}/{env} in this team vault"
-                    ))
-                })?;
+                let ek = held
+                    .envs
+                    .get(&env_id)
+                    .ok_or_else(|| no_access(project, env))?;
                 for (key, local) in &plan {
                     match local {
                         Some((meta, value)) => {
@@ -1463,6 +1462,16 @@ fn adopt(
     };
     signing::observe(&mut sc, &vk, head, rows)?;
     Ok(sc)
+}
+
+/// An environment of the team vault whose key this member does not hold (its membership
+/// is limited to other environments).
+pub(in crate::vault) fn no_access(project: &str, env: &str) -> VaultError {
+    VaultError::team(format!(
+        "you have no access to {}/{} in this team vault: your membership is limited to other environments, or its key waits (`tresor remote sync` fetches it)",
+        super::validate::printable(project),
+        super::validate::printable(env)
+    ))
 }
 
 /// Why a sync found the server away; a replica still holding a change whose server write
