@@ -12,7 +12,7 @@ mod pg;
 
 use common::*;
 use member::Member;
-use tresor::vault::team::forge::{ForgedSignature, Forgery};
+use tresor::vault::team::forge::{self, ForgedSignature, Forgery};
 use tresor::vault::team::records::Role;
 
 /// Alice's vault with secrets in development and production, put on the server.
@@ -770,7 +770,7 @@ fn a_join_token_pins_the_head_its_admin_saw_and_older_tokens_still_join() {
     let token = token.as_str();
     alice.ok(&["add", "AFTER_THE_TOKEN"], Some(b"written-later"));
 
-    // The last digit of the head's hash changed: not the head alice saw.
+    // A digit mistyped: said as a token not valid, not as a database attack.
     let (keep, last) = token.split_at(token.len() - 1);
     let other = if last == "0" { "1" } else { "0" };
     let err = bob.err(
@@ -783,6 +783,14 @@ fn a_join_token_pins_the_head_its_admin_saw_and_older_tokens_still_join() {
         ],
         None,
     );
+    assert!(err.contains("the join token is not valid"), "{err}");
+    // The head's hash changed (its check made again): not the head alice saw.
+    let other = forge::test_join_token_changed(token, |bytes| {
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+    })
+    .expect("a join token");
+    let err = bob.err(&["remote", "join", &db.url, "--token", &other], None);
     assert!(err.contains("does not follow the head"), "{err}");
     bob.ok(&["remote", "join", &db.url, "--token", token], None);
     let read = bob.ok(&["get", "AFTER_THE_TOKEN"], None);

@@ -296,7 +296,7 @@ fn adding_a_member_asks_for_the_identity_and_shows_a_token_that_joins() {
             unreachable!()
         };
         if let Some(Popup::Token { token, join, .. }) = &mut m.popup {
-            *token = format!("tresor-join2:{}", "0123456789abcdef".repeat(17));
+            *token = format!("tresor-join2:{}01234567", "0123456789abcdef".repeat(17));
             *join = format!("tresor remote join postgres://app@db/secrets --token {token}");
         }
     }

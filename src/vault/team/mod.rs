@@ -58,6 +58,19 @@ use super::{SecretValue, Vault, now};
 /// head and are still taken.
 const JOIN_PREFIX: &str = "tresor-join2:";
 const JOIN_PREFIX_V1: &str = "tresor-join1:";
+/// The bytes of a `tresor-join2:` token before its 4-byte check.
+const JOIN_LEN: usize = 16 + 16 + 32 + 32 + 8 + 32;
+
+/// A join token's check: the first 4 bytes of a hash of the rest, against copy mistakes
+/// (not an authenticator: the token travels by a channel the admin trusts).
+fn token_check(payload: &[u8]) -> Result<[u8; 4]> {
+    let mut input = b"tresor join token".to_vec();
+    input.extend_from_slice(payload);
+    let digest = orion::hash::digest(&input).map_err(|_| VaultError::Crypto)?;
+    let mut out = [0; 4];
+    out.copy_from_slice(&digest.as_ref()[..4]);
+    Ok(out)
+}
 /// Seconds between rewrites of the replica's "last synced" time on reads.
 const SYNCED_AT_EVERY: i64 = 30;
 
@@ -1219,15 +1232,19 @@ impl Vault {
             Ok(())
         })?;
         self.audit("member add", "", "", name);
-        Ok(format!(
-            "{JOIN_PREFIX}{}{}{}{}{}{}",
-            hex(&sc.team),
-            hex(&member),
-            hex(&identity.public),
-            hex(&my_signing.unwrap_or([0; 32])),
-            hex(&sc.seen_version.to_be_bytes()),
-            hex(&sc.seen_hash)
-        ))
+        let mut payload = Vec::with_capacity(JOIN_LEN);
+        for part in [
+            &sc.team[..],
+            &member,
+            &identity.public,
+            &my_signing.unwrap_or([0; 32]),
+            &sc.seen_version.to_be_bytes(),
+            &sc.seen_hash,
+        ] {
+            payload.extend_from_slice(part);
+        }
+        let check = token_check(&payload)?;
+        Ok(format!("{JOIN_PREFIX}{}{}", hex(&payload), hex(&check)))
     }
 
     /// Makes this (empty) local vault the replica of a team vault, with the token an
@@ -1245,17 +1262,29 @@ impl Vault {
             VaultError::team("the join token is not valid: copy it whole from `tresor member add`")
         };
         let token = token.trim();
-        let (hex_part, len) = match token.strip_prefix(JOIN_PREFIX) {
-            Some(rest) => (rest, 16 + 16 + 32 + 32 + 8 + 32),
-            None => (
-                token.strip_prefix(JOIN_PREFIX_V1).ok_or_else(bad_token)?,
-                16 + 16 + 32,
-            ),
+        let bytes = match token.strip_prefix(JOIN_PREFIX) {
+            Some(rest) => {
+                let bytes = super::audit::unhex(rest.as_bytes()).ok_or_else(bad_token)?;
+                // A character mistyped or lost in copying is said as such, not found
+                // later as a log that does not follow or an unknown vault.
+                let (payload, check) = bytes
+                    .split_at_checked(JOIN_LEN)
+                    .filter(|(_, check)| check.len() == 4)
+                    .ok_or_else(bad_token)?;
+                if token_check(payload)?[..] != *check {
+                    return Err(bad_token());
+                }
+                payload.to_vec()
+            }
+            None => {
+                let rest = token.strip_prefix(JOIN_PREFIX_V1).ok_or_else(bad_token)?;
+                let bytes = super::audit::unhex(rest.as_bytes()).ok_or_else(bad_token)?;
+                if bytes.len() != 16 + 16 + 32 {
+                    return Err(bad_token());
+                }
+                bytes
+            }
         };
-        let bytes = super::audit::unhex(hex_part.as_bytes()).ok_or_else(bad_token)?;
-        if bytes.len() != len {
-            return Err(bad_token());
-        }
         let team: TeamId = bytes[..16].try_into().map_err(|_| bad_token())?;
         let member: MemberId = bytes[16..32].try_into().map_err(|_| bad_token())?;
         let public: PublicKeyBytes = bytes[32..64].try_into().map_err(|_| bad_token())?;
