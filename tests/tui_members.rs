@@ -20,6 +20,7 @@ use member::Member;
 use tresor::tui::action::Action;
 use tresor::tui::app::{App, Clock, Level, Mode};
 use tresor::tui::keymap::{self, ModeKind};
+use tresor::tui::live::LiveEvent;
 use tresor::tui::members::Popup;
 use tresor::tui::ui;
 use tresor::tui::values::Effect;
@@ -549,4 +550,21 @@ fn the_join_line_leaves_out_the_admins_password_and_says_why() {
         screen.contains("They log in with their own password (PGPASSWORD or ~/.pgpass)."),
         "{screen}"
     );
+}
+
+/// A change made elsewhere while the Members screen is open (the watcher's event): the
+/// replica syncs at once (no popup is open) and the list shows the new member, where
+/// the header used to wait for a popup to close.
+#[test]
+fn a_member_added_elsewhere_reaches_the_open_members_screen() {
+    let t = team();
+    let mut app = t.alice.app();
+    t.alice.open_members(&mut app);
+    assert_eq!(member_names(&app), ["alice", "bob", "ci-prod"]);
+    // Alice in another terminal.
+    join(&t.alice, &t.db, "dave", Role::Reader, None);
+    app.update(Action::Live(LiveEvent::Changed));
+    assert_eq!(member_names(&app), ["alice", "bob", "ci-prod", "dave"]);
+    let sync = app.sync.as_ref().expect("a team replica has a sync state");
+    assert!(!sync.pending, "the reload still waits for a popup to close");
 }

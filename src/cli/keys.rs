@@ -243,7 +243,7 @@ fn rekey_summary(report: &RekeyReport) -> String {
     text
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
+pub(super) fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 

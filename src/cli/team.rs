@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::keys::KdfArgs;
+use super::keys::{KdfArgs, plural};
 use super::secrets::date;
 use super::{CliError, CliResult, Global, note, unlock};
 use crate::vault::team::identity::{self, Identity};
@@ -240,7 +240,9 @@ pub fn remote(global: &Global, cmd: RemoteCommand) -> CliResult {
                     if vault.team_keys_waiting()? {
                         let id = unlock_identity(global, &path)?;
                         vault.team_refresh(&id)?;
-                        note("fetched the keys of environments shared with you since");
+                        note(
+                            "fetched the keys of the environments shared with you since your last sync",
+                        );
                     }
                 }
             }
@@ -308,15 +310,20 @@ pub fn member(global: &Global, cmd: MemberCommand) -> CliResult {
             let vault = unlock::open_for_change(global)?;
             let done = vault.team_remove_member(&id, &name)?;
             note(&format!(
-                "{name} removed; the team vault has new keys (epoch {}, {} values re-encrypted); the other members run `tresor remote sync`",
-                done.epoch, done.reencrypted
+                "{name} removed; the team vault has new keys (epoch {}, {} re-encrypted); the other members run `tresor remote sync`",
+                done.epoch,
+                plural(done.reencrypted, "value", "values")
             ));
             if done.to_rotate.is_empty() {
                 note(&format!("{name} could read no values"));
             } else {
+                let (these, them) = if done.to_rotate.len() == 1 {
+                    ("this value", "it")
+                } else {
+                    ("these values", "them")
+                };
                 note(&format!(
-                    "{name} could read these {} values: rotate them (a rekey cannot take back what was read):",
-                    done.to_rotate.len()
+                    "{name} could read {these}: rotate {them} (a rekey cannot take back what was read):"
                 ));
                 for (project, env, key) in &done.to_rotate {
                     println!("{project}/{env}/{key}");

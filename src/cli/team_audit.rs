@@ -9,7 +9,11 @@ use crate::vault::team::audit::TeamAuditLine;
 use crate::vault::validate;
 
 pub(super) fn show(vault: &Vault, filter: &Filter, last: Option<usize>) -> CliResult {
-    let lines = vault.team_audit_log()?;
+    let lines = vault.team_audit_log().map_err(|e| {
+        CliError::msg(format!(
+            "{e} (`tresor audit --mine` shows this machine's own log without the server)"
+        ))
+    })?;
     let shown: Vec<&TeamAuditLine> = lines
         .iter()
         .filter(|l| match l {

@@ -188,9 +188,14 @@ impl App {
         self.live.as_ref().map(Live::take).unwrap_or_default()
     }
 
-    /// Nothing is open over the table whose state a reload could pull from under it.
+    /// Nothing is open whose state a reload could pull from under it (the Members
+    /// screen without a popup: its list is read again when it next loads).
     fn can_reload_now(&self) -> bool {
-        matches!(self.mode, Mode::Browse | Mode::Filter | Mode::Help { .. })
+        match &self.mode {
+            Mode::Browse | Mode::Filter | Mode::Help { .. } => true,
+            Mode::Members(m) => m.popup.is_none(),
+            _ => false,
+        }
     }
 
     pub(super) fn on_live(&mut self, event: LiveEvent) {
@@ -266,6 +271,22 @@ impl App {
         };
         let Some(sync) = &mut self.sync else { return };
         sync.pending = false;
+        // The Members screen shows the list as it is now too (the change may have been
+        // this replica's own, made from another terminal: nothing new to apply).
+        if matches!(
+            result,
+            Ok(Some(SyncReport::Current | SyncReport::Updated { .. }))
+        ) {
+            let mode = std::mem::replace(&mut self.mode, Mode::Browse);
+            self.mode = match mode {
+                Mode::Members(mut members) => {
+                    self.reload_members(&mut members);
+                    Mode::Members(members)
+                }
+                other => other,
+            };
+        }
+        let Some(sync) = &mut self.sync else { return };
         match result {
             Ok(Some(SyncReport::Current)) => {
                 // Keys still waiting stay said until `r` fetches them.

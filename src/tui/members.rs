@@ -173,7 +173,7 @@ impl App {
     }
 
     /// The list again from the server, the selection kept on the same name if it is there.
-    fn reload_members(&mut self, state: &mut MembersState) -> bool {
+    pub(super) fn reload_members(&mut self, state: &mut MembersState) -> bool {
         let Some(vault) = &self.vault else {
             return false;
         };

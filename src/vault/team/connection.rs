@@ -509,6 +509,31 @@ fn explain(e: &postgres::Error, s: &Settings, config: &postgres::Config) -> Vaul
             Host::Unix(path) => path.display().to_string(),
         })
         .unwrap_or_default();
+    // The server answered and refused (no such role or database, a wrong password):
+    // reached, not unreachable.
+    if let Some(db) = e.as_db_error() {
+        return VaultError::team(format!(
+            "the team server at {host} refused the login: {}",
+            db.message()
+        ));
+    }
+    // Nothing listening where the URL points: say where that was.
+    if e.to_string().contains("error connecting to server")
+        && std::error::Error::source(e).is_some_and(|s| {
+            let t = s.to_string();
+            t.contains("No such file or directory") || t.contains("Connection refused")
+        })
+    {
+        let note = s
+            .note
+            .as_ref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        return VaultError::team(format!(
+            "the team server cannot be reached: nothing answers at {host}, port {}{note}",
+            config.get_ports().first().copied().unwrap_or(5432)
+        ));
+    }
     let what = match tls_error(e) {
         Some(CertificateError::UnknownIssuer | CertificateError::BadSignature) => {
             format!(
