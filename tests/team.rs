@@ -365,6 +365,13 @@ fn a_token_for_someone_else_or_a_bad_key_is_refused() {
     mallory.public_key();
     let err = mallory.err(&["remote", "join", &db.url, "--token", token.trim()], None);
     assert!(err.contains("do not open with this identity"), "{err}");
+    // The URL of a database without tresor's tables: said so, not as SQL.
+    let empty = pg::database();
+    let err = bob.err(
+        &["remote", "join", &empty.url, "--token", token.trim()],
+        None,
+    );
+    assert!(err.contains("this database holds no team vault"), "{err}");
     let err = alice.err(
         &["member", "add", "x", "tresor1zz", "--role", "writer"],
         None,

@@ -71,6 +71,8 @@ pub enum RemoteCommand {
         after_help = "Example:\n  tresor init && tresor identity new      then send the tresor1… key to an admin\n  tresor remote join postgres://app@db/secrets --token tresor-join2:…"
     )]
     Join {
+        /// The server's libpq URL, as in the admin's join line (your own password from
+        /// PGPASSWORD or ~/.pgpass)
         url: String,
         /// The token printed by the admin's `tresor member add`
         #[arg(long)]
@@ -101,9 +103,12 @@ pub enum MemberCommand {
         after_help = "Examples:\n  tresor member add bob tresor1… --role writer\n  tresor -p billing member add ci-prod tresor1… --role reader --only-env production"
     )]
     Add {
+        /// Their name as the members will see it (letters, digits, `-`, `_`, `.`)
         name: String,
         /// Their public key, as `tresor identity new` printed it (tresor1…)
         public_key: String,
+        /// reader: reads; writer: reads and changes secrets; admin: also members,
+        /// environments and projects
         #[arg(long, value_parser = ["reader", "writer", "admin"])]
         role: String,
         /// Only these environments of the project (repeatable) [default: all]
@@ -139,10 +144,16 @@ fn identity_credential(global: &Global) -> Result<Credential, CliError> {
 }
 
 fn unlock_identity(global: &Global, path: &IdentityPath) -> Result<Identity, CliError> {
-    Ok(identity::unlock(
-        &path.path()?,
-        &identity_credential(global)?,
-    )?)
+    let file = path.path()?;
+    identity::unlock(&file, &identity_credential(global)?).map_err(|e| match e {
+        // Not the vault's slots: the identity file's, which the user may not have had in
+        // mind.
+        VaultError::WrongCredential => CliError::msg(format!(
+            "wrong passphrase or keyfile for the identity at {} (`tresor identity new` made it with the credential given then)",
+            file.display()
+        )),
+        e => e.into(),
+    })
 }
 
 /// The identity of an admin changing a team vault's environments (a new one's key is

@@ -144,6 +144,13 @@ pub(super) fn typed(
 }
 
 pub fn db_error(e: postgres::Error) -> VaultError {
+    // No tresor tables here: the URL names another database (or none was put there).
+    if e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) {
+        return VaultError::team(format!(
+            "this database holds no team vault ({}): check the URL's database name, or put a vault there with `tresor remote init`",
+            error_text(&e)
+        ));
+    }
     VaultError::team(format!("the team server refused: {}", error_text(&e)))
 }
 
