@@ -58,13 +58,7 @@ fn a_reader_holding_the_vault_key_cannot_forge_a_write() {
         let ci = join(&alice, &db, "ci-prod", "reader", &["production"]);
         // Invited before the forgery, joining after it.
         let dave = Member::new();
-        let pk = dave.ok(&["identity", "new"], None).text();
-        let token = alice
-            .ok(
-                &["member", "add", "dave", pk.trim(), "--role", "reader"],
-                None,
-            )
-            .text();
+        let token = member::invite(&alice, &dave, "dave", "reader", &[]);
         // The reader's replica holds the vault key and production's key: the row is
         // sealed and the head MAC'd, chained and rooted exactly as tresor would.
         forge(&ci, Forgery::Value(p, e, k, b"forged-by-ci"), signature);
@@ -734,13 +728,7 @@ fn a_joining_member_refuses_unsigned_commits_claimed_by_an_admin() {
     let alice = team_of_alice(&db);
     let bob = join(&alice, &db, "bob", "writer", &["production"]);
     let dave = Member::new();
-    let pk = dave.ok(&["identity", "new"], None).text();
-    let token = alice
-        .ok(
-            &["member", "add", "dave", pk.trim(), "--role", "reader"],
-            None,
-        )
-        .text();
+    let token = member::invite(&alice, &dave, "dave", "reader", &[]);
     bob.open()
         .test_team_forge_log_as_admin("default", "development")
         .expect("the database takes the forged log");
