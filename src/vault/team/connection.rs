@@ -517,23 +517,15 @@ fn explain(e: &postgres::Error, s: &Settings, config: &postgres::Config) -> Vaul
             db.message()
         ));
     }
-    // Nothing listening where the URL points: say where that was.
-    if e.to_string().contains("error connecting to server")
-        && std::error::Error::source(e).is_some_and(|s| {
-            let t = s.to_string();
-            t.contains("No such file or directory") || t.contains("Connection refused")
-        })
-    {
-        let note = s
-            .note
-            .as_ref()
-            .map(|n| format!(" ({n})"))
-            .unwrap_or_default();
-        return VaultError::team(format!(
-            "the team server cannot be reached: nothing answers at {host}, port {}{note}",
-            config.get_ports().first().copied().unwrap_or(5432)
-        ));
-    }
+    // Nothing listening where the URL points (no socket file, a refused connection).
+    let nothing_answers = std::error::Error::source(e)
+        .and_then(|cause| cause.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| {
+            matches!(
+                io.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            )
+        });
     let what = match tls_error(e) {
         Some(CertificateError::UnknownIssuer | CertificateError::BadSignature) => {
             format!(
@@ -552,6 +544,10 @@ fn explain(e: &postgres::Error, s: &Settings, config: &postgres::Config) -> Vaul
             "the server's certificate has expired".into()
         }
         Some(other) => format!("the server's certificate was refused: {other:?}"),
+        None if nothing_answers => format!(
+            "nothing answers at {host}, port {}",
+            config.get_ports().first().copied().unwrap_or(5432)
+        ),
         None if super::server::error_text(e).contains("server does not support TLS") => format!(
             "the server does not offer TLS and sslmode={} requires it",
             s.mode.name()
