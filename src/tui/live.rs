@@ -269,24 +269,14 @@ impl App {
             ),
             _ => None,
         };
-        let Some(sync) = &mut self.sync else { return };
-        sync.pending = false;
         // The Members screen shows the list as it is now too (the change may have been
         // this replica's own, made from another terminal: nothing new to apply).
-        if matches!(
+        let reached = matches!(
             result,
             Ok(Some(SyncReport::Current | SyncReport::Updated { .. }))
-        ) {
-            let mode = std::mem::replace(&mut self.mode, Mode::Browse);
-            self.mode = match mode {
-                Mode::Members(mut members) => {
-                    self.reload_members(&mut members);
-                    Mode::Members(members)
-                }
-                other => other,
-            };
-        }
+        );
         let Some(sync) = &mut self.sync else { return };
+        sync.pending = false;
         match result {
             Ok(Some(SyncReport::Current)) => {
                 // Keys still waiting stay said until `r` fetches them.
@@ -323,6 +313,9 @@ impl App {
                 sync.state = SyncState::Refused;
                 self.error(&e);
             }
+        }
+        if reached {
+            self.reload_open_members();
         }
     }
 }

@@ -172,8 +172,20 @@ impl App {
         }
     }
 
+    /// The Members screen's list again, if it is open.
+    pub(super) fn reload_open_members(&mut self) {
+        let mode = std::mem::replace(&mut self.mode, Mode::Browse);
+        self.mode = match mode {
+            Mode::Members(mut members) => {
+                self.reload_members(&mut members);
+                Mode::Members(members)
+            }
+            other => other,
+        };
+    }
+
     /// The list again from the server, the selection kept on the same name if it is there.
-    pub(super) fn reload_members(&mut self, state: &mut MembersState) -> bool {
+    fn reload_members(&mut self, state: &mut MembersState) -> bool {
         let Some(vault) = &self.vault else {
             return false;
         };
