@@ -140,7 +140,8 @@ impl Vault {
         let Some(sc) = self.team_load()? else {
             return Ok(true);
         };
-        let id = Held::from_sidecar(&sc)?.vk.env_id(project, env)?;
+        let vk = keys::VaultKey::derive(Zeroizing::new(sc.vault_key), &sc.team)?;
+        let id = vk.env_id(project, env)?;
         Ok(sc.env_keys.iter().any(|(held, _)| *held == id))
     }
 

@@ -26,6 +26,7 @@ mod removal;
 mod server;
 mod sidecar;
 pub mod signing;
+mod token;
 mod upgrade;
 pub mod watch;
 
@@ -44,6 +45,7 @@ use self::records::{Head, HeadRecord, MemberRecord, Role, Rows, SealedSecret, Wr
 use self::server::Snapshot;
 use self::sidecar::Sidecar;
 use self::signing::{Inviter, KeyHash, Seen};
+use self::token::JoinToken;
 use super::crypto::{self, Key32};
 use super::error::{Result, VaultError};
 use super::integrity;
@@ -51,26 +53,6 @@ use super::records::{EnvMeta, SecretMeta, decode, encode};
 use super::storage::Table;
 use super::{SecretValue, Vault, now};
 
-/// A join token: vault id, member id, the inviter's public key and the hash of the
-/// signing key their record names, and the head the inviter saw after adding the member
-/// (version, hash), so the joining replica trusts that admin only with that key and
-/// checks the log it reads follows that head. `tresor-join1:` tokens (earlier builds) lack the
-/// head and are still taken.
-const JOIN_PREFIX: &str = "tresor-join2:";
-const JOIN_PREFIX_V1: &str = "tresor-join1:";
-/// The bytes of a `tresor-join2:` token before its 4-byte check.
-const JOIN_LEN: usize = 16 + 16 + 32 + 32 + 8 + 32;
-
-/// A join token's check: the first 4 bytes of a hash of the rest, against copy mistakes
-/// (not an authenticator: the token travels by a channel the admin trusts).
-fn token_check(payload: &[u8]) -> Result<[u8; 4]> {
-    let mut input = b"tresor join token".to_vec();
-    input.extend_from_slice(payload);
-    let digest = orion::hash::digest(&input).map_err(|_| VaultError::Crypto)?;
-    let mut out = [0; 4];
-    out.copy_from_slice(&digest.as_ref()[..4]);
-    Ok(out)
-}
 /// Seconds between rewrites of the replica's "last synced" time on reads.
 const SYNCED_AT_EVERY: i64 = 30;
 
@@ -579,7 +561,7 @@ impl Vault {
             &Seen::of(sc),
         )?;
         // Keys whose wraps changed (an environment made again) go before the rebuild.
-        signing::follow_wraps(sc, &held.vk, &snap.rows)?;
+        signing::follow_wraps(sc, &log::small_hashes(&held.vk, &snap.rows)?);
         let held = Held::from_sidecar(sc)?;
         self.replace_from(sc, &held, &snap.rows)?;
         sc.seen_version = snap.version;
@@ -1232,19 +1214,16 @@ impl Vault {
             Ok(())
         })?;
         self.audit("member add", "", "", name);
-        let mut payload = Vec::with_capacity(JOIN_LEN);
-        for part in [
-            &sc.team[..],
-            &member,
-            &identity.public,
-            &my_signing.unwrap_or([0; 32]),
-            &sc.seen_version.to_be_bytes(),
-            &sc.seen_hash,
-        ] {
-            payload.extend_from_slice(part);
+        JoinToken {
+            team: sc.team,
+            member,
+            inviter: Inviter {
+                public: identity.public,
+                signing: my_signing,
+            },
+            invited_at: Some((sc.seen_version, sc.seen_hash)),
         }
-        let check = token_check(&payload)?;
-        Ok(format!("{JOIN_PREFIX}{}{}", hex(&payload), hex(&check)))
+        .text()
     }
 
     /// Makes this (empty) local vault the replica of a team vault, with the token an
@@ -1258,64 +1237,25 @@ impl Vault {
                 "this local vault holds secrets: join with a new, empty vault (`tresor --vault PATH init`, then `remote join`)",
             ));
         }
-        let bad_token = || {
+        let token = JoinToken::parse(token).ok_or_else(|| {
             VaultError::team("the join token is not valid: copy it whole from `tresor member add`")
-        };
-        let token = token.trim();
-        let bytes = match token.strip_prefix(JOIN_PREFIX) {
-            Some(rest) => {
-                let bytes = super::audit::unhex(rest.as_bytes()).ok_or_else(bad_token)?;
-                // A character mistyped or lost in copying is said as such, not found
-                // later as a log that does not follow or an unknown vault.
-                let (payload, check) = bytes
-                    .split_at_checked(JOIN_LEN)
-                    .filter(|(_, check)| check.len() == 4)
-                    .ok_or_else(bad_token)?;
-                if token_check(payload)?[..] != *check {
-                    return Err(bad_token());
-                }
-                payload.to_vec()
-            }
-            None => {
-                let rest = token.strip_prefix(JOIN_PREFIX_V1).ok_or_else(bad_token)?;
-                let bytes = super::audit::unhex(rest.as_bytes()).ok_or_else(bad_token)?;
-                if bytes.len() != 16 + 16 + 32 {
-                    return Err(bad_token());
-                }
-                bytes
-            }
-        };
-        let team: TeamId = bytes[..16].try_into().map_err(|_| bad_token())?;
-        let member: MemberId = bytes[16..32].try_into().map_err(|_| bad_token())?;
-        let public: PublicKeyBytes = bytes[32..64].try_into().map_err(|_| bad_token())?;
-        // The inviter's signing key (all zeros: an admin who does not sign), so a record
-        // of theirs sealed again with another key is not trusted; and the head they saw:
-        // the log must follow it, and what comes after it is checked as any replica
-        // checks what it has not seen (signed, if the vault is).
-        let (signing, invited_at) = match bytes.get(64..) {
-            Some(rest) if rest.len() == 32 + 8 + 32 => {
-                let signing: KeyHash = rest[..32].try_into().map_err(|_| bad_token())?;
-                let version = u64::from_be_bytes(rest[32..40].try_into().map_err(|_| bad_token())?);
-                let hash: [u8; 32] = rest[40..].try_into().map_err(|_| bad_token())?;
-                (
-                    Some(signing).filter(|h| *h != [0; 32]),
-                    Some(((version, hash), Seen::default())),
-                )
-            }
-            _ => (None, None),
-        };
-        let inviter = Inviter { public, signing };
+        })?;
+        let team = token.team;
         let mut client = server::connect(url)?;
         let snap = server::load_snapshot(&mut client, &team)?.ok_or_else(|| {
             VaultError::team("no such team vault on this server (check the URL and the token)")
         })?;
+        // The head the inviter saw: the log must follow it, and what comes after it is
+        // checked as any replica checks what it has not seen (signed, if the vault is).
+        let invited_at = token.invited_at.map(|head| (head, Seen::default()));
+        let member = token.member;
         let sc = adopt(
             url,
             team,
             member,
             &snap,
             identity,
-            Some(inviter),
+            Some(token.inviter),
             invited_at,
         )?;
         signing::upload_key(&mut *client, &team, &member, &*identity.signing_seed()?)?;

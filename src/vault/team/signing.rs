@@ -91,11 +91,9 @@ impl Seen {
 /// (see `Sidecar::small_seen`) and that it was signed, its member list's seal and its
 /// admins.
 pub fn observe(sc: &mut Sidecar, vk: &VaultKey, head_record: &[u8], rows: &Rows) -> Result<()> {
-    follow_wraps(sc, vk, rows)?;
-    sc.small_seen = match log::claimed(head_record) {
-        Some((epoch, _)) => Some((epoch, log::small_hashes(vk, rows)?)),
-        None => None,
-    };
+    let now = log::small_hashes(vk, rows)?;
+    follow_wraps(sc, &now);
+    sc.small_seen = log::claimed(head_record).map(|(epoch, _)| (epoch, now));
     let Ok(HeadRecord::V3 { members, .. }) = decode::<HeadRecord>(head_record, "team head") else {
         return Ok(());
     };
@@ -114,8 +112,8 @@ pub fn observe(sc: &mut Sidecar, vk: &VaultKey, head_record: &[u8], rows: &Rows)
 /// taken from (the environment removed and made again, under a new key), so the
 /// member is told a key waits (`r`, `remote sync`) instead of failing on rows sealed
 /// under the new key or writing under the old one; records the wrap of the others.
-pub fn follow_wraps(sc: &mut Sidecar, vk: &VaultKey, rows: &Rows) -> Result<()> {
-    let now = log::small_hashes(vk, rows)?;
+/// `now`: the small tables' row hashes (`log::small_hashes`).
+pub fn follow_wraps(sc: &mut Sidecar, now: &BTreeMap<Place, RowHash>) {
     let member = sc.member;
     let wrap_now = |env: &EnvId| now.get(&Place::Wrap(member, env.to_vec())).copied();
     let taken = std::mem::take(&mut sc.key_wraps);
@@ -130,7 +128,6 @@ pub fn follow_wraps(sc: &mut Sidecar, vk: &VaultKey, rows: &Rows) -> Result<()> 
         .iter()
         .filter_map(|(env, _)| wrap_now(env).map(|h| (*env, h)))
         .collect();
-    Ok(())
 }
 
 /// Keeps the keys this member just made (`env add`) with the wrap of each from the
@@ -167,8 +164,9 @@ pub struct Inviter {
 
 /// The admins a joining replica trusts first: the admin whose X25519 key (and signing
 /// key, when the token names it: a record of theirs sealed again by someone holding the
-/// vault key with another signing key is refused) the token pins, and the admins who appointed them, up to the first (each appointment checked
-/// against the appointer's key). Admins they appointed are then trusted as usual.
+/// vault key with another signing key is refused) the token pins, and the admins who
+/// appointed them, up to the first (each appointment checked against the appointer's
+/// key). Admins they appointed are then trusted as usual.
 pub fn join_anchors(
     vk: &VaultKey,
     team: &TeamId,
