@@ -143,4 +143,18 @@ mod tests {
         assert_eq!((back.inviter.signing, back.invited_at), (None, None));
         assert!(JoinToken::parse(&format!("{PREFIX}{}", &hex[..LEN_V1 * 2])).is_none());
     }
+
+    /// Review 6: a `tresor-join1:` token holds the first three fields alone; one of the
+    /// join2 length (no check at all) must be refused, not read as a join2 token whose
+    /// pinned signing key and head were never checked against a copy mistake.
+    #[test]
+    fn a_join1_token_of_the_join2_length_is_refused() {
+        let text = token().text().unwrap();
+        let hex = text.strip_prefix(PREFIX).unwrap();
+        let unchecked = format!("{PREFIX_V1}{}", &hex[..LEN * 2]);
+        assert!(
+            JoinToken::parse(&unchecked).is_none(),
+            "a join1 token carrying a signing key and head, with no check, was taken"
+        );
+    }
 }
