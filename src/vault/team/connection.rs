@@ -678,6 +678,49 @@ fn os_user() -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Review 6: a server (in the threat model: a malicious database) that refuses the
+    /// login with a message holding terminal escapes: `explain` prints the message as
+    /// "refused the login: …", and the CLI prints errors as they are, so the escapes
+    /// must not reach it.
+    #[test]
+    fn a_login_refusal_is_said_without_the_servers_control_characters() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut sock, _) = listener.accept().unwrap();
+            let mut len = [0u8; 4];
+            sock.read_exact(&mut len).unwrap();
+            let mut startup = vec![0u8; u32::from_be_bytes(len) as usize - 4];
+            sock.read_exact(&mut startup).unwrap();
+            let mut fields = Vec::new();
+            for (code, text) in [
+                (b'S', "FATAL"),
+                (b'V', "FATAL"),
+                (b'C', "28000"),
+                (b'M', "no\u{1b}]0;owned\u{7}\u{1b}[2J such role"),
+            ] {
+                fields.push(code);
+                fields.extend_from_slice(text.as_bytes());
+                fields.push(0);
+            }
+            fields.push(0);
+            let mut reply = vec![b'E'];
+            reply.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
+            reply.extend_from_slice(&fields);
+            sock.write_all(&reply).unwrap();
+        });
+        let err = match connect(&format!(
+            "postgresql://u@127.0.0.1:{port}/x?sslmode=disable&password=p"
+        )) {
+            Ok(_) => panic!("the fake server let the client in"),
+            Err(e) => e.to_string(),
+        };
+        server.join().unwrap();
+        assert!(err.contains("refused the login"), "{err}");
+        assert!(!err.chars().any(char::is_control), "{err:?}");
+    }
+
     fn with(vars: &[(&str, &str)], url: &str) -> Result<Settings> {
         let vars: Vec<(String, String)> = vars
             .iter()
