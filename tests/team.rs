@@ -449,3 +449,23 @@ fn status_says_where_it_stands_and_a_vault_is_shared_once() {
     let err = alice.err(&["remote", "init", &db.url], None);
     assert!(err.contains("already a team vault"), "{err}");
 }
+
+/// Review 6: a member limited to production asks for an environment of the team it has
+/// no key of, right after `tresor remote sync`. The "no environment" hint tells it that
+/// an environment an admin added reaches its copy at `remote sync`, which it just ran and
+/// which cannot help: it has no access there (the replica reads the environment's record
+/// with the vault key and skips it for want of its key).
+#[test]
+fn a_limited_member_is_not_sent_to_remote_sync_for_an_environment_it_has_no_access_to() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let ci = join(&alice, &db, "ci-prod", "reader", &["production"]);
+    alice.ok(&["env", "add", "qa"], None);
+    alice.ok(&["-e", "qa", "add", "QA_KEY"], Some(b"qa-value"));
+    ci.ok(&["remote", "sync"], None);
+    let err = ci.err(&["-e", "qa", "get", "QA_KEY"], None);
+    assert!(
+        !err.contains("tresor remote sync") || err.contains("no access"),
+        "{err}"
+    );
+}
