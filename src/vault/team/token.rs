@@ -59,11 +59,14 @@ impl JoinToken {
                 }
                 payload.to_vec()
             }
-            None => unhex(text.strip_prefix(PREFIX_V1)?.as_bytes())?,
+            None => {
+                let bytes = unhex(text.strip_prefix(PREFIX_V1)?.as_bytes())?;
+                if bytes.len() != LEN_V1 {
+                    return None;
+                }
+                bytes
+            }
         };
-        if bytes.len() != LEN && bytes.len() != LEN_V1 {
-            return None;
-        }
         let (team, rest) = bytes.split_first_chunk::<16>()?;
         let (member, rest) = rest.split_first_chunk::<16>()?;
         let (public, rest) = rest.split_first_chunk::<32>()?;
