@@ -511,10 +511,10 @@ fn explain(e: &postgres::Error, s: &Settings, config: &postgres::Config) -> Vaul
         .unwrap_or_default();
     // The server answered and refused (no such role or database, a wrong password):
     // reached, not unreachable.
-    if let Some(db) = e.as_db_error() {
+    if e.as_db_error().is_some() {
         return VaultError::team(format!(
             "the team server at {host} refused the login: {}",
-            db.message()
+            super::server::error_text(e)
         ));
     }
     // Nothing listening where the URL points (no socket file, a refused connection).

@@ -154,8 +154,13 @@ pub fn db_error(e: postgres::Error) -> VaultError {
     VaultError::team(format!("the team server refused: {}", error_text(&e)))
 }
 
-/// The server's own message, or the client error with its causes.
+/// The server's own message, or the client error with its causes; control characters
+/// replaced (a server's text is not trusted on a terminal).
 pub(super) fn error_text(e: &postgres::Error) -> String {
+    crate::vault::validate::printable(&raw_error_text(e))
+}
+
+fn raw_error_text(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => db.message().to_string(),
         None => {
