@@ -328,15 +328,7 @@ pub fn run(global: Global, command: Command) -> i32 {
         Ok(()) => 0,
         Err(CliError::Exit(code)) => code,
         Err(e) => {
-            // A team replica learns of a new environment's key only with the identity.
-            let hint = if matches!(e, CliError::Vault(VaultError::EnvNotFound { .. }))
-                && vault_path(&global).is_ok_and(|p| vault::team::is_replica(&p))
-            {
-                "; on a team vault, an environment an admin added since your last `tresor remote sync` reaches this copy with it (it asks for your identity)"
-            } else {
-                ""
-            };
-            eprintln!("error: {e}{hint}");
+            eprintln!("error: {e}");
             1
         }
     }

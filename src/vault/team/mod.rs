@@ -1433,11 +1433,6 @@ fn adopt(
     Ok(sc)
 }
 
-/// Whether the vault at `path` is a team replica (its team file is beside it).
-pub fn is_replica(path: &std::path::Path) -> bool {
-    sidecar::exists(path)
-}
-
 /// An environment of the team vault whose key this member does not hold (its membership
 /// is limited to other environments).
 pub(in crate::vault) fn no_access(project: &str, env: &str) -> VaultError {
