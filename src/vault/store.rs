@@ -232,7 +232,13 @@ pub fn map_db_error(e: DatabaseError) -> VaultError {
 pub fn map_storage(e: redb::StorageError) -> VaultError {
     match e {
         redb::StorageError::Corrupted(msg) => VaultError::Corrupt(msg),
-        redb::StorageError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+        // A page that points past the end of the file reads short: damage too.
+        redb::StorageError::Io(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+            ) =>
+        {
             VaultError::Corrupt(io.to_string())
         }
         redb::StorageError::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
@@ -301,4 +307,26 @@ pub fn begin_write(db: &Database) -> Result<redb::WriteTransaction> {
     txn.set_two_phase_commit(true);
     txn.set_quick_repair(true);
     Ok(txn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bit flip can make a page point past the end of the file: redb then reads
+    /// short, which is damage to report as such (the bit-flip tests met it once).
+    #[test]
+    fn a_short_or_invalid_read_is_damage_and_a_full_disk_is_not() {
+        let io = |kind| redb::StorageError::Io(std::io::Error::from(kind));
+        for kind in [
+            std::io::ErrorKind::UnexpectedEof,
+            std::io::ErrorKind::InvalidData,
+        ] {
+            assert!(matches!(map_storage(io(kind)), VaultError::Corrupt(_)));
+        }
+        assert!(matches!(
+            map_storage(io(std::io::ErrorKind::StorageFull)),
+            VaultError::DiskFull
+        ));
+    }
 }
