@@ -232,19 +232,21 @@ pub fn map_db_error(e: DatabaseError) -> VaultError {
 pub fn map_storage(e: redb::StorageError) -> VaultError {
     match e {
         redb::StorageError::Corrupted(msg) => VaultError::Corrupt(msg),
-        // A page that points past the end of the file reads short: damage too.
-        redb::StorageError::Io(io)
-            if matches!(
-                io.kind(),
-                std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
-            ) =>
-        {
+        redb::StorageError::Io(io) => io_error(io),
+        other => VaultError::Storage(other.to_string()),
+    }
+}
+
+/// An I/O error reading or writing the vault file: a short read (a page pointing past
+/// the end of the file, as a bit flip can make) or invalid data is damage; a full disk
+/// is said as such.
+fn io_error(io: std::io::Error) -> VaultError {
+    match io.kind() {
+        std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof => {
             VaultError::Corrupt(io.to_string())
         }
-        redb::StorageError::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
-            VaultError::DiskFull
-        }
-        other => VaultError::Storage(other.to_string()),
+        std::io::ErrorKind::StorageFull => VaultError::DiskFull,
+        _ => VaultError::Storage(redb::StorageError::Io(io).to_string()),
     }
 }
 
@@ -265,9 +267,7 @@ macro_rules! redb_errors {
                     redb::Error::TableDoesNotExist(table) => {
                         VaultError::Corrupt(format!("its {table} table is missing"))
                     }
-                    redb::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
-                        VaultError::DiskFull
-                    }
+                    redb::Error::Io(io) => io_error(io),
                     other => VaultError::Storage(other.to_string()),
                 }
             }
@@ -323,6 +323,10 @@ mod tests {
             std::io::ErrorKind::InvalidData,
         ] {
             assert!(matches!(map_storage(io(kind)), VaultError::Corrupt(_)));
+            // The same through a transaction's or table's error (the path the bit-flip
+            // test met).
+            let table = redb::TableError::Storage(io(kind));
+            assert!(matches!(VaultError::from(table), VaultError::Corrupt(_)));
         }
         assert!(matches!(
             map_storage(io(std::io::ErrorKind::StorageFull)),
