@@ -140,6 +140,52 @@ fn a_write_rebases_over_another_members_commit_to_other_secrets() {
     bobs_edit_of_shared_is_refused(&bob_lib, &bob, &alice);
 }
 
+/// A team write keeps the replica's file open from its local change until the other
+/// members' commits found by its server write are applied (one open, one close): a
+/// long-lived handle, as the TUI's, lets go of it when the write ends, also when the
+/// change is refused before the server is asked; and the state it leaves is recorded
+/// as seen when it lets go, so the replica as it was before is an older copy.
+#[test]
+fn a_team_write_lets_go_of_the_replica_when_it_ends_and_records_what_it_left() {
+    let db = pg::database();
+    let (alice, bob) = team(&db, false);
+    let bob_lib = bob.open();
+    let secret = |key: &str, value: &[u8]| NewSecret {
+        key: key.into(),
+        value: value.to_vec().into(),
+        description: String::new(),
+        kind: None,
+    };
+    let err = bob_lib
+        .add("default", "development", secret("SHARED", b"again"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("already"), "{err}");
+    // Another process reads and writes the replica at once, the handle still open.
+    assert_eq!(
+        bob.ok(&["--offline", "get", "SHARED"], None).stdout,
+        b"shared-1"
+    );
+    bob.ok(&["add", "FROM_BOB_CLI"], Some(b"cli"));
+    assert!(bob_lib.team_sync().unwrap().is_some());
+
+    let before = std::fs::read(&bob.v.path).unwrap();
+    alice.ok(&["add", "FROM_ALICE"], Some(b"a"));
+    bob_lib
+        .add("default", "development", secret("FROM_BOB_LIB", b"lib"))
+        .expect("rebased over alice's commit");
+    std::fs::write(&bob.v.path, &before).unwrap();
+    // (This handle keeps its marks apart from the processes', see `Member::open`.)
+    let err = bob_lib
+        .list("default", "development")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("older than the one this machine last saw"),
+        "{err}"
+    );
+}
+
 /// A writer verifies other members' commits before it locks the head row; one that
 /// lands between that and the lock is fetched under the lock and rebased over, or
 /// refuses the write when it changed the same secret.
@@ -188,6 +234,48 @@ fn a_commit_landing_just_before_the_lock_is_rebased_over_or_refuses_the_write() 
         common::output(meanwhile, Some(b"alice's")).success();
     }));
     bobs_edit_of_shared_is_refused(&bob_lib, &bob, &alice);
+}
+
+/// Under the lock a writer reuses the member, wrap and environment rows it verified
+/// before it, unless a commit since changed one: a member added between the check and
+/// the lock is read and verified, and the write lands over it.
+#[test]
+fn a_member_added_just_before_the_lock_is_read_again_under_it() {
+    use tresor::vault::team::BEFORE_LOCK;
+    let db = pg::database();
+    let (alice, bob) = team(&db, false);
+    let bob_lib = bob.open();
+    assert!(bob_lib.team_sync().unwrap().is_some());
+    let carol = Member::new();
+    let added = alice.cmd(&[
+        "member",
+        "add",
+        "carol",
+        &carol.public_key(),
+        "--role",
+        "reader",
+    ]);
+    *BEFORE_LOCK.lock().unwrap() = Some(Box::new(move || {
+        common::output(added, None).success();
+    }));
+    bob_lib
+        .add(
+            "default",
+            "development",
+            NewSecret {
+                key: "AFTER_CAROL".into(),
+                value: b"c".to_vec().into(),
+                description: String::new(),
+                kind: None,
+            },
+        )
+        .expect("rebased over the member added");
+    assert!(BEFORE_LOCK.lock().unwrap().is_none(), "the hook ran");
+    let list = bob.ok(&["member", "list"], None).text();
+    assert!(list.contains("carol\treader"), "{list}");
+    assert_eq!(alice.get("development", "AFTER_CAROL"), b"c");
+    bob.ok(&["remote", "sync", "--verify"], None);
+    alice.ok(&["remote", "sync", "--verify"], None);
 }
 
 #[test]

@@ -100,6 +100,32 @@ pub struct Vault {
     /// A team replica's connection from its last sync, kept so this command's audit
     /// entries reach the server in the same connection (`team::audit`).
     team_link: team::audit::Link,
+    /// While the file is kept open (`keep_open`): the newest state read or written
+    /// meanwhile, recorded as seen once, when it closes.
+    mark_pending: std::cell::RefCell<Option<Option<SeenState>>>,
+}
+
+/// A state of the vault file: its write counter and digest.
+type SeenState = (u64, [u8; 32]);
+
+/// The vault kept open for the transactions of one operation (`Vault::keep_open`).
+pub(crate) struct KeptOpen<'a> {
+    vault: &'a Vault,
+    _file: storage::KeptOpen,
+    /// Whether this one records the mark (an enclosing one does otherwise).
+    outermost: bool,
+}
+
+impl Drop for KeptOpen<'_> {
+    fn drop(&mut self) {
+        if !self.outermost {
+            return;
+        }
+        if let Some(Some((version, digest))) = self.vault.mark_pending.borrow_mut().take() {
+            let mark = high_water::read(&self.vault.keys);
+            let _ = high_water::record(&self.vault.keys, &mark, version, &digest, false);
+        }
+    }
 }
 
 impl std::fmt::Debug for Vault {
@@ -179,6 +205,7 @@ impl Vault {
             slot_kek: None,
             audit_failure: Default::default(),
             team_link: Default::default(),
+            mark_pending: Default::default(),
         };
         let mut sealed = None;
         let result = RedbFile::create(path, &mut |txn| {
@@ -238,6 +265,7 @@ impl Vault {
             slot_kek: kek,
             audit_failure: Default::default(),
             team_link: Default::default(),
+            mark_pending: Default::default(),
         })
     }
 
@@ -335,7 +363,7 @@ impl Vault {
             Ok(())
         })?;
         if let Some((version, digest)) = seen {
-            let _ = high_water::record(&self.keys, &mark, version, &digest, false);
+            self.saw(&mark, version, digest);
         }
         out.ok_or_else(|| VaultError::Storage("the read did not run".into()))
     }
@@ -362,9 +390,41 @@ impl Vault {
             Ok(())
         })?;
         if let Some(state) = sealed {
-            let _ = high_water::record(&self.keys, &mark, state.version, &state.digest, false);
+            self.saw(&mark, state.version, state.digest);
         }
         out.ok_or_else(|| VaultError::Storage("the write did not run".into()))
+    }
+
+    /// Records a state read or written as seen (the high-water mark); while the file is
+    /// kept open, once when it closes.
+    fn saw(&self, mark: &high_water::Mark, version: u64, digest: [u8; 32]) {
+        match &mut *self.mark_pending.borrow_mut() {
+            Some(pending) => {
+                if pending.is_none_or(|(v, _)| v <= version) {
+                    *pending = Some((version, digest));
+                }
+            }
+            None => {
+                let _ = high_water::record(&self.keys, mark, version, &digest, false);
+            }
+        }
+    }
+
+    /// Keeps the vault file open until the returned value is dropped: the reads and
+    /// writes of one operation (a team write: the change, then the other members'
+    /// commits) share one open, with its integrity check, one close, and one record of
+    /// the state as seen. Other processes wait for the file meanwhile.
+    pub(crate) fn keep_open(&self) -> Result<KeptOpen<'_>> {
+        let file = self.storage.keep_open()?;
+        let outermost = self.mark_pending.borrow().is_none();
+        if outermost {
+            *self.mark_pending.borrow_mut() = Some(None);
+        }
+        Ok(KeptOpen {
+            vault: self,
+            _file: file,
+            outermost,
+        })
     }
 
     // ----- ids and associated data

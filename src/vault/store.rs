@@ -283,7 +283,7 @@ redb_errors!(
 );
 
 /// Begins a read transaction, fenced like every other call into redb.
-pub fn read_txn(db: &ReadOnlyDatabase) -> Result<redb::ReadTransaction> {
+pub fn read_txn(db: &impl ReadableDatabase) -> Result<redb::ReadTransaction> {
     fenced(|| Ok(db.begin_read()?))
 }
 

@@ -125,7 +125,7 @@ impl Vault {
     pub(in crate::vault) fn team_before_catalog(
         &self,
         admin_only: bool,
-    ) -> Result<Option<TeamGuard>> {
+    ) -> Result<Option<TeamGuard<'_>>> {
         let guard = self.team_before_write()?;
         if guard.is_some() && admin_only && self.team_required()?.role != Role::Admin {
             return Err(not_admin());
@@ -186,7 +186,7 @@ impl Vault {
     pub(in crate::vault) fn team_before_new_env(
         &self,
         identity: Option<&Identity>,
-    ) -> Result<Option<TeamGuard>> {
+    ) -> Result<Option<TeamGuard<'_>>> {
         let guard = self.team_before_catalog(true)?;
         if guard.is_some() && identity.is_none() {
             return Err(VaultError::team(
@@ -200,7 +200,7 @@ impl Vault {
     /// replica, in one server write. On failure the replica is rebuilt from the server.
     pub(in crate::vault) fn team_after_catalog(
         &self,
-        guard: TeamGuard,
+        guard: TeamGuard<'_>,
         identity: Option<&Identity>,
         envs: &[(&str, &str)],
         touch: Touch,

@@ -97,8 +97,15 @@ pub struct TeamStatus {
     pub synced_at: i64,
 }
 
-/// Held from before a local change on a team replica until its server write is done.
-pub(super) struct TeamGuard(#[allow(dead_code)] std::fs::File);
+/// Held from before a local change on a team replica until its server write is done
+/// and the other members' commits it found are applied: the replica's lock, and the
+/// local vault kept open so the change and the commits applied after it share one open
+/// (with its integrity check) and one close. Fields drop in order: the vault closes
+/// before another process may take the lock.
+pub(super) struct TeamGuard<'a>(
+    #[allow(dead_code)] crate::vault::KeptOpen<'a>,
+    #[allow(dead_code)] std::fs::File,
+);
 
 /// The keys this member holds, unwrapped.
 struct Held {
@@ -252,6 +259,15 @@ struct Verified {
 }
 
 impl Verified {
+    /// The member, wrap and environment rows at this head, verified.
+    fn small(&self) -> Option<&Rows> {
+        match &self.found {
+            Found::Same { small } => Some(small),
+            Found::Delta(d) => Some(&d.small),
+            Found::Rekeyed | Found::Whole => None,
+        }
+    }
+
     /// These changes followed by `later`, fetched (under the lock) from this head on.
     fn then(self, later: Found) -> Found {
         match (self.found, later) {
@@ -514,7 +530,7 @@ impl Vault {
             let mut tx = server::snapshot_tx(client)?;
             let (version, head) = server::head(&mut tx, &sc.team)?
                 .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
-            match delta::fetch(&mut tx, sc, &held.vk, (version, head.clone()))? {
+            match delta::fetch(&mut tx, sc, &held.vk, (version, head.clone()), None)? {
                 Found::Rekeyed => return Ok(SyncReport::Rekeyed),
                 Found::Same { small } => {
                     tx.commit().map_err(server::db_error)?;
@@ -639,7 +655,7 @@ impl Vault {
     /// Before a local change on a team replica: refuses a reader, and marks the replica
     /// as holding a change the server does not have yet (so a crash before the server
     /// write leaves a replica that the next sync rebuilds). `false`: not a team vault.
-    pub(super) fn team_before_write(&self) -> Result<Option<TeamGuard>> {
+    pub(super) fn team_before_write(&self) -> Result<Option<TeamGuard<'_>>> {
         if !self.is_team() {
             return Ok(None);
         }
@@ -650,16 +666,17 @@ impl Vault {
         if !sc.role.can_write() {
             return Err(reader_refused());
         }
+        let kept = self.keep_open()?;
         sc.dirty = true;
         self.team_save(&sc)?;
-        Ok(Some(TeamGuard(lock)))
+        Ok(Some(TeamGuard(kept, lock)))
     }
 
     /// After a local change of these keys: writes them to the server. On failure the
     /// replica is rebuilt from the server, so it never shows a change the team lacks.
     pub(super) fn team_after_write(
         &self,
-        guard: TeamGuard,
+        guard: TeamGuard<'_>,
         project: &str,
         env: &str,
         changed: &[String],
@@ -817,10 +834,11 @@ impl Vault {
             }
             // Commits came in meanwhile: only those are fetched and verified.
             Some(b) if b.version < version => {
-                let later = delta::fetch(&mut tx, &b.replica, vk, (version, head.clone()))?;
+                let later =
+                    delta::fetch(&mut tx, &b.replica, vk, (version, head.clone()), b.small())?;
                 b.then(later)
             }
-            _ => delta::fetch(&mut tx, sc, vk, (version, head.clone()))?,
+            _ => delta::fetch(&mut tx, sc, vk, (version, head.clone()), None)?,
         };
         let (small, other) = match found {
             Found::Rekeyed => return Err(rekeyed()),
@@ -946,7 +964,7 @@ impl Vault {
         let Some((version, head)) = server::head(&mut tx, &sc.team)? else {
             return Ok(None);
         };
-        let found = delta::fetch(&mut tx, sc, &held.vk, (version, head.clone()))?;
+        let found = delta::fetch(&mut tx, sc, &held.vk, (version, head.clone()), None)?;
         tx.commit().map_err(server::db_error)?;
         let small = match &found {
             Found::Same { small } => small,

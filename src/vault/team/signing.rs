@@ -15,12 +15,15 @@
 //! Heads of team vaults made before signatures (`HeadRecord::V1`) are accepted until
 //! this replica has seen a signed one; after that an unsigned head is tampering.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use orion::KP;
 use orion::signer::{Seed, Signature, SigningKeyPair, VerifyingKey};
 use postgres::GenericClient;
+use zeroize::Zeroizing;
 
 use super::keys::EnvId;
 use super::keys::{MemberId, PublicKeyBytes, TeamId, VaultKey};
@@ -47,8 +50,36 @@ pub fn seed_of(identity_seed: &[u8; KEY_LEN]) -> Result<Key32> {
     crypto::hkdf(&identity_seed[..], b"", SEED_LABEL)
 }
 
-pub(super) fn pair(seed: &[u8; KEY_LEN]) -> Result<SigningKeyPair> {
-    Ok(SigningKeyPair::try_from(&Seed::from(*seed))?)
+/// A signing seed and its expanded key pair.
+type Signer = (Zeroizing<[u8; KEY_LEN]>, Rc<SigningKeyPair>);
+
+thread_local! {
+    /// The last signing key pair expanded on this thread, by its seed: expanding one
+    /// (ML-DSA key generation) costs about as much as a signature check, and a writer
+    /// signs with the same key commit after commit. Per thread, like a replica handle.
+    static SIGNER: RefCell<Option<Signer>> = const { RefCell::new(None) };
+    /// Digests of (key, context, message, signature) checked valid on this thread: a
+    /// replica meets the same signatures again (a commit in a delta, then as the head; an
+    /// admin's member-list seal that every later head carries). Per thread, so each
+    /// replica in one process (the writers' bench) checks what it meets itself.
+    static VERIFIED: RefCell<Vec<[u8; 32]>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How many checked signatures are remembered (the oldest goes first).
+const VERIFIED_MAX: usize = 256;
+
+pub(super) fn pair(seed: &[u8; KEY_LEN]) -> Result<Rc<SigningKeyPair>> {
+    let known = SIGNER.with_borrow(|s| {
+        s.as_ref()
+            .filter(|(known, _)| crypto::same(&known[..], &seed[..]))
+            .map(|(_, kp)| kp.clone())
+    });
+    if let Some(kp) = known {
+        return Ok(kp);
+    }
+    let kp = Rc::new(SigningKeyPair::try_from(&Seed::from(*seed))?);
+    SIGNER.set(Some((Zeroizing::new(*seed), kp.clone())));
+    Ok(kp)
 }
 
 /// The verifying key of a signing seed, as uploaded to the server.
@@ -421,9 +452,51 @@ pub fn grant(
 }
 
 fn verify(key: &VerifyingKey, message: &[u8], context: &[u8], signature: &[u8]) -> Result<()> {
-    let signature = Signature::try_from(signature).map_err(|_| VaultError::Crypto)?;
-    key.verify(message, context, &signature)
-        .map_err(|_| VaultError::Crypto)
+    let digest = checked_digest(key.as_ref(), message, context, signature)?;
+    if VERIFIED.with_borrow(|v| v.contains(&digest)) {
+        return Ok(());
+    }
+    let parsed = Signature::try_from(signature).map_err(|_| VaultError::Crypto)?;
+    key.verify(message, context, &parsed)
+        .map_err(|_| VaultError::Crypto)?;
+    remember_checked(digest);
+    Ok(())
+}
+
+/// What `VERIFIED` remembers of a valid signature: length-prefixed parts under a fixed
+/// key, a plain hash of all four.
+fn checked_digest(
+    key: &[u8],
+    message: &[u8],
+    context: &[u8],
+    signature: &[u8],
+) -> Result<[u8; 32]> {
+    crypto::keyed_hash(
+        b"tresor/team/v1/checked-signature",
+        &[key, context, message, signature],
+    )
+}
+
+fn remember_checked(digest: [u8; 32]) {
+    VERIFIED.with_borrow_mut(|v| {
+        if v.len() >= VERIFIED_MAX {
+            v.remove(0);
+        }
+        v.push(digest);
+    });
+}
+
+/// A signature made here: valid by construction, so this replica's own check of the
+/// head it writes (`check_own`) need not redo the arithmetic.
+fn signed_here(kp: &SigningKeyPair, message: &[u8], context: &[u8]) -> Result<Vec<u8>> {
+    let signature = kp.sign(message, context)?.as_ref().to_vec();
+    remember_checked(checked_digest(
+        kp.public().as_ref(),
+        message,
+        context,
+        &signature,
+    )?);
+    Ok(signature)
 }
 
 /// A member's uploaded verifying key, if it is the one their record names.
@@ -504,7 +577,7 @@ pub fn sign(
             Some(MembersSeal {
                 version,
                 by: sc.member,
-                signature: kp.sign(&message, MEMBERS_CONTEXT)?.as_ref().to_vec(),
+                signature: signed_here(kp, &message, MEMBERS_CONTEXT)?,
             })
         }
         Some(_) => match prev.map(|p| decode::<HeadRecord>(p, "team head")) {
@@ -529,10 +602,7 @@ pub(super) fn signed_record(
     mac: [u8; 32],
     members: MembersSeal,
 ) -> Result<Vec<u8>> {
-    let signature = kp
-        .sign(&head_message(&commit, &members)?, HEAD_CONTEXT)?
-        .as_ref()
-        .to_vec();
+    let signature = signed_here(kp, &head_message(&commit, &members)?, HEAD_CONTEXT)?;
     encode(&HeadRecord::V3 {
         commit,
         mac,
@@ -777,5 +847,60 @@ mod tests {
             let b_key = parsed(&b_hash, &b_bytes).unwrap();
             assert!(verify(&b_key, b"a commit", HEAD_CONTEXT, &signed).is_err());
         }
+    }
+
+    #[test]
+    fn a_remembered_check_vouches_only_for_that_key_message_context_and_signature() {
+        let (a, b) = (seed_of(&[5; 32]).unwrap(), seed_of(&[6; 32]).unwrap());
+        let a_key = VerifyingKey::try_from(verifying_key(&a).unwrap().as_slice()).unwrap();
+        let b_key = VerifyingKey::try_from(verifying_key(&b).unwrap().as_slice()).unwrap();
+        // Signed here: remembered as valid without a check.
+        let signed = signed_here(&pair(&a).unwrap(), b"a commit", HEAD_CONTEXT).unwrap();
+        // Checked once by arithmetic, then remembered: both times valid.
+        let other = pair(&a)
+            .unwrap()
+            .sign(b"a second commit", HEAD_CONTEXT)
+            .unwrap()
+            .as_ref()
+            .to_vec();
+        for _ in 0..2 {
+            assert!(verify(&a_key, b"a commit", HEAD_CONTEXT, &signed).is_ok());
+            assert!(verify(&a_key, b"a second commit", HEAD_CONTEXT, &other).is_ok());
+            // Anything else about them, after they were remembered, is checked and fails.
+            assert!(verify(&a_key, b"a commit!", HEAD_CONTEXT, &signed).is_err());
+            assert!(verify(&a_key, b"a commit", MEMBERS_CONTEXT, &signed).is_err());
+            assert!(verify(&b_key, b"a commit", HEAD_CONTEXT, &signed).is_err());
+            assert!(verify(&a_key, b"a commit", HEAD_CONTEXT, &other).is_err());
+            let mut flipped = signed.clone();
+            flipped[100] ^= 1;
+            assert!(verify(&a_key, b"a commit", HEAD_CONTEXT, &flipped).is_err());
+        }
+        // A full memory forgets the oldest first; a forgotten one is checked again.
+        let digest = checked_digest(a_key.as_ref(), b"a commit", HEAD_CONTEXT, &signed).unwrap();
+        assert!(VERIFIED.with_borrow(|v| v.contains(&digest)));
+        for i in 0..VERIFIED_MAX {
+            remember_checked([i as u8; 32]);
+        }
+        assert!(!VERIFIED.with_borrow(|v| v.contains(&digest)));
+        assert!(verify(&a_key, b"a commit", HEAD_CONTEXT, &signed).is_ok());
+        assert!(VERIFIED.with_borrow(|v| v.contains(&digest)));
+    }
+
+    #[test]
+    fn the_expanded_signing_key_is_the_seeds_own() {
+        let (a, b) = (seed_of(&[7; 32]).unwrap(), seed_of(&[8; 32]).unwrap());
+        let first = pair(&a).unwrap();
+        assert!(
+            Rc::ptr_eq(&first, &pair(&a).unwrap()),
+            "kept for the same seed"
+        );
+        let other = pair(&b).unwrap();
+        assert_eq!(
+            other.public().as_ref(),
+            verifying_key(&b).unwrap().as_slice(),
+            "another seed, its own key"
+        );
+        assert_ne!(first.public().as_ref(), other.public().as_ref());
+        assert_eq!(pair(&a).unwrap().public().as_ref(), first.public().as_ref());
     }
 }
