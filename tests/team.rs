@@ -419,18 +419,47 @@ fn removing_a_member_rekeys_and_names_the_values_to_rotate() {
         "alice and bob: vault key + 3 environments each"
     );
 
-    // The removed member cannot follow; the others fetch their new keys and go on.
+    // The removed member is told so by its next command; the others fetch their new
+    // keys and go on.
     let err = ci.err(&["-e", "production", "get", "STRIPE_LIVE_KEY"], None);
-    assert!(err.contains("remote sync"), "{err}");
+    assert!(err.contains("no longer a member"), "{err}");
     let err = ci.err(&["remote", "sync"], None);
     assert!(err.contains("no longer a member"), "{err}");
-    let err = bob.err(&["get", "DATABASE_URL"], None);
-    assert!(err.contains("rekeyed"), "{err}");
-    bob.ok(&["remote", "sync"], None);
-    assert_eq!(
-        bob.get("development", "DATABASE_URL"),
-        b"postgres://dev-value-4711"
+    // Bob's identity not where his vault's credential opens it (here: not found): his
+    // read shows his copy saying why, a change waits for `remote sync`.
+    let elsewhere = [("TRESOR_IDENTITY", "/nonexistent/identity")];
+    let out = bob
+        .run_with(&["get", "DATABASE_URL"], None, &elsewhere)
+        .success();
+    assert_eq!(out.stdout, b"postgres://dev-value-4711");
+    assert!(
+        out.stderr
+            .contains("rekeyed (a member was removed): showing the local copy")
+            && out
+                .stderr
+                .contains("`tresor remote sync` fetches the new keys"),
+        "{}",
+        out.stderr
     );
+    let err = bob
+        .run_with(&["add", "WAITS"], Some(b"w"), &elsewhere)
+        .failure()
+        .error();
+    assert!(
+        err.contains("rekeyed") && err.contains("remote sync"),
+        "{err}"
+    );
+    // With it (opened by the keyfile that opens his vault, as a server's is), the next
+    // read fetches the new keys itself.
+    let out = bob.ok(&["get", "DATABASE_URL"], None);
+    assert_eq!(out.stdout, b"postgres://dev-value-4711");
+    assert!(
+        out.stderr
+            .contains("fetched the new keys of the rekeyed team vault"),
+        "{}",
+        out.stderr
+    );
+    bob.ok(&["remote", "sync"], None);
     bob.ok(&["add", "AFTER"], Some(b"rekey"));
     assert_eq!(alice.get("development", "AFTER"), b"rekey");
     let list = alice.ok(&["member", "list"], None).text();

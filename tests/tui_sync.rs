@@ -141,6 +141,7 @@ fn the_header_says_shared_and_the_sync_state_within_80_columns() {
         ("rekeyed", SyncState::Rekeyed, false),
         ("newkeys", SyncState::KeysWaiting, false),
         ("refused", SyncState::Refused, false),
+        ("removed", SyncState::Removed, false),
     ];
     let mut all = String::new();
     for (name, state, pending) in cases {
@@ -300,6 +301,27 @@ fn a_database_changed_outside_tresor_is_refused_and_the_table_stays() {
     // Nothing that arrives later makes the refusal look fine.
     app.update(Action::Live(LiveEvent::Unchanged));
     assert_eq!(header(&app), "shared · server data refused");
+}
+
+#[test]
+fn a_member_removed_is_told_so_in_its_own_tui() {
+    let db = pg::database();
+    let (alice, bob) = alice_and_bob(&db);
+    let mut app = app_of(&bob);
+    alice.ok(&["member", "rm", "bob"], None);
+    app.update(Action::Live(LiveEvent::Changed));
+    assert_eq!(header(&app), "shared · you were removed from it");
+    let status = app.status.as_ref().expect("an error");
+    assert!(
+        status
+            .text
+            .contains("no longer a member of this team vault"),
+        "{}",
+        status.text
+    );
+    // Nothing that arrives later makes it look fine.
+    app.update(Action::Live(LiveEvent::Unchanged));
+    assert_eq!(header(&app), "shared · you were removed from it");
 }
 
 #[test]

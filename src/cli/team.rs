@@ -21,6 +21,16 @@ pub struct IdentityPath {
 }
 
 impl IdentityPath {
+    /// Where a command without an `--identity` option finds it: `TRESOR_IDENTITY`, or
+    /// the default.
+    fn from_env() -> IdentityPath {
+        IdentityPath {
+            identity: std::env::var_os("TRESOR_IDENTITY")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+        }
+    }
+
     fn path(&self) -> Result<PathBuf, CliError> {
         match &self.identity {
             Some(p) => Ok(p.clone()),
@@ -167,12 +177,7 @@ pub fn identity_for_catalog(
     if !needed || !vault.is_team() || vault.team_status()?.role != Role::Admin {
         return Ok(None);
     }
-    let path = IdentityPath {
-        identity: std::env::var_os("TRESOR_IDENTITY")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from),
-    };
-    Ok(Some(unlock_identity(global, &path)?))
+    Ok(Some(unlock_identity(global, &IdentityPath::from_env())?))
 }
 
 pub fn identity(global: &Global, cmd: IdentityCommand) -> CliResult {
@@ -240,6 +245,7 @@ pub fn remote(global: &Global, cmd: RemoteCommand) -> CliResult {
         RemoteCommand::Sync { path, verify } => {
             let vault = unlock::open_unsynced(global)?;
             match vault.team_sync()? {
+                Some(SyncReport::Removed) => return Err(crate::vault::team::removed().into()),
                 Some(SyncReport::Rekeyed) => {
                     let id = unlock_identity(global, &path)?;
                     vault.team_refresh(&id)?;
@@ -390,10 +396,38 @@ const JOIN_PASSWORD_NOTE: &str =
 
 /// After unlocking a team replica: bring it up to date, or say how old it is.
 /// `for_change`: an unreachable server is an error (a change must reach it).
-pub fn sync_after_unlock(vault: &crate::vault::Vault, for_change: bool) -> CliResult {
+pub fn sync_after_unlock(
+    global: &Global,
+    vault: &crate::vault::Vault,
+    for_change: bool,
+) -> CliResult {
     match vault.team_sync()? {
         None | Some(SyncReport::Current) | Some(SyncReport::Updated { .. }) => Ok(()),
-        Some(SyncReport::Rekeyed) => Err(crate::vault::team::rekeyed().into()),
+        Some(SyncReport::Removed) => Err(crate::vault::team::removed().into()),
+        Some(SyncReport::Rekeyed) => {
+            // A credential given without a prompt (a keyfile, TRESOR_PASSPHRASE: a
+            // server, a script) opens the identity as it opened the vault: the new keys
+            // are fetched at once, and a server reading its secrets goes on after a
+            // member's removal.
+            if let Some(credential) = unlock::preset_credential(global) {
+                let id = IdentityPath::from_env()
+                    .path()
+                    .and_then(|file| Ok(identity::unlock(&file, &credential)?));
+                if let Ok(id) = id {
+                    vault.team_refresh(&id)?;
+                    note("fetched the new keys of the rekeyed team vault");
+                    return Ok(());
+                }
+            }
+            if for_change {
+                return Err(crate::vault::team::rekeyed().into());
+            }
+            super::warn(&format!(
+                "the team vault was rekeyed (a member was removed): showing the local copy, last synced {} ago; `tresor remote sync` fetches the new keys",
+                age_text(chrono::Utc::now().timestamp() - vault.team_status()?.synced_at)
+            ));
+            Ok(())
+        }
         Some(SyncReport::Offline { age, why }) if for_change => Err(CliError::msg(format!(
             "{why}; changes to a team vault need the server: nothing was changed (the local copy is {} old)",
             age_text(age)

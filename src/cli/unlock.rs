@@ -111,7 +111,7 @@ fn synced(global: &Global, vault: OpenVault, for_change: bool) -> Result<OpenVau
         }
         return Ok(vault);
     }
-    super::team::sync_after_unlock(&vault, for_change)?;
+    super::team::sync_after_unlock(global, &vault, for_change)?;
     Ok(vault)
 }
 

@@ -60,6 +60,8 @@ pub enum SyncState {
     KeysWaiting,
     /// The server's data failed verification (the status line says why).
     Refused,
+    /// The vault was rekeyed without this member: an admin removed it.
+    Removed,
 }
 
 /// The header's view of a team replica.
@@ -90,6 +92,7 @@ impl SyncView {
             SyncState::Rekeyed => format!("rekeyed: {} fetches the new keys", reload_key()),
             SyncState::KeysWaiting => format!("new environment: {} fetches its key", reload_key()),
             SyncState::Refused => "server data refused".to_string(),
+            SyncState::Removed => "you were removed from it".to_string(),
         };
         format!("shared · {state}")
     }
@@ -98,7 +101,11 @@ impl SyncView {
     pub fn is_warning(&self) -> bool {
         matches!(
             self.state,
-            SyncState::Offline | SyncState::Rekeyed | SyncState::KeysWaiting | SyncState::Refused
+            SyncState::Offline
+                | SyncState::Rekeyed
+                | SyncState::KeysWaiting
+                | SyncState::Refused
+                | SyncState::Removed
         )
     }
 }
@@ -217,7 +224,10 @@ impl App {
                 if !sync.pending
                     && !matches!(
                         sync.state,
-                        SyncState::Rekeyed | SyncState::KeysWaiting | SyncState::Refused
+                        SyncState::Rekeyed
+                            | SyncState::KeysWaiting
+                            | SyncState::Refused
+                            | SyncState::Removed
                     )
                 {
                     sync.synced_at = now;
@@ -300,6 +310,10 @@ impl App {
             Ok(Some(SyncReport::Offline { age, .. })) => {
                 sync.state = SyncState::Offline;
                 sync.synced_at = now - age;
+            }
+            Ok(Some(SyncReport::Removed)) => {
+                sync.state = SyncState::Removed;
+                self.error(&crate::vault::team::removed());
             }
             Ok(Some(SyncReport::Rekeyed)) => {
                 sync.state = SyncState::Rekeyed;

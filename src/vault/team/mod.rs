@@ -67,6 +67,8 @@ pub enum SyncReport {
     Offline { age: i64, why: String },
     /// A member was removed and the vault rekeyed: `team_refresh` fetches the new keys.
     Rekeyed,
+    /// The vault was rekeyed without this member: an admin removed it.
+    Removed,
 }
 
 /// A member as `member list` shows it.
@@ -306,6 +308,11 @@ pub fn rekeyed() -> VaultError {
     )
 }
 
+/// What a member an admin removed is told by its next sync.
+pub fn removed() -> VaultError {
+    VaultError::team("you are no longer a member of this team vault (an admin removed you)")
+}
+
 /// What a reader is told when it tries to change the team vault.
 pub(super) fn reader_refused() -> VaultError {
     VaultError::team("you are a reader of this team vault: only writers and admins can change it")
@@ -504,7 +511,7 @@ impl Vault {
             }
         };
         let report = self.sync_on(&mut sc, &mut client)?;
-        if report != SyncReport::Rekeyed {
+        if !matches!(report, SyncReport::Rekeyed | SyncReport::Removed) {
             self.team_audit_link(&sc, client);
         }
         Ok(Some(report))
@@ -531,6 +538,9 @@ impl Vault {
             let (version, head) = server::head(&mut tx, &sc.team)?
                 .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
             match delta::fetch(&mut tx, sc, &held.vk, (version, head.clone()), None)? {
+                Found::Rekeyed if !server::holds_vault_wrap(&mut tx, &sc.team, &sc.member)? => {
+                    return Ok(SyncReport::Removed);
+                }
                 Found::Rekeyed => return Ok(SyncReport::Rekeyed),
                 Found::Same { small } => {
                     tx.commit().map_err(server::db_error)?;
@@ -567,6 +577,13 @@ impl Vault {
         let snap = server::load_snapshot(client, &sc.team)?
             .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
         if claimed_epoch(&snap.head) > Some(sc.epoch) {
+            if !snap
+                .rows
+                .wraps
+                .contains_key(&(sc.member, keys::VAULT_SCOPE.to_vec()))
+            {
+                return Ok(SyncReport::Removed);
+            }
             return Ok(SyncReport::Rekeyed);
         }
         delta::whole(
@@ -600,6 +617,7 @@ impl Vault {
         let mut client = server::connect(&sc.url)?;
         match self.sync_whole(&mut sc, &held, &mut client)? {
             SyncReport::Rekeyed => Err(rekeyed()),
+            SyncReport::Removed => Err(removed()),
             _ => Ok(sc.seen_version),
         }
     }

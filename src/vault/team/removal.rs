@@ -213,9 +213,7 @@ impl Vault {
             .wraps
             .contains_key(&(sc.member, keys::VAULT_SCOPE.to_vec()))
         {
-            return Err(VaultError::team(
-                "you are no longer a member of this team vault (an admin removed you)",
-            ));
+            return Err(super::removed());
         }
         let fresh = adopt(
             &sc.url,

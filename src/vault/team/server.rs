@@ -634,6 +634,26 @@ fn load_small(client: &mut impl GenericClient, team: &TeamId, rows: &mut Rows) -
     Ok(())
 }
 
+/// Whether the server holds a wrap of the vault key for this member: after a rekey,
+/// the remaining members have one and a removed member none. (Unverified: a database
+/// admin can make a member look removed, as it can make the server unusable.)
+pub fn holds_vault_wrap(
+    client: &mut impl GenericClient,
+    team: &TeamId,
+    member: &super::keys::MemberId,
+) -> Result<bool> {
+    let rows = typed(
+        client,
+        "SELECT 1 FROM tresor_wraps WHERE vault = $1 AND member = $2 AND scope = $3",
+        &[
+            (&&team[..], Type::BYTEA),
+            (&&member[..], Type::BYTEA),
+            (&super::keys::VAULT_SCOPE, Type::BYTEA),
+        ],
+    )?;
+    Ok(!rows.is_empty())
+}
+
 fn bad_row(what: &str) -> VaultError {
     VaultError::team(format!(
         "the team server returned {what} row of the wrong shape: the database was changed outside tresor"
