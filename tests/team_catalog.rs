@@ -36,12 +36,59 @@ fn environments_and_projects_added_and_removed_reach_the_members_who_may_read_th
 
     alice.ok(&["env", "add", "qa"], None);
     alice.ok(&["-e", "qa", "add", "QA_KEY"], Some(b"qa-value"));
-    // Bob reads every environment: his identity fetches the new key at `remote sync`.
-    let err = bob.err(&["-e", "qa", "get", "QA_KEY"], None);
-    assert!(err.contains("no environment `qa`"), "{err}");
+    // Bob reads every environment: his identity fetches the new key. Where the
+    // credential that opens his vault does not open it (here: not found), he is told,
+    // at the first command after the change and whenever he asks for `qa`.
+    let elsewhere = [("TRESOR_IDENTITY", "/nonexistent/identity")];
+    let out = bob
+        .run_with(&["get", "DATABASE_URL"], None, &elsewhere)
+        .success();
+    assert!(
+        out.stderr.contains(
+            "an admin shared an environment with you: `tresor remote sync` fetches its key"
+        ),
+        "{}",
+        out.stderr
+    );
+    for _ in 0..2 {
+        let err = bob
+            .run_with(&["-e", "qa", "get", "QA_KEY"], None, &elsewhere)
+            .failure()
+            .error();
+        assert!(
+            err.contains("default/qa was shared with you since your last `tresor remote sync`: run it to fetch its key"),
+            "{err}"
+        );
+    }
+    let err = bob
+        .run_with(
+            &["--offline", "-e", "qa", "get", "QA_KEY"],
+            None,
+            &elsewhere,
+        )
+        .failure()
+        .error();
+    assert!(
+        err.contains("no environment `qa`"),
+        "offline: no server asked: {err}"
+    );
+    let err = bob.err(&["-e", "nope", "get", "QA_KEY"], None);
+    assert!(err.contains("no environment `nope`"), "{err}");
+    // With it (his keyfile opens it), `remote sync` fetches the key, as a command
+    // right after the change would have.
     let out = bob.ok(&["remote", "sync"], None);
     assert!(out.stderr.contains("fetched the keys"), "{}", out.stderr);
     assert_eq!(bob.get("qa", "QA_KEY"), b"qa-value");
+    alice.ok(&["env", "add", "canary"], None);
+    alice.ok(&["-e", "canary", "add", "CANARY_KEY"], Some(b"st"));
+    let out = bob.ok(&["-e", "canary", "get", "CANARY_KEY"], None);
+    assert_eq!(out.stdout, b"st");
+    assert!(
+        out.stderr
+            .contains("fetched the keys of the environments shared with you since your last sync"),
+        "{}",
+        out.stderr
+    );
     bob.ok(
         &["-e", "qa", "edit", "QA_KEY", "--value-stdin"],
         Some(b"qa-by-bob"),
@@ -50,7 +97,8 @@ fn environments_and_projects_added_and_removed_reach_the_members_who_may_read_th
     // ci reads production only: the new environment's key was never wrapped to it.
     ci.ok(&["remote", "sync"], None);
     assert!(!env_names(&ci, "default").contains(&"qa".to_string()));
-    assert!(ci.err(&["-e", "qa", "get", "QA_KEY"], None).contains("qa"));
+    let err = ci.err(&["-e", "qa", "get", "QA_KEY"], None);
+    assert!(err.contains("no environment `qa`"), "{err}");
 
     alice.ok(&["project", "add", "billing"], None);
     alice.ok(&["-p", "billing", "add", "INVOICE_KEY"], Some(b"inv"));

@@ -394,6 +394,26 @@ fn print_join_line(url: &str, token: &str) {
 const JOIN_PASSWORD_NOTE: &str =
     "they log in to the database with their own password (PGPASSWORD or ~/.pgpass), not yours";
 
+/// The keys a sync found waiting (a rekey's, an environment's shared since), fetched
+/// when a credential given without a prompt (a keyfile, `TRESOR_PASSPHRASE`: a server,
+/// a script) opens the identity as it opened the vault, so a server reading its secrets
+/// goes on by itself. `false`: there is no such credential, or it does not open it.
+fn fetch_keys_unprompted(global: &Global, vault: &crate::vault::Vault) -> Result<bool, CliError> {
+    let Some(credential) = unlock::preset_credential(global) else {
+        return Ok(false);
+    };
+    let id = IdentityPath::from_env()
+        .path()
+        .and_then(|file| Ok(identity::unlock(&file, &credential)?));
+    match id {
+        Ok(id) => {
+            vault.team_refresh(&id)?;
+            Ok(true)
+        }
+        Err(_) => Ok(false),
+    }
+}
+
 /// After unlocking a team replica: bring it up to date, or say how old it is.
 /// `for_change`: an unreachable server is an error (a change must reach it).
 pub fn sync_after_unlock(
@@ -402,22 +422,26 @@ pub fn sync_after_unlock(
     for_change: bool,
 ) -> CliResult {
     match vault.team_sync()? {
-        None | Some(SyncReport::Current) | Some(SyncReport::Updated { .. }) => Ok(()),
+        None | Some(SyncReport::Current) => Ok(()),
+        Some(SyncReport::Updated { keys_waiting, .. }) => {
+            if keys_waiting {
+                if fetch_keys_unprompted(global, vault)? {
+                    note(
+                        "fetched the keys of the environments shared with you since your last sync",
+                    );
+                } else {
+                    super::warn(
+                        "an admin shared an environment with you: `tresor remote sync` fetches its key",
+                    );
+                }
+            }
+            Ok(())
+        }
         Some(SyncReport::Removed) => Err(crate::vault::team::removed().into()),
         Some(SyncReport::Rekeyed) => {
-            // A credential given without a prompt (a keyfile, TRESOR_PASSPHRASE: a
-            // server, a script) opens the identity as it opened the vault: the new keys
-            // are fetched at once, and a server reading its secrets goes on after a
-            // member's removal.
-            if let Some(credential) = unlock::preset_credential(global) {
-                let id = IdentityPath::from_env()
-                    .path()
-                    .and_then(|file| Ok(identity::unlock(&file, &credential)?));
-                if let Ok(id) = id {
-                    vault.team_refresh(&id)?;
-                    note("fetched the new keys of the rekeyed team vault");
-                    return Ok(());
-                }
+            if fetch_keys_unprompted(global, vault)? {
+                note("fetched the new keys of the rekeyed team vault");
+                return Ok(());
             }
             if for_change {
                 return Err(crate::vault::team::rekeyed().into());

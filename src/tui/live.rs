@@ -298,14 +298,16 @@ impl App {
                 }
                 sync.synced_at = now;
             }
-            Ok(Some(SyncReport::Updated { .. })) => {
+            Ok(Some(SyncReport::Updated { keys_waiting, .. })) => {
                 sync.state = SyncState::Changed {
                     who: who.flatten(),
                     at: now,
                 };
                 sync.synced_at = now;
                 self.load();
-                self.note_keys_waiting();
+                if keys_waiting {
+                    self.note_keys_waiting();
+                }
             }
             Ok(Some(SyncReport::Offline { age, .. })) => {
                 sync.state = SyncState::Offline;

@@ -217,14 +217,10 @@ impl App {
         }
     }
 
-    /// After a sync that brought changes: the keys of an environment shared with this
-    /// member since are fetched with the identity, so the header says which key does it.
+    /// After a sync that found an environment's key wrapped for this member and not
+    /// held (`SyncReport::Updated::keys_waiting`): the header says which key fetches it
+    /// with the identity.
     pub(super) fn note_keys_waiting(&mut self) {
-        let Some(vault) = &self.vault else { return };
-        // Unreachable now: the next change or `r` asks again.
-        if !vault.team_keys_waiting().unwrap_or(false) {
-            return;
-        }
         if let Some(sync) = &mut self.sync {
             sync.state = SyncState::KeysWaiting;
         }

@@ -159,12 +159,41 @@ impl Vault {
         let missing = match &result {
             Err(VaultError::NotFound { .. }) => true,
             Ok(found) => empty(found),
+            // Not in the replica: shared since its last fetch of keys, or not there.
+            Err(VaultError::EnvNotFound { .. }) => {
+                return match self.team_key_waits(project, env) {
+                    Ok(true) => Err(super::key_waits(project, env)),
+                    _ => result,
+                };
+            }
             Err(_) => false,
         };
         if missing && !self.team_holds_key(project, env)? {
             return Err(super::no_access(project, env));
         }
         result
+    }
+
+    /// Whether the server holds this member's wrap of the key of `project/env`, which
+    /// the replica lacks. Asked only on the way to an error, and only on the connection
+    /// this command's sync kept: an `--offline` command, or one whose server is away,
+    /// is never made to wait for one.
+    fn team_key_waits(&self, project: &str, env: &str) -> Result<bool> {
+        let Some(sc) = self.team_load()? else {
+            return Ok(false);
+        };
+        if !self.team_linked() {
+            return Ok(false);
+        }
+        let vk = keys::VaultKey::derive(Zeroizing::new(sc.vault_key), &sc.team)?;
+        let id = vk.env_id(project, env)?;
+        if sc.env_keys.iter().any(|(held, _)| *held == id) {
+            return Ok(false);
+        }
+        let (mut client, _) = self.team_client(&sc)?;
+        let waits = super::server::holds_wrap(&mut *client, &sc.team, &sc.member, &id)?;
+        self.team_audit_keep(client);
+        Ok(waits)
     }
 
     /// Whether adding a project or an environment here needs this machine's identity
@@ -316,10 +345,6 @@ impl Vault {
         };
         let mut client = super::server::connect(&sc.url)?;
         let rows = super::server::small_rows(&mut *client, &sc.team, false)?;
-        Ok(rows.wraps.keys().any(|(member, scope)| {
-            *member == sc.member
-                && scope[..] != keys::VAULT_SCOPE[..]
-                && !sc.env_keys.iter().any(|(id, _)| id[..] == scope[..])
-        }))
+        Ok(super::keys_waiting(&sc, &rows))
     }
 }

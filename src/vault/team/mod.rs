@@ -61,8 +61,10 @@ const SYNCED_AT_EVERY: i64 = 30;
 pub enum SyncReport {
     /// The replica matched the server's head.
     Current,
-    /// The replica was brought up to this version.
-    Updated { version: u64 },
+    /// The replica was brought up to this version. `keys_waiting`: an environment's
+    /// key is wrapped for this member on the server and not held yet (shared since:
+    /// `team_refresh` fetches it).
+    Updated { version: u64, keys_waiting: bool },
     /// The server could not be reached: the replica is this many seconds old.
     Offline { age: i64, why: String },
     /// A member was removed and the vault rekeyed: `team_refresh` fetches the new keys.
@@ -308,6 +310,16 @@ pub fn rekeyed() -> VaultError {
     )
 }
 
+/// Whether `rows` wrap an environment's key for this member that its replica does not
+/// hold (an environment shared with it since it last fetched keys).
+fn keys_waiting(sc: &Sidecar, rows: &Rows) -> bool {
+    rows.wraps.keys().any(|(member, scope)| {
+        *member == sc.member
+            && scope[..] != keys::VAULT_SCOPE[..]
+            && !sc.env_keys.iter().any(|(id, _)| id[..] == scope[..])
+    })
+}
+
 /// What a member an admin removed is told by its next sync.
 pub fn removed() -> VaultError {
     VaultError::team("you are no longer a member of this team vault (an admin removed you)")
@@ -538,7 +550,9 @@ impl Vault {
             let (version, head) = server::head(&mut tx, &sc.team)?
                 .ok_or_else(|| VaultError::team("the team vault is no longer on the server"))?;
             match delta::fetch(&mut tx, sc, &held.vk, (version, head.clone()), None)? {
-                Found::Rekeyed if !server::holds_vault_wrap(&mut tx, &sc.team, &sc.member)? => {
+                Found::Rekeyed
+                    if !server::holds_wrap(&mut tx, &sc.team, &sc.member, keys::VAULT_SCOPE)? =>
+                {
                     return Ok(SyncReport::Removed);
                 }
                 Found::Rekeyed => return Ok(SyncReport::Rekeyed),
@@ -557,7 +571,10 @@ impl Vault {
                         signing::observe(sc, &held.vk, &d.head, &d.small)?;
                         sc.synced_at = now();
                         self.team_save(sc)?;
-                        return Ok(SyncReport::Updated { version: d.version });
+                        return Ok(SyncReport::Updated {
+                            version: d.version,
+                            keys_waiting: keys_waiting(sc, &d.small),
+                        });
                     }
                 }
                 Found::Whole => {}
@@ -605,6 +622,7 @@ impl Vault {
         self.team_save(sc)?;
         Ok(SyncReport::Updated {
             version: snap.version,
+            keys_waiting: keys_waiting(sc, &snap.rows),
         })
     }
 
@@ -1474,6 +1492,16 @@ fn adopt(
 pub(in crate::vault) fn no_access(project: &str, env: &str) -> VaultError {
     VaultError::team(format!(
         "you have no access to {}/{} in this team vault: your membership is limited to other environments, or its key waits (`tresor remote sync` fetches it)",
+        super::validate::printable(project),
+        super::validate::printable(env)
+    ))
+}
+
+/// What a member is told of an environment whose key an admin wrapped for it since it
+/// last fetched keys.
+pub(in crate::vault) fn key_waits(project: &str, env: &str) -> VaultError {
+    VaultError::team(format!(
+        "{}/{} was shared with you since your last `tresor remote sync`: run it to fetch its key",
         super::validate::printable(project),
         super::validate::printable(env)
     ))

@@ -634,13 +634,15 @@ fn load_small(client: &mut impl GenericClient, team: &TeamId, rows: &mut Rows) -
     Ok(())
 }
 
-/// Whether the server holds a wrap of the vault key for this member: after a rekey,
-/// the remaining members have one and a removed member none. (Unverified: a database
-/// admin can make a member look removed, as it can make the server unusable.)
-pub fn holds_vault_wrap(
+/// Whether the server holds a wrap for this member of the key of `scope` (the vault
+/// key's: after a rekey the remaining members have one, a removed member none; an
+/// environment's). Unverified, so only ever used to choose what to say: a database
+/// admin can make a member look removed, as it can make the server unusable.
+pub fn holds_wrap(
     client: &mut impl GenericClient,
     team: &TeamId,
     member: &super::keys::MemberId,
+    scope: &[u8],
 ) -> Result<bool> {
     let rows = typed(
         client,
@@ -648,7 +650,7 @@ pub fn holds_vault_wrap(
         &[
             (&&team[..], Type::BYTEA),
             (&&member[..], Type::BYTEA),
-            (&super::keys::VAULT_SCOPE, Type::BYTEA),
+            (&scope, Type::BYTEA),
         ],
     )?;
     Ok(!rows.is_empty())
