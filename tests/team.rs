@@ -498,3 +498,56 @@ fn a_limited_member_is_not_sent_to_remote_sync_for_an_environment_it_has_no_acce
         "{err}"
     );
 }
+
+#[test]
+fn a_member_leaves_and_keeps_a_local_vault_and_the_only_admin_is_held_back() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let bob = join(&alice, &db, "bob", "writer", &[]);
+    let out = bob.ok(&["remote", "leave"], None);
+    assert!(
+        out.stderr.contains("no longer follows the team vault at")
+            && out.stderr.contains("secrets as last synced stay in it")
+            && out
+                .stderr
+                .contains("still a member until an admin removes you"),
+        "{}",
+        out.stderr
+    );
+    let dir = bob.v.dir.path();
+    let team_files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".team"))
+        .collect();
+    assert!(team_files.is_empty(), "left behind: {team_files:?}");
+    // A local vault now: its secrets as last synced, its changes its own.
+    assert_eq!(
+        bob.get("development", "DATABASE_URL"),
+        b"postgres://dev-value-4711"
+    );
+    bob.ok(&["add", "ONLY_BOBS"], Some(b"local"));
+    let err = alice.err(&["get", "ONLY_BOBS"], None);
+    assert!(err.contains("no secret `ONLY_BOBS`"), "{err}");
+    let err = bob.err(&["remote", "status"], None);
+    assert!(err.contains("not a team vault"), "{err}");
+    let err = bob.err(&["remote", "leave"], None);
+    assert!(err.contains("not a team vault"), "{err}");
+    // The membership is an admin's to end.
+    let list = alice.ok(&["member", "list"], None).text();
+    assert!(list.contains("bob\twriter"), "{list}");
+    alice.ok(&["member", "rm", "bob"], None);
+
+    // The only admin is held back: nobody could add or remove members after.
+    let err = alice.err(&["remote", "leave"], None);
+    assert!(
+        err.contains("only admin") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(
+        alice.get("development", "DATABASE_URL"),
+        b"postgres://dev-value-4711"
+    );
+    alice.ok(&["remote", "leave", "--force"], None);
+    alice.ok(&["add", "AFTER_LEAVING"], Some(b"x"));
+}

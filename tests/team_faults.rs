@@ -189,3 +189,31 @@ fn a_write_after_the_server_closed_the_kept_connection_opens_a_new_one() {
     );
     assert_eq!(alice.get("development", "AFTER_A_RESTART"), b"b");
 }
+
+/// Leaving while the server is away: the entries still queued are said, and stay in
+/// this machine's log; the secrets stay as last synced.
+#[test]
+fn leaving_while_the_server_is_away_says_what_did_not_reach_it() {
+    let c = pg::own_cluster();
+    let db = c.database();
+    let alice = team_of_alice(&db.url, Member::new());
+    let bob = join(&alice, &db.url, Member::new(), "bob", "writer", &[]);
+    c.kill();
+    bob.ok(&["get", "DATABASE_URL"], None);
+    bob.ok(&["--offline", "get", "DATABASE_URL"], None);
+    let out = bob.ok(&["remote", "leave"], None);
+    assert!(
+        out.stderr
+            .contains("audit entries recorded while the server was away did not reach it"),
+        "{}",
+        out.stderr
+    );
+    let log = bob.ok(&["audit", "--mine"], None).text();
+    assert!(log.matches("  get ").count() >= 2, "{log}");
+    assert!(log.contains("remote leave"), "{log}");
+    assert_eq!(
+        bob.ok(&["get", "DATABASE_URL"], None).stdout,
+        b"postgres://dev-value-4711"
+    );
+    c.resume();
+}

@@ -93,6 +93,15 @@ pub enum RemoteCommand {
     /// Where this replica stands: server, your role, head fingerprint, last sync
     #[command(after_help = "Example:\n  tresor remote status")]
     Status,
+    /// Stop following the team vault: this vault becomes a local vault again, its
+    /// secrets as last synced; you stay a member until an admin removes you
+    #[command(after_help = "Example:\n  tresor remote leave")]
+    Leave {
+        /// Leave even as the team vault's only admin (nobody can then add or remove
+        /// members)
+        #[arg(long)]
+        force: bool,
+    },
     /// Bring the replica up to date now (every command also does it); after a member
     /// was removed, fetch the new keys with your identity
     #[command(after_help = "Examples:\n  tresor remote sync\n  tresor remote sync --verify")]
@@ -241,6 +250,27 @@ pub fn remote(global: &Global, cmd: RemoteCommand) -> CliResult {
                 "last sync: {} ago",
                 age_text(chrono::Utc::now().timestamp() - s.synced_at)
             );
+        }
+        RemoteCommand::Leave { force } => {
+            let vault = unlock::open_unsynced(global)?;
+            let left = vault.team_leave(force)?;
+            if left.unsent > 0 {
+                super::warn(&format!(
+                    "{} recorded while the server was away did not reach it (this machine's log keeps {}: `tresor audit --mine`)",
+                    plural(left.unsent, "audit entry", "audit entries"),
+                    if left.unsent == 1 { "it" } else { "them" }
+                ));
+            }
+            if left.unsent_change {
+                super::warn(
+                    "a change made here never reached the server: it stays in this vault only",
+                );
+            }
+            note(&format!(
+                "this vault no longer follows the team vault at {}: {} as last synced stay in it, a local vault now. You are still a member until an admin removes you (`tresor member rm`)",
+                redact_url(&left.url),
+                plural(left.secrets, "secret", "secrets")
+            ));
         }
         RemoteCommand::Sync { path, verify } => {
             let vault = unlock::open_unsynced(global)?;

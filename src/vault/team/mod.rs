@@ -20,6 +20,7 @@ pub mod forge;
 mod format1;
 pub mod identity;
 pub mod keys;
+mod leave;
 pub mod log;
 pub mod records;
 mod removal;

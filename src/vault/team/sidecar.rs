@@ -145,9 +145,13 @@ pub fn write(
 /// and its server write): the replica and this file must move together. Released when
 /// the returned file is dropped.
 pub fn lock(vault: &Path) -> Result<std::fs::File> {
+    lock_file(&lock_path(vault))
+}
+
+pub fn lock_path(vault: &Path) -> PathBuf {
     let mut p = path_for(vault).into_os_string();
     p.push(".lock");
-    lock_file(&PathBuf::from(p))
+    PathBuf::from(p)
 }
 
 /// An exclusive lock on the file at `path` (made 0600 if missing, never through a

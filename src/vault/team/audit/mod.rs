@@ -352,6 +352,15 @@ fn upload(client: &mut Client, sc: &Sidecar, ob: &mut Outbox) -> Result<()> {
     Err(VaultError::team("the team's audit log refused the entries"))
 }
 
+/// The outbox file beside a replica, and its lock file (`remote leave` deletes them).
+pub(super) fn outbox_path(vault: &std::path::Path) -> std::path::PathBuf {
+    outbox::path(vault)
+}
+
+pub(super) fn outbox_lock_path(vault: &std::path::Path) -> std::path::PathBuf {
+    outbox::lock_path(vault)
+}
+
 impl Vault {
     /// Called by `Vault::audit`: on a team replica, queues the entry and sends the queue
     /// if this command holds a connection. An unreachable server is not an error here.
@@ -414,6 +423,27 @@ impl Vault {
             self.send_pending(sc, &mut ob);
         }
         let _ = self.outbox_save(&ob);
+    }
+
+    /// `remote leave`: a last try to send the entries waiting in the outbox; how many
+    /// could not be sent (they stay in this machine's log).
+    pub(in crate::vault::team) fn team_audit_last_send(&self, sc: &Sidecar) -> usize {
+        let Ok(_lock) = outbox::lock(&self.path) else {
+            return 0;
+        };
+        let Ok(mut ob) = self.outbox_load(sc) else {
+            return 0;
+        };
+        if !ob.pending.is_empty()
+            && !self.team_linked()
+            && let Ok(client) = server::connect(&sc.url)
+        {
+            self.team_audit_keep(client);
+        }
+        if !ob.pending.is_empty() {
+            self.send_pending(sc, &mut ob);
+        }
+        ob.pending.len()
     }
 
     /// The kept connection back, after a write took it.

@@ -55,9 +55,13 @@ pub(super) fn path(vault: &Path) -> PathBuf {
 /// Serialises outbox changes between processes sharing this replica (its own lock: the
 /// replica's team lock may be held by this very process around a write).
 pub(super) fn lock(vault: &Path) -> Result<std::fs::File> {
+    sidecar::lock_file(&lock_path(vault))
+}
+
+pub(super) fn lock_path(vault: &Path) -> PathBuf {
     let mut p = path(vault).into_os_string();
     p.push(".lock");
-    sidecar::lock_file(&PathBuf::from(p))
+    PathBuf::from(p)
 }
 
 /// The file cut into its parts, nothing opened yet.
