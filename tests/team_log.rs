@@ -40,6 +40,16 @@ fn team(db: &pg::Db, format_1: bool) -> (Member, Member) {
     (alice, bob)
 }
 
+/// A new secret of this key and value, nothing else set.
+fn secret(key: &str, value: &[u8]) -> NewSecret {
+    NewSecret {
+        key: key.into(),
+        value: value.to_vec().into(),
+        description: String::new(),
+        kind: None,
+    }
+}
+
 fn has_log(db: &pg::Db) -> bool {
     db.client()
         .query_one("SELECT to_regclass('tresor_commits') IS NOT NULL", &[])
@@ -116,16 +126,7 @@ fn a_write_rebases_over_another_members_commit_to_other_secrets() {
     // Alice commits after bob's replica synced; bob's change does not sync first.
     alice.ok(&["add", "FROM_ALICE"], Some(b"a"));
     bob_lib
-        .add(
-            "default",
-            "development",
-            NewSecret {
-                key: "FROM_BOB".into(),
-                value: b"b".to_vec().into(),
-                description: String::new(),
-                kind: None,
-            },
-        )
+        .add("default", "development", secret("FROM_BOB", b"b"))
         .expect("a commit to another secret is rebased over");
     // Both landed, and bob's replica holds alice's change without another sync.
     assert_eq!(alice.get("development", "FROM_BOB"), b"b");
@@ -150,12 +151,6 @@ fn a_team_write_lets_go_of_the_replica_when_it_ends_and_records_what_it_left() {
     let db = pg::database();
     let (alice, bob) = team(&db, false);
     let bob_lib = bob.open();
-    let secret = |key: &str, value: &[u8]| NewSecret {
-        key: key.into(),
-        value: value.to_vec().into(),
-        description: String::new(),
-        kind: None,
-    };
     let err = bob_lib
         .add("default", "development", secret("SHARED", b"again"))
         .unwrap_err()
@@ -196,12 +191,6 @@ fn a_commit_landing_just_before_the_lock_is_rebased_over_or_refuses_the_write() 
     let (alice, bob) = team(&db, false);
     let bob_lib = bob.open();
     assert!(bob_lib.team_sync().unwrap().is_some());
-    let secret = |key: &str, value: &[u8]| NewSecret {
-        key: key.into(),
-        value: value.to_vec().into(),
-        description: String::new(),
-        kind: None,
-    };
     // One commit before bob's write starts (verified before the lock), one between
     // that and the lock.
     alice.ok(&["add", "EARLIER"], Some(b"e"));
@@ -259,16 +248,7 @@ fn a_member_added_just_before_the_lock_is_read_again_under_it() {
         common::output(added, None).success();
     }));
     bob_lib
-        .add(
-            "default",
-            "development",
-            NewSecret {
-                key: "AFTER_CAROL".into(),
-                value: b"c".to_vec().into(),
-                description: String::new(),
-                kind: None,
-            },
-        )
+        .add("default", "development", secret("AFTER_CAROL", b"c"))
         .expect("rebased over the member added");
     assert!(BEFORE_LOCK.lock().unwrap().is_none(), "the hook ran");
     let list = bob.ok(&["member", "list"], None).text();
