@@ -976,6 +976,8 @@ fn mark_file(v: &Vault) -> PathBuf {
     let files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
+        // Not the one before last, kept beside it to write the next in its place.
+        .filter(|p| p.extension().is_none_or(|e| e != "swap"))
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     files.into_iter().next().unwrap()

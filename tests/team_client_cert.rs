@@ -91,5 +91,12 @@ fn a_client_certificate_logs_in_where_the_server_asks_for_one() {
         ],
         None,
     );
-    assert!(err.contains("cannot be reached"), "{err}");
+    // TLS 1.3 checks the client's certificate after the client's side of the handshake:
+    // depending on timing the refusal arrives as an alert (cannot be reached) or as the
+    // server's own error (refused the login); a loaded full run once failed this when
+    // only the first was accepted.
+    assert!(
+        err.contains("cannot be reached") || err.contains("refused the login"),
+        "{err}"
+    );
 }

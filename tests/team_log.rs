@@ -141,11 +141,10 @@ fn a_write_rebases_over_another_members_commit_to_other_secrets() {
     bobs_edit_of_shared_is_refused(&bob_lib, &bob, &alice);
 }
 
-/// A team write keeps the replica's file open from its local change until the other
-/// members' commits found by its server write are applied (one open, one close): a
-/// long-lived handle, as the TUI's, lets go of it when the write ends, also when the
-/// change is refused before the server is asked; and the state it leaves is recorded
-/// as seen when it lets go, so the replica as it was before is an older copy.
+/// A long-lived handle, as the TUI's, leaves the replica's file free when a team write
+/// ends, also when the change is refused before the server is asked; the state the
+/// write leaves (its change, then the other members' commits) is recorded as seen once,
+/// at its end, so the replica as it was before is an older copy.
 #[test]
 fn a_team_write_lets_go_of_the_replica_when_it_ends_and_records_what_it_left() {
     let db = pg::database();
@@ -256,6 +255,36 @@ fn a_member_added_just_before_the_lock_is_read_again_under_it() {
     assert_eq!(alice.get("development", "AFTER_CAROL"), b"c");
     bob.ok(&["remote", "sync", "--verify"], None);
     alice.ok(&["remote", "sync", "--verify"], None);
+}
+
+/// Review 7: while a team write waits on the server (a slow connect, the head row lock
+/// held by another writer or by a database admin), another process on the machine
+/// reads the replica, `--offline` too: the write does not keep the file open (redb's
+/// exclusive lock) across the network. (A build that did made that read give up with
+/// "busy" after redb's retries.)
+#[test]
+fn another_process_reads_the_replica_while_a_team_write_waits_on_the_server() {
+    use tresor::vault::team::BEFORE_LOCK;
+    let db = pg::database();
+    let (_alice, bob) = team(&db, false);
+    let bob_lib = bob.open();
+    assert!(bob_lib.team_sync().unwrap().is_some());
+    let read = bob.cmd(&["--offline", "get", "SHARED"]);
+    let (tx, rx) = std::sync::mpsc::channel();
+    *BEFORE_LOCK.lock().unwrap() = Some(Box::new(move || {
+        // The server is slow to grant the head row's lock meanwhile.
+        let out = common::output(read, None);
+        tx.send((out.code, out.stdout, out.stderr)).unwrap();
+    }));
+    bob_lib
+        .add("default", "development", secret("WHILE_READ", b"w"))
+        .expect("the write goes on");
+    let (code, stdout, stderr) = rx.recv().expect("the hook ran");
+    assert_eq!(
+        (code, stdout.as_slice()),
+        (0, &b"shared-1"[..]),
+        "another process's read while the write waited on the server: {stderr}"
+    );
 }
 
 #[test]

@@ -452,9 +452,11 @@ pub fn sync_after_unlock(
     for_change: bool,
 ) -> CliResult {
     match vault.team_sync()? {
-        None | Some(SyncReport::Current) => Ok(()),
-        Some(SyncReport::Updated { keys_waiting, .. }) => {
-            if keys_waiting {
+        None => Ok(()),
+        Some(SyncReport::Current | SyncReport::Updated { .. }) => {
+            // Said, or fetched, by every command until fetched: the one that first saw
+            // the share may not have been able to.
+            if vault.team_keys_waiting()? {
                 if fetch_keys_unprompted(global, vault)? {
                     note(
                         "fetched the keys of the environments shared with you since your last sync",

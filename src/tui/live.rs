@@ -298,14 +298,18 @@ impl App {
                 }
                 sync.synced_at = now;
             }
-            Ok(Some(SyncReport::Updated { keys_waiting, .. })) => {
+            Ok(Some(SyncReport::Updated { .. })) => {
                 sync.state = SyncState::Changed {
                     who: who.flatten(),
                     at: now,
                 };
                 sync.synced_at = now;
                 self.load();
-                if keys_waiting {
+                if self
+                    .vault
+                    .as_ref()
+                    .is_some_and(|v| v.team_keys_waiting().unwrap_or(false))
+                {
                     self.note_keys_waiting();
                 }
             }

@@ -217,9 +217,9 @@ impl App {
         }
     }
 
-    /// After a sync that found an environment's key wrapped for this member and not
-    /// held (`SyncReport::Updated::keys_waiting`): the header says which key fetches it
-    /// with the identity.
+    /// After a sync that brought changes and left an environment's key wrapped for this
+    /// member and not held (`Vault::team_keys_waiting`): the header says which key
+    /// fetches it with the identity.
     pub(super) fn note_keys_waiting(&mut self) {
         if let Some(sync) = &mut self.sync {
             sync.state = SyncState::KeysWaiting;

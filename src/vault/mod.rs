@@ -100,23 +100,26 @@ pub struct Vault {
     /// A team replica's connection from its last sync, kept so this command's audit
     /// entries reach the server in the same connection (`team::audit`).
     team_link: team::audit::Link,
-    /// While the file is kept open (`keep_open`): the newest state read or written
-    /// meanwhile, recorded as seen once, when it closes.
+    /// While an operation defers it (`one_mark`): the newest state read or written
+    /// meanwhile, recorded as seen once, when the operation ends.
     mark_pending: std::cell::RefCell<Option<Option<SeenState>>>,
+    /// A team replica's signing key, expanded and kept for its writes on this thread,
+    /// goes when the handle does (the TUI locking).
+    _signer: team::signing::ForgetSigner,
 }
 
 /// A state of the vault file: its write counter and digest.
 type SeenState = (u64, [u8; 32]);
 
-/// The vault kept open for the transactions of one operation (`Vault::keep_open`).
-pub(crate) struct KeptOpen<'a> {
+/// One record of the high-water mark for the transactions of one operation
+/// (`Vault::one_mark`), made when this is dropped.
+pub(crate) struct OneMark<'a> {
     vault: &'a Vault,
-    _file: storage::KeptOpen,
     /// Whether this one records the mark (an enclosing one does otherwise).
     outermost: bool,
 }
 
-impl Drop for KeptOpen<'_> {
+impl Drop for OneMark<'_> {
     fn drop(&mut self) {
         if !self.outermost {
             return;
@@ -206,6 +209,7 @@ impl Vault {
             audit_failure: Default::default(),
             team_link: Default::default(),
             mark_pending: Default::default(),
+            _signer: Default::default(),
         };
         let mut sealed = None;
         let result = RedbFile::create(path, &mut |txn| {
@@ -266,6 +270,7 @@ impl Vault {
             audit_failure: Default::default(),
             team_link: Default::default(),
             mark_pending: Default::default(),
+            _signer: Default::default(),
         })
     }
 
@@ -395,8 +400,8 @@ impl Vault {
         out.ok_or_else(|| VaultError::Storage("the write did not run".into()))
     }
 
-    /// Records a state read or written as seen (the high-water mark); while the file is
-    /// kept open, once when it closes.
+    /// Records a state read or written as seen (the high-water mark); during `one_mark`,
+    /// once at its end.
     fn saw(&self, mark: &high_water::Mark, version: u64, digest: [u8; 32]) {
         match &mut *self.mark_pending.borrow_mut() {
             Some(pending) => {
@@ -410,21 +415,18 @@ impl Vault {
         }
     }
 
-    /// Keeps the vault file open until the returned value is dropped: the reads and
-    /// writes of one operation (a team write: the change, then the other members'
-    /// commits) share one open, with its integrity check, one close, and one record of
-    /// the state as seen. Other processes wait for the file meanwhile.
-    pub(crate) fn keep_open(&self) -> Result<KeptOpen<'_>> {
-        let file = self.storage.keep_open()?;
+    /// Until the returned value is dropped, the states this handle reads and writes are
+    /// recorded as seen once, at the end: a team write (its change, then the other
+    /// members' commits) writes the mark file once instead of twice.
+    pub(crate) fn one_mark(&self) -> OneMark<'_> {
         let outermost = self.mark_pending.borrow().is_none();
         if outermost {
             *self.mark_pending.borrow_mut() = Some(None);
         }
-        Ok(KeptOpen {
+        OneMark {
             vault: self,
-            _file: file,
             outermost,
-        })
+        }
     }
 
     // ----- ids and associated data

@@ -329,6 +329,7 @@ impl Vault {
             audit_failure: Default::default(),
             team_link: Default::default(),
             mark_pending: Default::default(),
+            _signer: Default::default(),
         };
         txn.put(Table::Meta, HEADER_KEY, &new_header)?;
         txn.put(Table::Meta, VERSION_KEY, &plain.version.to_be_bytes())?;

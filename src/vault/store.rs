@@ -4,7 +4,9 @@
 //! while a read-write `Database` is open, so the TUI and `tresor run` in another terminal
 //! can only coexist if every handle is short-lived. A busy vault is retried for about
 //! 2 s. A plain redb open trusts the file and can panic on a damaged one, so writes open
-//! with the integrity check and every call into redb is fenced with `catch_unwind`.
+//! with the integrity check (unless the file is exactly as the same handle's write left
+//! it moments before: `open_write_after`) and every call into redb is fenced with
+//! `catch_unwind`.
 
 use std::cell::Cell;
 use std::fs::{self, File, OpenOptions};
@@ -180,14 +182,56 @@ pub fn open_read(path: &Path) -> Result<ReadOnlyDatabase> {
 /// Opens for writing with redb's integrity check: a file altered since redb last wrote
 /// it fails here instead of being trusted.
 pub fn open_write(path: &Path) -> Result<Database> {
+    open_write_after(path, None)
+}
+
+/// The vault file as a handle left it: a write since, by anyone, changes its change time
+/// (which a user cannot set back), its modification time or its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileState {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl FileState {
+    pub fn of(meta: &fs::Metadata) -> FileState {
+        FileState {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+}
+
+/// How long after a handle's own write its next one trusts the file it left: the
+/// transactions of one operation (a team write's change, then the other members'
+/// commits), not a screen left open for hours.
+pub const TRUST_LEFT_FOR: Duration = Duration::from_secs(5);
+
+/// `open_write`, without the integrity check when the file is still as `left` (this
+/// handle's own last write, moments ago) says: the check read and verified every page
+/// then, and nothing has written since.
+pub fn open_write_after(path: &Path, left: Option<(Instant, FileState)>) -> Result<Database> {
     retry_busy(|| {
-        let backend = FileBackend::new(open_checked(path, true)?).map_err(map_db_error)?;
+        let file = open_checked(path, true)?;
+        let unchanged = left.is_some_and(|(at, state)| {
+            at.elapsed() < TRUST_LEFT_FOR
+                && file
+                    .metadata()
+                    .is_ok_and(|meta| FileState::of(&meta) == state)
+        });
+        let backend = FileBackend::new(file).map_err(map_db_error)?;
         fenced(|| {
             // `create_with_backend` opens an existing database like `open` does; it would
             // initialise an empty file, which `open_checked` refused on this handle.
             Builder::new()
                 .set_cache_size(CACHE_BYTES)
-                .set_check_integrity_on_open(true)
+                .set_check_integrity_on_open(!unchanged)
                 .create_with_backend(backend)
                 .map_err(map_db_error)
         })
@@ -283,8 +327,32 @@ redb_errors!(
 );
 
 /// Begins a read transaction, fenced like every other call into redb.
-pub fn read_txn(db: &impl ReadableDatabase) -> Result<redb::ReadTransaction> {
+pub fn read_txn(db: &ReadOnlyDatabase) -> Result<redb::ReadTransaction> {
     fenced(|| Ok(db.begin_read()?))
+}
+
+/// Waits for an exclusive lock (`flock`) on an open file; it goes with the file.
+pub fn lock_exclusive(file: &File) -> std::io::Result<()> {
+    flock(file, libc::LOCK_EX)
+}
+
+/// Waits for a shared lock (`flock`) on an open file; it goes with the file.
+pub fn lock_shared(file: &File) -> std::io::Result<()> {
+    flock(file, libc::LOCK_SH)
+}
+
+fn flock(file: &File, operation: libc::c_int) -> std::io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    loop {
+        // SAFETY: flock on a descriptor this `File` owns.
+        if unsafe { libc::flock(file.as_raw_fd(), operation) } == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
 }
 
 /// Opens a file for secret-bearing output (keyfiles, audit log): 0600, never truncating

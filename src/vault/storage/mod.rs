@@ -82,34 +82,6 @@ pub trait Storage {
     fn read(&self, f: &mut dyn FnMut(&dyn ReadTxn) -> Result<()>) -> Result<()>;
     /// Commits when `f` returns `Ok`, durably before returning; rolls back otherwise.
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<()>) -> Result<()>;
-    /// Keeps the vault open for this handle's transactions until the returned value is
-    /// dropped: the transactions of one operation share one open and one close. Others
-    /// wait meanwhile, so an operation holds it only as long as it must.
-    fn keep_open(&self) -> Result<KeptOpen> {
-        Ok(KeptOpen::nothing())
-    }
-}
-
-/// What [`Storage::keep_open`] returns: closes what it kept when dropped.
-#[must_use = "the vault stays open only while this is kept"]
-pub struct KeptOpen(Option<Box<dyn FnOnce()>>);
-
-impl KeptOpen {
-    pub fn nothing() -> KeptOpen {
-        KeptOpen(None)
-    }
-
-    pub fn closing_with(close: impl FnOnce() + 'static) -> KeptOpen {
-        KeptOpen(Some(Box::new(close)))
-    }
-}
-
-impl Drop for KeptOpen {
-    fn drop(&mut self) {
-        if let Some(close) = self.0.take() {
-            close();
-        }
-    }
 }
 
 /// The smallest key greater than every key with this prefix, for range ends.

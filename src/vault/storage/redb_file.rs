@@ -3,16 +3,15 @@
 //! Nothing keeps the file open longer than one operation: redb takes an exclusive lock
 //! while a read-write `Database` is open, so the TUI and `tresor run` in another terminal
 //! can only coexist if every handle is short-lived (see `store` for opening, busy
-//! retries and the fence that turns a panic inside redb into an error). An operation of
-//! several transactions (a team write) may keep it open for all of them (`keep_open`).
+//! retries and the fence that turns a panic inside redb into an error).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::time::Instant;
 
 use redb::{ReadableTable, TableDefinition};
 
-use super::{KeptOpen, ReadTxn, Storage, Table, Visit, WriteTxn, prefix_end};
+use super::{ReadTxn, Storage, Table, Visit, WriteTxn, prefix_end};
 use crate::vault::error::{Result, VaultError};
 use crate::vault::store;
 
@@ -51,16 +50,15 @@ fn has_v2_tables(txn: &redb::ReadTransaction) -> Result<bool> {
 /// A vault file on disk.
 pub struct RedbFile {
     path: PathBuf,
-    /// Open for writing while an operation keeps it open (`keep_open`): every read and
-    /// write of this handle goes through it meanwhile.
-    kept: Rc<RefCell<Option<redb::Database>>>,
+    /// The file as this handle's last write left it, and when (`store::open_write_after`).
+    left: Cell<Option<(Instant, store::FileState)>>,
 }
 
 impl RedbFile {
     pub fn new(path: &Path) -> RedbFile {
         RedbFile {
             path: path.to_path_buf(),
-            kept: Rc::default(),
+            left: Cell::new(None),
         }
     }
 
@@ -82,13 +80,8 @@ impl RedbFile {
     /// One read, when the file has this layout's tables; `Ok(false)`, having run
     /// nothing, when it is a format-1 file. The file is opened once either way.
     pub fn read_current(&self, f: &mut dyn FnMut(&dyn ReadTxn) -> Result<()>) -> Result<bool> {
-        let (txn, db) = match &*self.kept.borrow() {
-            Some(kept) => (store::read_txn(kept)?, None),
-            None => {
-                let db = store::open_read(&self.path)?;
-                (store::read_txn(&db)?, Some(db))
-            }
-        };
+        let db = store::open_read(&self.path)?;
+        let txn = store::read_txn(&db)?;
         store::fenced(|| {
             if !has_v2_tables(&txn)? {
                 return Ok(false);
@@ -140,8 +133,7 @@ struct Read {
     // Field order: the tables and the transaction go before the database closes.
     tables: Vec<(Table, ByteTable)>,
     _txn: redb::ReadTransaction,
-    /// `None` when the read goes through the handle's kept database.
-    _db: Option<redb::ReadOnlyDatabase>,
+    _db: redb::ReadOnlyDatabase,
 }
 
 impl Read {
@@ -275,38 +267,22 @@ impl Storage for RedbFile {
     }
 
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<()>) -> Result<()> {
-        let kept = self.kept.borrow();
-        let opened;
-        let db = match &*kept {
-            Some(db) => db,
-            None => {
-                opened = store::open_write(&self.path)?;
-                &opened
-            }
-        };
+        let db = store::open_write_after(&self.path, self.left.take())?;
         store::fenced(|| {
-            let txn = store::begin_write(db)?;
+            let txn = store::begin_write(&db)?;
             f(&mut RedbWrite::new(&txn))?;
             txn.commit()?;
             Ok(())
-        })
-    }
-
-    fn keep_open(&self) -> Result<KeptOpen> {
-        if self.kept.borrow().is_some() {
-            // Kept by an enclosing operation, which closes it.
-            return Ok(KeptOpen::nothing());
+        })?;
+        // Closed (redb writes its allocator state), then the file as it was left.
+        store::fenced(|| {
+            drop(db);
+            Ok(())
+        })?;
+        if let Ok(meta) = std::fs::metadata(&self.path) {
+            self.left
+                .set(Some((Instant::now(), store::FileState::of(&meta))));
         }
-        *self.kept.borrow_mut() = Some(store::open_write(&self.path)?);
-        let kept = Rc::clone(&self.kept);
-        Ok(KeptOpen::closing_with(move || {
-            if let Some(db) = kept.borrow_mut().take() {
-                // Closing writes redb's allocator state: fenced like every redb call.
-                let _ = store::fenced(|| {
-                    drop(db);
-                    Ok(())
-                });
-            }
-        }))
+        Ok(())
     }
 }

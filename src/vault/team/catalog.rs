@@ -174,26 +174,14 @@ impl Vault {
         result
     }
 
-    /// Whether the server holds this member's wrap of the key of `project/env`, which
-    /// the replica lacks. Asked only on the way to an error, and only on the connection
-    /// this command's sync kept: an `--offline` command, or one whose server is away,
-    /// is never made to wait for one.
+    /// Whether the key of `project/env` waits for this member (`keys_waiting`).
     fn team_key_waits(&self, project: &str, env: &str) -> Result<bool> {
         let Some(sc) = self.team_load()? else {
             return Ok(false);
         };
-        if !self.team_linked() {
-            return Ok(false);
-        }
         let vk = keys::VaultKey::derive(Zeroizing::new(sc.vault_key), &sc.team)?;
         let id = vk.env_id(project, env)?;
-        if sc.env_keys.iter().any(|(held, _)| *held == id) {
-            return Ok(false);
-        }
-        let (mut client, _) = self.team_client(&sc)?;
-        let waits = super::server::holds_wrap(&mut *client, &sc.team, &sc.member, &id)?;
-        self.team_audit_keep(client);
-        Ok(waits)
+        Ok(super::keys_waiting(&sc).any(|scope| scope == id))
     }
 
     /// Whether adding a project or an environment here needs this machine's identity
@@ -336,15 +324,13 @@ impl Vault {
         Ok(())
     }
 
-    /// Whether the server holds keys wrapped to this member that the replica lacks (an
-    /// environment shared since it last fetched them): `remote sync` then fetches them
-    /// with the identity.
+    /// Whether the head this replica last applied wraps keys to this member that the
+    /// replica lacks (an environment shared since it last fetched them): `remote sync`
+    /// then fetches them with the identity. Asks no server.
     pub fn team_keys_waiting(&self) -> Result<bool> {
         let Some(sc) = self.team_load()? else {
             return Ok(false);
         };
-        let mut client = super::server::connect(&sc.url)?;
-        let rows = super::server::small_rows(&mut *client, &sc.team, false)?;
-        Ok(super::keys_waiting(&sc, &rows))
+        Ok(super::keys_waiting(&sc).next().is_some())
     }
 }

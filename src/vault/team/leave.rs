@@ -7,6 +7,7 @@ use super::records::Role;
 use super::{audit, sidecar};
 use crate::vault::Vault;
 use crate::vault::error::{Result, VaultError};
+use crate::vault::high_water::swap_path;
 
 /// What `remote leave` did.
 #[derive(Debug, Clone)]
@@ -49,10 +50,16 @@ impl Vault {
         }
         let unsent = self.team_audit_last_send(&sc);
         // The outbox first, the sidecar last: a crash between leaves a replica.
-        for path in [
+        let (outbox, record) = (
             audit::outbox_path(&self.path),
-            audit::outbox_lock_path(&self.path),
             sidecar::path_for(&self.path),
+        );
+        for path in [
+            swap_path(&outbox),
+            outbox.clone(),
+            audit::outbox_lock_path(&self.path),
+            swap_path(&record),
+            record,
         ] {
             match std::fs::remove_file(&path) {
                 Ok(()) => {}

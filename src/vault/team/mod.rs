@@ -62,10 +62,8 @@ const SYNCED_AT_EVERY: i64 = 30;
 pub enum SyncReport {
     /// The replica matched the server's head.
     Current,
-    /// The replica was brought up to this version. `keys_waiting`: an environment's
-    /// key is wrapped for this member on the server and not held yet (shared since:
-    /// `team_refresh` fetches it).
-    Updated { version: u64, keys_waiting: bool },
+    /// The replica was brought up to this version.
+    Updated { version: u64 },
     /// The server could not be reached: the replica is this many seconds old.
     Offline { age: i64, why: String },
     /// A member was removed and the vault rekeyed: `team_refresh` fetches the new keys.
@@ -103,12 +101,12 @@ pub struct TeamStatus {
 }
 
 /// Held from before a local change on a team replica until its server write is done
-/// and the other members' commits it found are applied: the replica's lock, and the
-/// local vault kept open so the change and the commits applied after it share one open
-/// (with its integrity check) and one close. Fields drop in order: the vault closes
-/// before another process may take the lock.
+/// and the other members' commits it found are applied: the replica's lock, and one
+/// record of the high-water mark for the whole (`Vault::one_mark`). The vault file is
+/// not kept open meanwhile: another process's read, `--offline` too, must not wait for
+/// the server.
 pub(super) struct TeamGuard<'a>(
-    #[allow(dead_code)] crate::vault::KeptOpen<'a>,
+    #[allow(dead_code)] crate::vault::OneMark<'a>,
     #[allow(dead_code)] std::fs::File,
 );
 
@@ -311,19 +309,33 @@ pub fn rekeyed() -> VaultError {
     )
 }
 
-/// Whether `rows` wrap an environment's key for this member that its replica does not
-/// hold (an environment shared with it since it last fetched keys).
-fn keys_waiting(sc: &Sidecar, rows: &Rows) -> bool {
-    rows.wraps.keys().any(|(member, scope)| {
-        *member == sc.member
-            && scope[..] != keys::VAULT_SCOPE[..]
-            && !sc.env_keys.iter().any(|(id, _)| id[..] == scope[..])
-    })
+/// The environments whose key the head this replica last applied wraps for this
+/// member and the replica does not hold (shared with it since it last fetched keys, or
+/// made again): what `team_refresh` fetches. From the verified rows' hashes the
+/// replica keeps (`Sidecar::small_seen`), so no server is asked.
+fn keys_waiting(sc: &Sidecar) -> impl Iterator<Item = &[u8]> {
+    sc.small_seen
+        .iter()
+        .filter(|(epoch, _)| *epoch == sc.epoch)
+        .flat_map(|(_, places)| places.keys())
+        .filter_map(|place| match place {
+            Place::Wrap(member, scope)
+                if *member == sc.member
+                    && scope[..] != keys::VAULT_SCOPE[..]
+                    && !sc.env_keys.iter().any(|(id, _)| id[..] == scope[..]) =>
+            {
+                Some(&scope[..])
+            }
+            _ => None,
+        })
 }
 
-/// What a member an admin removed is told by its next sync.
+/// What a member an admin removed is told by its next sync. (The server's word alone,
+/// unverified: it may also be a database admin's doing, and the message says so.)
 pub fn removed() -> VaultError {
-    VaultError::team("you are no longer a member of this team vault (an admin removed you)")
+    VaultError::team(
+        "you are no longer a member of this team vault: the server holds no key for you since its last rekey (an admin removed you, or someone changed the database); `--offline` still reads this machine's copy",
+    )
 }
 
 /// What a reader is told when it tries to change the team vault.
@@ -572,10 +584,7 @@ impl Vault {
                         signing::observe(sc, &held.vk, &d.head, &d.small)?;
                         sc.synced_at = now();
                         self.team_save(sc)?;
-                        return Ok(SyncReport::Updated {
-                            version: d.version,
-                            keys_waiting: keys_waiting(sc, &d.small),
-                        });
+                        return Ok(SyncReport::Updated { version: d.version });
                     }
                 }
                 Found::Whole => {}
@@ -623,7 +632,6 @@ impl Vault {
         self.team_save(sc)?;
         Ok(SyncReport::Updated {
             version: snap.version,
-            keys_waiting: keys_waiting(sc, &snap.rows),
         })
     }
 
@@ -703,10 +711,9 @@ impl Vault {
         if !sc.role.can_write() {
             return Err(reader_refused());
         }
-        let kept = self.keep_open()?;
         sc.dirty = true;
         self.team_save(&sc)?;
-        Ok(Some(TeamGuard(kept, lock)))
+        Ok(Some(TeamGuard(self.one_mark(), lock)))
     }
 
     /// After a local change of these keys: writes them to the server. On failure the

@@ -107,7 +107,7 @@ pub fn key(dek: &[u8; 32], local_vault_id: &[u8; 16]) -> Result<Key32> {
 
 pub fn read(vault: &Path, key: &Key32, local_vault_id: &[u8; 16]) -> Result<Option<Sidecar>> {
     let path = path_for(vault);
-    let bytes = match std::fs::read(&path) {
+    let bytes = match crate::vault::high_water::read_record(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(VaultError::io(&path, e)),
@@ -158,7 +158,6 @@ pub fn lock_path(vault: &Path) -> PathBuf {
 /// symlink), held until the file is dropped.
 pub fn lock_file(path: &Path) -> Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    use std::os::unix::io::AsRawFd;
     let file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -167,15 +166,8 @@ pub fn lock_file(path: &Path) -> Result<std::fs::File> {
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
         .map_err(|e| VaultError::io(path, e))?;
-    loop {
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
-            return Ok(file);
-        }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(VaultError::io(path, e));
-        }
-    }
+    crate::vault::store::lock_exclusive(&file).map_err(|e| VaultError::io(path, e))?;
+    Ok(file)
 }
 
 #[cfg(test)]

@@ -68,6 +68,22 @@ thread_local! {
 /// How many checked signatures are remembered (the oldest goes first).
 const VERIFIED_MAX: usize = 256;
 
+/// Drops the key pair kept on this thread (`SIGNER`).
+fn forget_signer() {
+    SIGNER.set(None);
+}
+
+/// Held by a vault handle: when it goes (the TUI locking), so does the signing key
+/// kept on its thread.
+#[derive(Default)]
+pub struct ForgetSigner;
+
+impl Drop for ForgetSigner {
+    fn drop(&mut self) {
+        forget_signer();
+    }
+}
+
 pub(super) fn pair(seed: &[u8; KEY_LEN]) -> Result<Rc<SigningKeyPair>> {
     let known = SIGNER.with_borrow(|s| {
         s.as_ref()
@@ -884,6 +900,17 @@ mod tests {
         assert!(!VERIFIED.with_borrow(|v| v.contains(&digest)));
         assert!(verify(&a_key, b"a commit", HEAD_CONTEXT, &signed).is_ok());
         assert!(VERIFIED.with_borrow(|v| v.contains(&digest)));
+    }
+
+    #[test]
+    fn a_closed_vault_leaves_no_signing_key_on_its_thread() {
+        let a = seed_of(&[9; 32]).unwrap();
+        let first = pair(&a).unwrap();
+        assert!(SIGNER.with_borrow(|s| s.is_some()));
+        // What a vault handle holds, dropped with it.
+        drop(ForgetSigner);
+        assert!(SIGNER.with_borrow(|s| s.is_none()));
+        assert!(!Rc::ptr_eq(&first, &pair(&a).unwrap()), "expanded again");
     }
 
     #[test]

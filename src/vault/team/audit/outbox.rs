@@ -206,7 +206,7 @@ impl Vault {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    match std::fs::read(path) {
+    match crate::vault::high_water::read_record(path) {
         Ok(b) => Ok(b),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(VaultError::io(path, e)),
