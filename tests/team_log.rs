@@ -413,3 +413,37 @@ fn bobs_edit_of_shared_is_refused(bob_lib: &tresor::vault::Vault, bob: &Member, 
         "bob's replica was rebuilt from the server"
     );
 }
+
+/// Review 8: a database admin drops a NOT NULL and sets a column of the member, wrap,
+/// environment or verifying-key rows to NULL: every member's `tresor` says the database
+/// was changed outside tresor (a build that read them with `Row::get` crashed, exit 101).
+#[test]
+fn a_null_in_a_small_row_is_refused_not_a_crash() {
+    let (_db, _alice, bob, mut client) = tampering();
+    for (table, column) in [
+        ("tresor_wraps", "enc"),
+        ("tresor_members", "sealed"),
+        ("tresor_environments", "sealed"),
+    ] {
+        client
+            .batch_execute(&format!(
+                "CREATE TABLE saved AS SELECT * FROM {table};
+                 ALTER TABLE {table} ALTER COLUMN {column} DROP NOT NULL;
+                 UPDATE {table} SET {column} = NULL"
+            ))
+            .unwrap();
+        let out = bob.run(&["remote", "sync", "--verify"], None);
+        assert!(
+            out.code != 0 && out.code != 101 && !out.stderr.contains("panicked"),
+            "{table}.{column} NULL: exit {}: {}",
+            out.code,
+            out.stderr
+        );
+        client
+            .batch_execute(&format!(
+                "DELETE FROM {table}; INSERT INTO {table} SELECT * FROM saved; DROP TABLE saved;
+                 ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL"
+            ))
+            .unwrap();
+    }
+}

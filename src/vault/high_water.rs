@@ -262,18 +262,30 @@ fn swap_into(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     // put in place meanwhile (then it is the record, no longer the swap file) and starts
     // over.
     let file = loop {
+        // O_NONBLOCK: a pipe planted there fails to open instead of hanging the write.
         let Ok(file) = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(false)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
             .mode(0o600)
             .open(&swap)
         else {
             return Ok(false);
         };
-        store::lock_exclusive(&file)?;
         let held = file.metadata()?;
+        // SAFETY: geteuid has no preconditions.
+        if !held.is_file() || held.uid() != unsafe { libc::geteuid() } {
+            // Not a file of ours (planted): left alone, and this write goes the plain way.
+            return Ok(false);
+        }
+        if held.nlink() != 1 {
+            // Linked elsewhere too (a backup made with hard links): writing into it would
+            // change the other name's file. Our name goes; this write the plain way.
+            let _ = std::fs::remove_file(&swap);
+            return Ok(false);
+        }
+        store::lock_exclusive(&file)?;
         match std::fs::symlink_metadata(&swap) {
             Ok(here) if here.ino() == held.ino() && here.dev() == held.dev() => break file,
             Ok(_) => continue,
@@ -297,6 +309,11 @@ fn swap_into(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
         )
     };
     if done == 0 {
+        // The exchange on disk before anything writes into the record before last, which
+        // until then may still be the record after a power cut.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
         return Ok(true);
     }
     let e = std::io::Error::last_os_error();
@@ -408,5 +425,145 @@ mod tests {
             "a writer's last record: {}",
             last.len()
         );
+    }
+
+    /// Review 8: a FIFO planted at `NAME.swap` (anyone who can write the folder) does not
+    /// hang the write (opening one for writing blocks until something reads it): the
+    /// write goes the plain way.
+    #[test]
+    fn a_fifo_planted_at_the_swap_file_does_not_hang_a_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("record");
+        write_atomically(&path, b"first").unwrap();
+        let swap = swap_path(&path);
+        let c = std::ffi::CString::new(swap.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let (tx, rx) = std::sync::mpsc::channel();
+        {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let _ = tx.send(write_atomically(&path, b"second").is_ok());
+            });
+        }
+        let outcome = rx.recv_timeout(std::time::Duration::from_secs(3));
+        if outcome.is_err() {
+            // Release the writer before failing.
+            let _ = std::fs::File::open(&swap);
+        }
+        assert!(
+            outcome.is_ok(),
+            "the write hangs on a FIFO at {}",
+            swap.display()
+        );
+    }
+
+    /// Review 8: a hard link to the record (a backup made with `cp -al`, a snapshot tool)
+    /// is never written into, though the record's old file becomes the swap file: a
+    /// linked swap file is let go and the write goes the plain way.
+    #[test]
+    fn a_hard_link_to_a_record_is_not_written_into() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("record");
+        write_atomically(&path, b"first").unwrap();
+        let kept = dir.path().join("backup-of-record");
+        std::fs::hard_link(&path, &kept).unwrap();
+        write_atomically(&path, b"second").unwrap();
+        write_atomically(&path, b"third").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"third");
+        assert_eq!(
+            std::fs::read(&kept).unwrap(),
+            b"first",
+            "the backup's hard link was written into"
+        );
+    }
+
+    /// Review 8: a file another user planted at `NAME.swap` (a folder others can write)
+    /// never becomes the record (that user could then read and replace it): it is left
+    /// alone and the write goes the plain way. Needs root to plant it.
+    #[test]
+    fn a_swap_file_of_another_user_never_becomes_the_record() {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: needs root to plant another user's file");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("record");
+        write_atomically(&path, b"first").unwrap();
+        let swap = swap_path(&path);
+        std::fs::write(&swap, b"planted").unwrap();
+        std::fs::set_permissions(&swap, std::fs::Permissions::from_mode(0o666)).unwrap();
+        std::os::unix::fs::chown(&swap, Some(65534), Some(65534)).unwrap();
+        write_atomically(&path, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        let owner = std::fs::metadata(&path).unwrap().uid();
+        assert_eq!(owner, 0, "the record is now owned by uid {owner}");
+    }
+
+    /// Review 8: the exchange is durable (the folder synced) before the next write goes
+    /// into the old record's file, which on disk may otherwise still be the record: a
+    /// power cut while that write's data reaches the disk would leave the record torn.
+    /// Checked with strace: between an exchange and the next open of the swap file there
+    /// is an fsync.
+    #[test]
+    fn an_exchange_is_durable_before_the_old_record_is_written_into() {
+        const CHILD: &str = "TRESOR_REVIEW8_EXCHANGE_DIR";
+        if let Ok(dir) = std::env::var(CHILD) {
+            let path = Path::new(&dir).join("record");
+            for bytes in [&b"first"[..], b"second", b"third", b"fourth"] {
+                write_atomically(&path, bytes).unwrap();
+            }
+            return;
+        }
+        if std::process::Command::new("strace")
+            .arg("-V")
+            .output()
+            .is_err()
+        {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "strace not found in CI: this check cannot be skipped there"
+            );
+            eprintln!("NOTE: strace not found: the durability check is SKIPPED");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let trace = dir.path().join("trace");
+        let status = std::process::Command::new("strace")
+            .arg("-f")
+            .arg("-o")
+            .arg(&trace)
+            .args(["-e", "trace=openat,renameat2,fsync,fdatasync"])
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "vault::high_water::tests::an_exchange_is_durable_before_the_old_record_is_written_into",
+                "--test-threads=1",
+            ])
+            .env(CHILD, dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let trace = std::fs::read_to_string(&trace).unwrap();
+        let (mut exchanged, mut exchanges) = (false, 0);
+        for line in trace.lines() {
+            if line.contains("renameat2(")
+                && line.contains("RENAME_EXCHANGE")
+                && line.ends_with("= 0")
+            {
+                exchanged = true;
+                exchanges += 1;
+            } else if line.contains("fsync(") && !line.contains("fdatasync(") {
+                exchanged = false;
+            } else if line.contains("openat(") && line.contains("record.swap\"") {
+                assert!(
+                    !exchanged,
+                    "the old record is opened to be written into before the exchange is durable:\n{trace}"
+                );
+            }
+        }
+        assert!(exchanges >= 2, "expected exchanges in:\n{trace}");
     }
 }

@@ -206,7 +206,9 @@ fn head_row(
     sql: &str,
 ) -> Result<Option<(u64, Vec<u8>)>> {
     let rows = typed(client, sql, &[(&&team[..], Type::BYTEA)])?;
-    Ok(rows.first().map(|r| (r.get::<_, i64>(0) as u64, r.get(1))))
+    rows.first()
+        .map(|r| Ok((r.col::<i64>(0)? as u64, r.col(1)?)))
+        .transpose()
 }
 
 /// The whole state of a team vault as one read returns it.
@@ -254,7 +256,7 @@ pub fn load_whole(
                 &[&&team[..]],
             )
             .map_err(db_error)?
-            .get(0);
+            .col(0)?;
         commits_from(client, team, base.unwrap_or(0) as u64)?
     } else {
         Vec::new()
@@ -278,19 +280,21 @@ pub fn commits_from(
     team: &TeamId,
     version: u64,
 ) -> Result<Vec<Logged>> {
-    Ok(typed(
+    typed(
         client,
         "SELECT version, record, changes FROM tresor_commits
          WHERE vault = $1 AND version >= $2 ORDER BY version",
         &[(&&team[..], Type::BYTEA), (&(version as i64), Type::INT8)],
     )?
     .iter()
-    .map(|r| Logged {
-        version: r.get::<_, i64>(0) as u64,
-        record: r.get(1),
-        changes: r.get(2),
+    .map(|r| {
+        Ok(Logged {
+            version: r.col::<i64>(0)? as u64,
+            record: r.col(1)?,
+            changes: r.col(2)?,
+        })
     })
-    .collect())
+    .collect()
 }
 
 /// The secret rows written by commits after `version`.
@@ -306,13 +310,13 @@ pub fn secrets_since(
          WHERE vault = $1 AND version > $2",
         &[(&&team[..], Type::BYTEA), (&(version as i64), Type::INT8)],
     )? {
-        let secret: Vec<u8> = r.get(1);
+        let secret: Vec<u8> = r.col(1)?;
         out.insert(
             (
-                id16(r.get(0))?,
+                id16(r.col(0)?)?,
                 secret.try_into().map_err(|_| bad_row("a secret"))?,
             ),
-            (r.get::<_, i64>(2) as u64, (r.get(3), r.get(4))),
+            (r.col::<i64>(2)? as u64, (r.col(3)?, r.col(4)?)),
         );
     }
     Ok(out)
@@ -325,7 +329,7 @@ pub fn secret_count(client: &mut impl GenericClient, team: &TeamId) -> Result<u6
         "SELECT count(*) FROM tresor_secrets WHERE vault = $1",
         &[(&&team[..], Type::BYTEA)],
     )?;
-    Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0)) as u64)
+    Ok(rows.first().map_or(Ok(0), |r| r.col::<i64>(0))? as u64)
 }
 
 /// The blind ids of an environment's secrets.
@@ -341,7 +345,7 @@ pub fn secret_ids(
         )
         .map_err(db_error)?;
     rows.into_iter()
-        .map(|r| <[u8; 32]>::try_from(r.get::<_, Vec<u8>>(0)).map_err(|_| bad_row("a secret id")))
+        .map(|r| <[u8; 32]>::try_from(r.col::<Vec<u8>>(0)?).map_err(|_| bad_row("a secret id")))
         .collect()
 }
 
@@ -366,7 +370,7 @@ pub fn count_present(
             (&ids, Type::BYTEA_ARRAY),
         ],
     )?;
-    Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0)) as usize)
+    Ok(rows.first().map_or(Ok(0), |r| r.col::<i64>(0))? as usize)
 }
 
 /// The members, wraps and environments: small tables, read whole by every write; with
@@ -390,30 +394,30 @@ pub fn small_rows(
     let sql = if signing_keys { WITH_KEYS } else { SMALL };
     let mut rows = Rows::default();
     for r in typed(client, sql, &[(&&team[..], Type::BYTEA)])? {
-        match r.get::<_, i32>(0) {
+        match r.col::<i32>(0)? {
             0 => {
-                rows.members.insert(id16(r.get(1))?, r.get(2));
+                rows.members.insert(id16(r.col(1)?)?, r.col(2)?);
             }
             1 => {
-                let wrapper: Vec<u8> = r.get(3);
+                let wrapper: Vec<u8> = r.col(3)?;
                 rows.wraps.insert(
-                    (id16(r.get(1))?, r.get(2)),
+                    (id16(r.col(1)?)?, r.col(2)?),
                     Wrap {
-                        epoch: r.get::<_, i64>(4) as u64,
+                        epoch: r.col::<i64>(4)? as u64,
                         wrapper: wrapper.try_into().map_err(|_| bad_row("a key wrap"))?,
-                        enc: r.get(5),
-                        ct: r.get(6),
+                        enc: r.col(5)?,
+                        ct: r.col(6)?,
                     },
                 );
             }
             2 => {
-                rows.envs.insert(id16(r.get(1))?, r.get(2));
+                rows.envs.insert(id16(r.col(1)?)?, r.col(2)?);
             }
             _ => {
                 // A key under an id of another length names nobody (as `load_keys`).
-                let id: Vec<u8> = r.get(1);
+                let id: Vec<u8> = r.col(1)?;
                 if let Ok(id) = super::keys::MemberId::try_from(id.as_slice()) {
-                    rows.signing_keys.insert(id, r.get(2));
+                    rows.signing_keys.insert(id, r.col(2)?);
                 }
             }
         }
@@ -491,7 +495,7 @@ pub fn count_after(
         ],
     )?;
     let row = rows.first().ok_or_else(|| bad_row("a count"))?;
-    let (put_there, del_there) = (row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64);
+    let (put_there, del_there) = (row.col::<i64>(0)? as u64, row.col::<i64>(1)? as u64);
     Ok((at_head + puts.len() as u64).saturating_sub(put_there + del_there))
 }
 
@@ -608,8 +612,8 @@ pub fn load(
     let Some(row) = client.query_opt(sql, &[&&team[..]]).map_err(db_error)? else {
         return Ok(None);
     };
-    let version = row.get::<_, i64>(0) as u64;
-    let head: Vec<u8> = row.get(1);
+    let version = row.col::<i64>(0)? as u64;
+    let head: Vec<u8> = row.col(1)?;
     let t = &&team[..];
     let mut rows = small_rows(client, team, super::signing::is_signed(&head))?;
     let logged = super::log::claimed(&head).is_some();
@@ -619,15 +623,15 @@ pub fn load(
         "SELECT env, secret, meta, value FROM tresor_secrets WHERE vault = $1"
     };
     for r in client.query(sql, &[t]).map_err(db_error)? {
-        let secret: Vec<u8> = r.get(1);
+        let secret: Vec<u8> = r.col(1)?;
         let key = (
-            id16(r.get(0))?,
+            id16(r.col(0)?)?,
             secret.try_into().map_err(|_| bad_row("a secret"))?,
         );
         if logged {
-            rows.versions.insert(key, r.get::<_, i64>(4) as u64);
+            rows.versions.insert(key, r.col::<i64>(4)? as u64);
         }
-        rows.secrets.insert(key, (r.get(2), r.get(3)));
+        rows.secrets.insert(key, (r.col(2)?, r.col(3)?));
     }
     Ok(Some((version, head, rows)))
 }
@@ -652,6 +656,19 @@ pub fn holds_wrap(
         ],
     )?;
     Ok(!rows.is_empty())
+}
+
+/// A column of a row the database sent: a NULL, or a value of another type, where
+/// tresor's schema has none is a database changed outside tresor, refused, never a
+/// crash (`Row::get` panics).
+pub(super) trait Column {
+    fn col<'a, T: postgres::types::FromSql<'a>>(&'a self, i: usize) -> Result<T>;
+}
+
+impl Column for postgres::Row {
+    fn col<'a, T: postgres::types::FromSql<'a>>(&'a self, i: usize) -> Result<T> {
+        self.try_get(i).map_err(|_| bad_row("a"))
+    }
 }
 
 fn bad_row(what: &str) -> VaultError {

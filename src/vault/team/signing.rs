@@ -15,6 +15,7 @@
 //! Heads of team vaults made before signatures (`HeadRecord::V1`) are accepted until
 //! this replica has seen a signed one; after that an unsigned head is tampering.
 
+use super::server::Column;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -793,7 +794,7 @@ pub fn upload_key(
     let exists: bool = client
         .query_one("SELECT to_regclass('tresor_signing_keys') IS NOT NULL", &[])
         .map_err(db_error)?
-        .get(0);
+        .col(0)?;
     if !exists {
         client.batch_execute(KEYS_TABLE).map_err(db_error)?;
     }
@@ -814,9 +815,9 @@ pub fn load_keys(client: &mut impl GenericClient, team: &TeamId, rows: &mut Rows
         "SELECT member, key FROM tresor_signing_keys WHERE vault = $1",
         &[(&&team[..], postgres::types::Type::BYTEA)],
     )? {
-        let id: Vec<u8> = r.get(0);
+        let id: Vec<u8> = r.col(0)?;
         if let Ok(id) = MemberId::try_from(id.as_slice()) {
-            rows.signing_keys.insert(id, r.get(1));
+            rows.signing_keys.insert(id, r.col(1)?);
         }
     }
     Ok(())

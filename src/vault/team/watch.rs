@@ -9,6 +9,7 @@
 //! sync (`Vault::team_sync`), which verifies everything as a command's would. No
 //! terminal code here; the TUI runs a watcher on a thread of its own (`tui::live`).
 
+use super::server::Column;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -108,7 +109,7 @@ impl Vault {
             .map_err(server::db_error)?;
         let by = match row {
             Some(r) => {
-                let sealed: Vec<u8> = r.get(0);
+                let sealed: Vec<u8> = r.col(0)?;
                 open_member(&held.vk, &sc.team, sc.epoch, &writer, &sealed)?
                     .name()
                     .to_string()

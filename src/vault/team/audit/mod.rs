@@ -27,6 +27,7 @@
 
 mod outbox;
 
+use crate::vault::team::server::Column;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -276,10 +277,7 @@ fn tail(client: &mut impl GenericClient, sc: &Sidecar) -> Result<(u64, [u8; 32])
         )
         .map_err(db_error)?;
     match row {
-        Some(r) => Ok((
-            r.get::<_, i64>(0) as u64,
-            head_hash(&r.get::<_, Vec<u8>>(1))?,
-        )),
+        Some(r) => Ok((r.col::<i64>(0)? as u64, head_hash(&r.col::<Vec<u8>>(1)?)?)),
         None => Ok((0, [0; 32])),
     }
 }
@@ -500,10 +498,10 @@ impl Vault {
         };
         let mut chains: BTreeMap<Vec<u8>, Vec<Row>> = BTreeMap::new();
         for r in &rows {
-            chains.entry(r.get(0)).or_default().push((
-                r.get::<_, i64>(1) as u64,
-                r.get::<_, i64>(2) as u64,
-                r.get(3),
+            chains.entry(r.col(0)?).or_default().push((
+                r.col::<i64>(1)? as u64,
+                r.col::<i64>(2)? as u64,
+                r.col(3)?,
             ));
         }
         let mut entries = Vec::new();
@@ -561,12 +559,12 @@ impl Vault {
         };
         let mut out = BTreeMap::new();
         for r in rows {
-            let Ok(id) = MemberId::try_from(&r.get::<_, Vec<u8>>(0)[..]) else {
+            let Ok(id) = MemberId::try_from(&r.col::<Vec<u8>>(0)?[..]) else {
                 continue;
             };
-            let (seq, epoch) = (r.get::<_, i64>(1) as u64, r.get::<_, i64>(2) as u64);
+            let (seq, epoch) = (r.col::<i64>(1)? as u64, r.col::<i64>(2)? as u64);
             if let Some(Ok(entry)) =
-                open_entry(&sc.team, &ob, &id, seq, epoch, &r.get::<_, Vec<u8>>(3))
+                open_entry(&sc.team, &ob, &id, seq, epoch, &r.col::<Vec<u8>>(3)?)
             {
                 out.insert(id, entry.time_ms.div_euclid(1000));
             }
