@@ -82,7 +82,8 @@ fn least_privilege_is_cryptographic_and_readers_cannot_write() {
     // Development is not in its replica, and it is told so (not that it is empty)...
     let err = ci.err(&["-e", "development", "get", "DATABASE_URL"], None);
     assert!(
-        err.contains("you have no access to default/development"),
+        err.contains("you have no access to default/development")
+            && err.contains("your membership is limited to production, or"),
         "{err}"
     );
     let err = ci.err(&["-e", "development", "list"], None);
@@ -425,6 +426,18 @@ fn removing_a_member_rekeys_and_names_the_values_to_rotate() {
     assert!(err.contains("no longer a member"), "{err}");
     let err = ci.err(&["remote", "sync"], None);
     assert!(err.contains("no longer a member"), "{err}");
+    assert!(
+        err.contains("`tresor remote leave` makes it a local vault"),
+        "{err}"
+    );
+    // Where it stood is still said; leaving says it had been removed.
+    ci.ok(&["remote", "status"], None);
+    let out = ci.ok(&["remote", "leave"], None);
+    assert!(
+        out.stderr.contains("An admin had removed you already"),
+        "{}",
+        out.stderr
+    );
     // Bob's identity not where his vault's credential opens it (here: not found): his
     // read shows his copy saying why, a change waits for `remote sync`.
     let elsewhere = [("TRESOR_IDENTITY", "/nonexistent/identity")];
@@ -548,6 +561,12 @@ fn a_member_leaves_and_keeps_a_local_vault_and_the_only_admin_is_held_back() {
         alice.get("development", "DATABASE_URL"),
         b"postgres://dev-value-4711"
     );
-    alice.ok(&["remote", "leave", "--force"], None);
+    let out = alice.ok(&["remote", "leave", "--force"], None);
+    assert!(
+        out.stderr
+            .contains("no admin with a copy now: nobody can add or remove its members"),
+        "{}",
+        out.stderr
+    );
     alice.ok(&["add", "AFTER_LEAVING"], Some(b"x"));
 }

@@ -93,3 +93,59 @@ fn removing_a_member_from_the_members_screen() {
     assert!(list.contains("alice (you)\tadmin"), "{list}");
     assert!(!list.contains("bob"), "bob is still a member:\n{list}");
 }
+
+/// A member whose vault opens with a keyfile and whose identity has a passphrase of its
+/// own joins in a terminal: the keyfile does not open the identity, so its passphrase is
+/// asked for (a build that only tried the keyfile said "wrong passphrase or keyfile"
+/// with no way forward).
+#[test]
+fn an_identity_with_its_own_passphrase_is_asked_for_beside_a_keyfile() {
+    if !tmux_available() {
+        return;
+    }
+    let db = pg::database();
+    let alice = Member::new();
+    alice.ok(&["add", "DATABASE_URL"], Some(b"postgres://dev-value-4711"));
+    alice.public_key();
+    alice.ok(&["remote", "init", &db.url, "--name", "alice"], None);
+    let carol = Member::new();
+    // Made with a passphrase, not with her vault's keyfile.
+    let mut made = common::tresor();
+    made.args(["identity", "new", "--identity"])
+        .arg(carol.identity())
+        .env("TRESOR_PASSPHRASE", "carol's identity passphrase");
+    let public = common::output(made, None).success().text();
+    let token = alice
+        .ok(
+            &["member", "add", "carol", public.trim(), "--role", "reader"],
+            None,
+        )
+        .text();
+
+    let identity = carol.identity();
+    let sh = Shell::start(
+        "identity",
+        &[
+            ("TRESOR_VAULT", &carol.v.path),
+            ("TRESOR_KEYFILE", carol.v.keyfile()),
+            ("TRESOR_IDENTITY", &identity),
+        ],
+    );
+    sh.line(&format!(
+        "$T remote join '{}' --token '{}'; echo EXIT=$?",
+        db.url,
+        token.trim()
+    ));
+    sh.wait_for("Identity passphrase: ");
+    sh.line("carol's identity passphrase");
+    let pane = sh.wait_for_exit(1);
+    assert!(pane.contains("EXIT=0"), "{pane}");
+    assert!(
+        pane.contains("joined: this vault is now a replica"),
+        "{pane}"
+    );
+    assert_eq!(
+        carol.get("development", "DATABASE_URL"),
+        b"postgres://dev-value-4711"
+    );
+}

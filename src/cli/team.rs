@@ -164,15 +164,30 @@ fn identity_credential(global: &Global) -> Result<Credential, CliError> {
 
 fn unlock_identity(global: &Global, path: &IdentityPath) -> Result<Identity, CliError> {
     let file = path.path()?;
-    identity::unlock(&file, &identity_credential(global)?).map_err(|e| match e {
+    let wrong = || {
         // Not the vault's slots: the identity file's, which the user may not have had in
         // mind.
-        VaultError::WrongCredential => CliError::msg(format!(
-            "wrong passphrase or keyfile for the identity at {} (`tresor identity new` made it with the credential given then)",
+        CliError::msg(format!(
+            "wrong passphrase or keyfile for the identity at {} (`tresor identity new` made it with the credential given then; one with its own passphrase is asked for in a terminal)",
             file.display()
-        )),
-        e => e.into(),
-    })
+        ))
+    };
+    match identity::unlock(&file, &identity_credential(global)?) {
+        Ok(id) => Ok(id),
+        // The keyfile that opens the vault does not open this identity: it may have a
+        // passphrase of its own.
+        Err(VaultError::WrongCredential)
+            if unlock::preset_credential(global).is_some() && unlock::can_prompt() =>
+        {
+            let passphrase = unlock::prompt("Identity passphrase: ")?;
+            identity::unlock(&file, &Credential::Passphrase(passphrase)).map_err(|e| match e {
+                VaultError::WrongCredential => wrong(),
+                e => e.into(),
+            })
+        }
+        Err(VaultError::WrongCredential) => Err(wrong()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The identity of an admin changing a team vault's environments (a new one's key is
@@ -240,7 +255,8 @@ pub fn remote(global: &Global, cmd: RemoteCommand) -> CliResult {
             ));
         }
         RemoteCommand::Status => {
-            let vault = unlock::open(global)?;
+            // Where the replica stands, as last synced: also for a member removed since.
+            let vault = unlock::open_unsynced(global)?;
             let s = vault.team_status()?;
             println!("server: {}", redact_url(&s.url));
             println!("role: {}", s.role.label());
@@ -253,6 +269,9 @@ pub fn remote(global: &Global, cmd: RemoteCommand) -> CliResult {
         }
         RemoteCommand::Leave { force } => {
             let vault = unlock::open_unsynced(global)?;
+            // The copy left behind as current as it can be, and whether this member was
+            // removed already (the sync is best effort: leaving works offline).
+            let removed = matches!(vault.team_sync(), Ok(Some(SyncReport::Removed)));
             let left = vault.team_leave(force)?;
             if left.unsent > 0 {
                 super::warn(&format!(
@@ -266,8 +285,15 @@ pub fn remote(global: &Global, cmd: RemoteCommand) -> CliResult {
                     "a change made here never reached the server: it stays in this vault only",
                 );
             }
+            let membership = if removed {
+                "An admin had removed you already."
+            } else if left.last_admin {
+                "The team vault has no admin with a copy now: nobody can add or remove its members, you included."
+            } else {
+                "You are still a member until an admin removes you (`tresor member rm`)."
+            };
             note(&format!(
-                "this vault no longer follows the team vault at {}: {} as last synced stay in it, a local vault now. You are still a member until an admin removes you (`tresor member rm`)",
+                "this vault no longer follows the team vault at {}: {} as last synced stay in it, a local vault now. {membership} To join again: a new token from an admin, and a new empty vault (`tresor --vault PATH --keyfile NEW_KEYFILE init`) with an identity that opens with its credential",
                 redact_url(&left.url),
                 plural(left.secrets, "secret", "secrets")
             ));
@@ -357,7 +383,7 @@ pub fn member(global: &Global, cmd: MemberCommand) -> CliResult {
             let vault = unlock::open_for_change(global)?;
             let done = vault.team_remove_member(&id, &name)?;
             note(&format!(
-                "{name} removed; the team vault has new keys (epoch {}, {} re-encrypted); the other members run `tresor remote sync`",
+                "{name} removed; the team vault has new keys (epoch {}, {} re-encrypted); the other members' next command fetches theirs (`tresor remote sync` where their identity has a passphrase of its own)",
                 done.epoch,
                 plural(done.reencrypted, "value", "values")
             ));

@@ -169,7 +169,13 @@ impl Vault {
             Err(_) => false,
         };
         if missing && !self.team_holds_key(project, env)? {
-            return Err(super::no_access(project, env));
+            let mut readable = Vec::new();
+            for e in self.environments()? {
+                if e.project == project && self.team_holds_key(project, &e.name)? {
+                    readable.push(e.name);
+                }
+            }
+            return Err(super::no_access_naming(project, env, &readable));
         }
         result
     }

@@ -21,20 +21,26 @@ pub struct Left {
     pub unsent: usize,
     /// A change made here whose server write was cut off: it stays in this vault only.
     pub unsent_change: bool,
+    /// The only admin left with `--force`: nobody can add or remove members now.
+    pub last_admin: bool,
 }
 
 impl Vault {
     /// Unlinks this replica. An admin who may be the team vault's last one is refused
     /// unless `force`: without an admin's replica nobody can add or remove members.
+    /// (The replica's lock is taken here: a caller syncs before, not around, this.)
     pub fn team_leave(&self, force: bool) -> Result<Left> {
         let _lock = sidecar::lock(&self.path)?;
         let sc = self.team_required()?;
-        if sc.role == Role::Admin && !force {
+        let mut last_admin = false;
+        if sc.role == Role::Admin {
             let others = self
                 .team_members()
                 .ok()
                 .map(|members| members.iter().any(|m| !m.is_me && m.role == Role::Admin));
+            last_admin = others == Some(false);
             match others {
+                _ if force => {}
                 Some(true) => {}
                 Some(false) => {
                     return Err(VaultError::team(
@@ -75,6 +81,7 @@ impl Vault {
             secrets,
             unsent,
             unsent_change: sc.dirty,
+            last_admin,
         })
     }
 }

@@ -334,7 +334,7 @@ fn keys_waiting(sc: &Sidecar) -> impl Iterator<Item = &[u8]> {
 /// unverified: it may also be a database admin's doing, and the message says so.)
 pub fn removed() -> VaultError {
     VaultError::team(
-        "you are no longer a member of this team vault: the server holds no key for you since its last rekey (an admin removed you, or someone changed the database); `--offline` still reads this machine's copy",
+        "you are no longer a member of this team vault: the server holds no key for you since its last rekey (an admin removed you, or someone changed the database); `--offline` still reads this machine's copy, and `tresor remote leave` makes it a local vault",
     )
 }
 
@@ -1498,8 +1498,27 @@ fn adopt(
 /// An environment of the team vault whose key this member does not hold (its membership
 /// is limited to other environments).
 pub(in crate::vault) fn no_access(project: &str, env: &str) -> VaultError {
+    no_access_naming(project, env, &[])
+}
+
+/// `no_access`, naming the environments of the project this member can read.
+pub(in crate::vault) fn no_access_naming(
+    project: &str,
+    env: &str,
+    readable: &[String],
+) -> VaultError {
+    let limited = match readable {
+        [] => "your membership is limited to other environments".to_string(),
+        many => format!(
+            "your membership is limited to {}",
+            many.iter()
+                .map(|e| super::validate::printable(e))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     VaultError::team(format!(
-        "you have no access to {}/{} in this team vault: your membership is limited to other environments, or its key waits (`tresor remote sync` fetches it)",
+        "you have no access to {}/{} in this team vault: {limited}, or its key waits (`tresor remote sync` fetches it)",
         super::validate::printable(project),
         super::validate::printable(env)
     ))
