@@ -303,6 +303,46 @@ fn a_database_changed_outside_tresor_is_refused_and_the_table_stays() {
     assert_eq!(header(&app), "shared · server data refused");
 }
 
+/// Opened with the keyfile that also opens the identity (a server's screen, a person
+/// whose identity has no passphrase of its own): the new keys after a removal, and an
+/// environment shared since, are fetched at once, as the CLI does; no `r` to press.
+#[test]
+fn keys_waiting_are_fetched_at_once_with_the_keyfile_that_opened_the_vault() {
+    let db = pg::database();
+    let (alice, bob) = alice_and_bob(&db);
+    let carol = Member::new();
+    let pk = carol.public_key();
+    alice.ok(&["member", "add", "carol", &pk, "--role", "reader"], None);
+    let mut app = app_of(&bob);
+    app.keyfile = Some(bob.v.keyfile().to_path_buf());
+    app.identity = bob.identity();
+    app.update(Action::Live(LiveEvent::Changed));
+    alice.ok(&["member", "rm", "carol"], None);
+    app.update(Action::Live(LiveEvent::Changed));
+    assert!(
+        header(&app).starts_with("shared · synced"),
+        "{}",
+        header(&app)
+    );
+    let status = app.status.as_ref().expect("a note");
+    assert!(
+        status.text.contains("fetched the team vault's new keys"),
+        "{}",
+        status.text
+    );
+    // Readable, and writable under the new keys.
+    assert_eq!(
+        bob.ok(&["--offline", "get", "DATABASE_URL"], None).stdout,
+        b"postgres://dev-value-4711"
+    );
+    bob.ok(&["add", "AFTER_REKEY"], Some(b"x"));
+
+    alice.ok(&["env", "add", "qa"], None);
+    app.update(Action::Live(LiveEvent::Changed));
+    assert!(!header(&app).contains("r fetches"), "{}", header(&app));
+    assert_eq!(bob.ok(&["--offline", "-e", "qa", "list"], None).stdout, b"");
+}
+
 #[test]
 fn a_member_removed_is_told_so_in_its_own_tui() {
     let db = pg::database();

@@ -184,6 +184,9 @@ pub struct App {
     pub auto_lock: Duration,
     /// The keyfile that unlocked (or created) the vault: offered again after auto-lock.
     pub keyfile: Option<PathBuf>,
+    /// This machine's identity, where the team prompts look for it (`TRESOR_IDENTITY`,
+    /// or the default).
+    pub identity: PathBuf,
     /// Where the remembered keyfile paths and new keyfiles go.
     pub places: Places,
     /// Open on the environment last used with this vault (`places`), unless a project
@@ -235,6 +238,7 @@ impl App {
             clock: Clock::System,
             auto_lock: Duration::from_secs(300),
             keyfile: None,
+            identity: super::identity_prompt::identity_path(),
             places: Places::none(),
             reopen_last_place: false,
             kept_form: None,

@@ -309,6 +309,7 @@ impl App {
                     .vault
                     .as_ref()
                     .is_some_and(|v| v.team_keys_waiting().unwrap_or(false))
+                    && !self.fetch_keys_with_keyfile()
                 {
                     self.note_keys_waiting();
                 }
@@ -323,10 +324,12 @@ impl App {
             }
             Ok(Some(SyncReport::Rekeyed)) => {
                 sync.state = SyncState::Rekeyed;
-                self.warn(format!(
-                    "a member was removed: press {} to fetch the new keys with your identity",
-                    reload_key()
-                ));
+                if !self.fetch_keys_with_keyfile() {
+                    self.warn(format!(
+                        "a member was removed: press {} to fetch the new keys with your identity",
+                        reload_key()
+                    ));
+                }
             }
             Ok(None) => {}
             Err(e) => {

@@ -10,7 +10,7 @@
 
 use super::action::Action;
 use super::app::{App, Mode, NewEnvState, PickerState};
-use super::identity_prompt::{IdentityPrompt, identity_path};
+use super::identity_prompt::IdentityPrompt;
 use super::live::SyncState;
 use super::text::{self, printable};
 use super::unlock::UnlockState;
@@ -113,6 +113,29 @@ impl App {
         })
     }
 
+    /// The keys a sync found waiting (a rekey's, an environment's shared since), fetched
+    /// at once when the keyfile that opened the vault opens the identity too, as the CLI
+    /// does; `false` (nothing changed) otherwise, and `r` asks for the identity.
+    pub(super) fn fetch_keys_with_keyfile(&mut self) -> bool {
+        let (Some(vault), Some(keyfile)) = (&self.vault, &self.keyfile) else {
+            return false;
+        };
+        let Ok(id) = crate::vault::team::identity::unlock(
+            &self.identity,
+            &Credential::Keyfile(keyfile.clone()),
+        ) else {
+            return false;
+        };
+        if vault.team_refresh(&id).is_err() {
+            return false;
+        }
+        let watching = self.live.is_some();
+        self.start_live(watching);
+        self.load();
+        self.info("fetched the team vault's new keys with the keyfile that opened it");
+        true
+    }
+
     /// `r` while the header says the replica lacks keys: the identity, then the keys.
     pub(super) fn ask_identity_for_keys(&mut self) -> Option<Mode> {
         let sync = self.sync.as_ref()?;
@@ -122,7 +145,7 @@ impl App {
 
     fn ask_team_identity(&self, task: TeamTask) -> Mode {
         Mode::TeamIdentity(Box::new(TeamPrompt {
-            path: identity_path(),
+            path: self.identity.clone(),
             // The vault's keyfile first: the CLI unlocks the identity with it too.
             unlock: UnlockState::new(self.keyfile.clone()),
             change: Some(task),
