@@ -30,16 +30,22 @@ fn gone(sh: &Shell, needle: &str) {
     }
 }
 
+/// Alice's team vault on `db`, with one secret.
+fn team_of_alice(db: &pg::Db) -> Member {
+    let alice = Member::new();
+    alice.ok(&["add", "DATABASE_URL"], Some(b"postgres://dev-value-4711"));
+    alice.public_key();
+    alice.ok(&["remote", "init", &db.url, "--name", "alice"], None);
+    alice
+}
+
 #[test]
 fn removing_a_member_from_the_members_screen() {
     if !tmux_available() {
         return;
     }
     let db = pg::database();
-    let alice = Member::new();
-    alice.ok(&["add", "DATABASE_URL"], Some(b"postgres://dev-value-4711"));
-    alice.public_key();
-    alice.ok(&["remote", "init", &db.url, "--name", "alice"], None);
+    let alice = team_of_alice(&db);
     let bob = Member::new();
     let pk = bob.public_key();
     let token = alice
@@ -104,10 +110,7 @@ fn an_identity_with_its_own_passphrase_is_asked_for_beside_a_keyfile() {
         return;
     }
     let db = pg::database();
-    let alice = Member::new();
-    alice.ok(&["add", "DATABASE_URL"], Some(b"postgres://dev-value-4711"));
-    alice.public_key();
-    alice.ok(&["remote", "init", &db.url, "--name", "alice"], None);
+    let alice = team_of_alice(&db);
     let carol = Member::new();
     // Made with a passphrase, not with her vault's keyfile.
     let mut made = common::tresor();

@@ -303,6 +303,12 @@ fn a_database_changed_outside_tresor_is_refused_and_the_table_stays() {
     assert_eq!(header(&app), "shared · server data refused");
 }
 
+/// Carol added by alice as a reader (a member to remove).
+fn add_carol(alice: &Member) {
+    let pk = Member::new().public_key();
+    alice.ok(&["member", "add", "carol", &pk, "--role", "reader"], None);
+}
+
 /// Opened with the keyfile that also opens the identity (a server's screen, a person
 /// whose identity has no passphrase of its own): the new keys after a removal, and an
 /// environment shared since, are fetched at once, as the CLI does; no `r` to press.
@@ -310,9 +316,7 @@ fn a_database_changed_outside_tresor_is_refused_and_the_table_stays() {
 fn keys_waiting_are_fetched_at_once_with_the_keyfile_that_opened_the_vault() {
     let db = pg::database();
     let (alice, bob) = alice_and_bob(&db);
-    let carol = Member::new();
-    let pk = carol.public_key();
-    alice.ok(&["member", "add", "carol", &pk, "--role", "reader"], None);
+    add_carol(&alice);
     let mut app = app_of(&bob);
     app.keyfile = Some(bob.v.keyfile().to_path_buf());
     app.identity = bob.identity();
@@ -368,9 +372,7 @@ fn a_member_removed_is_told_so_in_its_own_tui() {
 fn a_member_removed_elsewhere_says_rekeyed() {
     let db = pg::database();
     let (alice, bob) = alice_and_bob(&db);
-    let carol = Member::new();
-    let pk = carol.public_key();
-    alice.ok(&["member", "add", "carol", &pk, "--role", "reader"], None);
+    add_carol(&alice);
     let mut app = app_of(&bob);
     app.update(Action::Live(LiveEvent::Changed));
     alice.ok(&["member", "rm", "carol"], None);
