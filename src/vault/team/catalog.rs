@@ -137,12 +137,20 @@ impl Vault {
     /// for a local vault). An admin limited with `--only-env` who makes one does not: its
     /// key goes to the members who read every environment.
     pub fn team_holds_key(&self, project: &str, env: &str) -> Result<bool> {
+        match self.team_env_ids()? {
+            Some(ids) => ids.held(project, env),
+            None => Ok(true),
+        }
+    }
+
+    /// The replica's record and its vault key, to tell environments' ids (`None`: not a
+    /// team vault). Loaded once for as many questions as a caller asks.
+    fn team_env_ids(&self) -> Result<Option<EnvIds>> {
         let Some(sc) = self.team_load()? else {
-            return Ok(true);
+            return Ok(None);
         };
         let vk = keys::VaultKey::derive(Zeroizing::new(sc.vault_key), &sc.team)?;
-        let id = vk.env_id(project, env)?;
-        Ok(sc.env_keys.iter().any(|(held, _)| *held == id))
+        Ok(Some(EnvIds { sc, vk }))
     }
 
     /// `result` of reading or changing secrets of an environment, where it says a secret
@@ -161,33 +169,35 @@ impl Vault {
             Ok(found) => empty(found),
             // Not in the replica: shared since its last fetch of keys, or not there.
             Err(VaultError::EnvNotFound { .. }) => {
-                return match self.team_key_waits(project, env) {
-                    Ok(true) => Err(super::key_waits(project, env)),
-                    _ => result,
+                let waits = self
+                    .team_env_ids()
+                    .ok()
+                    .flatten()
+                    .is_some_and(|ids| ids.waits(project, env).unwrap_or(false));
+                return if waits {
+                    Err(super::key_waits(project, env))
+                } else {
+                    result
                 };
             }
             Err(_) => false,
         };
-        if missing && !self.team_holds_key(project, env)? {
+        if !missing {
+            return result;
+        }
+        let Some(ids) = self.team_env_ids()? else {
+            return result;
+        };
+        if !ids.held(project, env)? {
             let mut readable = Vec::new();
             for e in self.environments()? {
-                if e.project == project && self.team_holds_key(project, &e.name)? {
+                if e.project == project && ids.held(project, &e.name)? {
                     readable.push(e.name);
                 }
             }
             return Err(super::no_access_naming(project, env, &readable));
         }
         result
-    }
-
-    /// Whether the key of `project/env` waits for this member (`keys_waiting`).
-    fn team_key_waits(&self, project: &str, env: &str) -> Result<bool> {
-        let Some(sc) = self.team_load()? else {
-            return Ok(false);
-        };
-        let vk = keys::VaultKey::derive(Zeroizing::new(sc.vault_key), &sc.team)?;
-        let id = vk.env_id(project, env)?;
-        Ok(super::keys_waiting(&sc).any(|scope| scope == id))
     }
 
     /// Whether adding a project or an environment here needs this machine's identity
@@ -338,5 +348,26 @@ impl Vault {
             return Ok(false);
         };
         Ok(super::keys_waiting(&sc).next().is_some())
+    }
+}
+
+/// A replica's record and vault key: the environments' ids, and which keys it holds or
+/// waits for.
+struct EnvIds {
+    sc: Sidecar,
+    vk: keys::VaultKey,
+}
+
+impl EnvIds {
+    /// Whether the replica holds the key of `project/env`.
+    fn held(&self, project: &str, env: &str) -> Result<bool> {
+        let id = self.vk.env_id(project, env)?;
+        Ok(self.sc.env_keys.iter().any(|(held, _)| *held == id))
+    }
+
+    /// Whether the key of `project/env` waits for this member (`keys_waiting`).
+    fn waits(&self, project: &str, env: &str) -> Result<bool> {
+        let id = self.vk.env_id(project, env)?;
+        Ok(super::keys_waiting(&self.sc).any(|scope| scope == id))
     }
 }
