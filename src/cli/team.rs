@@ -455,19 +455,13 @@ const JOIN_PASSWORD_NOTE: &str =
 /// a script) opens the identity as it opened the vault, so a server reading its secrets
 /// goes on by itself. `false`: there is no such credential, or it does not open it.
 fn fetch_keys_unprompted(global: &Global, vault: &crate::vault::Vault) -> Result<bool, CliError> {
-    let Some(credential) = unlock::preset_credential(global) else {
+    let (Some(credential), Ok(file)) = (
+        unlock::preset_credential(global),
+        IdentityPath::from_env().path(),
+    ) else {
         return Ok(false);
     };
-    let id = IdentityPath::from_env()
-        .path()
-        .and_then(|file| Ok(identity::unlock(&file, &credential)?));
-    match id {
-        Ok(id) => {
-            vault.team_refresh(&id)?;
-            Ok(true)
-        }
-        Err(_) => Ok(false),
-    }
+    Ok(vault.team_refresh_with(&file, &credential)?)
 }
 
 /// After unlocking a team replica: bring it up to date, or say how old it is.

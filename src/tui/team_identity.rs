@@ -120,13 +120,10 @@ impl App {
         let (Some(vault), Some(keyfile)) = (&self.vault, &self.keyfile) else {
             return false;
         };
-        let Ok(id) = crate::vault::team::identity::unlock(
-            &self.identity,
-            &Credential::Keyfile(keyfile.clone()),
-        ) else {
-            return false;
-        };
-        if vault.team_refresh(&id).is_err() {
+        // A failed fetch leaves the header as it was: `r` asks for the identity.
+        let fetched =
+            vault.team_refresh_with(&self.identity, &Credential::Keyfile(keyfile.clone()));
+        if !matches!(fetched, Ok(true)) {
             return false;
         }
         let watching = self.live.is_some();

@@ -201,6 +201,20 @@ impl Vault {
         })
     }
 
+    /// `team_refresh` with the identity at `path`, when `credential` (the one that
+    /// opened the vault without a prompt: a keyfile, a passphrase from the environment)
+    /// opens it too, as a server's does. `Ok(false)`: it does not, nothing was fetched.
+    pub fn team_refresh_with(
+        &self,
+        path: &std::path::Path,
+        credential: &crate::vault::Credential,
+    ) -> Result<bool> {
+        match super::identity::unlock(path, credential) {
+            Ok(identity) => self.team_refresh(&identity).map(|()| true),
+            Err(_) => Ok(false),
+        }
+    }
+
     /// Fetches this member's keys again after a rekey (and the replica with them).
     pub fn team_refresh(&self, identity: &Identity) -> Result<()> {
         let _lock = super::sidecar::lock(&self.path)?;
