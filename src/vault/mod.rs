@@ -30,6 +30,7 @@ pub mod keyfile;
 mod legacy;
 pub mod maintenance;
 pub mod model;
+mod record_file;
 pub mod records;
 mod rekey;
 mod secrets;

@@ -7,7 +7,7 @@ use super::records::Role;
 use super::{audit, sidecar};
 use crate::vault::Vault;
 use crate::vault::error::{Result, VaultError};
-use crate::vault::high_water::swap_path;
+use crate::vault::record_file::swap_path;
 
 /// What `remote leave` did.
 #[derive(Debug, Clone)]

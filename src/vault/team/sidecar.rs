@@ -107,7 +107,7 @@ pub fn key(dek: &[u8; 32], local_vault_id: &[u8; 16]) -> Result<Key32> {
 
 pub fn read(vault: &Path, key: &Key32, local_vault_id: &[u8; 16]) -> Result<Option<Sidecar>> {
     let path = path_for(vault);
-    let bytes = match crate::vault::high_water::read_record(&path) {
+    let bytes = match crate::vault::record_file::read_record(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(VaultError::io(&path, e)),
@@ -135,7 +135,7 @@ pub fn write(
 ) -> Result<()> {
     let plain = zeroize::Zeroizing::new(encode(sidecar)?);
     let (nonce, sealed) = crypto::seal(key, &plain, &ad(local_vault_id))?;
-    crate::vault::high_water::write_atomically(
+    crate::vault::record_file::write_atomically(
         &path_for(vault),
         &encode(&SidecarFile::V3 { nonce, sealed })?,
     )

@@ -26,7 +26,7 @@ use crate::vault::Vault;
 use crate::vault::audit::AuditEvent;
 use crate::vault::crypto::{self, Key32};
 use crate::vault::error::{Result, VaultError};
-use crate::vault::high_water;
+use crate::vault::record_file;
 use crate::vault::records::{decode, encode};
 
 /// A queued entry: when it was made (Unix milliseconds) and what.
@@ -158,7 +158,7 @@ impl Vault {
     pub(super) fn outbox_save(&self, ob: &Outbox) -> Result<()> {
         let plain = zeroize::Zeroizing::new(encode(ob)?);
         let (nonce, sealed) = crypto::seal(&*self.outbox_key()?, &plain, &self.keys.vault_id)?;
-        high_water::write_atomically(
+        record_file::write_atomically(
             &path(&self.path),
             &encode(&OutboxFile::V2 { nonce, sealed })?,
         )
@@ -206,7 +206,7 @@ impl Vault {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    match crate::vault::high_water::read_record(path) {
+    match crate::vault::record_file::read_record(path) {
         Ok(b) => Ok(b),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(VaultError::io(path, e)),
