@@ -83,7 +83,7 @@ fn least_privilege_is_cryptographic_and_readers_cannot_write() {
     let err = ci.err(&["-e", "development", "get", "DATABASE_URL"], None);
     assert!(
         err.contains("you have no access to default/development")
-            && err.contains("your membership is limited to production, or"),
+            && err.ends_with("your membership is limited to production"),
         "{err}"
     );
     let err = ci.err(&["-e", "development", "list"], None);
@@ -569,4 +569,37 @@ fn a_member_leaves_and_keeps_a_local_vault_and_the_only_admin_is_held_back() {
         out.stderr
     );
     alice.ok(&["add", "AFTER_LEAVING"], Some(b"x"));
+}
+
+/// Review 9: a member limited to production asks for development, of which no key waits
+/// for it (a limited member is never sent the key of another environment): it is told
+/// what it is limited to, and not sent to a `tresor remote sync` that cannot help (a
+/// build that could not tell said "…, or its key waits (`tresor remote sync` fetches it)").
+#[test]
+fn review9_a_limited_member_with_no_key_waiting_is_not_sent_to_remote_sync() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let ci = join(&alice, &db, "ci-prod", "reader", &["production"]);
+    ci.ok(&["remote", "sync"], None);
+    let err = ci.err(&["-e", "development", "get", "DATABASE_URL"], None);
+    assert!(
+        err.contains("you have no access to default/development")
+            && err.contains("limited to production")
+            && !err.contains("remote sync"),
+        "{err}"
+    );
+}
+
+/// Review 9: `remote leave` with one secret left says the verb in the singular.
+#[test]
+fn review9_the_leave_note_agrees_with_one_secret() {
+    let db = pg::database();
+    let alice = team_of_alice(&db);
+    let ci = join(&alice, &db, "ci-prod", "reader", &["production"]);
+    let out = ci.ok(&["remote", "leave"], None);
+    assert!(
+        out.stderr.contains("1 secret as last synced stays in it"),
+        "{}",
+        out.stderr
+    );
 }

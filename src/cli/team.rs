@@ -293,9 +293,10 @@ pub fn remote(global: &Global, cmd: RemoteCommand) -> CliResult {
                 "You are still a member until an admin removes you (`tresor member rm`)."
             };
             note(&format!(
-                "this vault no longer follows the team vault at {}: {} as last synced stay in it, a local vault now. {membership} To join again: a new token from an admin, and a new empty vault (`tresor --vault PATH --keyfile NEW_KEYFILE init`) with an identity that opens with its credential",
+                "this vault no longer follows the team vault at {}: {} as last synced {} in it, a local vault now. {membership} To join again: a new token from an admin, and a new empty vault (`tresor --vault PATH --keyfile NEW_KEYFILE init`) with an identity that opens with its credential",
                 redact_url(&left.url),
-                plural(left.secrets, "secret", "secrets")
+                plural(left.secrets, "secret", "secrets"),
+                if left.secrets == 1 { "stays" } else { "stay" }
             ));
         }
         RemoteCommand::Sync { path, verify } => {

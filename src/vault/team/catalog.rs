@@ -189,6 +189,9 @@ impl Vault {
             return result;
         };
         if !ids.held(project, env)? {
+            if ids.waits(project, env)? {
+                return Err(super::key_waits(project, env));
+            }
             let mut readable = Vec::new();
             for e in self.environments()? {
                 if e.project == project && ids.held(project, &e.name)? {

@@ -1495,42 +1495,51 @@ fn adopt(
     Ok(sc)
 }
 
-/// An environment of the team vault whose key this member does not hold (its membership
-/// is limited to other environments).
+/// An environment of the team vault whose key this member does not hold, where whether
+/// the key waits for it is not known here: both are said.
 pub(in crate::vault) fn no_access(project: &str, env: &str) -> VaultError {
-    no_access_naming(project, env, &[])
+    VaultError::team(format!(
+        "you have no access to {} in this team vault: your membership is limited to other environments, or its key waits (`tresor remote sync` fetches it)",
+        env_name(project, env)
+    ))
 }
 
-/// `no_access`, naming the environments of the project this member can read.
+/// An environment of the team vault whose key this member does not hold and for which
+/// none waits: its membership is limited to `readable` (of the project).
 pub(in crate::vault) fn no_access_naming(
     project: &str,
     env: &str,
     readable: &[String],
 ) -> VaultError {
     let limited = match readable {
-        [] => "your membership is limited to other environments".to_string(),
-        many => format!(
-            "your membership is limited to {}",
-            many.iter()
-                .map(|e| super::validate::printable(e))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        [] => "other environments".to_string(),
+        many => many
+            .iter()
+            .map(|e| super::validate::printable(e))
+            .collect::<Vec<_>>()
+            .join(", "),
     };
     VaultError::team(format!(
-        "you have no access to {}/{} in this team vault: {limited}, or its key waits (`tresor remote sync` fetches it)",
+        "you have no access to {} in this team vault: your membership is limited to {limited}",
+        env_name(project, env)
+    ))
+}
+
+/// `project/env`, printable.
+fn env_name(project: &str, env: &str) -> String {
+    format!(
+        "{}/{}",
         super::validate::printable(project),
         super::validate::printable(env)
-    ))
+    )
 }
 
 /// What a member is told of an environment whose key an admin wrapped for it since it
 /// last fetched keys.
 pub(in crate::vault) fn key_waits(project: &str, env: &str) -> VaultError {
     VaultError::team(format!(
-        "{}/{} was shared with you since your last `tresor remote sync`: run it to fetch its key",
-        super::validate::printable(project),
-        super::validate::printable(env)
+        "{} was shared with you since your last `tresor remote sync`: run it to fetch its key",
+        env_name(project, env)
     ))
 }
 
